@@ -1,0 +1,1 @@
+//! polybatch-azure (being written).

@@ -1,0 +1,102 @@
+//! The admin API under [`crate::ADMIN_PREFIX`]: inspect the simulated service, move its clock,
+//! and switch fault injection. Documented in `docs/emulator.md`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use polybatch::clock::Clock;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::faults::FaultRule;
+use crate::server::Emulator;
+
+pub(crate) fn router(emulator: Emulator) -> Router {
+    Router::new()
+        .route("/_polybatch/health", get(health))
+        .route("/_polybatch/state", get(state))
+        .route("/_polybatch/clock", get(clock))
+        .route("/_polybatch/clock/advance", post(advance))
+        .route(
+            "/_polybatch/faults",
+            get(faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_polybatch/faults/enabled", post(set_enabled))
+        .route("/_polybatch/stats", get(stats).delete(reset_stats))
+        .with_state(emulator)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn state(State(e): State<Emulator>) -> Json<Value> {
+    Json(json!({
+        "clock": e.context().sim_clock.now().to_rfc3339(),
+        "azure": e.azure().snapshot(),
+        "tencent": e.tencent().snapshot(),
+    }))
+}
+
+async fn clock(State(e): State<Emulator>) -> Json<Value> {
+    Json(json!({"now": e.context().sim_clock.now().to_rfc3339()}))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: f64,
+}
+
+async fn advance(
+    State(e): State<Emulator>,
+    Json(a): Json<Advance>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    if !a.seconds.is_finite() || a.seconds < 0.0 || a.seconds > 1e9 {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "seconds must be between 0 and 1e9"})),
+        ));
+    }
+    e.context()
+        .sim_clock
+        .advance(Duration::from_secs_f64(a.seconds));
+    Ok(Json(
+        json!({"now": e.context().sim_clock.now().to_rfc3339()}),
+    ))
+}
+
+async fn faults(State(e): State<Emulator>) -> Json<Value> {
+    Json(json!({"enabled": e.context().faults.enabled(), "rules": e.context().faults.rules()}))
+}
+
+async fn add_fault(State(e): State<Emulator>, Json(rule): Json<FaultRule>) -> StatusCode {
+    e.context().faults.add(rule);
+    StatusCode::CREATED
+}
+
+async fn clear_faults(State(e): State<Emulator>) -> StatusCode {
+    e.context().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+async fn set_enabled(State(e): State<Emulator>, Json(b): Json<Enabled>) -> Json<Value> {
+    e.context().faults.set_enabled(b.enabled);
+    Json(json!({"enabled": b.enabled}))
+}
+
+async fn stats(State(e): State<Emulator>) -> Json<Value> {
+    Json(serde_json::to_value(e.context().stats.snapshot()).unwrap_or(Value::Null))
+}
+
+async fn reset_stats(State(e): State<Emulator>) -> StatusCode {
+    e.context().stats.reset();
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,127 @@
+//! Emulator configuration: credentials it accepts and how the simulated service behaves.
+//!
+//! The defaults are well-known development values, published in `docs/emulator.md` the way
+//! other cloud emulators publish theirs. They guard nothing: never reuse them for a real
+//! account.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use polybatch::secret::Secret;
+
+/// The default Azure Batch account name.
+pub const DEFAULT_AZURE_ACCOUNT: &str = "devbatch";
+/// The default Azure Batch account key (base64 of `polybatch-emulator-azure-development-key!!`).
+pub const DEFAULT_AZURE_KEY: &str = "cG9seWJhdGNoLWVtdWxhdG9yLWF6dXJlLWRldmVsb3BtZW50LWtleSEh";
+/// The default Entra ID tenant.
+pub const DEFAULT_ENTRA_TENANT: &str = "00000000-0000-0000-0000-00000000e1a0";
+/// The default Entra ID client (application) id.
+pub const DEFAULT_ENTRA_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000c11e7";
+/// The default Entra ID client secret.
+pub const DEFAULT_ENTRA_CLIENT_SECRET: &str = "polybatch-emulator-client-secret";
+/// The default Tencent Cloud SecretId.
+pub const DEFAULT_TENCENT_SECRET_ID: &str = "AKIDpolybatchEMULATORdevelopment00000";
+/// The default Tencent Cloud SecretKey.
+pub const DEFAULT_TENCENT_SECRET_KEY: &str = "polybatchEmulatorDevelopmentKey00";
+/// The default Tencent region.
+pub const DEFAULT_TENCENT_REGION: &str = "ap-guangzhou";
+
+/// Azure-side settings.
+#[derive(Clone)]
+pub struct AzureConfig {
+    /// The Batch account name Shared Key requests must sign for.
+    pub account: String,
+    /// The account key (base64), used to verify Shared Key signatures.
+    pub key: Secret,
+    /// Entra ID client-credentials accepted by the emulator's token endpoint.
+    pub tenant_id: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Secret,
+    /// Nodes provided for every pool a job names.
+    pub nodes_per_pool: usize,
+    /// How long an issued bearer token lives.
+    pub token_lifetime_secs: u64,
+}
+
+impl fmt::Debug for AzureConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureConfig")
+            .field("account", &self.account)
+            .field("key", &self.key)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("nodes_per_pool", &self.nodes_per_pool)
+            .field("token_lifetime_secs", &self.token_lifetime_secs)
+            .finish()
+    }
+}
+
+impl Default for AzureConfig {
+    fn default() -> Self {
+        AzureConfig {
+            account: DEFAULT_AZURE_ACCOUNT.into(),
+            key: Secret::new(DEFAULT_AZURE_KEY),
+            tenant_id: DEFAULT_ENTRA_TENANT.into(),
+            client_id: DEFAULT_ENTRA_CLIENT_ID.into(),
+            client_secret: Secret::new(DEFAULT_ENTRA_CLIENT_SECRET),
+            nodes_per_pool: 3,
+            token_lifetime_secs: 3600,
+        }
+    }
+}
+
+/// Tencent-side settings.
+#[derive(Clone)]
+pub struct TencentConfig {
+    /// The SecretId requests must sign with.
+    pub secret_id: String,
+    /// The SecretKey used to verify signatures.
+    pub secret_key: Secret,
+    /// Regions the emulator serves (`X-TC-Region` must be one of them).
+    pub regions: Vec<String>,
+    /// Enforce per-action, per-credential rate limits (`RequestLimitExceeded`).
+    pub enforce_rate_limits: bool,
+    /// Requests per second per action, overriding the documented international limits.
+    pub rate_limits: HashMap<String, u32>,
+}
+
+impl fmt::Debug for TencentConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TencentConfig")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &self.secret_key)
+            .field("regions", &self.regions)
+            .field("enforce_rate_limits", &self.enforce_rate_limits)
+            .field("rate_limits", &self.rate_limits)
+            .finish()
+    }
+}
+
+impl Default for TencentConfig {
+    fn default() -> Self {
+        TencentConfig {
+            secret_id: DEFAULT_TENCENT_SECRET_ID.into(),
+            secret_key: Secret::new(DEFAULT_TENCENT_SECRET_KEY),
+            regions: vec![
+                DEFAULT_TENCENT_REGION.into(),
+                "ap-shanghai".into(),
+                "ap-beijing".into(),
+                "ap-singapore".into(),
+            ],
+            enforce_rate_limits: true,
+            rate_limits: HashMap::new(),
+        }
+    }
+}
+
+/// The whole emulator configuration.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorConfig {
+    /// Azure side.
+    pub azure: AzureConfig,
+    /// Tencent side.
+    pub tencent: TencentConfig,
+}

@@ -1,0 +1,1 @@
+//! polybatch-tencent (being written).

@@ -1,0 +1,230 @@
+//! What a backend supports, and the checks that turn "not supported" into a typed error before
+//! any I/O.
+//!
+//! Every backend calls the `check_*` functions at the top of each operation, so the rules are
+//! written once and the same unsupported request fails the same way on every backend.
+
+use serde::Serialize;
+
+use crate::error::{Error, Operation, Result};
+use crate::options::{
+    ListPrepReleaseOptions, Preconditions, ReactivateTaskOptions, TerminateJobOptions,
+};
+
+/// The operations and options a backend supports.
+///
+/// `#[non_exhaustive]`: start from [`Capabilities::none`] or [`Capabilities::all`] and set
+/// fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// `terminate_job` is supported.
+    pub terminate_job: bool,
+    /// `TerminateJobOptions::reason` is recorded.
+    pub terminate_job_reason: bool,
+    /// `TerminateJobOptions::force` is honoured.
+    pub terminate_job_force: bool,
+    /// `reactivate_task` is supported.
+    pub reactivate_task: bool,
+    /// `job_status` is supported.
+    pub job_status: bool,
+    /// `task_status` is supported.
+    pub task_status: bool,
+    /// `list_prep_release_status` is supported.
+    pub list_prep_release_status: bool,
+    /// `ListPrepReleaseOptions::filter` is honoured.
+    pub list_prep_release_filter: bool,
+    /// `ListPrepReleaseOptions::select` is honoured.
+    pub list_prep_release_select: bool,
+    /// `retry_failed_tasks` is supported.
+    pub retry_failed_tasks: bool,
+    /// Preconditions (`If-Match` and friends) are honoured on terminate and reactivate.
+    pub conditional_requests: bool,
+    /// `server_timeout` options are honoured.
+    pub server_timeout: bool,
+}
+
+impl Capabilities {
+    /// Nothing supported.
+    pub fn none() -> Self {
+        Capabilities::default()
+    }
+
+    /// Everything supported.
+    pub fn all() -> Self {
+        Capabilities {
+            terminate_job: true,
+            terminate_job_reason: true,
+            terminate_job_force: true,
+            reactivate_task: true,
+            job_status: true,
+            task_status: true,
+            list_prep_release_status: true,
+            list_prep_release_filter: true,
+            list_prep_release_select: true,
+            retry_failed_tasks: true,
+            conditional_requests: true,
+            server_timeout: true,
+        }
+    }
+
+    /// Whether the trait operation is supported at all.
+    pub fn supports(&self, operation: Operation) -> bool {
+        match operation {
+            Operation::TerminateJob => self.terminate_job,
+            Operation::ReactivateTask => self.reactivate_task,
+            Operation::JobStatus => self.job_status,
+            Operation::TaskStatus => self.task_status,
+            Operation::ListPrepReleaseStatus => self.list_prep_release_status,
+            Operation::RetryFailedTasks => self.retry_failed_tasks,
+            _ => false,
+        }
+    }
+
+    /// Fails with `Unsupported` unless `operation` is supported.
+    pub fn check_operation(&self, backend: &'static str, operation: Operation) -> Result<()> {
+        if self.supports(operation) {
+            Ok(())
+        } else {
+            Err(Error::unsupported(backend, operation))
+        }
+    }
+
+    fn check_preconditions(
+        &self,
+        backend: &'static str,
+        operation: Operation,
+        p: &Preconditions,
+    ) -> Result<()> {
+        if p.is_empty() || self.conditional_requests {
+            return Ok(());
+        }
+        let option = if p.if_match.is_some() {
+            "if_match"
+        } else if p.if_none_match.is_some() {
+            "if_none_match"
+        } else if p.if_modified_since.is_some() {
+            "if_modified_since"
+        } else {
+            "if_unmodified_since"
+        };
+        Err(Error::unsupported_option(backend, operation, option))
+    }
+
+    /// Checks a terminate request against the capabilities.
+    pub fn check_terminate(&self, backend: &'static str, o: &TerminateJobOptions) -> Result<()> {
+        let op = Operation::TerminateJob;
+        self.check_operation(backend, op)?;
+        if o.reason.is_some() && !self.terminate_job_reason {
+            return Err(Error::unsupported_option(backend, op, "reason"));
+        }
+        if o.force && !self.terminate_job_force {
+            return Err(Error::unsupported_option(backend, op, "force"));
+        }
+        if o.server_timeout.is_some() && !self.server_timeout {
+            return Err(Error::unsupported_option(backend, op, "server_timeout"));
+        }
+        self.check_preconditions(backend, op, &o.preconditions)
+    }
+
+    /// Checks a reactivate request against the capabilities.
+    pub fn check_reactivate(&self, backend: &'static str, o: &ReactivateTaskOptions) -> Result<()> {
+        let op = Operation::ReactivateTask;
+        self.check_operation(backend, op)?;
+        if o.server_timeout.is_some() && !self.server_timeout {
+            return Err(Error::unsupported_option(backend, op, "server_timeout"));
+        }
+        self.check_preconditions(backend, op, &o.preconditions)
+    }
+
+    /// Checks a prep/release listing against the capabilities.
+    pub fn check_list_prep_release(
+        &self,
+        backend: &'static str,
+        o: &ListPrepReleaseOptions,
+    ) -> Result<()> {
+        let op = Operation::ListPrepReleaseStatus;
+        self.check_operation(backend, op)?;
+        if o.filter.is_some() && !self.list_prep_release_filter {
+            return Err(Error::unsupported_option(backend, op, "filter"));
+        }
+        if !o.select.is_empty() && !self.list_prep_release_select {
+            return Err(Error::unsupported_option(backend, op, "select"));
+        }
+        if let Some(size) = o.page_size
+            && !(1..=1000).contains(&size)
+        {
+            return Err(Error::invalid_input(
+                "page_size",
+                format!("must be between 1 and 1000 (got {size})"),
+                crate::error::ErrorContext::new(backend, op),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Preconditions;
+
+    #[test]
+    fn unsupported_options_are_named() {
+        let mut caps = Capabilities::all();
+        caps.terminate_job_force = false;
+        caps.conditional_requests = false;
+        let e = caps
+            .check_terminate("t", &TerminateJobOptions::default().with_force(true))
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Unsupported {
+                option: Some("force"),
+                ..
+            }
+        ));
+        let e = caps
+            .check_terminate(
+                "t",
+                &TerminateJobOptions::default()
+                    .with_preconditions(Preconditions::default().with_if_match("x")),
+            )
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Unsupported {
+                option: Some("if_match"),
+                ..
+            }
+        ));
+        assert!(
+            caps.check_terminate("t", &TerminateJobOptions::default())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn unsupported_operation() {
+        let caps = Capabilities::none();
+        let e = caps
+            .check_reactivate("t", &ReactivateTaskOptions::default())
+            .unwrap_err();
+        assert!(matches!(e, Error::Unsupported { option: None, .. }));
+        assert_eq!(e.operation(), Operation::ReactivateTask);
+    }
+
+    #[test]
+    fn page_size_range() {
+        let caps = Capabilities::all();
+        for bad in [0, 1001] {
+            let o = ListPrepReleaseOptions::default().with_page_size(bad);
+            assert!(matches!(
+                caps.check_list_prep_release("t", &o),
+                Err(Error::InvalidInput { .. })
+            ));
+        }
+        let o = ListPrepReleaseOptions::default().with_page_size(1000);
+        assert!(caps.check_list_prep_release("t", &o).is_ok());
+    }
+}

@@ -1,0 +1,55 @@
+//! # polybatch
+//!
+//! Drive cloud batch services through one provider-neutral trait, [`BatchBackend`].
+//!
+//! - Provider crates implement it: `polybatch-azure` (Azure Batch REST) and `polybatch-tencent`
+//!   (Tencent Cloud Batch API 3.0).
+//! - [`memory::InMemoryBackend`] implements it with real semantics, for your tests.
+//! - [`wrap`] holds backends that wrap backends (rate and concurrency limits).
+//! - [`BatchBackendExt`] adds waiting and collecting helpers to every backend.
+//!
+//! Everything fails with the one [`Error`] type, which says whether a retry can help.
+//!
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod backend;
+mod capability;
+pub mod clock;
+pub mod endpoint;
+mod error;
+mod ext;
+mod id;
+pub mod memory;
+mod options;
+mod outcome;
+pub mod paging;
+pub mod rate;
+pub mod retry;
+pub mod secret;
+mod state;
+mod status;
+pub mod wrap;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use backend::{BatchBackend, DynBatchBackend, PrepReleaseStream, error_stream};
+pub use capability::Capabilities;
+pub use error::{
+    BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,
+};
+pub use ext::BatchBackendExt;
+pub use id::{JobId, MAX_ID_LEN, TaskId};
+pub use options::{
+    DEFAULT_TERMINATE_REASON, ListPrepReleaseOptions, Preconditions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, TerminateJobOptions, WaitOptions,
+};
+pub use outcome::{
+    ReactivateTaskOutcome, RetryFailedTasksOutcome, RetryFailure, TerminateDisposition,
+    TerminateJobOutcome,
+};
+pub use state::{JobState, PrepReleaseState, TaskResult, TaskState};
+pub use status::{
+    ETag, FailureInfo, JobStatus, PrepReleaseExecution, PrepReleaseStatus, TaskCounts, TaskStatus,
+};

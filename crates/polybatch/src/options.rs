@@ -1,0 +1,230 @@
+//! Per-operation options. Every operation takes one, so knobs can be added without breaking
+//! the trait. All are `Default`; set fields with the `with_*` methods.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::status::ETag;
+
+/// The reason Azure records when none is given.
+pub const DEFAULT_TERMINATE_REASON: &str = "UserTerminate";
+
+/// Conditional-request preconditions (HTTP `If-Match` and friends).
+///
+/// A backend without ETags reports `conditional_requests: false` in its
+/// [`crate::Capabilities`], and then any set precondition is an `Unsupported` error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Preconditions {
+    /// Proceed only if the resource's ETag equals this one.
+    pub if_match: Option<ETag>,
+    /// Proceed only if the resource's ETag differs from this one.
+    pub if_none_match: Option<ETag>,
+    /// Proceed only if the resource changed after this time.
+    pub if_modified_since: Option<DateTime<Utc>>,
+    /// Proceed only if the resource has not changed after this time.
+    pub if_unmodified_since: Option<DateTime<Utc>>,
+}
+
+impl Preconditions {
+    /// Whether any precondition is set.
+    pub fn is_empty(&self) -> bool {
+        self.if_match.is_none()
+            && self.if_none_match.is_none()
+            && self.if_modified_since.is_none()
+            && self.if_unmodified_since.is_none()
+    }
+
+    /// Sets `If-Match`.
+    pub fn with_if_match(mut self, etag: impl Into<ETag>) -> Self {
+        self.if_match = Some(etag.into());
+        self
+    }
+
+    /// Sets `If-None-Match`.
+    pub fn with_if_none_match(mut self, etag: impl Into<ETag>) -> Self {
+        self.if_none_match = Some(etag.into());
+        self
+    }
+
+    /// Sets `If-Modified-Since`.
+    pub fn with_if_modified_since(mut self, t: DateTime<Utc>) -> Self {
+        self.if_modified_since = Some(t);
+        self
+    }
+
+    /// Sets `If-Unmodified-Since`.
+    pub fn with_if_unmodified_since(mut self, t: DateTime<Utc>) -> Self {
+        self.if_unmodified_since = Some(t);
+        self
+    }
+}
+
+/// Options of [`crate::BatchBackend::terminate_job`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TerminateJobOptions {
+    /// The reason recorded on the job. `None` means the provider default
+    /// ([`DEFAULT_TERMINATE_REASON`] on Azure). Some providers do not record reasons.
+    pub reason: Option<String>,
+    /// Terminate even if nodes have not fully processed the termination (Azure 2024-07-01.20.0+).
+    pub force: bool,
+    /// Preconditions on the job.
+    pub preconditions: Preconditions,
+    /// How long the server may spend on the request.
+    pub server_timeout: Option<Duration>,
+}
+
+impl TerminateJobOptions {
+    /// Sets the reason.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Sets `force`.
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Sets the preconditions.
+    pub fn with_preconditions(mut self, preconditions: Preconditions) -> Self {
+        self.preconditions = preconditions;
+        self
+    }
+
+    /// Sets the server timeout.
+    pub fn with_server_timeout(mut self, timeout: Duration) -> Self {
+        self.server_timeout = Some(timeout);
+        self
+    }
+}
+
+/// Options of [`crate::BatchBackend::reactivate_task`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReactivateTaskOptions {
+    /// Preconditions on the task.
+    pub preconditions: Preconditions,
+    /// How long the server may spend on the request.
+    pub server_timeout: Option<Duration>,
+}
+
+impl ReactivateTaskOptions {
+    /// Sets the preconditions.
+    pub fn with_preconditions(mut self, preconditions: Preconditions) -> Self {
+        self.preconditions = preconditions;
+        self
+    }
+
+    /// Sets the server timeout.
+    pub fn with_server_timeout(mut self, timeout: Duration) -> Self {
+        self.server_timeout = Some(timeout);
+        self
+    }
+}
+
+/// Options of [`crate::BatchBackend::job_status`] and [`crate::BatchBackend::task_status`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StatusOptions {
+    /// How long the server may spend on the request.
+    pub server_timeout: Option<Duration>,
+}
+
+impl StatusOptions {
+    /// Sets the server timeout.
+    pub fn with_server_timeout(mut self, timeout: Duration) -> Self {
+        self.server_timeout = Some(timeout);
+        self
+    }
+}
+
+/// Options of [`crate::BatchBackend::list_prep_release_status`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListPrepReleaseOptions {
+    /// A provider filter expression (Azure OData `$filter`, e.g. `nodeId eq 'tvm-1'`).
+    pub filter: Option<String>,
+    /// Properties to return (Azure OData `$select`).
+    pub select: Vec<String>,
+    /// Entries per page (Azure `maxresults`, 1 to 1000).
+    pub page_size: Option<u32>,
+    /// How long the server may spend on each page request.
+    pub server_timeout: Option<Duration>,
+}
+
+impl ListPrepReleaseOptions {
+    /// Sets the filter.
+    pub fn with_filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = Some(filter.into());
+        self
+    }
+
+    /// Sets the selected properties.
+    pub fn with_select<I, S>(mut self, select: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = select.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the page size.
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+}
+
+/// Options of [`crate::BatchBackend::retry_failed_tasks`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryFailedTasksOptions {
+    /// How many tasks to reactivate at once, where the provider retries task by task.
+    pub concurrency: usize,
+}
+
+impl Default for RetryFailedTasksOptions {
+    fn default() -> Self {
+        RetryFailedTasksOptions { concurrency: 8 }
+    }
+}
+
+impl RetryFailedTasksOptions {
+    /// Sets the concurrency (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+}
+
+/// How [`crate::BatchBackendExt`] waits: poll interval and deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitOptions {
+    /// Time between polls.
+    pub interval: Duration,
+    /// Give up after this long.
+    pub deadline: Duration,
+}
+
+impl Default for WaitOptions {
+    /// Poll every 5 s (as Azure's SDKs do) for up to 10 minutes.
+    fn default() -> Self {
+        WaitOptions {
+            interval: Duration::from_secs(5),
+            deadline: Duration::from_secs(600),
+        }
+    }
+}
+
+impl WaitOptions {
+    /// Wait options with the given interval and deadline.
+    pub fn new(interval: Duration, deadline: Duration) -> Self {
+        WaitOptions { interval, deadline }
+    }
+}

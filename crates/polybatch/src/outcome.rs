@@ -1,0 +1,105 @@
+//! What the mutating operations return.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::id::TaskId;
+use crate::status::ETag;
+
+/// What a terminate request found. Terminate is idempotent: the last two are not errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TerminateDisposition {
+    /// The job was running and is now terminating.
+    Accepted,
+    /// A previous terminate is still in progress.
+    AlreadyTerminating,
+    /// The job had already finished; nothing changed.
+    AlreadyCompleted,
+}
+
+impl fmt::Display for TerminateDisposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TerminateDisposition::Accepted => "accepted",
+            TerminateDisposition::AlreadyTerminating => "already_terminating",
+            TerminateDisposition::AlreadyCompleted => "already_completed",
+        })
+    }
+}
+
+/// The result of [`crate::BatchBackend::terminate_job`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TerminateJobOutcome {
+    /// What happened.
+    pub disposition: TerminateDisposition,
+    /// The job's new ETag, when the provider returned one.
+    pub etag: Option<ETag>,
+    /// The provider's request id, when there is one.
+    pub request_id: Option<String>,
+}
+
+impl TerminateJobOutcome {
+    /// An outcome with only the disposition known.
+    pub fn new(disposition: TerminateDisposition) -> Self {
+        TerminateJobOutcome {
+            disposition,
+            etag: None,
+            request_id: None,
+        }
+    }
+}
+
+/// The result of [`crate::BatchBackend::reactivate_task`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ReactivateTaskOutcome {
+    /// The task's new ETag, when the provider returned one.
+    pub etag: Option<ETag>,
+    /// The provider's request id, when there is one.
+    pub request_id: Option<String>,
+}
+
+/// A task that could not be retried, and why.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RetryFailure {
+    /// The task.
+    pub task_id: TaskId,
+    /// Why it was not retried.
+    pub error: Error,
+}
+
+impl RetryFailure {
+    /// A failure record.
+    pub fn new(task_id: TaskId, error: Error) -> Self {
+        RetryFailure { task_id, error }
+    }
+}
+
+/// The result of [`crate::BatchBackend::retry_failed_tasks`]: per task, what was retried and
+/// what could not be.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct RetryFailedTasksOutcome {
+    /// Tasks made eligible to run again.
+    pub retried: Vec<TaskId>,
+    /// Failed tasks that could not be retried.
+    pub not_retried: Vec<RetryFailure>,
+}
+
+impl RetryFailedTasksOutcome {
+    /// An empty outcome.
+    pub fn new() -> Self {
+        RetryFailedTasksOutcome::default()
+    }
+
+    /// Whether every failed task was retried.
+    pub fn is_complete(&self) -> bool {
+        self.not_retried.is_empty()
+    }
+}

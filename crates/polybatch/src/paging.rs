@@ -1,0 +1,105 @@
+//! Lazy pagination shared by every listing: turn "fetch one page given a continuation" into a
+//! stream of items. Nothing is fetched until the stream is polled; the next page is fetched
+//! only when the previous one is consumed; an error is yielded once and ends the stream.
+
+use std::future::Future;
+
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::error::Result;
+
+/// One page: its items and the continuation for the next page (`None` on the last page).
+#[derive(Debug)]
+pub struct Page<T, C> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Where the next page starts, or `None` when this was the last.
+    pub next: Option<C>,
+}
+
+impl<T, C> Page<T, C> {
+    /// A page.
+    pub fn new(items: Vec<T>, next: Option<C>) -> Self {
+        Page { items, next }
+    }
+}
+
+enum Cursor<C> {
+    Start,
+    Next(C),
+    Done,
+}
+
+/// Streams every item of every page. `fetch(None)` fetches the first page, `fetch(Some(c))`
+/// the page continuing at `c`.
+pub fn paginate<T, C, F, Fut>(fetch: F) -> BoxStream<'static, Result<T>>
+where
+    T: Send + 'static,
+    C: Send + 'static,
+    F: FnMut(Option<C>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<T, C>>> + Send + 'static,
+{
+    stream::unfold((Cursor::Start, fetch), |(cursor, mut fetch)| async move {
+        let continuation = match cursor {
+            Cursor::Start => None,
+            Cursor::Next(c) => Some(c),
+            Cursor::Done => return None,
+        };
+        match fetch(continuation).await {
+            Ok(page) => {
+                let next = match page.next {
+                    Some(c) => Cursor::Next(c),
+                    None => Cursor::Done,
+                };
+                let items = stream::iter(page.items.into_iter().map(Ok));
+                Some((items.boxed(), (next, fetch)))
+            }
+            Err(e) => Some((stream::iter(vec![Err(e)]).boxed(), (Cursor::Done, fetch))),
+        }
+    })
+    .flatten()
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, ErrorContext, Operation};
+    use futures::TryStreamExt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn walks_pages_lazily() {
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let f = fetched.clone();
+        let mut s = paginate(move |c: Option<usize>| {
+            f.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let p = c.unwrap_or(0);
+                let items = vec![p * 10, p * 10 + 1];
+                Ok(Page::new(items, (p < 2).then_some(p + 1)))
+            }
+        });
+        assert_eq!(fetched.load(Ordering::SeqCst), 0, "nothing before polling");
+        assert_eq!(s.try_next().await.unwrap(), Some(0));
+        assert_eq!(fetched.load(Ordering::SeqCst), 1);
+        let rest: Vec<usize> = s.try_collect().await.unwrap();
+        assert_eq!(rest, vec![1, 10, 11, 20, 21]);
+        assert_eq!(fetched.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn error_is_yielded_once_then_ends() {
+        let s = paginate(|c: Option<u8>| async move {
+            match c {
+                None => Ok(Page::new(vec![1], Some(1))),
+                Some(_) => Err(Error::timeout(ErrorContext::new("t", Operation::JobStatus))),
+            }
+        });
+        let all: Vec<Result<i32>> = s.collect().await;
+        assert_eq!(all.len(), 2);
+        assert!(all[0].is_ok());
+        assert!(matches!(all[1], Err(Error::Timeout { .. })));
+    }
+}

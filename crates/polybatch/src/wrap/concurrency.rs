@@ -1,0 +1,145 @@
+//! A concurrency limiter: at most N operations in flight.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+
+use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::capability::Capabilities;
+use crate::error::Result;
+use crate::id::{JobId, TaskId};
+use crate::options::{
+    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    TerminateJobOptions,
+};
+use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::status::{JobStatus, TaskStatus};
+
+/// Wraps a backend so at most `limit` operations run at once; the rest wait. A listing holds
+/// its permit from its first poll until it is dropped. Clones share the limit.
+#[derive(Clone)]
+pub struct ConcurrencyLimited<B> {
+    inner: B,
+    limit: usize,
+    semaphore: Arc<Semaphore>,
+}
+
+impl<B: BatchBackend> ConcurrencyLimited<B> {
+    /// Wraps `inner` with at most `limit` (at least 1) operations in flight.
+    pub fn new(inner: B, limit: usize) -> Self {
+        let limit = limit.max(1);
+        ConcurrencyLimited {
+            inner,
+            limit,
+            semaphore: Arc::new(Semaphore::new(limit)),
+        }
+    }
+
+    /// The wrapped backend.
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+
+    /// Operations that could start now without waiting.
+    pub fn available(&self) -> usize {
+        self.semaphore.available_permits()
+    }
+
+    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed, so acquire only fails if that changes; then run
+        // unlimited rather than fail the caller.
+        self.semaphore.acquire().await.ok()
+    }
+}
+
+impl<B: BatchBackend> fmt::Debug for ConcurrencyLimited<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConcurrencyLimited")
+            .field("limit", &self.limit)
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<B: BatchBackend> fmt::Display for ConcurrencyLimited<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConcurrencyLimited({}, {})", self.limit, self.inner)
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn terminate_job(
+        &self,
+        job: &JobId,
+        options: TerminateJobOptions,
+    ) -> Result<TerminateJobOutcome> {
+        let _permit = self.permit().await;
+        self.inner.terminate_job(job, options).await
+    }
+
+    async fn reactivate_task(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+    ) -> Result<ReactivateTaskOutcome> {
+        let _permit = self.permit().await;
+        self.inner.reactivate_task(job, task, options).await
+    }
+
+    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        let _permit = self.permit().await;
+        self.inner.job_status(job, options).await
+    }
+
+    async fn task_status(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: StatusOptions,
+    ) -> Result<TaskStatus> {
+        let _permit = self.permit().await;
+        self.inner.task_status(job, task, options).await
+    }
+
+    fn list_prep_release_status(
+        &self,
+        job: &JobId,
+        options: ListPrepReleaseOptions,
+    ) -> PrepReleaseStream {
+        let semaphore = self.semaphore.clone();
+        let inner = self.inner.list_prep_release_status(job, options);
+        futures::stream::once(async move {
+            let permit = semaphore.acquire_owned().await.ok();
+            // The permit lives as long as the stream.
+            inner.map(move |item| {
+                let _held = &permit;
+                item
+            })
+        })
+        .flatten()
+        .boxed()
+    }
+
+    async fn retry_failed_tasks(
+        &self,
+        job: &JobId,
+        options: RetryFailedTasksOptions,
+    ) -> Result<RetryFailedTasksOutcome> {
+        let _permit = self.permit().await;
+        self.inner.retry_failed_tasks(job, options).await
+    }
+}

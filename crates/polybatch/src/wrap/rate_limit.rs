@@ -1,0 +1,155 @@
+//! A per-operation rate limiter: callers wait for a permit rather than fail.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+
+use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::capability::Capabilities;
+use crate::error::{Operation, Result};
+use crate::id::{JobId, TaskId};
+use crate::options::{
+    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    TerminateJobOptions,
+};
+use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::rate::{KeyedRateLimiter, Quota};
+use crate::status::{JobStatus, TaskStatus};
+
+/// Quotas per operation, with a default for the rest (`None`: unlimited).
+#[derive(Debug, Clone, Default)]
+pub struct RateLimitConfig {
+    /// The quota of operations not listed in `per_operation`.
+    pub default: Option<Quota>,
+    /// Quotas of individual operations.
+    pub per_operation: HashMap<Operation, Quota>,
+}
+
+impl RateLimitConfig {
+    /// Every operation limited to `quota` (each operation has its own bucket).
+    pub fn uniform(quota: Quota) -> Self {
+        RateLimitConfig {
+            default: Some(quota),
+            per_operation: HashMap::new(),
+        }
+    }
+
+    /// Sets the quota of one operation.
+    pub fn with_operation(mut self, operation: Operation, quota: Quota) -> Self {
+        self.per_operation.insert(operation, quota);
+        self
+    }
+
+    fn quota(&self, operation: &Operation) -> Option<Quota> {
+        self.per_operation.get(operation).copied().or(self.default)
+    }
+}
+
+/// Wraps a backend so each operation waits for a permit of its own token bucket. Clones share
+/// the buckets. A listing takes one permit when it is first polled.
+#[derive(Clone)]
+pub struct RateLimited<B> {
+    inner: B,
+    limiter: KeyedRateLimiter<Operation>,
+}
+
+impl<B: BatchBackend> RateLimited<B> {
+    /// Wraps `inner`.
+    pub fn new(inner: B, config: RateLimitConfig) -> Self {
+        RateLimited {
+            inner,
+            limiter: KeyedRateLimiter::new(move |op| config.quota(op)),
+        }
+    }
+
+    /// The wrapped backend.
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+}
+
+impl<B: BatchBackend> fmt::Debug for RateLimited<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimited")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<B: BatchBackend> fmt::Display for RateLimited<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RateLimited({})", self.inner)
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl<B: BatchBackend> BatchBackend for RateLimited<B> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn terminate_job(
+        &self,
+        job: &JobId,
+        options: TerminateJobOptions,
+    ) -> Result<TerminateJobOutcome> {
+        self.limiter.acquire(&Operation::TerminateJob).await;
+        self.inner.terminate_job(job, options).await
+    }
+
+    async fn reactivate_task(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+    ) -> Result<ReactivateTaskOutcome> {
+        self.limiter.acquire(&Operation::ReactivateTask).await;
+        self.inner.reactivate_task(job, task, options).await
+    }
+
+    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        self.limiter.acquire(&Operation::JobStatus).await;
+        self.inner.job_status(job, options).await
+    }
+
+    async fn task_status(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: StatusOptions,
+    ) -> Result<TaskStatus> {
+        self.limiter.acquire(&Operation::TaskStatus).await;
+        self.inner.task_status(job, task, options).await
+    }
+
+    fn list_prep_release_status(
+        &self,
+        job: &JobId,
+        options: ListPrepReleaseOptions,
+    ) -> PrepReleaseStream {
+        let limiter = self.limiter.clone();
+        let inner = self.inner.list_prep_release_status(job, options);
+        futures::stream::once(async move {
+            limiter.acquire(&Operation::ListPrepReleaseStatus).await;
+            inner
+        })
+        .flatten()
+        .boxed()
+    }
+
+    async fn retry_failed_tasks(
+        &self,
+        job: &JobId,
+        options: RetryFailedTasksOptions,
+    ) -> Result<RetryFailedTasksOutcome> {
+        self.limiter.acquire(&Operation::RetryFailedTasks).await;
+        self.inner.retry_failed_tasks(job, options).await
+    }
+}
