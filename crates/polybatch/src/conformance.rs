@@ -1,1 +1,59 @@
-//! The behaviour suite (being written).
+//! The behaviour suite every backend runs (feature `conformance`; not semver-stable).
+//!
+//! Each check is a public async function taking the backend under test and a [`Fixture`] that
+//! seeds it through whatever means the backend has (the in-memory seeding API, a provider's
+//! own create calls against the emulator, ...). Checks read [`BatchBackend::capabilities`]:
+//! for an unsupported operation they assert that it fails with `Unsupported` before any
+//! request is sent, instead of skipping.
+//!
+//! [`run_all`] runs every check and panics with the name of the first that fails.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::backend::BatchBackend;
+use crate::error::Result;
+use crate::id::{JobId, TaskId};
+
+/// Seeds the backend under test with jobs in known situations.
+///
+/// Every method creates fresh resources (unique ids), so checks never interfere. "Active"
+/// means not terminal and accepting terminate: Azure `active`, Tencent `RUNNING`.
+#[async_trait]
+pub trait Fixture: Send + Sync {
+    /// An active job with one task that keeps running until terminated.
+    async fn running_job(&self) -> Result<(JobId, TaskId)>;
+
+    /// A job that finished successfully (terminal state).
+    async fn completed_job(&self) -> Result<JobId>;
+
+    /// A job in which one task finished with a non-zero exit code, and which the backend's
+    /// `retry_failed_tasks` can retry (Azure: the job is still active; Tencent: the job is
+    /// `FAILED`).
+    async fn job_with_failed_task(&self) -> Result<(JobId, TaskId)>;
+
+    /// An active job in which one task finished with exit code 0.
+    async fn job_with_succeeded_task(&self) -> Result<(JobId, TaskId)>;
+
+    /// A job whose preparation task has run on `nodes` nodes. Only called when the backend
+    /// supports `list_prep_release_status`.
+    async fn job_with_prep_release(&self, nodes: usize) -> Result<JobId>;
+
+    /// How many nodes [`Fixture::job_with_prep_release`] can provide (the paging check asks
+    /// for this many).
+    fn max_prep_release_nodes(&self) -> usize {
+        25
+    }
+
+    /// Moves simulated time forward so asynchronous transitions (terminating → completed,
+    /// task runs) happen. Real-time fixtures may sleep briefly instead.
+    async fn advance(&self, by: Duration);
+
+    /// Requests the service behind the backend has received so far, when observable; used to
+    /// assert that unsupported operations fail before any I/O.
+    async fn requests_seen(&self) -> Option<u64>;
+}
+
+/// Placeholder so the contract compiles until the suite lands.
+pub async fn run_all(_backend: &dyn BatchBackend, _fixture: &dyn Fixture) {}
