@@ -80,6 +80,9 @@ pub struct TencentConfig {
     pub secret_id: String,
     /// The SecretKey used to verify signatures.
     pub secret_key: Secret,
+    /// The session token of a temporary credential: when set, an `X-TC-Token` header must
+    /// equal it; when unset, any `X-TC-Token` is refused (`AuthFailure.TokenFailure`).
+    pub session_token: Option<Secret>,
     /// Regions the emulator serves (`X-TC-Region` must be one of them).
     pub regions: Vec<String>,
     /// Enforce per-action, per-credential rate limits (`RequestLimitExceeded`).
@@ -93,6 +96,7 @@ impl fmt::Debug for TencentConfig {
         f.debug_struct("TencentConfig")
             .field("secret_id", &self.secret_id)
             .field("secret_key", &self.secret_key)
+            .field("session_token", &self.session_token)
             .field("regions", &self.regions)
             .field("enforce_rate_limits", &self.enforce_rate_limits)
             .field("rate_limits", &self.rate_limits)
@@ -105,6 +109,7 @@ impl Default for TencentConfig {
         TencentConfig {
             secret_id: DEFAULT_TENCENT_SECRET_ID.into(),
             secret_key: Secret::new(DEFAULT_TENCENT_SECRET_KEY),
+            session_token: None,
             regions: vec![
                 DEFAULT_TENCENT_REGION.into(),
                 "ap-shanghai".into(),
