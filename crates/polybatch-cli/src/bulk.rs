@@ -1,0 +1,273 @@
+//! `polybatch jobs terminate`: many jobs with bounded concurrency, where one bad id or one
+//! failed job never stops the rest.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use polybatch::wrap::ConcurrencyLimited;
+use polybatch::{BatchBackend, JobId, TerminateDisposition, TerminateJobOptions};
+use serde_json::json;
+
+use crate::cli::{BulkTerminateArgs, OutputFormat};
+use crate::exit::{CliError, error_json, one_line};
+use crate::output::print_json;
+
+/// One line of the ids file: a valid id, or the text and why it is not one.
+#[derive(Debug)]
+pub enum IdLine {
+    /// A valid job id.
+    Valid(JobId),
+    /// Not a valid job id.
+    Invalid {
+        /// The text as written (trimmed).
+        text: String,
+        /// Why it is not an id.
+        error: polybatch::Error,
+    },
+}
+
+/// Parses an ids file: one id per line; blank lines and `#` comments (whole-line or trailing)
+/// are skipped. Job ids never contain `#`, so a trailing comment cannot hide part of one.
+pub fn parse_ids(text: &str) -> Vec<IdLine> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .map(|line| match JobId::new(line) {
+            Ok(id) => IdLine::Valid(id),
+            Err(error) => IdLine::Invalid {
+                text: line.to_string(),
+                error,
+            },
+        })
+        .collect()
+}
+
+fn read_ids_file(path: &Path) -> Result<String, CliError> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::usage(format!("--ids-file -: cannot read stdin: {e}")))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!("--ids-file {}: cannot read: {e}", path.display()))
+        })
+    }
+}
+
+/// What happened to one id.
+enum Outcome {
+    Terminated(TerminateDisposition),
+    Failed(polybatch::Error),
+}
+
+/// Runs `polybatch jobs terminate`.
+pub async fn terminate(
+    backend: Arc<dyn BatchBackend>,
+    args: BulkTerminateArgs,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let lines = parse_ids(&read_ids_file(&args.ids_file)?);
+    let mut options = TerminateJobOptions::default().with_force(args.force);
+    if let Some(r) = &args.reason {
+        options = options.with_reason(r.clone());
+    }
+    // Check the options once against the capabilities: an option the provider does not support
+    // would fail every id the same way, which is a usage error, not a per-job failure.
+    backend
+        .capabilities()
+        .check_terminate(backend.name(), &options)?;
+
+    let concurrency = usize::from(args.concurrency);
+    let limited = ConcurrencyLimited::new(backend, concurrency);
+    let progress = Progress::new(lines.len() as u64);
+
+    let mut results: Vec<Option<Outcome>> = (0..lines.len()).map(|_| None).collect();
+    let work = lines.iter().enumerate().map(|(i, line)| {
+        let limited = &limited;
+        let options = options.clone();
+        async move {
+            let outcome = match line {
+                IdLine::Valid(id) => match limited.terminate_job(id, options).await {
+                    Ok(o) => Outcome::Terminated(o.disposition),
+                    Err(e) => Outcome::Failed(e),
+                },
+                IdLine::Invalid { error, .. } => Outcome::Failed(clone_error(error)),
+            };
+            (i, outcome)
+        }
+    });
+    let mut stream = futures::stream::iter(work).buffer_unordered(concurrency);
+    while let Some((i, outcome)) = stream.next().await {
+        let id = line_text(&lines[i]);
+        progress.record(id, &outcome);
+        results[i] = Some(outcome);
+    }
+    progress.finish();
+
+    let failed = summarize(&lines, &results, format);
+    if failed > 0 {
+        Err(CliError::failed(format!(
+            "{failed} of {} job(s) could not be terminated",
+            lines.len()
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn line_text(line: &IdLine) -> &str {
+    match line {
+        IdLine::Valid(id) => id.as_str(),
+        IdLine::Invalid { text, .. } => text,
+    }
+}
+
+/// `polybatch::Error` is not `Clone` (it may hold a source); an id error never does, so
+/// rebuilding it from its parts loses nothing.
+fn clone_error(e: &polybatch::Error) -> polybatch::Error {
+    match e {
+        polybatch::Error::InvalidInput { field, rule, ctx } => {
+            polybatch::Error::invalid_input(field.clone(), rule.clone(), (**ctx).clone())
+        }
+        other => {
+            polybatch::Error::invalid_input("job id", other.to_string(), other.context().clone())
+        }
+    }
+}
+
+fn describe(outcome: &Outcome) -> (&'static str, String) {
+    match outcome {
+        Outcome::Terminated(d) => ("ok", d.to_string()),
+        Outcome::Failed(e) => ("failed", one_line(&e.to_string())),
+    }
+}
+
+/// Prints the per-id summary in input order; returns how many failed.
+fn summarize(lines: &[IdLine], results: &[Option<Outcome>], format: OutputFormat) -> usize {
+    let mut failed = 0;
+    let mut rows = Vec::new();
+    for (line, outcome) in lines.iter().zip(results) {
+        let id = line_text(line);
+        match outcome {
+            Some(Outcome::Terminated(d)) => rows.push(json!({
+                "job_id": id, "ok": true, "disposition": d,
+            })),
+            Some(Outcome::Failed(e)) => {
+                failed += 1;
+                rows.push(json!({"job_id": id, "ok": false, "error": error_json(e)}));
+            }
+            None => {
+                failed += 1;
+                rows.push(json!({"job_id": id, "ok": false, "error": {"kind": "not_run"}}));
+            }
+        }
+    }
+    match format {
+        OutputFormat::Json => print_json(&json!({
+            "results": rows,
+            "total": lines.len(),
+            "failed": failed,
+        })),
+        OutputFormat::Table => {
+            if lines.is_empty() {
+                println!("no job ids in the ids file");
+                return 0;
+            }
+            let mut table = Table::new();
+            table
+                .load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(vec!["job", "result", "detail"]);
+            for (line, outcome) in lines.iter().zip(results) {
+                let (result, detail) = match outcome {
+                    Some(o) => describe(o),
+                    None => ("failed", "not run".to_string()),
+                };
+                table.add_row(vec![line_text(line).to_string(), result.into(), detail]);
+            }
+            println!("{table}");
+            println!(
+                "{} job(s): {} ok, {failed} failed",
+                lines.len(),
+                lines.len() - failed
+            );
+        }
+    }
+    failed
+}
+
+/// A progress bar on a terminal; plain lines on stderr otherwise (logs, CI).
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: u64,
+    done: std::cell::Cell<u64>,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total);
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} terminating {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            done: std::cell::Cell::new(0),
+        }
+    }
+
+    fn record(&self, id: &str, outcome: &Outcome) {
+        let done = self.done.get() + 1;
+        self.done.set(done);
+        let (result, detail) = describe(outcome);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(id.to_string());
+                bar.inc(1);
+            }
+            None => eprintln!("[{done}/{}] {id}: {result}: {detail}", self.total),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_file_skips_blanks_and_comments() {
+        let lines = parse_ids("# header\njob-1\n\n  job-2  # trailing\n   \nbad id\n#job-3\n");
+        let texts: Vec<_> = lines.iter().map(line_text).collect();
+        assert_eq!(texts, ["job-1", "job-2", "bad id"]);
+        assert!(matches!(lines[0], IdLine::Valid(_)));
+        assert!(matches!(lines[2], IdLine::Invalid { .. }));
+    }
+
+    #[test]
+    fn invalid_id_error_survives_the_copy() {
+        let lines = parse_ids("a/b");
+        let IdLine::Invalid { error, .. } = &lines[0] else {
+            panic!("expected invalid");
+        };
+        let copy = clone_error(error);
+        assert_eq!(copy.to_string(), error.to_string());
+    }
+}

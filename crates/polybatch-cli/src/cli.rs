@@ -1,0 +1,268 @@
+//! The command line: every command, flag and environment variable (documented in `docs/cli.md`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Drive cloud batch services (Azure Batch, Tencent Cloud Batch) through one interface, run the
+/// local emulator, or run the demo.
+///
+/// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.
+#[derive(Debug, Parser)]
+#[command(name = "polybatch", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags shared by every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The provider operator commands talk to.
+    #[arg(long, global = true, env = "POLYBATCH_PROVIDER", value_enum)]
+    pub provider: Option<ProviderName>,
+
+    /// Output format: a human table, or stable JSON for scripts (see docs/cli.md).
+    #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Log each request (ids, status, timings; never secrets) on stderr.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+/// Overrides of the provider configuration read from the environment and credential files.
+///
+/// Secrets are read from the environment (or credential files) only: flags would show them in
+/// the process list and shell history.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ConnectionArgs {
+    /// The service endpoint (Azure: `https://ACCOUNT.REGION.batch.azure.com`; Tencent: the API
+    /// endpoint, default `https://batch.tencentcloudapi.com`).
+    #[arg(long, global = true)]
+    pub endpoint: Option<String>,
+
+    /// Azure: the Batch account name (overrides AZURE_BATCH_ACCOUNT).
+    #[arg(long, global = true)]
+    pub account: Option<String>,
+
+    /// Azure: the REST api-version (for example `2024-07-01.20.0`).
+    #[arg(long, global = true)]
+    pub api_version: Option<String>,
+
+    /// Tencent: the region (overrides TENCENTCLOUD_REGION).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+
+    /// Tencent: the SecretId (overrides TENCENTCLOUD_SECRET_ID; the SecretKey comes only from
+    /// the environment or the credentials file).
+    #[arg(long, global = true)]
+    pub secret_id: Option<String>,
+}
+
+/// A provider name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderName {
+    /// Azure Batch.
+    Azure,
+    /// Tencent Cloud Batch.
+    Tencent,
+}
+
+impl ProviderName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderName::Azure => "azure",
+            ProviderName::Tencent => "tencent",
+        }
+    }
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables and lines.
+    Table,
+    /// JSON (one document; JSON Lines for streamed listings).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the local emulator (Azure Batch and Tencent Cloud Batch on one port) until Ctrl-C.
+    Emulator(EmulatorArgs),
+    /// Start an in-process emulator, create work on both providers, and drive it through the
+    /// neutral interface with the real clients; exits 0 only if every step behaved as documented.
+    Demo(DemoArgs),
+    /// Operate on one job.
+    Job(Operator<JobCommand>),
+    /// Operate on one task.
+    Task(Operator<TaskCommand>),
+    /// Operate on many jobs at once.
+    Jobs(Operator<JobsCommand>),
+}
+
+/// An operator command group: its connection flags (accepted anywhere after the group name)
+/// and the command.
+#[derive(Debug, Args)]
+pub struct Operator<C: Subcommand> {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(subcommand)]
+    pub command: C,
+}
+
+/// `polybatch emulator`.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(
+        long,
+        env = "POLYBATCH_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:8990"
+    )]
+    pub listen: String,
+
+    /// The Azure Batch account name the emulator accepts.
+    #[arg(long, env = "POLYBATCH_EMULATOR_AZURE_ACCOUNT")]
+    pub azure_account: Option<String>,
+
+    /// The Azure Batch account key (base64) the emulator accepts. The environment variable is
+    /// safer than the flag, which other local users can see in the process list.
+    #[arg(long, env = "POLYBATCH_EMULATOR_AZURE_KEY", hide_env_values = true)]
+    pub azure_key: Option<String>,
+
+    /// The Tencent Cloud SecretId the emulator accepts.
+    #[arg(long, env = "POLYBATCH_EMULATOR_TENCENT_SECRET_ID")]
+    pub tencent_secret_id: Option<String>,
+
+    /// The Tencent Cloud SecretKey the emulator accepts. The environment variable is safer than
+    /// the flag, which other local users can see in the process list.
+    #[arg(
+        long,
+        env = "POLYBATCH_EMULATOR_TENCENT_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub tencent_secret_key: Option<String>,
+
+    /// Compute nodes the emulator provides for every Azure pool a job names.
+    #[arg(long, env = "POLYBATCH_EMULATOR_NODES_PER_POOL")]
+    pub nodes_per_pool: Option<usize>,
+
+    /// Do not enforce Tencent's per-action rate limits (`RequestLimitExceeded`).
+    #[arg(long, env = "POLYBATCH_EMULATOR_NO_RATE_LIMITS")]
+    pub no_rate_limits: bool,
+}
+
+/// `polybatch demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {}
+
+/// `polybatch job ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Show a job's normalized and provider state.
+    Status {
+        /// The job id.
+        job: String,
+    },
+    /// Terminate a job (idempotent: an already terminating or finished job is not an error).
+    Terminate(TerminateArgs),
+    /// Stream the job's preparation and release task status per node, page by page (Azure).
+    PrepRelease {
+        /// The job id.
+        job: String,
+        /// An OData `$filter` (for example `nodeId eq 'tvm-1'`).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Properties to return (OData `$select`), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        select: Vec<String>,
+        /// Entries per page (1 to 1000).
+        #[arg(long)]
+        max_results: Option<u32>,
+    },
+    /// Re-run the job's failed tasks (Azure: reactivate each; Tencent: RetryJobs).
+    RetryFailed {
+        /// The job id.
+        job: String,
+        /// Reactivations in flight at once, where the provider retries task by task.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+}
+
+/// `polybatch job terminate`.
+#[derive(Debug, Args)]
+pub struct TerminateArgs {
+    /// The job id.
+    pub job: String,
+    /// The reason recorded on the job (Azure only).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Terminate even if nodes have not processed it (Azure api-version 2024-07-01.20.0+).
+    #[arg(long)]
+    pub force: bool,
+    /// Only if the job's ETag still equals this one (Azure).
+    #[arg(long)]
+    pub if_match: Option<String>,
+    /// Wait until the job is in a terminal state.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up after this many seconds (exit 1).
+    #[arg(long, default_value_t = 600.0)]
+    pub wait_timeout: f64,
+    /// With --wait: seconds between status polls.
+    #[arg(long, default_value_t = 2.0)]
+    pub poll_interval: f64,
+}
+
+/// `polybatch task ...`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Show a task's normalized and provider state.
+    Status {
+        /// The job id.
+        job: String,
+        /// The task id (Tencent: the task name).
+        task: String,
+    },
+    /// Make a failed task eligible to run again (Azure).
+    Reactivate {
+        /// The job id.
+        job: String,
+        /// The task id.
+        task: String,
+        /// Only if the task's ETag still equals this one.
+        #[arg(long)]
+        if_match: Option<String>,
+    },
+}
+
+/// `polybatch jobs ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Terminate many jobs with bounded concurrency; one failure never stops the rest.
+    Terminate(BulkTerminateArgs),
+}
+
+/// `polybatch jobs terminate`.
+#[derive(Debug, Args)]
+pub struct BulkTerminateArgs {
+    /// A file with one job id per line (`-` for stdin); blank lines and `#` comments are skipped.
+    #[arg(long)]
+    pub ids_file: PathBuf,
+    /// Terminations in flight at once (provider rate limits still apply).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// The reason recorded on each job (Azure only).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Terminate even if nodes have not processed it (Azure api-version 2024-07-01.20.0+).
+    #[arg(long)]
+    pub force: bool,
+}

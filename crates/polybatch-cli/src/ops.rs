@@ -1,0 +1,160 @@
+//! The single-job and single-task operator commands. Everything goes through
+//! `Arc<dyn BatchBackend>`, so the commands are the same for every provider.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use polybatch::{
+    BatchBackend, BatchBackendExt, JobId, ListPrepReleaseOptions, Preconditions,
+    ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, TaskId, TerminateJobOptions,
+    WaitOptions,
+};
+
+use crate::cli::{JobCommand, OutputFormat, TaskCommand, TerminateArgs};
+use crate::exit::CliError;
+use crate::output;
+
+/// Runs a `polybatch job ...` command.
+pub async fn job(
+    backend: Arc<dyn BatchBackend>,
+    command: JobCommand,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    match command {
+        JobCommand::Status { job } => {
+            let job = JobId::new(job)?;
+            let status = backend.job_status(&job, StatusOptions::default()).await?;
+            output::job_status(&status, format);
+            Ok(())
+        }
+        JobCommand::Terminate(args) => terminate(backend, args, format).await,
+        JobCommand::PrepRelease {
+            job,
+            filter,
+            select,
+            max_results,
+        } => {
+            let job = JobId::new(job)?;
+            let mut options = ListPrepReleaseOptions::default();
+            if let Some(f) = filter {
+                options = options.with_filter(f);
+            }
+            if !select.is_empty() {
+                options = options.with_select(select);
+            }
+            if let Some(n) = max_results {
+                options = options.with_page_size(n);
+            }
+            prep_release(backend.as_ref(), &job, options, format).await
+        }
+        JobCommand::RetryFailed { job, concurrency } => {
+            let job = JobId::new(job)?;
+            let options = RetryFailedTasksOptions::default().with_concurrency(concurrency);
+            let outcome = backend.retry_failed_tasks(&job, options).await?;
+            output::retry_failed(&job, &outcome, format);
+            if outcome.is_complete() {
+                Ok(())
+            } else {
+                Err(CliError::failed(format!(
+                    "{job}: {} failed task(s) could not be retried",
+                    outcome.not_retried.len()
+                )))
+            }
+        }
+    }
+}
+
+/// Streams the listing, printing each entry as it arrives rather than collecting pages.
+async fn prep_release(
+    backend: &dyn BatchBackend,
+    job: &JobId,
+    options: ListPrepReleaseOptions,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let mut stream = backend.list_prep_release_status(job, options);
+    let mut printed_header = false;
+    while let Some(item) = stream.next().await {
+        let entry = item?;
+        if format == OutputFormat::Table && !printed_header {
+            println!("{}", output::PREP_RELEASE_HEADER);
+            printed_header = true;
+        }
+        output::prep_release_entry(&entry, format);
+    }
+    if format == OutputFormat::Table && !printed_header {
+        println!("{job}: no preparation or release task has run on any node");
+    }
+    Ok(())
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
+    if (0.0..=1e9).contains(&value) {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(CliError::usage(format!(
+            "{name}: must be a number of seconds between 0 and 1e9"
+        )))
+    }
+}
+
+async fn terminate(
+    backend: Arc<dyn BatchBackend>,
+    args: TerminateArgs,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let job = JobId::new(args.job)?;
+    let wait = WaitOptions::new(
+        seconds("--poll-interval", args.poll_interval)?,
+        seconds("--wait-timeout", args.wait_timeout)?,
+    );
+    let mut options = TerminateJobOptions::default().with_force(args.force);
+    if let Some(r) = args.reason {
+        options = options.with_reason(r);
+    }
+    if let Some(etag) = args.if_match {
+        options = options.with_preconditions(Preconditions::default().with_if_match(etag));
+    }
+    let outcome = backend.terminate_job(&job, options).await?;
+    let final_status = if args.wait {
+        Some(backend.wait_for_job(&job, wait).await?)
+    } else {
+        None
+    };
+    output::terminate(&job, &outcome, final_status.as_ref(), format);
+    Ok(())
+}
+
+/// Runs a `polybatch task ...` command.
+pub async fn task(
+    backend: Arc<dyn BatchBackend>,
+    command: TaskCommand,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    match command {
+        TaskCommand::Status { job, task } => {
+            let job = JobId::new(job)?;
+            let task = TaskId::new(task)?;
+            let status = backend
+                .task_status(&job, &task, StatusOptions::default())
+                .await?;
+            output::task_status(&status, format);
+            Ok(())
+        }
+        TaskCommand::Reactivate {
+            job,
+            task,
+            if_match,
+        } => {
+            let job = JobId::new(job)?;
+            let task = TaskId::new(task)?;
+            let mut options = ReactivateTaskOptions::default();
+            if let Some(etag) = if_match {
+                options = options.with_preconditions(Preconditions::default().with_if_match(etag));
+            }
+            let outcome = backend.reactivate_task(&job, &task, options).await?;
+            output::reactivate(&job, &task, &outcome, format);
+            Ok(())
+        }
+    }
+}
