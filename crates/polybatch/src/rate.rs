@@ -155,8 +155,11 @@ impl RateLimiter {
 /// first use with the quota `quota_for(key)` returns. Clones share the limiters.
 pub struct KeyedRateLimiter<K> {
     limiters: Arc<Mutex<HashMap<K, RateLimiter>>>,
-    quota_for: Arc<dyn Fn(&K) -> Option<Quota> + Send + Sync>,
+    quota_for: QuotaFor<K>,
 }
+
+/// Picks the quota of a key (`None`: not limited).
+type QuotaFor<K> = Arc<dyn Fn(&K) -> Option<Quota> + Send + Sync>;
 
 impl<K> Clone for KeyedRateLimiter<K> {
     fn clone(&self) -> Self {
