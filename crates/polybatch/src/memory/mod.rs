@@ -1,1 +1,582 @@
-//! The in-memory backend (being written).
+//! [`InMemoryBackend`]: a [`BatchBackend`] with real semantics, for your tests.
+//!
+//! It follows Azure Batch, the richest of the providers: jobs go active → terminating →
+//! completed, tasks pending (Azure `active`) → running → completed; reactivation, preconditions,
+//! ETags, paging and error codes behave as the service documents them. Around that:
+//!
+//! - [`InMemoryBackend::seed`] puts jobs, tasks and node records in known situations;
+//! - [`InMemoryBackend::faults`] makes the next calls fail or take simulated time;
+//! - [`InMemoryBackend::journal`] records every call, in call order;
+//! - [`InMemoryBackend::with_capabilities`] makes it refuse what a provider cannot do, exactly
+//!   as that provider's backend would (before any I/O).
+//!
+//! Time comes from a [`Clock`]: by default [`TokioClock`], so a test that pauses tokio's clock
+//! drives the simulated service too.
+//!
+//! ```
+//! use std::time::Duration;
+//! use polybatch::memory::InMemoryBackend;
+//! use polybatch::{BatchBackend, JobId, JobState, StatusOptions, TerminateDisposition,
+//!     TerminateJobOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> polybatch::Result<()> {
+//! let backend = InMemoryBackend::new().with_termination_delay(Duration::from_secs(30));
+//! let job = JobId::new("job-1")?;
+//! backend.seed().job(&job, "pool-1")?;
+//!
+//! let outcome = backend.terminate_job(&job, TerminateJobOptions::default()).await?;
+//! assert_eq!(outcome.disposition, TerminateDisposition::Accepted);
+//! let status = backend.job_status(&job, StatusOptions::default()).await?;
+//! assert_eq!(status.state, JobState::Terminating);
+//!
+//! tokio::time::advance(Duration::from_secs(30)).await;
+//! let status = backend.job_status(&job, StatusOptions::default()).await?;
+//! assert_eq!(status.state, JobState::Completed);
+//! assert_eq!(backend.journal().len(), 3);
+//! # Ok(()) }
+//! ```
+
+mod faults;
+mod journal;
+mod preconditions;
+mod prep_release;
+mod seed;
+mod store;
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+
+pub use faults::{ErrorFactory, Faults};
+pub use journal::{CallResult, JournalEntry, JournalOptions};
+pub use seed::Seeder;
+
+use crate::backend::{BatchBackend, PrepReleaseStream, error_stream};
+use crate::capability::Capabilities;
+use crate::clock::{Clock, TokioClock};
+use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::id::{JobId, TaskId};
+use crate::options::{
+    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    TerminateJobOptions,
+};
+use crate::outcome::{
+    ReactivateTaskOutcome, RetryFailedTasksOutcome, RetryFailure, TerminateJobOutcome,
+};
+use crate::paging::{Page, paginate};
+use crate::status::{JobStatus, TaskStatus};
+use faults::FaultQueues;
+use journal::Journal;
+use prep_release::{Filter, Select};
+use store::{BACKEND, Store};
+
+/// Entries per page of `list_prep_release_status` when the caller sets no page size (Azure's
+/// default).
+pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+
+/// The state clones share.
+#[derive(Default)]
+struct Shared {
+    store: Mutex<Store>,
+    journal: Mutex<Journal>,
+    faults: Arc<Mutex<FaultQueues>>,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
+}
+
+/// A [`BatchBackend`] that keeps everything in memory, with the service's real semantics.
+///
+/// `Clone` shares the state (jobs, journal, faults); each clone keeps its own capabilities, so
+/// `backend.clone().with_capabilities(..)` views the same jobs as a more limited provider.
+/// See the [module documentation](self) for an example.
+///
+/// Semantics, following Azure Batch:
+///
+/// - **terminate**: active or disabled → terminating, recording the reason (default
+///   `UserTerminate`) and ending every unfinished task (failed, failure code `TaskEnded`); the
+///   job becomes completed after the termination delay ([`Seeder::set_termination_delay`],
+///   default zero), observed lazily from the clock. `force` completes it at once. Terminating →
+///   `AlreadyTerminating`, completed → `AlreadyCompleted`, deleting → `InvalidState`
+///   (`JobBeingDeleted`).
+/// - **reactivate**: only a failed task of an active or disabled job; it becomes pending with
+///   retry count 0 and its exit code, result, failure and times cleared. Otherwise
+///   `InvalidState` with Azure's code: `TaskNotCompleted`, `TaskSucceeded`, `JobCompleted`,
+///   `JobBeingTerminated`, `JobBeingDeleted`.
+/// - **ETags**: every change of a job or task gives it a new ETag, never issued before, and a
+///   new last-modified time. Preconditions on terminate and reactivate are evaluated as Azure
+///   evaluates them on writes (unmet → `PreconditionFailed`, code `ConditionNotMet`).
+/// - **not found**: `NotFound` with code `JobNotFound` / `TaskNotFound`.
+/// - **list_prep_release_status**: the seeded per-node records in node-id order, paged for real
+///   (`page_size`, default [`DEFAULT_PAGE_SIZE`]; each page is one journaled call). Filters:
+///   `nodeId eq|ne '<id>'`, `poolId eq|ne '<id>'` (else `InvalidInput` naming the filter).
+///   Select keeps the listed top-level parts (`poolId`, `nodeId`, `nodeUrl`,
+///   `jobPreparationTaskExecutionInfo`, `jobReleaseTaskExecutionInfo`; comma-separated or one
+///   per entry); an unselected `nodeId` is empty. A job without preparation or release task
+///   is `InvalidState` (`JobPreparationTaskNotSpecified`).
+/// - **retry_failed_tasks**: reactivates every failed task, at most `concurrency` at once;
+///   each reactivation is its own journaled `ReactivateTask` call (marked `nested`), subject to
+///   faults, and reported per task.
+/// - Provider state strings are Azure's (`active`, `running`, `completed`, ...).
+#[derive(Clone)]
+pub struct InMemoryBackend {
+    shared: Arc<Shared>,
+    clock: Arc<dyn Clock>,
+    capabilities: Capabilities,
+}
+
+impl Default for InMemoryBackend {
+    fn default() -> Self {
+        InMemoryBackend::new()
+    }
+}
+
+impl fmt::Debug for InMemoryBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InMemoryBackend")
+            .field("capabilities", &self.capabilities)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for InMemoryBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InMemory")
+    }
+}
+
+/// What the journal records about a call before it runs.
+struct CallSpec {
+    operation: Operation,
+    job: JobId,
+    task: Option<TaskId>,
+    options: JournalOptions,
+    nested: bool,
+}
+
+impl CallSpec {
+    fn new(operation: Operation, job: &JobId, options: JournalOptions) -> Self {
+        CallSpec {
+            operation,
+            job: job.clone(),
+            task: None,
+            options,
+            nested: false,
+        }
+    }
+
+    fn task(mut self, task: &TaskId) -> Self {
+        self.task = Some(task.clone());
+        self
+    }
+}
+
+/// Keeps the in-flight count and the journal right even if the caller drops the call.
+struct InFlight<'a> {
+    backend: &'a InMemoryBackend,
+    seq: u64,
+    finished: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(backend: &'a InMemoryBackend, seq: u64) -> Self {
+        let now = backend.shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        backend
+            .shared
+            .peak_in_flight
+            .fetch_max(now, Ordering::SeqCst);
+        InFlight {
+            backend,
+            seq,
+            finished: false,
+        }
+    }
+
+    fn finish<T>(mut self, result: &Result<T>) {
+        self.finished = true;
+        let now = self.backend.now();
+        self.backend
+            .journal_lock()
+            .finish(self.seq, now, CallResult::of(result));
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.backend.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if !self.finished {
+            let now = self.backend.now();
+            self.backend
+                .journal_lock()
+                .finish(self.seq, now, CallResult::Cancelled);
+        }
+    }
+}
+
+impl InMemoryBackend {
+    /// An empty backend supporting everything, on a [`TokioClock`] (so a paused tokio clock
+    /// drives it).
+    pub fn new() -> Self {
+        InMemoryBackend::with_clock(Arc::new(TokioClock::new()))
+    }
+
+    /// An empty backend supporting everything, reading time from `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        InMemoryBackend {
+            shared: Arc::new(Shared::default()),
+            clock,
+            capabilities: Capabilities::all(),
+        }
+    }
+
+    /// This handle with different capabilities (the state stays shared with other clones):
+    /// unsupported operations and options then fail with `Unsupported` before anything is
+    /// executed, and are journaled with `executed: false`.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Sets the termination delay (see [`Seeder::set_termination_delay`]).
+    pub fn with_termination_delay(self, delay: Duration) -> Self {
+        self.store().set_termination_delay(delay);
+        self
+    }
+
+    /// Seeds jobs, tasks and node records.
+    pub fn seed(&self) -> Seeder<'_> {
+        Seeder { backend: self }
+    }
+
+    /// Injects failures and delays into the next calls.
+    pub fn faults(&self) -> Faults {
+        Faults {
+            queues: self.shared.faults.clone(),
+        }
+    }
+
+    /// Every call so far (since the last [`InMemoryBackend::clear_journal`]), in call order.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.journal_lock().entries()
+    }
+
+    /// Forgets the journal's entries (the request count and `seq` numbers continue).
+    pub fn clear_journal(&self) {
+        self.journal_lock().clear();
+    }
+
+    /// How many calls reached the simulated service (journaled with `executed: true`) in the
+    /// backend's lifetime: the "requests the server received" of a real backend.
+    pub fn requests_seen(&self) -> u64 {
+        self.journal_lock().executed()
+    }
+
+    /// Calls executing right now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most calls that were ever executing at once (see
+    /// [`InMemoryBackend::reset_peak_in_flight`]).
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Restarts [`InMemoryBackend::peak_in_flight`] from the current in-flight count.
+    pub fn reset_peak_in_flight(&self) {
+        self.shared
+            .peak_in_flight
+            .store(self.in_flight(), Ordering::SeqCst);
+    }
+
+    // ----- plumbing -----
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic elsewhere while holding the lock cannot leave the store half-changed in a way
+        // that matters more than refusing all further calls would.
+        self.shared.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn journal_lock(&self) -> MutexGuard<'_, Journal> {
+        self.shared.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn entry(&self, spec: CallSpec, executed: bool, result: CallResult) -> JournalEntry {
+        let now = self.now();
+        JournalEntry {
+            seq: 0,
+            operation: spec.operation,
+            job: spec.job,
+            task: spec.task,
+            options: spec.options,
+            executed,
+            nested: spec.nested,
+            started_at: now,
+            finished_at: (result != CallResult::InFlight).then_some(now),
+            result,
+        }
+    }
+
+    /// Journals a call refused before any I/O and hands its error back.
+    fn refuse(&self, spec: CallSpec, error: Error) -> Error {
+        let entry = self.entry(spec, false, CallResult::failed(&error));
+        self.journal_lock().push(entry);
+        error
+    }
+
+    /// Runs a call that reaches the simulated service: journals it, applies injected faults,
+    /// then `run`s it against the store at the current time.
+    async fn execute<T>(
+        &self,
+        spec: CallSpec,
+        run: impl FnOnce(&mut Store, DateTime<Utc>) -> Result<T> + Send,
+    ) -> Result<T> {
+        let operation = spec.operation;
+        let seq = {
+            let entry = self.entry(spec, true, CallResult::InFlight);
+            self.journal_lock().push(entry)
+        };
+        let (delay, failure) = self
+            .shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(operation);
+        let in_flight = InFlight::start(self, seq);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        let result = match failure {
+            Some(make) => Err(make(ErrorContext::new(BACKEND, operation))),
+            None => {
+                let now = self.now();
+                let mut store = self.store();
+                run(&mut store, now)
+            }
+        };
+        in_flight.finish(&result);
+        result
+    }
+
+    async fn reactivate(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+        nested: bool,
+    ) -> Result<ReactivateTaskOutcome> {
+        let mut spec = CallSpec::new(
+            Operation::ReactivateTask,
+            job,
+            JournalOptions::Reactivate(options.clone()),
+        )
+        .task(task);
+        spec.nested = nested;
+        self.execute(spec, |s, now| {
+            s.reactivate(job, task, &options.preconditions, now)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl BatchBackend for InMemoryBackend {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    async fn terminate_job(
+        &self,
+        job: &JobId,
+        options: TerminateJobOptions,
+    ) -> Result<TerminateJobOutcome> {
+        let spec = CallSpec::new(
+            Operation::TerminateJob,
+            job,
+            JournalOptions::Terminate(options.clone()),
+        );
+        if let Err(e) = self.capabilities.check_terminate(BACKEND, &options) {
+            return Err(self.refuse(spec, e));
+        }
+        self.execute(spec, |s, now| {
+            s.terminate(
+                job,
+                options.reason,
+                options.force,
+                &options.preconditions,
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn reactivate_task(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+    ) -> Result<ReactivateTaskOutcome> {
+        if let Err(e) = self.capabilities.check_reactivate(BACKEND, &options) {
+            let spec = CallSpec::new(
+                Operation::ReactivateTask,
+                job,
+                JournalOptions::Reactivate(options),
+            )
+            .task(task);
+            return Err(self.refuse(spec, e));
+        }
+        self.reactivate(job, task, options, false).await
+    }
+
+    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        let spec = CallSpec::new(Operation::JobStatus, job, JournalOptions::Status(options));
+        if let Err(e) = self
+            .capabilities
+            .check_operation(BACKEND, Operation::JobStatus)
+        {
+            return Err(self.refuse(spec, e));
+        }
+        self.execute(spec, |s, now| s.job_status(job, now)).await
+    }
+
+    async fn task_status(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: StatusOptions,
+    ) -> Result<TaskStatus> {
+        let spec =
+            CallSpec::new(Operation::TaskStatus, job, JournalOptions::Status(options)).task(task);
+        if let Err(e) = self
+            .capabilities
+            .check_operation(BACKEND, Operation::TaskStatus)
+        {
+            return Err(self.refuse(spec, e));
+        }
+        self.execute(spec, |s, now| s.task_status(job, task, now))
+            .await
+    }
+
+    fn list_prep_release_status(
+        &self,
+        job: &JobId,
+        options: ListPrepReleaseOptions,
+    ) -> PrepReleaseStream {
+        let op = Operation::ListPrepReleaseStatus;
+        let spec_of = |options: &ListPrepReleaseOptions, page: u32| {
+            CallSpec::new(
+                op,
+                job,
+                JournalOptions::ListPrepRelease {
+                    options: options.clone(),
+                    page,
+                },
+            )
+        };
+        if let Err(e) = self.capabilities.check_list_prep_release(BACKEND, &options) {
+            return error_stream(self.refuse(spec_of(&options, 0), e));
+        }
+        let backend = self.clone();
+        let job = job.clone();
+        let page_size = usize::try_from(options.page_size.unwrap_or(DEFAULT_PAGE_SIZE))
+            .unwrap_or(usize::MAX);
+        paginate(move |cursor: Option<(u32, String)>| {
+            let backend = backend.clone();
+            let job = job.clone();
+            let options = options.clone();
+            async move {
+                let (page, after) = match cursor {
+                    None => (0, None),
+                    Some((page, after)) => (page, Some(after)),
+                };
+                let spec = CallSpec::new(
+                    op,
+                    &job,
+                    JournalOptions::ListPrepRelease {
+                        options: options.clone(),
+                        page,
+                    },
+                );
+                let (items, next) = backend
+                    .execute(spec, |s, now| {
+                        let ctx = || ErrorContext::new(BACKEND, op);
+                        let filter = options
+                            .filter
+                            .as_deref()
+                            .map(|f| Filter::parse(f, ctx))
+                            .transpose()?;
+                        let select = Select::parse(&options.select, ctx)?;
+                        s.prep_release_page(
+                            &job,
+                            filter.as_ref(),
+                            &select,
+                            page_size,
+                            after.as_deref(),
+                            now,
+                        )
+                    })
+                    .await?;
+                Ok(Page::new(
+                    items,
+                    next.map(|after| (page.saturating_add(1), after)),
+                ))
+            }
+        })
+        .boxed()
+    }
+
+    async fn retry_failed_tasks(
+        &self,
+        job: &JobId,
+        options: RetryFailedTasksOptions,
+    ) -> Result<RetryFailedTasksOutcome> {
+        let concurrency = options.concurrency.max(1);
+        let spec = CallSpec::new(
+            Operation::RetryFailedTasks,
+            job,
+            JournalOptions::RetryFailedTasks(options),
+        );
+        if let Err(e) = self
+            .capabilities
+            .check_operation(BACKEND, Operation::RetryFailedTasks)
+        {
+            return Err(self.refuse(spec, e));
+        }
+        let failed = self.execute(spec, |s, now| s.failed_tasks(job, now)).await?;
+        let mut results: Vec<(TaskId, Result<ReactivateTaskOutcome>)> =
+            futures::stream::iter(failed)
+                .map(|task| async move {
+                    let result = self
+                        .reactivate(job, &task, ReactivateTaskOptions::default(), true)
+                        .await;
+                    (task, result)
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+        results.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut outcome = RetryFailedTasksOutcome::new();
+        for (task, result) in results {
+            match result {
+                Ok(_) => outcome.retried.push(task),
+                Err(error) => outcome.not_retried.push(RetryFailure::new(task, error)),
+            }
+        }
+        Ok(outcome)
+    }
+}
