@@ -1,18 +1,9 @@
-//! The behaviour suite every backend runs (feature `conformance`; not semver-stable).
-//!
-//! Each check is a public async function taking the backend under test and a [`Fixture`] that
-//! seeds it through whatever means the backend has (the in-memory seeding API, a provider's
-//! own create calls against the emulator, ...). Checks read [`BatchBackend::capabilities`]:
-//! for an unsupported operation they assert that it fails with `Unsupported` before any
-//! request is sent, instead of skipping.
-//!
-//! [`run_all`] runs every check and panics with the name of the first that fails.
+//! The contract every backend's test fixture implements.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::backend::BatchBackend;
 use crate::error::Result;
 use crate::id::{JobId, TaskId};
 
@@ -53,7 +44,15 @@ pub trait Fixture: Send + Sync {
     /// Requests the service behind the backend has received so far, when observable; used to
     /// assert that unsupported operations fail before any I/O.
     async fn requests_seen(&self) -> Option<u64>;
-}
 
-/// Placeholder so the contract compiles until the suite lands.
-pub async fn run_all(_backend: &dyn BatchBackend, _fixture: &dyn Fixture) {}
+    /// A job id the backend accepts as well-formed but that names no job. The default,
+    /// `job-00000000`, fits every provider's id format.
+    fn unknown_job_id(&self) -> JobId {
+        JobId::new("job-00000000").unwrap_or_else(|e| panic!("built-in job id: {e}"))
+    }
+
+    /// A task id that names no task in any job the fixture creates.
+    fn unknown_task_id(&self) -> TaskId {
+        TaskId::new("polybatch-no-such-task").unwrap_or_else(|e| panic!("built-in task id: {e}"))
+    }
+}

@@ -1,0 +1,334 @@
+//! The conformance suite against `InMemoryBackend`, every way it can be held and wrapped, and
+//! with a provider's reduced capabilities (so the `Unsupported` paths run too).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use polybatch::conformance::{self, Fixture};
+use polybatch::memory::InMemoryBackend;
+use polybatch::rate::Quota;
+use polybatch::wrap::{ConcurrencyLimited, RateLimitConfig, RateLimited};
+use polybatch::{
+    BatchBackend, Capabilities, JobId, PrepReleaseExecution, PrepReleaseState, PrepReleaseStatus,
+    Result, TaskId, TaskResult,
+};
+
+/// Seeds an `InMemoryBackend` (through a clone sharing its state) with fresh ids every time.
+struct MemoryFixture {
+    backend: InMemoryBackend,
+    next: AtomicU64,
+}
+
+impl MemoryFixture {
+    fn new(backend: &InMemoryBackend) -> Self {
+        MemoryFixture {
+            backend: backend.clone(),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn ids(&self) -> (JobId, TaskId) {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        (
+            JobId::new(format!("job-{n:08}")).unwrap(),
+            TaskId::new(format!("task-{n}")).unwrap(),
+        )
+    }
+}
+
+#[async_trait]
+impl Fixture for MemoryFixture {
+    async fn running_job(&self) -> Result<(JobId, TaskId)> {
+        let (job, task) = self.ids();
+        let seed = self.backend.seed();
+        seed.job(&job, "pool-1")?;
+        seed.task(&job, &task)?;
+        seed.start_task(&job, &task)?;
+        Ok((job, task))
+    }
+
+    async fn completed_job(&self) -> Result<JobId> {
+        let (job, task) = self.ids();
+        let seed = self.backend.seed();
+        seed.job(&job, "pool-1")?;
+        seed.finished_task(&job, &task, 0)?;
+        seed.complete_job(&job)?;
+        Ok(job)
+    }
+
+    async fn job_with_failed_task(&self) -> Result<(JobId, TaskId)> {
+        let (job, task) = self.ids();
+        let seed = self.backend.seed();
+        seed.job(&job, "pool-1")?;
+        seed.finished_task(&job, &task, 3)?;
+        seed.set_task_retry_count(&job, &task, 2)?;
+        Ok((job, task))
+    }
+
+    async fn job_with_succeeded_task(&self) -> Result<(JobId, TaskId)> {
+        let (job, task) = self.ids();
+        let seed = self.backend.seed();
+        seed.job(&job, "pool-1")?;
+        seed.finished_task(&job, &task, 0)?;
+        Ok((job, task))
+    }
+
+    async fn job_with_prep_release(&self, nodes: usize) -> Result<JobId> {
+        let (job, _) = self.ids();
+        let seed = self.backend.seed();
+        seed.job_with_prep_release(&job, "pool-1")?;
+        for i in 0..nodes {
+            let mut record = PrepReleaseStatus::new(format!("tvm-{i:04}"));
+            record.pool_id = Some("pool-1".into());
+            let mut prep = PrepReleaseExecution::new(PrepReleaseState::Completed, "completed");
+            prep.exit_code = Some(0);
+            prep.result = Some(TaskResult::Success);
+            record.preparation = Some(prep);
+            seed.prep_release_record(&job, record)?;
+        }
+        Ok(job)
+    }
+
+    async fn advance(&self, by: Duration) {
+        tokio::time::advance(by).await;
+    }
+
+    async fn requests_seen(&self) -> Option<u64> {
+        Some(self.backend.requests_seen())
+    }
+}
+
+/// A backend whose terminations take a while, so the suite sees `terminating` too.
+fn memory() -> InMemoryBackend {
+    InMemoryBackend::new().with_termination_delay(Duration::from_secs(12))
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_memory_backend() {
+    let backend = memory();
+    let fixture = MemoryFixture::new(&backend);
+    conformance::run_all(&backend, &fixture).await;
+    // The suite went through the journal: every call is there, none in flight.
+    assert!(backend.requests_seen() > 20);
+    assert_eq!(backend.in_flight(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_memory_backend_terminating_at_once() {
+    let backend = InMemoryBackend::new();
+    conformance::run_all(&backend, &MemoryFixture::new(&backend)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn arc_dyn_backend() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend: Arc<dyn BatchBackend> = Arc::new(memory);
+    conformance::run_all(&backend, &fixture).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn box_dyn_backend() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend: Box<dyn BatchBackend> = Box::new(memory);
+    conformance::run_all(&backend, &fixture).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limited_backend() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend = RateLimited::new(
+        memory,
+        RateLimitConfig::uniform(Quota::per_second(2)).with_operation(
+            polybatch::Operation::TerminateJob,
+            Quota::every(Duration::from_secs(1)),
+        ),
+    );
+    conformance::run_all(&backend, &fixture).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_limited_backend() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend = ConcurrencyLimited::new(memory.clone(), 1);
+    conformance::run_all(&backend, &fixture).await;
+    assert_eq!(memory.peak_in_flight(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn composed_wrappers_behind_arc_dyn() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend: Arc<dyn BatchBackend> = Arc::new(ConcurrencyLimited::new(
+        RateLimited::new(memory, RateLimitConfig::uniform(Quota::per_second(5))),
+        4,
+    ));
+    conformance::run_all(&backend, &fixture).await;
+}
+
+/// What Tencent Cloud Batch can do: terminate without reason or force, statuses, and the
+/// job-level retry; no per-task reactivate, no prep/release listing, no preconditions.
+fn tencent_like() -> Capabilities {
+    let mut caps = Capabilities::all();
+    caps.terminate_job_reason = false;
+    caps.terminate_job_force = false;
+    caps.reactivate_task = false;
+    caps.list_prep_release_status = false;
+    caps.list_prep_release_filter = false;
+    caps.list_prep_release_select = false;
+    caps.conditional_requests = false;
+    caps.server_timeout = false;
+    caps
+}
+
+#[tokio::test(start_paused = true)]
+async fn reduced_capabilities_tencent_like() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend = memory.clone().with_capabilities(tencent_like());
+    conformance::run_all(&backend, &fixture).await;
+    // The refused calls are journaled, but never as executed.
+    let refused: Vec<_> = memory
+        .journal()
+        .into_iter()
+        .filter(|e| e.error_kind() == Some("unsupported"))
+        .collect();
+    assert!(refused.len() >= 10, "{}", refused.len());
+    assert!(refused.iter().all(|e| !e.executed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reduced_capabilities_nothing_but_statuses() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let mut caps = Capabilities::none();
+    caps.job_status = true;
+    caps.task_status = true;
+    let backend = memory.clone().with_capabilities(caps);
+    conformance::run_all(&backend, &fixture).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reduced_capabilities_nothing_at_all() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let backend = memory.clone().with_capabilities(Capabilities::none());
+    conformance::run_all(&backend, &fixture).await;
+    assert_eq!(memory.requests_seen(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn listing_without_filter_or_select() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    let mut caps = Capabilities::all();
+    caps.list_prep_release_filter = false;
+    caps.list_prep_release_select = false;
+    let backend = memory.clone().with_capabilities(caps);
+    conformance::prep_release_paging(&backend, &fixture).await;
+    conformance::unsupported_fail_before_io(&backend, &fixture).await;
+}
+
+/// The suite can fail: a backend whose terminate errors is caught.
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "conformance check `terminate_is_idempotent` failed")]
+async fn a_failing_terminate_fails_the_suite() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    memory
+        .faults()
+        .fail_next(polybatch::Operation::TerminateJob, 100, |ctx| {
+            polybatch::Error::service(Some(500), false, ctx)
+        });
+    conformance::terminate_is_idempotent(&memory, &fixture).await;
+}
+
+/// A backend that reports `retry_failed_tasks` as unsupported only after sending a request.
+#[derive(Debug)]
+struct ChecksTooLate(InMemoryBackend);
+
+impl std::fmt::Display for ChecksTooLate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChecksTooLate")
+    }
+}
+
+#[async_trait]
+impl BatchBackend for ChecksTooLate {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::all();
+        caps.retry_failed_tasks = false;
+        caps
+    }
+
+    async fn terminate_job(
+        &self,
+        job: &JobId,
+        options: polybatch::TerminateJobOptions,
+    ) -> Result<polybatch::TerminateJobOutcome> {
+        self.0.terminate_job(job, options).await
+    }
+
+    async fn reactivate_task(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::ReactivateTaskOptions,
+    ) -> Result<polybatch::ReactivateTaskOutcome> {
+        self.0.reactivate_task(job, task, options).await
+    }
+
+    async fn job_status(
+        &self,
+        job: &JobId,
+        options: polybatch::StatusOptions,
+    ) -> Result<polybatch::JobStatus> {
+        self.0.job_status(job, options).await
+    }
+
+    async fn task_status(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::StatusOptions,
+    ) -> Result<polybatch::TaskStatus> {
+        self.0.task_status(job, task, options).await
+    }
+
+    fn list_prep_release_status(
+        &self,
+        job: &JobId,
+        options: polybatch::ListPrepReleaseOptions,
+    ) -> polybatch::PrepReleaseStream {
+        self.0.list_prep_release_status(job, options)
+    }
+
+    async fn retry_failed_tasks(
+        &self,
+        job: &JobId,
+        _options: polybatch::RetryFailedTasksOptions,
+    ) -> Result<polybatch::RetryFailedTasksOutcome> {
+        let _ = self.0.job_status(job, polybatch::StatusOptions::default()).await;
+        Err(polybatch::Error::unsupported(
+            self.name(),
+            polybatch::Operation::RetryFailedTasks,
+        ))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "the service saw requests")]
+async fn unsupported_after_io_fails_the_suite() {
+    let memory = memory();
+    let fixture = MemoryFixture::new(&memory);
+    conformance::unsupported_fail_before_io(&ChecksTooLate(memory), &fixture).await;
+}
