@@ -1,0 +1,127 @@
+//! `polybatch emulator`: starts, prints where and with what to connect, answers the admin API,
+//! and stops cleanly on SIGINT.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_polybatch");
+
+/// Starts the emulator on a free loopback port; returns the child and its URL (read from the
+/// first banner line) and the rest of the banner.
+fn start(extra_env: &[(&str, &str)]) -> (Child, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["emulator", "--listen", "127.0.0.1:0"])
+        .env_remove("POLYBATCH_EMULATOR_AZURE_KEY")
+        .env_remove("POLYBATCH_EMULATOR_TENCENT_SECRET_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "banner ended early");
+        banner.push_str(&line);
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+    }
+    let first = banner.lines().next().unwrap();
+    let url = first
+        .strip_prefix("polybatch emulator listening on ")
+        .unwrap()
+        .to_string();
+    (child, url, banner)
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_with_deadline(child: &mut Child, deadline: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("emulator did not stop within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn serves_health_and_stops_on_sigint() {
+    let (mut child, url, banner) = start(&[]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // The published development credentials are printed for copy and paste.
+    assert!(banner.contains(&format!(
+        "AZURE_BATCH_ACCOUNT={}",
+        polybatch_emulator::config::DEFAULT_AZURE_ACCOUNT
+    )));
+    assert!(banner.contains(polybatch_emulator::config::DEFAULT_AZURE_KEY));
+    assert!(banner.contains(polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY));
+
+    let health: serde_json::Value = reqwest::get(format!("{url}/_polybatch/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+
+    interrupt(&child);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(stderr.contains("stopped"), "{stderr}");
+}
+
+#[test]
+fn configured_secrets_are_not_printed() {
+    // base64 of "a-configured-azure-key-0123456789".
+    let azure_key = "YS1jb25maWd1cmVkLWF6dXJlLWtleS0wMTIzNDU2Nzg5";
+    let tencent_key = "a-configured-tencent-key";
+    let (mut child, _url, banner) = start(&[
+        ("POLYBATCH_EMULATOR_AZURE_KEY", azure_key),
+        ("POLYBATCH_EMULATOR_TENCENT_SECRET_KEY", tencent_key),
+        ("POLYBATCH_EMULATOR_AZURE_ACCOUNT", "myaccount"),
+    ]);
+    interrupt(&child);
+    wait_with_deadline(&mut child, Duration::from_secs(10));
+    assert!(!banner.contains(azure_key), "{banner}");
+    assert!(!banner.contains(tencent_key), "{banner}");
+    assert!(banner.contains("AZURE_BATCH_ACCESS_KEY=<as configured>"));
+    assert!(banner.contains("TENCENTCLOUD_SECRET_KEY=<as configured>"));
+    assert!(banner.contains("AZURE_BATCH_ACCOUNT=myaccount"));
+}
+
+#[test]
+fn bad_settings_are_usage_errors() {
+    let out = Command::new(BIN)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--azure-key", "not base64!"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("base64"));
+    assert!(!stderr.contains("not base64!"), "the rejected key is not echoed");
+
+    let out = Command::new(BIN)
+        .args(["emulator", "--listen", "not-an-address"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
