@@ -1,1 +1,46 @@
-//! polybatch-azure (being written).
+//! # polybatch-azure
+//!
+//! The Azure Batch data-plane REST backend for [`polybatch`]: build an [`AzureBatchBackend`]
+//! with [`AzureBatchBuilder`] and drive it through [`polybatch::BatchBackend`].
+//!
+//! - Authentication: Shared Key ([`signing`], pure functions tested against the official SDK's
+//!   vectors) or Microsoft Entra ID client credentials (a cached, proactively refreshed token).
+//! - api-versions `2022-01-01.15.0` to `2025-06-01` ([`ApiVersion`]); `force` on terminate is
+//!   reported unsupported, before any request, on versions that lack it.
+//! - Every request carries `client-request-id` (the same on retries), `ocp-date`,
+//!   `api-version`, an explicit `Content-Length` on POST, and the caller's conditional headers.
+//!   Retries go through the shared [`polybatch::retry::RetryPolicy`].
+//! - The service's `BatchError` codes map to typed [`polybatch::Error`]s in one function
+//!   ([`error::map_error`]).
+//! - Listings are lazy and follow `odata.nextLink` only on the endpoint's own origin.
+//! - Azure-only operations (create jobs and tasks, ...) are inherent methods ([`extras`]).
+//!
+//! The server-side timeout option is sent as given (whole seconds); the service itself uses
+//! its default (30 s) for larger values, so the client does not clamp it.
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod backend;
+mod builder;
+mod client;
+pub mod convert;
+mod credential;
+pub mod error;
+pub mod extras;
+pub mod model;
+pub mod odata;
+pub mod signing;
+mod version;
+
+/// The backend's short name, used in errors.
+pub const BACKEND: &str = "azure";
+
+pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER};
+pub use builder::{
+    AzureBatchBuilder, DEFAULT_TIMEOUT, ENV_ACCESS_KEY, ENV_ACCOUNT, ENV_API_VERSION,
+    ENV_AUTHORITY_HOST, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_TENANT_ID,
+};
+pub use credential::{BATCH_SCOPE, DEFAULT_AUTHORITY_HOST};
+pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, WriteOutcome};
+pub use model::OnAllTasksComplete;
+pub use version::ApiVersion;

@@ -1,0 +1,375 @@
+//! `impl BatchBackend for AzureBatchBackend`: capability checks first, then the REST calls.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use polybatch::{
+    BatchBackend, Capabilities, Error, JobId, JobStatus, ListPrepReleaseOptions, Operation,
+    PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
+    RetryFailedTasksOptions, RetryFailedTasksOutcome, RetryFailure, StatusOptions, TaskId,
+    TaskStatus, TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
+};
+use reqwest::Method;
+use url::Url;
+
+use crate::BACKEND;
+use crate::client::{Call, Client};
+use crate::convert::{self, Meta};
+use crate::model::{CloudJob, CloudTask, JobTerminateParameter, PrepReleaseInfo};
+use crate::odata::{self, ListQuery};
+use crate::version::ApiVersion;
+
+/// The `$filter` that selects a job's failed tasks.
+pub const FAILED_TASKS_FILTER: &str = "state eq 'completed' and executionInfo/result eq 'failure'";
+
+/// The Azure Batch backend. Cheap to clone: clones share the HTTP client, credentials and
+/// token cache.
+#[derive(Clone)]
+pub struct AzureBatchBackend {
+    inner: Arc<Client>,
+}
+
+impl fmt::Debug for AzureBatchBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.inner;
+        f.debug_struct("AzureBatchBackend")
+            .field("endpoint", &c.endpoint.as_str())
+            .field("account", &c.account)
+            .field("api_version", &c.api_version)
+            .field("auth", &c.credential.kind())
+            .field("credential", &c.credential)
+            .field("retry", &c.retry)
+            .finish()
+    }
+}
+
+impl fmt::Display for AzureBatchBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "AzureBatch({} @ {})",
+            self.inner.account, self.inner.endpoint
+        )
+    }
+}
+
+impl AzureBatchBackend {
+    pub(crate) fn from_client(client: Client) -> Self {
+        AzureBatchBackend {
+            inner: Arc::new(client),
+        }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner
+    }
+
+    /// The account endpoint.
+    pub fn endpoint(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    /// The account name (the endpoint's host when it could not be derived under Entra ID).
+    pub fn account(&self) -> &str {
+        &self.inner.account
+    }
+
+    /// The api-version sent on every request.
+    pub fn api_version(&self) -> ApiVersion {
+        self.inner.api_version
+    }
+
+    /// A lazy, paged GET listing: the first page from `first`, then every `odata.nextLink`
+    /// (same origin only), each converted by `convert`.
+    pub(crate) fn list<W, T, F>(&self, first: Call, convert: F) -> BoxStream<'static, Result<T>>
+    where
+        W: serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+        F: Fn(W) -> Result<T> + Send + Sync + 'static,
+    {
+        let backend = self.clone();
+        let first = Arc::new(first);
+        let pages = polybatch::paging::paginate(move |cursor: Option<Url>| {
+            let backend = backend.clone();
+            let first = first.clone();
+            async move {
+                let mut call = (*first).clone();
+                if let Some(link) = &cursor {
+                    call.target = crate::client::Target::Link(link.clone());
+                }
+                let response = backend.client().send(&call).await?;
+                let page: crate::model::ListPage<W> = response.json()?;
+                let next = match page.next_link.filter(|l| !l.is_empty()) {
+                    None => None,
+                    Some(link) => {
+                        let url = odata::resolve_next_link(
+                            &backend.inner.endpoint,
+                            &link,
+                            call.operation,
+                        )?;
+                        // A server that hands back the link it was given would loop forever.
+                        if cursor.as_ref() == Some(&url) {
+                            return Err(Error::service(
+                                Some(response.status),
+                                false,
+                                polybatch::ErrorContext::new(BACKEND, call.operation)
+                                    .with_message("odata.nextLink repeats the current page"),
+                            ));
+                        }
+                        Some(url)
+                    }
+                };
+                Ok(polybatch::paging::Page::new(page.value, next))
+            }
+        });
+        pages
+            .and_then(move |w| futures::future::ready(convert(w)))
+            .boxed()
+    }
+
+    /// Every task of `job` matching `filter`, lazily (used by `retry_failed_tasks` and
+    /// [`AzureBatchBackend::list_tasks`]).
+    pub(crate) fn list_tasks_as(
+        &self,
+        operation: Operation,
+        job: &JobId,
+        filter: Option<String>,
+    ) -> BoxStream<'static, Result<TaskStatus>> {
+        let mut call =
+            Call::new(operation, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
+        for (n, v) in (ListQuery {
+            filter,
+            ..ListQuery::default()
+        })
+        .pairs()
+        {
+            call = call.query(&n, v);
+        }
+        let job = job.clone();
+        self.list(call, move |task: CloudTask| {
+            let id = task.id.clone().unwrap_or_default();
+            let task_id = TaskId::new(id.clone()).map_err(|_| {
+                Error::service(
+                    None,
+                    false,
+                    polybatch::ErrorContext::new(BACKEND, operation).with_message(format!(
+                        "the service listed a task with an invalid id {id:?}"
+                    )),
+                )
+            })?;
+            Ok(convert::task_status(
+                job.clone(),
+                task_id,
+                task,
+                Meta::default(),
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl BatchBackend for AzureBatchBackend {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = Capabilities::all();
+        caps.terminate_job_force = self.inner.api_version.supports_force();
+        caps
+    }
+
+    async fn terminate_job(
+        &self,
+        job: &JobId,
+        options: TerminateJobOptions,
+    ) -> Result<TerminateJobOutcome> {
+        self.capabilities().check_terminate(BACKEND, &options)?;
+        let mut call = Call::new(
+            Operation::TerminateJob,
+            Method::POST,
+            &["jobs", job.as_str(), "terminate"],
+        )
+        .job(job.as_str())
+        .idempotent()
+        .preconditions(options.preconditions)
+        .server_timeout(options.server_timeout);
+        if options.force {
+            call = call.query("force", "true");
+        }
+        if let Some(reason) = options.reason {
+            call = call.json(&JobTerminateParameter {
+                terminate_reason: reason,
+            })?;
+        }
+        let disposition = |d, etag: Option<String>, request_id: Option<String>| {
+            let mut o = TerminateJobOutcome::new(d);
+            o.etag = etag.map(polybatch::ETag::new);
+            o.request_id = request_id;
+            o
+        };
+        match self.client().send(&call).await {
+            Ok(r) => Ok(disposition(
+                TerminateDisposition::Accepted,
+                r.etag,
+                r.request_id,
+            )),
+            // Terminate is idempotent: a job already finishing or finished is not an error.
+            Err(e) if e.code() == Some("JobCompleted") => Ok(disposition(
+                TerminateDisposition::AlreadyCompleted,
+                None,
+                e.request_id().map(String::from),
+            )),
+            Err(e) if e.code() == Some("JobBeingTerminated") => Ok(disposition(
+                TerminateDisposition::AlreadyTerminating,
+                None,
+                e.request_id().map(String::from),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn reactivate_task(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+    ) -> Result<ReactivateTaskOutcome> {
+        self.capabilities().check_reactivate(BACKEND, &options)?;
+        let call = Call::new(
+            Operation::ReactivateTask,
+            Method::POST,
+            &["jobs", job.as_str(), "tasks", task.as_str(), "reactivate"],
+        )
+        .job(job.as_str())
+        .task(task.as_str())
+        .preconditions(options.preconditions)
+        .server_timeout(options.server_timeout);
+        let r = self.client().send(&call).await?;
+        let mut outcome = ReactivateTaskOutcome::default();
+        outcome.etag = r.etag.map(polybatch::ETag::new);
+        outcome.request_id = r.request_id;
+        Ok(outcome)
+    }
+
+    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        self.capabilities()
+            .check_operation(BACKEND, Operation::JobStatus)?;
+        let call = Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()])
+            .job(job.as_str())
+            .server_timeout(options.server_timeout);
+        let r = self.client().send(&call).await?;
+        let wire: CloudJob = r.json()?;
+        Ok(convert::job_status(
+            job.clone(),
+            wire,
+            Meta {
+                etag: r.etag,
+                last_modified: r.last_modified,
+            },
+        ))
+    }
+
+    async fn task_status(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: StatusOptions,
+    ) -> Result<TaskStatus> {
+        self.capabilities()
+            .check_operation(BACKEND, Operation::TaskStatus)?;
+        let call = Call::new(
+            Operation::TaskStatus,
+            Method::GET,
+            &["jobs", job.as_str(), "tasks", task.as_str()],
+        )
+        .job(job.as_str())
+        .task(task.as_str())
+        .server_timeout(options.server_timeout);
+        let r = self.client().send(&call).await?;
+        let wire: CloudTask = r.json()?;
+        Ok(convert::task_status(
+            job.clone(),
+            task.clone(),
+            wire,
+            Meta {
+                etag: r.etag,
+                last_modified: r.last_modified,
+            },
+        ))
+    }
+
+    fn list_prep_release_status(
+        &self,
+        job: &JobId,
+        options: ListPrepReleaseOptions,
+    ) -> PrepReleaseStream {
+        if let Err(e) = self
+            .capabilities()
+            .check_list_prep_release(BACKEND, &options)
+        {
+            return error_stream(e);
+        }
+        let mut call = Call::new(
+            Operation::ListPrepReleaseStatus,
+            Method::GET,
+            &["jobs", job.as_str(), "jobpreparationandreleasetaskstatus"],
+        )
+        .job(job.as_str())
+        .server_timeout(options.server_timeout);
+        let query = ListQuery {
+            filter: options.filter,
+            select: options.select,
+            max_results: options.page_size,
+        };
+        for (n, v) in query.pairs() {
+            call = call.query(&n, v);
+        }
+        self.list(call, |info: PrepReleaseInfo| {
+            Ok(convert::prep_release_status(info))
+        })
+    }
+
+    async fn retry_failed_tasks(
+        &self,
+        job: &JobId,
+        options: RetryFailedTasksOptions,
+    ) -> Result<RetryFailedTasksOutcome> {
+        self.capabilities()
+            .check_operation(BACKEND, Operation::RetryFailedTasks)?;
+        // List everything first: reactivated tasks leave the filter, which would shift the
+        // pages of a listing still in progress.
+        let failed: Vec<TaskId> = self
+            .list_tasks_as(
+                Operation::RetryFailedTasks,
+                job,
+                Some(FAILED_TASKS_FILTER.to_string()),
+            )
+            .map_ok(|t| t.task_id)
+            .try_collect()
+            .await?;
+        let mut results: Vec<(usize, TaskId, Result<ReactivateTaskOutcome>)> =
+            stream::iter(failed.into_iter().enumerate())
+                .map(|(i, task)| async move {
+                    let r = self
+                        .reactivate_task(job, &task, ReactivateTaskOptions::default())
+                        .await;
+                    (i, task, r)
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .collect()
+                .await;
+        // Report in listing order, whatever order the reactivations finished in.
+        results.sort_by_key(|(i, _, _)| *i);
+        let mut outcome = RetryFailedTasksOutcome::new();
+        for (_, task, r) in results {
+            match r {
+                Ok(_) => outcome.retried.push(task),
+                Err(e) => outcome.not_retried.push(RetryFailure::new(task, e)),
+            }
+        }
+        Ok(outcome)
+    }
+}

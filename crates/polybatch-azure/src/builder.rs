@@ -1,0 +1,544 @@
+//! [`AzureBatchBuilder`]: configuration from code or the environment, checked once in
+//! [`AzureBatchBuilder::build`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use polybatch::clock::{Clock, SystemClock};
+use polybatch::endpoint::{is_loopback, parse_endpoint};
+use polybatch::retry::RetryPolicy;
+use polybatch::secret::Secret;
+use polybatch::{Error, Result};
+use url::Url;
+
+use crate::BACKEND;
+use crate::backend::AzureBatchBackend;
+use crate::client::Client;
+use crate::credential::{ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache};
+use crate::signing;
+use crate::version::ApiVersion;
+
+/// `https://{account}.{region}.batch.azure.com` (or a sovereign cloud's host).
+pub const ENV_ENDPOINT: &str = "AZURE_BATCH_ENDPOINT";
+/// The Batch account name (derived from the endpoint when unset).
+pub const ENV_ACCOUNT: &str = "AZURE_BATCH_ACCOUNT";
+/// The base64 account access key (Shared Key).
+pub const ENV_ACCESS_KEY: &str = "AZURE_BATCH_ACCESS_KEY";
+/// The Microsoft Entra ID tenant (client credentials).
+pub const ENV_TENANT_ID: &str = "AZURE_TENANT_ID";
+/// The application (client) id (client credentials).
+pub const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// The client secret (client credentials).
+pub const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+/// The Entra ID authority host (default `https://login.microsoftonline.com`).
+pub const ENV_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
+/// The api-version (default `2024-07-01.20.0`).
+pub const ENV_API_VERSION: &str = "AZURE_BATCH_API_VERSION";
+
+/// Host suffixes of Batch endpoints, from which the account name can be derived.
+const BATCH_HOST_SUFFIXES: &[&str] = &[
+    ".batch.azure.com",
+    ".batch.chinacloudapi.cn",
+    ".batch.usgovcloudapi.net",
+];
+
+/// The default per-request HTTP timeout: longer than the 30 s the service may spend.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Builds an [`AzureBatchBackend`].
+///
+/// Give an endpoint and exactly one credential: a Shared Key (account + base64 key) or
+/// Microsoft Entra ID client credentials (tenant, client id, client secret).
+///
+/// ```
+/// use polybatch_azure::{ApiVersion, AzureBatchBuilder};
+///
+/// let backend = AzureBatchBuilder::new()
+///     .with_endpoint("https://myaccount.westus.batch.azure.com")
+///     .with_shared_key("MDEyMzQ1Njc4OWFiY2RlZg==")
+///     .with_api_version(ApiVersion::V2025_06_01)
+///     .build()?;
+/// assert_eq!(backend.account(), "myaccount");
+/// # Ok::<(), polybatch::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct AzureBatchBuilder {
+    endpoint: Option<String>,
+    account: Option<String>,
+    shared_key: Option<Secret>,
+    tenant_id: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    authority_host: Option<String>,
+    api_version: ApiVersion,
+    retry_policy: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for AzureBatchBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureBatchBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("account", &self.account)
+            .field("shared_key", &self.shared_key)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("authority_host", &self.authority_host)
+            .field("api_version", &self.api_version)
+            .field("retry_policy", &self.retry_policy)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Default for AzureBatchBuilder {
+    fn default() -> Self {
+        AzureBatchBuilder::new()
+    }
+}
+
+fn non_empty(value: impl Into<String>) -> Option<String> {
+    let v = value.into();
+    let trimmed = v.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+impl AzureBatchBuilder {
+    /// An empty builder: default api-version, retry policy, system clock, 60 s timeout.
+    pub fn new() -> Self {
+        AzureBatchBuilder {
+            endpoint: None,
+            account: None,
+            shared_key: None,
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            authority_host: None,
+            api_version: ApiVersion::default(),
+            retry_policy: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A builder from the process environment (see [`AzureBatchBuilder::from_env_map`]).
+    pub fn from_env() -> Result<Self> {
+        AzureBatchBuilder::from_env_map(std::env::vars())
+    }
+
+    /// A builder from `(name, value)` pairs: `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCOUNT`,
+    /// `AZURE_BATCH_ACCESS_KEY`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`,
+    /// `AZURE_AUTHORITY_HOST` and `AZURE_BATCH_API_VERSION`. Empty values count as unset;
+    /// other names are ignored. Fails only on a malformed api-version; everything else is
+    /// checked by [`AzureBatchBuilder::build`].
+    pub fn from_env_map<I>(vars: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut b = AzureBatchBuilder::new();
+        for (name, value) in vars {
+            let Some(value) = non_empty(value) else {
+                continue;
+            };
+            match name.as_str() {
+                ENV_ENDPOINT => b.endpoint = Some(value),
+                ENV_ACCOUNT => b.account = Some(value),
+                ENV_ACCESS_KEY => b.shared_key = Some(Secret::new(value)),
+                ENV_TENANT_ID => b.tenant_id = Some(value),
+                ENV_CLIENT_ID => b.client_id = Some(value),
+                ENV_CLIENT_SECRET => b.client_secret = Some(Secret::new(value)),
+                ENV_AUTHORITY_HOST => b.authority_host = Some(value),
+                ENV_API_VERSION => b.api_version = value.parse()?,
+                _ => {}
+            }
+        }
+        Ok(b)
+    }
+
+    /// The account endpoint, e.g. `https://myaccount.westus.batch.azure.com` (plain http only
+    /// to loopback, for emulators).
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = non_empty(endpoint);
+        self
+    }
+
+    /// The account name (default: the endpoint's first host label).
+    pub fn with_account(mut self, account: impl Into<String>) -> Self {
+        self.account = non_empty(account);
+        self
+    }
+
+    /// Shared Key authentication with the account's base64 access key.
+    pub fn with_shared_key(mut self, base64_key: impl Into<String>) -> Self {
+        self.shared_key = non_empty(base64_key).map(Secret::new);
+        self
+    }
+
+    /// Microsoft Entra ID client-credentials authentication.
+    pub fn with_client_credentials(
+        mut self,
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.tenant_id = non_empty(tenant_id);
+        self.client_id = non_empty(client_id);
+        self.client_secret = non_empty(client_secret).map(Secret::new);
+        self
+    }
+
+    /// The Entra ID authority host (default `https://login.microsoftonline.com`).
+    pub fn with_authority_host(mut self, host: impl Into<String>) -> Self {
+        self.authority_host = non_empty(host);
+        self
+    }
+
+    /// The api-version (default [`ApiVersion::V2024_07_01_20_0`]).
+    pub fn with_api_version(mut self, version: ApiVersion) -> Self {
+        self.api_version = version;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// The clock `ocp-date` is read from (default the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The per-request HTTP timeout (default 60 s). Keep it above 30 s: the service may
+    /// spend up to 30 s on a request.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Checks the configuration and builds the backend.
+    ///
+    /// Fails with `Error::Configuration` naming the environment variable of the setting that
+    /// is missing or malformed: no endpoint, an endpoint that is not https (http is allowed to
+    /// loopback only), a key that is not base64, no account name for Shared Key, or not
+    /// exactly one of Shared Key and client credentials.
+    pub fn build(self) -> Result<AzureBatchBackend> {
+        let raw_endpoint = self.endpoint.as_deref().ok_or_else(|| {
+            Error::configuration(
+                BACKEND,
+                ENV_ENDPOINT,
+                "missing; set the Batch account endpoint, e.g. https://myaccount.westus.batch.azure.com",
+            )
+        })?;
+        let endpoint = parse_endpoint(BACKEND, ENV_ENDPOINT, raw_endpoint)?;
+        if endpoint.query().is_some() || endpoint.fragment().is_some() {
+            return Err(Error::configuration(
+                BACKEND,
+                ENV_ENDPOINT,
+                "must not have a query or fragment",
+            ));
+        }
+        let account = match &self.account {
+            Some(a) => Some(validate_account(a)?),
+            None => account_from_host(&endpoint),
+        };
+
+        let entra_set =
+            self.tenant_id.is_some() || self.client_id.is_some() || self.client_secret.is_some();
+        let http = http_client(self.timeout, is_loopback(&endpoint))?;
+        let credential = match (&self.shared_key, entra_set) {
+            (Some(_), true) => {
+                return Err(Error::configuration(
+                    BACKEND,
+                    ENV_ACCESS_KEY,
+                    format!(
+                        "both a Shared Key and Entra ID client credentials are set; set either {ENV_ACCESS_KEY} or {ENV_TENANT_ID}, {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
+                    ),
+                ));
+            }
+            (None, false) => {
+                return Err(Error::configuration(
+                    BACKEND,
+                    ENV_ACCESS_KEY,
+                    format!(
+                        "no credentials; set {ENV_ACCESS_KEY} (Shared Key) or {ENV_TENANT_ID}, {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (Microsoft Entra ID)"
+                    ),
+                ));
+            }
+            (Some(key), false) => {
+                signing::decode_key(key.expose())
+                    .map_err(|e| Error::configuration(BACKEND, ENV_ACCESS_KEY, e.to_string()))?;
+                let account = account.clone().ok_or_else(|| {
+                    Error::configuration(
+                        BACKEND,
+                        ENV_ACCOUNT,
+                        format!(
+                            "missing; Shared Key needs the account name, and the endpoint host {:?} is not {{account}}.{{region}}.batch.azure.com",
+                            endpoint.host_str().unwrap_or("")
+                        ),
+                    )
+                })?;
+                Credential::SharedKey {
+                    account,
+                    key: Secret::new(key.expose().trim()),
+                }
+            }
+            (None, true) => {
+                let tenant = self
+                    .tenant_id
+                    .as_deref()
+                    .ok_or_else(|| missing(ENV_TENANT_ID))?;
+                if tenant.contains(['/', '?', '#', '\\']) {
+                    return Err(Error::configuration(
+                        BACKEND,
+                        ENV_TENANT_ID,
+                        "must be a tenant id or domain, not a URL or path",
+                    ));
+                }
+                let client_id = self
+                    .client_id
+                    .clone()
+                    .ok_or_else(|| missing(ENV_CLIENT_ID))?;
+                let secret = self
+                    .client_secret
+                    .clone()
+                    .ok_or_else(|| missing(ENV_CLIENT_SECRET))?;
+                let authority = parse_endpoint(
+                    BACKEND,
+                    ENV_AUTHORITY_HOST,
+                    self.authority_host
+                        .as_deref()
+                        .unwrap_or(DEFAULT_AUTHORITY_HOST),
+                )?;
+                let token_http = http_client(self.timeout, is_loopback(&authority))?;
+                let source =
+                    ClientSecretSource::new(token_http, &authority, tenant, client_id, secret)?;
+                Credential::Entra(Arc::new(TokenCache::new(Arc::new(source))))
+            }
+        };
+
+        let account = account.unwrap_or_else(|| endpoint.host_str().unwrap_or("").to_string());
+        Ok(AzureBatchBackend::from_client(Client {
+            http,
+            endpoint,
+            account,
+            credential,
+            api_version: self.api_version,
+            retry: self.retry_policy,
+            clock: self.clock,
+        }))
+    }
+}
+
+fn missing(key: &'static str) -> Error {
+    Error::configuration(
+        BACKEND,
+        key,
+        format!(
+            "missing; Entra ID client credentials need {ENV_TENANT_ID}, {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
+        ),
+    )
+}
+
+fn validate_account(account: &str) -> Result<String> {
+    if account
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Ok(account.to_string())
+    } else {
+        Err(Error::configuration(
+            BACKEND,
+            ENV_ACCOUNT,
+            "may contain only ASCII letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+/// `myaccount` from `myaccount.westus.batch.azure.com`.
+fn account_from_host(endpoint: &Url) -> Option<String> {
+    let host = endpoint.host_str()?.to_ascii_lowercase();
+    let prefix = BATCH_HOST_SUFFIXES
+        .iter()
+        .find_map(|s| host.strip_suffix(s))?;
+    let (account, region) = prefix.split_once('.')?;
+    (!account.is_empty() && !region.is_empty() && !region.contains('.'))
+        .then(|| account.to_string())
+}
+
+fn http_client(timeout: Duration, loopback: bool) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)));
+    if loopback {
+        // An emulator on this machine: a system proxy must not intercept it.
+        b = b.no_proxy();
+    }
+    b.build()
+        .map_err(|e| Error::configuration(BACKEND, "http_client", format!("cannot build: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZg==";
+
+    fn env(pairs: &[(&str, &str)]) -> Result<AzureBatchBackend> {
+        AzureBatchBuilder::from_env_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))?
+            .build()
+    }
+
+    fn config_key(r: Result<AzureBatchBackend>) -> String {
+        match r {
+            Err(Error::Configuration { key, .. }) => key.into_owned(),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shared_key_from_env_derives_the_account() {
+        let b = env(&[
+            (ENV_ENDPOINT, "https://myaccount.westus.batch.azure.com/"),
+            (ENV_ACCESS_KEY, KEY),
+            ("UNRELATED", "x"),
+        ])
+        .unwrap();
+        assert_eq!(b.account(), "myaccount");
+        assert_eq!(b.api_version(), ApiVersion::V2024_07_01_20_0);
+        assert_eq!(
+            b.to_string(),
+            "AzureBatch(myaccount @ https://myaccount.westus.batch.azure.com/)"
+        );
+    }
+
+    #[test]
+    fn entra_from_env() {
+        let b = env(&[
+            (ENV_ENDPOINT, "https://acct.eastus.batch.azure.com"),
+            (ENV_TENANT_ID, "tenant"),
+            (ENV_CLIENT_ID, "client"),
+            (ENV_CLIENT_SECRET, "sup3r-s3cret"),
+            (ENV_AUTHORITY_HOST, "http://127.0.0.1:9"),
+            (ENV_API_VERSION, "2025-06-01"),
+        ])
+        .unwrap();
+        assert_eq!(b.api_version(), ApiVersion::V2025_06_01);
+        assert!(!format!("{b:?}").contains("sup3r-s3cret"));
+    }
+
+    #[test]
+    fn configuration_errors_name_the_key() {
+        let ep = (ENV_ENDPOINT, "https://acct.westus.batch.azure.com");
+        assert_eq!(config_key(env(&[(ENV_ACCESS_KEY, KEY)])), ENV_ENDPOINT);
+        assert_eq!(
+            config_key(env(&[
+                (ENV_ENDPOINT, "http://acct.westus.batch.azure.com"),
+                (ENV_ACCESS_KEY, KEY)
+            ])),
+            ENV_ENDPOINT
+        );
+        assert_eq!(config_key(env(&[ep])), ENV_ACCESS_KEY);
+        assert_eq!(
+            config_key(env(&[ep, (ENV_ACCESS_KEY, "not*base64")])),
+            ENV_ACCESS_KEY
+        );
+        assert_eq!(
+            config_key(env(&[ep, (ENV_ACCESS_KEY, KEY), (ENV_CLIENT_SECRET, "s")])),
+            ENV_ACCESS_KEY
+        );
+        assert_eq!(
+            config_key(env(&[ep, (ENV_TENANT_ID, "t"), (ENV_CLIENT_SECRET, "s")])),
+            ENV_CLIENT_ID
+        );
+        assert_eq!(
+            config_key(env(&[ep, (ENV_CLIENT_ID, "c"), (ENV_CLIENT_SECRET, "s")])),
+            ENV_TENANT_ID
+        );
+        assert_eq!(
+            config_key(env(&[
+                ep,
+                (ENV_TENANT_ID, "t"),
+                (ENV_CLIENT_ID, "c"),
+                (ENV_CLIENT_SECRET, "s"),
+                (ENV_AUTHORITY_HOST, "http://login.example.com")
+            ])),
+            ENV_AUTHORITY_HOST
+        );
+        // A loopback endpoint has no account in its host: Shared Key needs it spelled out.
+        assert_eq!(
+            config_key(env(&[
+                (ENV_ENDPOINT, "http://127.0.0.1:8080"),
+                (ENV_ACCESS_KEY, KEY)
+            ])),
+            ENV_ACCOUNT
+        );
+        let ok = env(&[
+            (ENV_ENDPOINT, "http://127.0.0.1:8080"),
+            (ENV_ACCOUNT, "emu"),
+            (ENV_ACCESS_KEY, KEY),
+        ])
+        .unwrap();
+        assert_eq!(ok.account(), "emu");
+        assert!(matches!(
+            AzureBatchBuilder::from_env_map([(ENV_API_VERSION.to_string(), "1999".to_string())]),
+            Err(Error::Configuration { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_key_error_does_not_echo_it() {
+        let bad = "c2VjcmV0*c2VjcmV0";
+        let e = env(&[
+            (ENV_ENDPOINT, "https://acct.westus.batch.azure.com"),
+            (ENV_ACCESS_KEY, bad),
+        ])
+        .unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(bad), "{shown}");
+        assert!(shown.contains("base64"), "{shown}");
+    }
+
+    #[test]
+    fn debug_redacts_key_and_secret() {
+        let builder = AzureBatchBuilder::new()
+            .with_endpoint("https://acct.westus.batch.azure.com")
+            .with_shared_key(KEY)
+            .with_client_credentials("t", "c", "client-s3cret");
+        let shown = format!("{builder:?}");
+        assert!(
+            !shown.contains(KEY) && !shown.contains("client-s3cret"),
+            "{shown}"
+        );
+        let backend = AzureBatchBuilder::new()
+            .with_endpoint("https://acct.westus.batch.azure.com")
+            .with_shared_key(KEY)
+            .build()
+            .unwrap();
+        let shown = format!("{backend:?} {backend}");
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(shown.contains("shared_key"), "{shown}");
+    }
+
+    #[test]
+    fn derives_accounts_only_from_batch_hosts() {
+        let d = |u: &str| account_from_host(&Url::parse(u).unwrap());
+        assert_eq!(
+            d("https://acct.westus.batch.azure.com").as_deref(),
+            Some("acct")
+        );
+        assert_eq!(
+            d("https://acct.chinanorth.batch.chinacloudapi.cn").as_deref(),
+            Some("acct")
+        );
+        assert_eq!(d("https://batch.azure.com"), None);
+        assert_eq!(d("https://a.b.c.batch.azure.com"), None);
+        assert_eq!(d("http://127.0.0.1:1"), None);
+    }
+}

@@ -1,0 +1,468 @@
+//! How requests are authorized: Shared Key (sign each request) or Microsoft Entra ID (a cached
+//! client-credentials bearer token).
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use polybatch::secret::{Secret, redact};
+use polybatch::{Error, ErrorContext, Operation, Result};
+use serde::Deserialize;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::BACKEND;
+
+/// The scope of the Azure Batch resource (`https://batch.core.windows.net/` + `/.default`).
+pub const BATCH_SCOPE: &str = "https://batch.core.windows.net//.default";
+
+/// The default Microsoft Entra ID authority host.
+pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// Refresh when less than this much of a token's life remains (or less than half of it).
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// A cached token that failed to refresh is still used while it has at least this long left.
+const MIN_USABLE: Duration = Duration::from_secs(30);
+
+/// How requests are authorized.
+#[derive(Clone)]
+pub(crate) enum Credential {
+    /// Shared Key: the account name and its base64 key (validated when built).
+    SharedKey { account: String, key: Secret },
+    /// Microsoft Entra ID: a bearer token from the cache.
+    Entra(Arc<TokenCache>),
+}
+
+impl Credential {
+    /// The secrets to redact from any server text.
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        match self {
+            Credential::SharedKey { key, .. } => vec![key.clone()],
+            Credential::Entra(cache) => {
+                let mut out = cache.source.secrets();
+                if let Some(t) = cache.peek() {
+                    out.push(t);
+                }
+                out
+            }
+        }
+    }
+
+    /// `"shared_key"` or `"entra_id"`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Credential::SharedKey { .. } => "shared_key",
+            Credential::Entra(_) => "entra_id",
+        }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::SharedKey { account, key } => f
+                .debug_struct("SharedKey")
+                .field("account", account)
+                .field("key", key)
+                .finish(),
+            Credential::Entra(cache) => f.debug_tuple("EntraId").field(cache).finish(),
+        }
+    }
+}
+
+/// A fetched access token.
+pub(crate) struct AccessToken {
+    /// The bearer token.
+    pub token: Secret,
+    /// Its lifetime from now.
+    pub expires_in: Duration,
+}
+
+/// Where tokens come from: the client-credentials HTTP flow, or a test double.
+#[async_trait]
+pub(crate) trait TokenSource: fmt::Debug + Send + Sync + 'static {
+    /// Fetches a fresh token; `operation` is the operation waiting for it (for errors).
+    async fn fetch(&self, operation: Operation) -> Result<AccessToken>;
+
+    /// The secrets this source holds, for redaction.
+    fn secrets(&self) -> Vec<Secret> {
+        Vec::new()
+    }
+}
+
+struct Cached {
+    token: Secret,
+    expires_at: Instant,
+    refresh_at: Instant,
+}
+
+/// Caches a token and refreshes it before it expires, one refresh at a time.
+pub(crate) struct TokenCache {
+    source: Arc<dyn TokenSource>,
+    current: Mutex<Option<Cached>>,
+    // Held while fetching, so concurrent callers wait for the one refresh instead of each
+    // fetching their own.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cached = self.peek().is_some();
+        f.debug_struct("TokenCache")
+            .field("source", &self.source)
+            .field("token", &if cached { Some(Secret::new("")) } else { None })
+            .finish()
+    }
+}
+
+impl TokenCache {
+    /// A cache over `source`, empty until first used.
+    pub(crate) fn new(source: Arc<dyn TokenSource>) -> Self {
+        TokenCache {
+            source,
+            current: Mutex::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn peek(&self) -> Option<Secret> {
+        self.lock().as_ref().map(|c| c.token.clone())
+    }
+
+    /// The cached token if it does not need refreshing yet.
+    fn fresh(&self) -> Option<Secret> {
+        let now = Instant::now();
+        self.lock()
+            .as_ref()
+            .filter(|c| now < c.refresh_at)
+            .map(|c| c.token.clone())
+    }
+
+    /// The cached token if it is still usable, even though it is due for refresh.
+    fn usable(&self) -> Option<Secret> {
+        let now = Instant::now();
+        self.lock()
+            .as_ref()
+            .filter(|c| now + MIN_USABLE < c.expires_at)
+            .map(|c| c.token.clone())
+    }
+
+    /// A valid token: the cached one, or a new one when it is due for refresh.
+    pub(crate) async fn token(&self, operation: Operation) -> Result<Secret> {
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        let _refreshing = self.refresh.lock().await;
+        // Another caller may have refreshed while this one waited.
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        match self.source.fetch(operation).await {
+            Ok(fetched) => {
+                let now = Instant::now();
+                let life = fetched.expires_in;
+                let refresh_after = (life / 2).min(life.saturating_sub(REFRESH_MARGIN));
+                *self.lock() = Some(Cached {
+                    token: fetched.token.clone(),
+                    expires_at: now + life,
+                    refresh_at: now + refresh_after,
+                });
+                tracing::debug!(
+                    expires_in_s = life.as_secs(),
+                    refresh_in_s = refresh_after.as_secs(),
+                    "azure: fetched an Entra ID token"
+                );
+                Ok(fetched.token)
+            }
+            Err(e) => match self.usable() {
+                Some(t) => {
+                    tracing::warn!(error = %e, "azure: token refresh failed; using the cached token until it expires");
+                    Ok(t)
+                }
+                None => Err(e),
+            },
+        }
+    }
+}
+
+/// The OAuth2 client-credentials flow against Microsoft Entra ID.
+pub(crate) struct ClientSecretSource {
+    http: reqwest::Client,
+    token_url: Url,
+    client_id: String,
+    client_secret: Secret,
+}
+
+impl fmt::Debug for ClientSecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSecretSource")
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .finish()
+    }
+}
+
+impl ClientSecretSource {
+    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        authority: &Url,
+        tenant: &str,
+        client_id: String,
+        client_secret: Secret,
+    ) -> Result<Self> {
+        let mut token_url = authority.clone();
+        token_url
+            .path_segments_mut()
+            .map_err(|_| {
+                Error::configuration(BACKEND, "AZURE_AUTHORITY_HOST", "cannot be a base URL")
+            })?
+            .pop_if_empty()
+            .extend([tenant, "oauth2", "v2.0", "token"]);
+        Ok(ClientSecretSource {
+            http,
+            token_url,
+            client_id,
+            client_secret,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    expires_in: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[async_trait]
+impl TokenSource for ClientSecretSource {
+    async fn fetch(&self, operation: Operation) -> Result<AccessToken> {
+        let ctx = || {
+            ErrorContext::new(BACKEND, operation)
+                .with_message(format!("token endpoint {}", self.token_url))
+        };
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", &self.client_id)
+            .append_pair("client_secret", self.client_secret.expose())
+            .append_pair("grant_type", "client_credentials")
+            .append_pair("scope", BATCH_SCOPE)
+            .finish();
+        let response = self
+            .http
+            .post(self.token_url.clone())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(form)
+            .send()
+            .await
+            // The Batch request itself was certainly not sent, so even a non-idempotent
+            // operation may retry.
+            .map_err(|e| {
+                let e = e.without_url();
+                if e.is_timeout() && !e.is_connect() {
+                    Error::timeout(ctx())
+                } else {
+                    Error::transport(false, Some(Box::new(e)), ctx())
+                }
+            })?;
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(false, Some(Box::new(e.without_url())), ctx()))?;
+        if (200..300).contains(&status) {
+            let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+                Error::unauthenticated(ctx().with_message(format!(
+                    "token endpoint {} returned HTTP {status} without a token response",
+                    self.token_url
+                )))
+            })?;
+            let token = parsed
+                .access_token
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    Error::unauthenticated(ctx().with_message("token response has no access_token"))
+                })?;
+            let expires_in = match parsed.expires_in {
+                Some(serde_json::Value::Number(n)) => n.as_u64(),
+                Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .unwrap_or(3600);
+            return Ok(AccessToken {
+                token: Secret::new(token),
+                expires_in: Duration::from_secs(expires_in),
+            });
+        }
+        let err: TokenError = serde_json::from_slice(&body).unwrap_or_default();
+        // AAD descriptions carry trace/correlation ids on following lines: keep the first.
+        let description = err
+            .error_description
+            .as_deref()
+            .and_then(|d| d.lines().next())
+            .map(|d| redact(d.trim(), &[&self.client_secret]))
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        let mut c = ctx().with_message(format!(
+            "token endpoint {} refused the client credentials: {description}",
+            self.token_url
+        ));
+        if let Some(code) = err.error {
+            c = c.with_code(code);
+        }
+        Err(match status {
+            429 | 500..=599 => Error::service(Some(status), true, c),
+            _ => Error::unauthenticated(c),
+        })
+    }
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.client_secret.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[derive(Debug)]
+    struct Counting {
+        calls: AtomicU32,
+        life: Duration,
+        fail_after: u32,
+    }
+
+    #[async_trait]
+    impl TokenSource for Counting {
+        async fn fetch(&self, operation: Operation) -> Result<AccessToken> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            // Slow enough that concurrent callers overlap.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if n > self.fail_after {
+                return Err(Error::unauthenticated(
+                    ErrorContext::new(BACKEND, operation).with_code("invalid_client"),
+                ));
+            }
+            Ok(AccessToken {
+                token: Secret::new(format!("token-{n}")),
+                expires_in: self.life,
+            })
+        }
+    }
+
+    fn cache(life: Duration, fail_after: u32) -> (Arc<Counting>, Arc<TokenCache>) {
+        let source = Arc::new(Counting {
+            calls: AtomicU32::new(0),
+            life,
+            fail_after,
+        });
+        (source.clone(), Arc::new(TokenCache::new(source)))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_fetch() {
+        let (source, cache) = cache(Duration::from_secs(3600), u32::MAX);
+        let calls = (0..16).map(|_| {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.token(Operation::JobStatus).await })
+        });
+        for r in futures::future::join_all(calls).await {
+            assert_eq!(r.unwrap().unwrap().expose(), "token-1");
+        }
+        assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refreshes_before_expiry() {
+        // One hour: half its life (30 min) comes before "5 minutes left" (55 min).
+        let (source, cache) = cache(Duration::from_secs(3600), u32::MAX);
+        assert_eq!(
+            cache.token(Operation::JobStatus).await.unwrap().expose(),
+            "token-1"
+        );
+        tokio::time::advance(Duration::from_secs(29 * 60)).await;
+        assert_eq!(
+            cache.token(Operation::JobStatus).await.unwrap().expose(),
+            "token-1"
+        );
+        assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(2 * 60)).await;
+        assert_eq!(
+            cache.token(Operation::JobStatus).await.unwrap().expose(),
+            "token-2"
+        );
+        assert_eq!(source.calls.load(Ordering::SeqCst), 2);
+
+        // Eight minutes: "5 minutes left" (after 3 min) comes before half its life (4 min).
+        let (source, cache) = super::tests::cache(Duration::from_secs(8 * 60), u32::MAX);
+        cache.token(Operation::JobStatus).await.unwrap();
+        tokio::time::advance(Duration::from_secs(2 * 60)).await;
+        cache.token(Operation::JobStatus).await.unwrap();
+        assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(
+            cache.token(Operation::JobStatus).await.unwrap().expose(),
+            "token-2"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_refresh_keeps_a_still_valid_token_then_fails() {
+        let (_source, cache) = cache(Duration::from_secs(3600), 1);
+        assert_eq!(
+            cache.token(Operation::JobStatus).await.unwrap().expose(),
+            "token-1"
+        );
+        tokio::time::advance(Duration::from_secs(40 * 60)).await;
+        assert_eq!(
+            cache.token(Operation::JobStatus).await.unwrap().expose(),
+            "token-1"
+        );
+        tokio::time::advance(Duration::from_secs(20 * 60)).await;
+        let e = cache.token(Operation::JobStatus).await.unwrap_err();
+        assert_eq!(e.kind(), "unauthenticated");
+        assert_eq!(e.code(), Some("invalid_client"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn debug_never_shows_token_or_secret() {
+        let (_source, cache) = cache(Duration::from_secs(3600), u32::MAX);
+        cache.token(Operation::JobStatus).await.unwrap();
+        let cred = Credential::Entra(cache);
+        let shown = format!("{cred:?}");
+        assert!(!shown.contains("token-1"), "{shown}");
+        let source = ClientSecretSource::new(
+            reqwest::Client::new(),
+            &Url::parse(DEFAULT_AUTHORITY_HOST).unwrap(),
+            "tenant-1",
+            "client-1".into(),
+            Secret::new("s3cr3t-value"),
+        )
+        .unwrap();
+        assert_eq!(
+            source.token_url.as_str(),
+            "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+        );
+        let shown = format!("{source:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        let key = Credential::SharedKey {
+            account: "a".into(),
+            key: Secret::new("a2V5a2V5"),
+        };
+        assert!(!format!("{key:?}").contains("a2V5a2V5"));
+    }
+}

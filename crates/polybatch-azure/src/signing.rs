@@ -1,0 +1,311 @@
+//! Azure Batch Shared Key signing, as pure functions (no clock, no I/O).
+//!
+//! The client uses these to sign; the emulator uses the same functions to *verify*, rebuilding
+//! the string to sign from the request as it was received. The algorithm follows the Batch
+//! authentication documentation; where the official SDKs disagree with it (see the reference
+//! notes §6.3) the choice is written next to the code:
+//!
+//! - Headers are signed exactly as sent: an absent header signs as empty, and nothing is
+//!   injected (the client always sends an explicit `Content-Length` on POST, so the value
+//!   received is the value signed).
+//! - When any `ocp-date` header is present, the `Date` slot is signed empty (documented rule).
+//! - Query names are lowercased ([`QueryNameCase::Lowercase`], documented) or kept as sent
+//!   ([`QueryNameCase::AsSent`], what Python `azure-batch` 15.x does, e.g. `timeOut`).
+//! - Query pairs with an empty value are not signed (as the Python SDK's `parse_qs` drops
+//!   them); several values of one name are sorted and joined with `,` (documented rule).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The 11 standard header slots of the string to sign, in order.
+pub const STANDARD_HEADERS: [&str; 11] = [
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
+];
+
+/// How query parameter names are written in the canonical resource.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueryNameCase {
+    /// Lowercased, as the documentation says; what polybatch sends.
+    #[default]
+    Lowercase,
+    /// As sent: the Python SDK 15.x quirk (it signs `timeOut:30`).
+    AsSent,
+}
+
+/// Header values as signed: line breaks unfolded to spaces, surrounding whitespace trimmed.
+fn clean_value(value: &str) -> String {
+    value.replace(['\r', '\n'], " ").trim().to_string()
+}
+
+/// The value of header `name` (case-insensitive) as it is signed: several occurrences are
+/// joined with `,`; empty occurrences are ignored.
+fn header_value(headers: &[(&str, &str)], name: &str) -> String {
+    headers
+        .iter()
+        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| clean_value(v))
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The canonicalized headers: every `ocp-*` header (prefix, any case) with a non-empty value,
+/// name lowercased, sorted by name, each once as `name:value\n`.
+pub fn canonical_headers(headers: &[(&str, &str)]) -> String {
+    let mut ocp: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in headers {
+        let name = name.trim().to_ascii_lowercase();
+        let value = clean_value(value);
+        if name.starts_with("ocp-") && !value.is_empty() {
+            ocp.entry(name).or_default().push(value);
+        }
+    }
+    let mut out = String::new();
+    for (name, values) in ocp {
+        out.push_str(&name);
+        out.push(':');
+        out.push_str(&values.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The canonicalized resource: `/{account}{path}` then, for each query name in ascending order,
+/// `\n{name}:{value}` (several values sorted and joined with `,`). No trailing newline.
+///
+/// `path` is the URL path as sent (still percent-encoded); `query` holds decoded pairs.
+pub fn canonical_resource(
+    account: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    query_names: QueryNameCase,
+) -> String {
+    let mut params: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (name, value) in query {
+        if value.is_empty() {
+            continue;
+        }
+        let name = match query_names {
+            QueryNameCase::Lowercase => name.to_lowercase(),
+            QueryNameCase::AsSent => (*name).to_string(),
+        };
+        params.entry(name).or_default().push(value);
+    }
+    let mut out = format!("/{account}{path}");
+    for (name, mut values) in params {
+        values.sort_unstable();
+        out.push('\n');
+        out.push_str(&name);
+        out.push(':');
+        out.push_str(&values.join(","));
+    }
+    out
+}
+
+/// The string to sign: the verb, the 11 standard header slots, the canonical headers and the
+/// canonical resource.
+///
+/// `headers`: (name, value) pairs as sent (any case). `path`: the URL path as sent
+/// (percent-encoded). `query`: decoded (name, value) pairs (see [`decode_query`]).
+pub fn string_to_sign(
+    method: &str,
+    headers: &[(&str, &str)],
+    account: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    query_names: QueryNameCase,
+) -> String {
+    let has_ocp_date = !header_value(headers, "ocp-date").is_empty();
+    let mut out = method.to_ascii_uppercase();
+    out.push('\n');
+    for slot in STANDARD_HEADERS {
+        if !(slot == "date" && has_ocp_date) {
+            out.push_str(&header_value(headers, slot));
+        }
+        out.push('\n');
+    }
+    out.push_str(&canonical_headers(headers));
+    out.push_str(&canonical_resource(account, path, query, query_names));
+    out
+}
+
+/// `base64(HMAC-SHA256(key, utf8(string_to_sign)))`. `key` is the *decoded* account key.
+pub fn sign(key: &[u8], string_to_sign: &str) -> String {
+    // HMAC accepts keys of any length, so this never fails.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(string_to_sign.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The `Authorization` header value: `SharedKey {account}:{signature}`.
+pub fn authorization(account: &str, signature: &str) -> String {
+    format!("SharedKey {account}:{signature}")
+}
+
+/// Signs a request in one call: the `Authorization` header value.
+pub fn authorize(
+    account: &str,
+    key: &[u8],
+    method: &str,
+    headers: &[(&str, &str)],
+    path: &str,
+    query: &[(&str, &str)],
+    query_names: QueryNameCase,
+) -> String {
+    let sts = string_to_sign(method, headers, account, path, query, query_names);
+    authorization(account, &sign(key, &sts))
+}
+
+/// Splits `SharedKey {account}:{signature}` into account and signature (for verifiers).
+pub fn parse_authorization(value: &str) -> Option<(&str, &str)> {
+    let rest = value.trim().strip_prefix("SharedKey ")?;
+    let (account, signature) = rest.split_once(':')?;
+    (!account.is_empty() && !signature.is_empty()).then_some((account, signature))
+}
+
+/// Decodes a raw URL query string (`a=1&%24filter=x%20y`) into (name, value) pairs, the way the
+/// service does before signing: percent-decoding, `+` as space.
+pub fn decode_query(raw: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// An account key that is not valid base64. Never contains the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidKey {
+    reason: String,
+}
+
+impl fmt::Display for InvalidKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the account key is not valid base64: {}", self.reason)
+    }
+}
+
+impl std::error::Error for InvalidKey {}
+
+/// Decodes a base64 account key (surrounding whitespace ignored). The error says where the key
+/// is malformed, never what it contains.
+pub fn decode_key(base64_key: &str) -> Result<Vec<u8>, InvalidKey> {
+    let trimmed = base64_key.trim();
+    if trimmed.is_empty() {
+        return Err(InvalidKey {
+            reason: "it is empty".into(),
+        });
+    }
+    STANDARD.decode(trimmed).map_err(|e| {
+        let reason = match e {
+            base64::DecodeError::InvalidByte(offset, _) => {
+                format!("invalid character at offset {offset}")
+            }
+            base64::DecodeError::InvalidLength(len) => {
+                format!("invalid length {len} (a base64 key's length is a multiple of 4)")
+            }
+            base64::DecodeError::InvalidLastSymbol(offset, _) => {
+                format!("invalid last symbol at offset {offset}")
+            }
+            base64::DecodeError::InvalidPadding => "invalid padding".to_string(),
+        };
+        InvalidKey { reason }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_headers_lowercase_sort_and_skip_empty() {
+        let h = [
+            ("OCP-Zeta", "z"),
+            ("ocp-date", " Fri, 17 Feb 2017 00:00:00 GMT "),
+            ("ocp-empty", ""),
+            ("Content-Type", "x"),
+            ("ocp-alpha", "a\r\n b"),
+        ];
+        assert_eq!(
+            canonical_headers(&h),
+            "ocp-alpha:a   b\nocp-date:Fri, 17 Feb 2017 00:00:00 GMT\nocp-zeta:z\n"
+        );
+    }
+
+    #[test]
+    fn canonical_resource_sorts_lowercases_and_joins() {
+        let q = [("b", "2"), ("A", "1"), ("b", "0"), ("empty", "")];
+        assert_eq!(
+            canonical_resource("acct", "/jobs/j%201", &q, QueryNameCase::Lowercase),
+            "/acct/jobs/j%201\na:1\nb:0,2"
+        );
+        assert_eq!(
+            canonical_resource("acct", "/x", &[("timeOut", "30")], QueryNameCase::AsSent),
+            "/acct/x\ntimeOut:30"
+        );
+    }
+
+    #[test]
+    fn date_slot_is_empty_when_ocp_date_is_present() {
+        let with = string_to_sign(
+            "get",
+            &[("Date", "d"), ("ocp-date", "o")],
+            "a",
+            "/",
+            &[],
+            QueryNameCase::Lowercase,
+        );
+        assert_eq!(with, "GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:o\n/a/");
+        let without = string_to_sign("GET", &[("Date", "d")], "a", "/", &[], Default::default());
+        assert_eq!(without, "GET\n\n\n\n\n\nd\n\n\n\n\n\n/a/");
+    }
+
+    #[test]
+    fn decode_key_errors_do_not_echo_the_key() {
+        assert_eq!(decode_key(" AAAA\n").unwrap(), vec![0, 0, 0]);
+        for bad in ["", "not base64!!", "abc"] {
+            let e = decode_key(bad).unwrap_err().to_string();
+            assert!(e.contains("not valid base64"), "{e}");
+            if !bad.is_empty() {
+                assert!(!e.contains(bad), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn parses_authorization() {
+        assert_eq!(
+            parse_authorization("SharedKey acct:c2ln"),
+            Some(("acct", "c2ln"))
+        );
+        assert_eq!(parse_authorization("Bearer x"), None);
+        assert_eq!(parse_authorization("SharedKey :x"), None);
+    }
+
+    #[test]
+    fn decode_query_decodes_percent_and_plus() {
+        assert_eq!(
+            decode_query("%24filter=nodeId%20eq%20%27tvm-1%27&a=b+c"),
+            vec![
+                ("$filter".to_string(), "nodeId eq 'tvm-1'".to_string()),
+                ("a".to_string(), "b c".to_string())
+            ]
+        );
+    }
+}

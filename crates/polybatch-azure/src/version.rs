@@ -1,0 +1,120 @@
+//! The Azure Batch data-plane api-versions this client speaks, and what differs between them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use polybatch::{Error, Result};
+
+/// An Azure Batch data-plane `api-version`.
+///
+/// The differences that matter to this client: `force` on job terminate exists from
+/// 2024-07-01.20.0, and the server-timeout query parameter is spelled `timeout` by the swagger
+/// specs (up to 2024-07-01.20.0) and `timeOut` by the TypeSpec spec (2025-06-01).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ApiVersion {
+    /// `2022-01-01.15.0` (swagger).
+    V2022_01_01_15_0,
+    /// `2023-11-01.18.0` (swagger).
+    V2023_11_01_18_0,
+    /// `2024-07-01.20.0` (swagger): the default, the first with `force` on job terminate.
+    #[default]
+    V2024_07_01_20_0,
+    /// `2025-06-01` (TypeSpec): the newest.
+    V2025_06_01,
+}
+
+impl ApiVersion {
+    /// Every supported version, oldest first.
+    pub const ALL: [ApiVersion; 4] = [
+        ApiVersion::V2022_01_01_15_0,
+        ApiVersion::V2023_11_01_18_0,
+        ApiVersion::V2024_07_01_20_0,
+        ApiVersion::V2025_06_01,
+    ];
+
+    /// The wire string sent as the `api-version` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V2022_01_01_15_0 => "2022-01-01.15.0",
+            ApiVersion::V2023_11_01_18_0 => "2023-11-01.18.0",
+            ApiVersion::V2024_07_01_20_0 => "2024-07-01.20.0",
+            ApiVersion::V2025_06_01 => "2025-06-01",
+        }
+    }
+
+    /// Whether job terminate accepts `force` (2024-07-01.20.0 and later).
+    pub fn supports_force(self) -> bool {
+        self >= ApiVersion::V2024_07_01_20_0
+    }
+
+    /// The server-timeout query parameter's name, as this version's spec spells it.
+    ///
+    /// The client signs query names lowercased (as the Shared Key documentation says), so the
+    /// spelling changes what is sent, not what is signed.
+    pub fn timeout_query_name(self) -> &'static str {
+        match self {
+            ApiVersion::V2025_06_01 => "timeOut",
+            _ => "timeout",
+        }
+    }
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApiVersion {
+    type Err = Error;
+
+    /// Parses a wire string; fails with `Error::Configuration` (key `AZURE_BATCH_API_VERSION`)
+    /// listing the supported versions.
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        ApiVersion::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
+                Error::configuration(
+                    "azure",
+                    "AZURE_BATCH_API_VERSION",
+                    format!(
+                        "unsupported api-version {s:?}; use one of {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_gates() {
+        for v in ApiVersion::ALL {
+            assert_eq!(v.as_str().parse::<ApiVersion>().unwrap(), v);
+            assert_eq!(v.to_string(), v.as_str());
+        }
+        assert_eq!(ApiVersion::default(), ApiVersion::V2024_07_01_20_0);
+        assert!(!ApiVersion::V2022_01_01_15_0.supports_force());
+        assert!(!ApiVersion::V2023_11_01_18_0.supports_force());
+        assert!(ApiVersion::V2024_07_01_20_0.supports_force());
+        assert!(ApiVersion::V2025_06_01.supports_force());
+        assert_eq!(ApiVersion::V2024_07_01_20_0.timeout_query_name(), "timeout");
+        assert_eq!(ApiVersion::V2025_06_01.timeout_query_name(), "timeOut");
+    }
+
+    #[test]
+    fn unknown_version_is_a_configuration_error() {
+        let e = "2025-06-01.21.0".parse::<ApiVersion>().unwrap_err();
+        assert!(
+            matches!(e, Error::Configuration { ref key, .. } if key == "AZURE_BATCH_API_VERSION")
+        );
+        assert!(e.to_string().contains("2024-07-01.20.0"));
+    }
+}
