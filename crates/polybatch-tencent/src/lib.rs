@@ -1,1 +1,46 @@
-//! polybatch-tencent (being written).
+//! # polybatch-tencent
+//!
+//! Tencent Cloud Batch (API 3.0, version 2017-03-12) as a [`polybatch::BatchBackend`].
+//!
+//! - Requests are signed with TC3-HMAC-SHA256 ([`signing`], pure functions the emulator also
+//!   uses to verify), re-signed with a fresh timestamp on every attempt.
+//! - Responses are HTTP 200 with a `{"Response": {...}}` envelope; `Response.Error` codes map to
+//!   [`polybatch::Error`] variants keeping the code, message and request id.
+//! - Client-side per-action rate limits default to Tencent's documented international limits
+//!   ([`DEFAULT_RATE_LIMITS`]), keyed by (action, region, SecretId) and shared by clones.
+//! - Retries use the shared [`polybatch::retry::RetryPolicy`]; `RequestLimitExceeded*` is
+//!   [`polybatch::Error::Throttled`] and retried with backoff.
+//!
+//! ```no_run
+//! use polybatch::{BatchBackend, JobId, StatusOptions};
+//! use polybatch_tencent::TencentBatchBuilder;
+//! # async fn run() -> polybatch::Result<()> {
+//! let tencent = TencentBatchBuilder::from_env()?.build()?;
+//! let status = tencent
+//!     .job_status(&JobId::new("job-rybewp57")?, StatusOptions::default())
+//!     .await?;
+//! println!("{} ({})", status.state, status.provider_state);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod backend;
+mod builder;
+mod client;
+mod error;
+mod extras;
+pub mod model;
+mod rate_limit;
+pub mod signing;
+
+pub use backend::{TencentBatchBackend, job_state, parse_time, task_state, tencent_capabilities};
+pub use builder::{
+    ENV_CREDENTIALS_FILE, ENV_REGION, ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SECURITY_TOKEN, ENV_TOKEN,
+    Endpoint, TencentBatchBuilder,
+};
+pub use client::{CONTENT_TYPE, MAX_RESPONSE_BYTES, REQUEST_CLIENT};
+pub use extras::{
+    ComputeEnvironment, DescribeJobsOptions, JobSummary, SubmitJobRequest, TaskRequest,
+};
+pub use rate_limit::{DEFAULT_RATE_LIMITS, default_quota};

@@ -1,0 +1,612 @@
+//! [`TencentBatchBuilder`]: configuration from code, the environment and the SDK credentials
+//! file, checked once in [`TencentBatchBuilder::build`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use polybatch::clock::{Clock, SystemClock};
+use polybatch::endpoint::parse_endpoint;
+use polybatch::rate::Quota;
+use polybatch::retry::RetryPolicy;
+use polybatch::secret::Secret;
+use polybatch::{Error, Result};
+use url::Url;
+
+use crate::backend::TencentBatchBackend;
+use crate::client::{Client, DEFAULT_TIMEOUT, mask_id};
+use crate::error::BACKEND;
+use crate::rate_limit::ActionRateLimiter;
+
+/// Environment variable: the SecretId.
+pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
+/// Environment variable: the SecretKey.
+pub const ENV_SECRET_KEY: &str = "TENCENTCLOUD_SECRET_KEY";
+/// Environment variable: a temporary credential's token (tccli's name).
+pub const ENV_TOKEN: &str = "TENCENTCLOUD_TOKEN";
+/// Environment variable: a temporary credential's token (Terraform's name).
+pub const ENV_SECURITY_TOKEN: &str = "TENCENTCLOUD_SECURITY_TOKEN";
+/// Environment variable: the region, e.g. `ap-guangzhou`.
+pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
+/// Environment variable: the path of the credentials file (as the Go SDK reads it).
+pub const ENV_CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
+
+/// Which host requests go to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `batch.tencentcloudapi.com`: resolved to the nearest region; `X-TC-Region` still picks
+    /// the resources' region.
+    #[default]
+    Default,
+    /// `batch.{region}.tencentcloudapi.com`.
+    Regional,
+    /// `batch.intl.tencentcloudapi.com` (the international site).
+    International,
+    /// Any URL: https, or plain http to loopback only (emulators).
+    Custom(String),
+}
+
+impl Endpoint {
+    fn resolve(&self, region: &str) -> Result<Url> {
+        let url = match self {
+            Endpoint::Default => "https://batch.tencentcloudapi.com".to_string(),
+            Endpoint::Regional => format!("https://batch.{region}.tencentcloudapi.com"),
+            Endpoint::International => "https://batch.intl.tencentcloudapi.com".to_string(),
+            Endpoint::Custom(s) => s.clone(),
+        };
+        parse_endpoint(BACKEND, "endpoint", &url)
+    }
+}
+
+/// Builds a [`TencentBatchBackend`].
+///
+/// ```no_run
+/// use polybatch_tencent::{Endpoint, TencentBatchBuilder};
+/// # fn run() -> polybatch::Result<()> {
+/// let backend = TencentBatchBuilder::new()
+///     .with_secret_id("AKID...")
+///     .with_secret_key("...")
+///     .with_region("ap-guangzhou")
+///     .with_endpoint(Endpoint::Regional)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TencentBatchBuilder {
+    secret_id: Option<String>,
+    secret_key: Option<Secret>,
+    token: Option<Secret>,
+    region: Option<String>,
+    endpoint: Endpoint,
+    rate_limits: HashMap<String, Quota>,
+    rate_limits_disabled: bool,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    language: Option<String>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for TencentBatchBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TencentBatchBuilder")
+            .field("secret_id", &self.secret_id.as_deref().map(mask_id))
+            .field("secret_key", &self.secret_key)
+            .field("token", &self.token)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("rate_limits", &self.rate_limits)
+            .field("rate_limits_disabled", &self.rate_limits_disabled)
+            .field("retry", &self.retry)
+            .field("language", &self.language)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Default for TencentBatchBuilder {
+    fn default() -> Self {
+        TencentBatchBuilder::new()
+    }
+}
+
+/// `[default]` `secret_id` / `secret_key` of an SDK credentials file (INI).
+fn read_credentials_file(path: &Path) -> std::io::Result<(Option<String>, Option<String>)> {
+    let text = std::fs::read_to_string(path)?;
+    let (mut id, mut key) = (None, None);
+    let mut in_default = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_default = section.trim() == "default";
+            continue;
+        }
+        if !in_default {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            match k.trim() {
+                "secret_id" => id = Some(v.trim().to_string()),
+                "secret_key" => key = Some(v.trim().to_string()),
+                _ => {}
+            }
+        }
+    }
+    Ok((id, key))
+}
+
+impl TencentBatchBuilder {
+    /// An empty builder: set the credentials and region, or use [`TencentBatchBuilder::from_env`].
+    pub fn new() -> Self {
+        TencentBatchBuilder {
+            secret_id: None,
+            secret_key: None,
+            token: None,
+            region: None,
+            endpoint: Endpoint::Default,
+            rate_limits: HashMap::new(),
+            rate_limits_disabled: false,
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            language: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Reads the process environment and `~/.tencentcloud/credentials`; see
+    /// [`TencentBatchBuilder::from_env_map`].
+    pub fn from_env() -> Result<Self> {
+        TencentBatchBuilder::from_env_map(std::env::vars(), dirs::home_dir())
+    }
+
+    /// Reads configuration from `vars` (instead of the process environment) and `home`:
+    ///
+    /// - `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY`;
+    /// - the token from `TENCENTCLOUD_TOKEN`, else `TENCENTCLOUD_SECURITY_TOKEN`;
+    /// - `TENCENTCLOUD_REGION`;
+    /// - if the SecretId or SecretKey is still missing, `secret_id` / `secret_key` of the
+    ///   `[default]` section of the SDK credentials file: `TENCENTCLOUD_CREDENTIALS_FILE`, else
+    ///   `<home>/.tencentcloud/credentials` (as the Go SDK does).
+    ///
+    /// A missing default credentials file is not an error (the builder then reports what is
+    /// missing); an explicitly named file that cannot be read is.
+    pub fn from_env_map(
+        vars: impl IntoIterator<Item = (String, String)>,
+        home: Option<PathBuf>,
+    ) -> Result<Self> {
+        let vars: HashMap<String, String> = vars.into_iter().collect();
+        let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
+        let mut b = TencentBatchBuilder::new();
+        b.secret_id = get(ENV_SECRET_ID);
+        b.secret_key = get(ENV_SECRET_KEY).map(Secret::new);
+        b.token = get(ENV_TOKEN)
+            .or_else(|| get(ENV_SECURITY_TOKEN))
+            .map(Secret::new);
+        b.region = get(ENV_REGION);
+
+        if b.secret_id.is_none() || b.secret_key.is_none() {
+            let (path, explicit) = match get(ENV_CREDENTIALS_FILE) {
+                Some(p) => (Some(PathBuf::from(p)), true),
+                None => (
+                    home.map(|h| h.join(".tencentcloud").join("credentials")),
+                    false,
+                ),
+            };
+            if let Some(path) = path {
+                match read_credentials_file(&path) {
+                    Ok((id, key)) => {
+                        // The file is one credential: take both halves from it, never mix
+                        // an environment SecretId with a file SecretKey.
+                        if let (Some(id), Some(key)) = (id, key) {
+                            b.secret_id = Some(id);
+                            b.secret_key = Some(Secret::new(key));
+                        }
+                    }
+                    Err(e) if explicit || e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::configuration(
+                            BACKEND,
+                            ENV_CREDENTIALS_FILE,
+                            format!("cannot read {} ({e})", path.display()),
+                        ));
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    /// Sets the SecretId.
+    pub fn with_secret_id(mut self, secret_id: impl Into<String>) -> Self {
+        self.secret_id = Some(secret_id.into());
+        self
+    }
+
+    /// Sets the SecretKey.
+    pub fn with_secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.secret_key = Some(Secret::new(secret_key.into()));
+        self
+    }
+
+    /// Sets the session token of a temporary credential (sent as `X-TC-Token`).
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Secret::new(token.into()));
+        self
+    }
+
+    /// Sets the region (`X-TC-Region`), e.g. `ap-guangzhou`.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sets the endpoint (default: `batch.tencentcloudapi.com`).
+    pub fn with_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// Overrides the client-side rate limit of one action (defaults: the documented
+    /// international limits, see [`crate::DEFAULT_RATE_LIMITS`]).
+    pub fn with_rate_limit(mut self, action: &str, quota: Quota) -> Self {
+        self.rate_limits.insert(action.to_string(), quota);
+        self
+    }
+
+    /// Turns client-side rate limiting off.
+    pub fn with_rate_limits_disabled(mut self) -> Self {
+        self.rate_limits_disabled = true;
+        self
+    }
+
+    /// Sets the retry policy (default: 4 attempts with exponential backoff and jitter).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the clock request timestamps are read from (default: the system clock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets `X-TC-Language` (`zh-CN` or `en-US`; `en-US` gives English error messages).
+    pub fn with_language(mut self, language: impl Into<String>) -> Self {
+        self.language = Some(language.into());
+        self
+    }
+
+    /// Sets the per-attempt HTTP timeout (default 60 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Checks the configuration and builds the backend. Missing or malformed settings are
+    /// [`Error::Configuration`] naming the setting.
+    pub fn build(self) -> Result<TencentBatchBackend> {
+        let secret_id = check_credential(ENV_SECRET_ID, self.secret_id.as_deref())?.to_string();
+        let secret_key = match self.secret_key {
+            Some(k) => {
+                check_credential(ENV_SECRET_KEY, Some(k.expose()))?;
+                k
+            }
+            None => return Err(missing(ENV_SECRET_KEY)),
+        };
+        let token = match self.token {
+            Some(t) if t.is_empty() => None,
+            Some(t) => {
+                check_credential(ENV_TOKEN, Some(t.expose()))?;
+                Some(t)
+            }
+            None => None,
+        };
+        let region = self.region.ok_or_else(|| missing(ENV_REGION))?;
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(Error::configuration(
+                BACKEND,
+                ENV_REGION,
+                format!("must be a region name like ap-guangzhou (got {region:?})"),
+            ));
+        }
+        if let Some(lang) = &self.language
+            && lang != "zh-CN"
+            && lang != "en-US"
+        {
+            return Err(Error::configuration(
+                BACKEND,
+                "language",
+                format!("must be zh-CN or en-US (got {lang:?})"),
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(Error::configuration(BACKEND, "timeout", "must be positive"));
+        }
+        let url = self.endpoint.resolve(&region)?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => {
+                return Err(Error::configuration(BACKEND, "endpoint", "has no host"));
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| {
+                Error::configuration(BACKEND, "http client", format!("cannot be built ({e})"))
+            })?;
+        let limiter = if self.rate_limits_disabled {
+            ActionRateLimiter::disabled()
+        } else {
+            ActionRateLimiter::new(self.rate_limits)
+        };
+        Ok(TencentBatchBackend::from_client(Client {
+            secret_id,
+            secret_key,
+            token,
+            region,
+            url,
+            host,
+            language: self.language,
+            http,
+            retry: self.retry,
+            clock: self.clock,
+            limiter,
+        }))
+    }
+}
+
+fn missing(key: &'static str) -> Error {
+    Error::configuration(BACKEND, key, "is not set")
+}
+
+/// Checks a credential without ever putting its value in the error.
+fn check_credential<'a>(key: &'static str, value: Option<&'a str>) -> Result<&'a str> {
+    let value = value.ok_or_else(|| missing(key))?;
+    let rule = if value.is_empty() {
+        Some("is empty")
+    } else if value.trim() != value {
+        Some("must not have leading or trailing whitespace")
+    } else if !value.chars().all(|c| c.is_ascii_graphic()) {
+        Some("must contain only printable ASCII characters")
+    } else {
+        None
+    };
+    match rule {
+        Some(rule) => Err(Error::configuration(BACKEND, key, rule)),
+        None => Ok(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polybatch::BatchBackend;
+
+    const ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
+    const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+    const TOKEN: &str = "tmp-session-token-EXAMPLE+/=";
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn config_key(r: Result<TencentBatchBackend>) -> String {
+        match r {
+            Err(Error::Configuration { key, .. }) => key.into_owned(),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    fn full() -> TencentBatchBuilder {
+        TencentBatchBuilder::new()
+            .with_secret_id(ID)
+            .with_secret_key(KEY)
+            .with_region("ap-guangzhou")
+    }
+
+    #[test]
+    fn env_map_reads_every_variable() {
+        let b = TencentBatchBuilder::from_env_map(
+            vars(&[
+                (ENV_SECRET_ID, ID),
+                (ENV_SECRET_KEY, KEY),
+                (ENV_TOKEN, TOKEN),
+                (ENV_SECURITY_TOKEN, "other"),
+                (ENV_REGION, "ap-shanghai"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(b.secret_id.as_deref(), Some(ID));
+        assert_eq!(b.secret_key.as_ref().map(Secret::expose), Some(KEY));
+        assert_eq!(b.token.as_ref().map(Secret::expose), Some(TOKEN));
+        assert_eq!(b.region.as_deref(), Some("ap-shanghai"));
+        let backend = b.build().unwrap();
+        assert_eq!(
+            backend.to_string(),
+            "TencentBatch(ap-shanghai @ batch.tencentcloudapi.com)"
+        );
+    }
+
+    #[test]
+    fn security_token_is_the_fallback_name() {
+        let b =
+            TencentBatchBuilder::from_env_map(vars(&[(ENV_SECURITY_TOKEN, "tok")]), None).unwrap();
+        assert_eq!(b.token.as_ref().map(Secret::expose), Some("tok"));
+    }
+
+    #[test]
+    fn credentials_file_fills_missing_credentials() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".tencentcloud")).unwrap();
+        std::fs::write(
+            home.path().join(".tencentcloud/credentials"),
+            "# comment\n[other]\nsecret_id = WRONG\nsecret_key = WRONG\n\n[default]\nsecret_id = AKIDfile\nsecret_key = filekey\nrole_arn = x\n",
+        )
+        .unwrap();
+        let b = TencentBatchBuilder::from_env_map(
+            vars(&[(ENV_REGION, "ap-guangzhou")]),
+            Some(home.path().to_path_buf()),
+        )
+        .unwrap();
+        assert_eq!(b.secret_id.as_deref(), Some("AKIDfile"));
+        assert_eq!(b.secret_key.as_ref().map(Secret::expose), Some("filekey"));
+        b.build().unwrap();
+
+        // The environment wins when it has both.
+        let b = TencentBatchBuilder::from_env_map(
+            vars(&[(ENV_SECRET_ID, ID), (ENV_SECRET_KEY, KEY)]),
+            Some(home.path().to_path_buf()),
+        )
+        .unwrap();
+        assert_eq!(b.secret_id.as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn credentials_file_path_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.ini");
+        std::fs::write(&path, "[default]\nsecret_id=AKIDx\nsecret_key=k\n").unwrap();
+        let b = TencentBatchBuilder::from_env_map(
+            vars(&[(ENV_CREDENTIALS_FILE, path.to_str().unwrap())]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(b.secret_id.as_deref(), Some("AKIDx"));
+
+        // An explicitly named file that does not exist is an error naming the variable.
+        let missing = dir.path().join("nope");
+        let e = TencentBatchBuilder::from_env_map(
+            vars(&[(ENV_CREDENTIALS_FILE, missing.to_str().unwrap())]),
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Configuration { ref key, .. } if key == ENV_CREDENTIALS_FILE));
+
+        // A missing default file is not.
+        let empty_home = tempfile::tempdir().unwrap();
+        let b = TencentBatchBuilder::from_env_map(vec![], Some(empty_home.path().to_path_buf()))
+            .unwrap();
+        assert!(b.secret_id.is_none());
+        assert_eq!(config_key(b.build()), ENV_SECRET_ID);
+    }
+
+    #[test]
+    fn malformed_configuration_names_the_key() {
+        assert_eq!(
+            config_key(TencentBatchBuilder::new().build()),
+            ENV_SECRET_ID
+        );
+        assert_eq!(
+            config_key(TencentBatchBuilder::new().with_secret_id(ID).build()),
+            ENV_SECRET_KEY
+        );
+        assert_eq!(config_key(full().with_secret_id("").build()), ENV_SECRET_ID);
+        assert_eq!(
+            config_key(full().with_secret_id(" AKID").build()),
+            ENV_SECRET_ID
+        );
+        assert_eq!(
+            config_key(full().with_secret_key("").build()),
+            ENV_SECRET_KEY
+        );
+        assert_eq!(
+            config_key(full().with_secret_key("key\n").build()),
+            ENV_SECRET_KEY
+        );
+        assert_eq!(config_key(full().with_token(" t").build()), ENV_TOKEN);
+        assert_eq!(
+            config_key(
+                TencentBatchBuilder::new()
+                    .with_secret_id(ID)
+                    .with_secret_key(KEY)
+                    .build()
+            ),
+            ENV_REGION
+        );
+        assert_eq!(
+            config_key(full().with_region("ap guangzhou").build()),
+            ENV_REGION
+        );
+        assert_eq!(config_key(full().with_language("fr").build()), "language");
+        assert_eq!(
+            config_key(full().with_timeout(Duration::ZERO).build()),
+            "timeout"
+        );
+        for bad in ["http://example.com", "ftp://127.0.0.1", "https://"] {
+            assert_eq!(
+                config_key(full().with_endpoint(Endpoint::Custom(bad.into())).build()),
+                "endpoint",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn configuration_errors_never_show_the_secret() {
+        let e = full()
+            .with_secret_key(" secret-value ")
+            .build()
+            .unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("secret-value"));
+        let e = full().with_token("tok\nen-value").build().unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("en-value"));
+    }
+
+    #[test]
+    fn endpoints() {
+        let host = |e: Endpoint| full().with_endpoint(e).build().unwrap().to_string();
+        assert_eq!(
+            host(Endpoint::Default),
+            "TencentBatch(ap-guangzhou @ batch.tencentcloudapi.com)"
+        );
+        assert_eq!(
+            host(Endpoint::Regional),
+            "TencentBatch(ap-guangzhou @ batch.ap-guangzhou.tencentcloudapi.com)"
+        );
+        assert_eq!(
+            host(Endpoint::International),
+            "TencentBatch(ap-guangzhou @ batch.intl.tencentcloudapi.com)"
+        );
+        assert_eq!(
+            host(Endpoint::Custom("http://127.0.0.1:8080".into())),
+            "TencentBatch(ap-guangzhou @ 127.0.0.1:8080)"
+        );
+        assert_eq!(
+            host(Endpoint::Custom("https://batch.example.com:443".into())),
+            "TencentBatch(ap-guangzhou @ batch.example.com)"
+        );
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let b = full().with_token(TOKEN);
+        let backend = b.clone().build().unwrap();
+        for s in [
+            format!("{b:?}"),
+            format!("{backend:?}"),
+            format!("{backend:#?}"),
+            backend.to_string(),
+        ] {
+            assert!(!s.contains(KEY), "{s}");
+            assert!(!s.contains(TOKEN), "{s}");
+            assert!(!s.contains(ID), "{s}");
+        }
+        assert!(format!("{backend:?}").contains("<redacted>"));
+        assert_eq!(backend.name(), "tencent");
+    }
+}

@@ -1,0 +1,519 @@
+//! One API 3.0 call over HTTP: serialise once, then per attempt wait for a rate-limit permit,
+//! sign afresh, send, read the response within Tencent's 50 MB cap and parse the envelope, all
+//! inside the shared retry loop.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use polybatch::clock::Clock;
+use polybatch::retry::{Idempotency, RetryPolicy, parse_retry_after};
+use polybatch::secret::{Secret, redact};
+use polybatch::{
+    BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,
+};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{ApiFailure, BACKEND, Subject, map_api_error};
+use crate::model::{API_VERSION, ApiError};
+use crate::rate_limit::ActionRateLimiter;
+use crate::signing;
+
+/// The largest response body read: Tencent caps JSON responses at 50 MB.
+pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
+
+/// How much of a non-200 body is kept for the error message.
+const ERROR_SNIPPET_BYTES: usize = 4096;
+
+/// The `Content-Type` sent, and signed byte for byte.
+pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// The `X-TC-RequestClient` value (matches `^[0-9a-zA-Z_ ,;.]+$`).
+pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_POLYBATCH_", env!("CARGO_PKG_VERSION"));
+
+/// Everything one client needs to send requests; shared by all clones of a backend.
+pub(crate) struct Client {
+    pub secret_id: String,
+    pub secret_key: Secret,
+    pub token: Option<Secret>,
+    pub region: String,
+    pub url: Url,
+    /// The `Host` header: the endpoint's host, plus its port when not the default.
+    pub host: String,
+    pub language: Option<String>,
+    pub http: reqwest::Client,
+    pub retry: RetryPolicy,
+    pub clock: Arc<dyn Clock>,
+    pub limiter: ActionRateLimiter,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("secret_id", &mask_id(&self.secret_id))
+            .field("secret_key", &self.secret_key)
+            .field("token", &self.token)
+            .field("region", &self.region)
+            .field("endpoint", &self.url.as_str())
+            .field("language", &self.language)
+            .field("retry", &self.retry)
+            .field("clock", &self.clock)
+            .field("limiter", &self.limiter)
+            .finish()
+    }
+}
+
+/// The SecretId identifies the key: show only enough to tell keys apart.
+pub(crate) fn mask_id(id: &str) -> String {
+    let prefix: String = id.chars().take(8).collect();
+    format!("{prefix}…")
+}
+
+/// One API action to call.
+pub(crate) struct Call {
+    /// The action name (`X-TC-Action`).
+    pub action: &'static str,
+    /// The polybatch operation, for errors.
+    pub operation: Operation,
+    /// Whether replaying after the request may have reached the server is safe.
+    pub idempotency: Idempotency,
+    /// What the request is about, for errors.
+    pub subject: Subject,
+}
+
+/// A parsed success response and its request id.
+#[derive(Debug)]
+pub(crate) struct Reply<T> {
+    pub value: T,
+    pub request_id: Option<String>,
+}
+
+/// What a response body said.
+#[derive(Debug)]
+pub(crate) enum Envelope<T> {
+    /// `Response` without `Error`.
+    Success(Reply<T>),
+    /// `Response.Error`.
+    Failure(ApiFailure),
+}
+
+/// Parses `{"Response": {...}}`. `Response.Error` is checked first, so an error response is
+/// never mistaken for an empty success. `Err` says why the body is not the envelope.
+pub(crate) fn parse_envelope<T: DeserializeOwned>(
+    body: &[u8],
+) -> std::result::Result<Envelope<T>, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("response is not JSON ({e})"))?;
+    let mut response = match value {
+        Value::Object(mut top) => match top.remove("Response") {
+            Some(Value::Object(r)) => r,
+            _ => return Err("response has no \"Response\" object".to_string()),
+        },
+        _ => return Err("response is not a JSON object".to_string()),
+    };
+    let request_id = response
+        .get("RequestId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match response.remove("Error") {
+        None | Some(Value::Null) => {}
+        Some(error) => {
+            let error: ApiError = serde_json::from_value(error)
+                .map_err(|e| format!("response has a malformed \"Error\" ({e})"))?;
+            let code = error.code.unwrap_or_default();
+            if code.is_empty() {
+                return Err("response has an \"Error\" without a \"Code\"".to_string());
+            }
+            return Ok(Envelope::Failure(ApiFailure {
+                code,
+                message: error.message.unwrap_or_default(),
+                request_id,
+            }));
+        }
+    }
+    let value = serde_json::from_value(Value::Object(response))
+        .map_err(|e| format!("response has an unexpected shape ({e})"))?;
+    Ok(Envelope::Success(Reply { value, request_id }))
+}
+
+/// Reads a body stream into memory, stopping as soon as more than `cap` bytes arrived. Returns
+/// the bytes (at most `cap`) and whether the body was longer.
+pub(crate) async fn read_capped<S, B, E>(
+    mut stream: S,
+    cap: usize,
+) -> std::result::Result<(Vec<u8>, bool), E>
+where
+    S: Stream<Item = std::result::Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        let chunk = chunk.as_ref();
+        if buf.len() + chunk.len() > cap {
+            let room = cap - buf.len();
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok((buf, true));
+        }
+        buf.extend_from_slice(chunk);
+    }
+    Ok((buf, false))
+}
+
+fn header(
+    name: &'static str,
+    value: &str,
+    what: &'static str,
+) -> Result<(HeaderName, HeaderValue)> {
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::configuration(
+            BACKEND,
+            what,
+            "contains characters not allowed in an HTTP header",
+        )
+    })?;
+    Ok((HeaderName::from_static(name), value))
+}
+
+impl Client {
+    fn ctx(&self, operation: Operation) -> ErrorContext {
+        ErrorContext::new(BACKEND, operation)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut secrets = vec![&self.secret_key];
+        if let Some(t) = &self.token {
+            secrets.push(t);
+        }
+        redact(text, &secrets)
+    }
+
+    /// Sends `body` as `call.action` with retries, and parses the success response as `T`.
+    pub async fn call<B, T>(&self, call: &Call, body: &B) -> Result<Reply<T>>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        // Serialised once: the bytes hashed into the signature are the bytes sent.
+        let payload = serde_json::to_vec(body).map_err(|e| {
+            Error::invalid_input(
+                "request body",
+                format!("cannot be serialised as JSON: {e}"),
+                self.ctx(call.operation),
+            )
+        })?;
+        self.retry
+            .run(call.idempotency, |attempt| {
+                let payload = &payload;
+                async move {
+                    self.limiter
+                        .acquire(call.action, &self.region, &self.secret_id)
+                        .await;
+                    self.attempt(call, payload, attempt).await
+                }
+            })
+            .await
+    }
+
+    fn headers(&self, action: &str, timestamp: i64, payload: &[u8]) -> Result<HeaderMap> {
+        let signed = signing::sign(
+            &self.secret_id,
+            self.secret_key.expose(),
+            signing::SERVICE,
+            timestamp,
+            "POST",
+            self.url.path(),
+            "",
+            &[("content-type", CONTENT_TYPE), ("host", &self.host)],
+            payload,
+        )
+        .ok_or_else(|| {
+            Error::configuration(
+                BACKEND,
+                "clock",
+                format!("timestamp {timestamp} is out of range"),
+            )
+        })?;
+        let mut pairs = vec![
+            header("host", &self.host, "endpoint")?,
+            header("content-type", CONTENT_TYPE, "content type")?,
+            header(
+                "authorization",
+                &signed.authorization,
+                "TENCENTCLOUD_SECRET_ID",
+            )?,
+            header("x-tc-action", action, "action")?,
+            header("x-tc-timestamp", &timestamp.to_string(), "clock")?,
+            header("x-tc-version", API_VERSION, "version")?,
+            header("x-tc-region", &self.region, "TENCENTCLOUD_REGION")?,
+            header("x-tc-requestclient", REQUEST_CLIENT, "request client")?,
+        ];
+        if let Some(token) = &self.token {
+            let (name, mut value) = header("x-tc-token", token.expose(), "TENCENTCLOUD_TOKEN")?;
+            value.set_sensitive(true);
+            pairs.push((name, value));
+        }
+        if let Some(lang) = &self.language {
+            pairs.push(header("x-tc-language", lang, "language")?);
+        }
+        let mut map = HeaderMap::with_capacity(pairs.len());
+        for (name, mut value) in pairs {
+            if name == reqwest::header::AUTHORIZATION {
+                value.set_sensitive(true);
+            }
+            map.insert(name, value);
+        }
+        Ok(map)
+    }
+
+    fn transport_error(&self, operation: Operation, e: reqwest::Error) -> Error {
+        let ctx = self
+            .ctx(operation)
+            .with_message(self.redact(&e.to_string()));
+        if e.is_connect() {
+            // Connection never established: the request certainly did not reach the server.
+            Error::transport(false, Some(Box::new(e) as BoxError), ctx)
+        } else if e.is_timeout() {
+            Error::timeout(ctx)
+        } else {
+            Error::transport(true, Some(Box::new(e) as BoxError), ctx)
+        }
+    }
+
+    /// One signed round trip.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        payload: &[u8],
+        attempt: u32,
+    ) -> Result<Reply<T>> {
+        let op = call.operation;
+        // A fresh timestamp per attempt: a long backoff never yields AuthFailure.SignatureExpire.
+        let timestamp = self.clock.now().timestamp();
+        let headers = self.headers(call.action, timestamp, payload)?;
+        let started = tokio::time::Instant::now();
+        let response = self
+            .http
+            .post(self.url.clone())
+            .headers(headers)
+            .body(payload.to_vec())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(op, e))?;
+        let status = response.status().as_u16();
+        let header_request_id = response
+            .headers()
+            .get("x-tc-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, self.clock.now()));
+        let too_large = response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64);
+        let cap = if status == 200 {
+            MAX_RESPONSE_BYTES
+        } else {
+            ERROR_SNIPPET_BYTES
+        };
+        let (body, truncated) = if too_large && status == 200 {
+            (Vec::new(), true)
+        } else {
+            read_capped(response.bytes_stream(), cap)
+                .await
+                .map_err(|e| self.transport_error(op, e))?
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+
+        if status != 200 {
+            tracing::debug!(
+                action = call.action,
+                attempt,
+                status,
+                request_id = header_request_id.as_deref().unwrap_or(""),
+                elapsed_ms,
+                "tencent request failed"
+            );
+            let snippet = self.redact(String::from_utf8_lossy(&body).trim());
+            let mut ctx = self
+                .ctx(op)
+                .with_message(format!("HTTP {status} from {}: {snippet}", call.action));
+            if let Some(id) = header_request_id {
+                ctx = ctx.with_request_id(id);
+            }
+            let (resource, id) = match (&call.subject.job, &call.subject.task) {
+                (Some(_), Some(task)) => (ResourceKind::Task, task.clone()),
+                (Some(job), None) => (ResourceKind::Job, job.clone()),
+                _ => (ResourceKind::Other, String::new()),
+            };
+            return Err(error_from_status(status, retry_after, resource, &id, ctx));
+        }
+        if truncated {
+            tracing::debug!(
+                action = call.action,
+                attempt,
+                status,
+                elapsed_ms,
+                "response too large"
+            );
+            return Err(Error::service(
+                Some(status),
+                false,
+                self.ctx(op).with_message(format!(
+                    "{} response is larger than Tencent's {} MB cap; reading stopped",
+                    call.action,
+                    MAX_RESPONSE_BYTES / (1024 * 1024)
+                )),
+            ));
+        }
+        match parse_envelope::<T>(&body) {
+            Ok(Envelope::Success(reply)) => {
+                tracing::debug!(
+                    action = call.action,
+                    attempt,
+                    status,
+                    request_id = reply.request_id.as_deref().unwrap_or(""),
+                    elapsed_ms,
+                    "tencent request succeeded"
+                );
+                Ok(reply)
+            }
+            Ok(Envelope::Failure(mut failure)) => {
+                tracing::debug!(
+                    action = call.action,
+                    attempt,
+                    status,
+                    request_id = failure.request_id.as_deref().unwrap_or(""),
+                    code = failure.code.as_str(),
+                    elapsed_ms,
+                    "tencent request returned an error"
+                );
+                failure.message = self.redact(&failure.message);
+                Err(map_api_error(&failure, op, &call.subject))
+            }
+            Err(why) => {
+                tracing::debug!(action = call.action, attempt, status, elapsed_ms, "{why}");
+                let mut ctx = self.ctx(op).with_message(format!("{}: {why}", call.action));
+                if let Some(id) = header_request_id {
+                    ctx = ctx.with_request_id(id);
+                }
+                Err(Error::service(Some(status), false, ctx))
+            }
+        }
+    }
+}
+
+/// The default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DescribeJobResponse, EmptyResponse};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn error_is_checked_first() {
+        let body = br#"{"Response": {"Error": {"Code": "ResourceNotFound.Job", "Message": "no such job"}, "RequestId": "rid-9", "JobId": "job-1"}}"#;
+        match parse_envelope::<DescribeJobResponse>(body).unwrap() {
+            Envelope::Failure(f) => {
+                assert_eq!(f.code, "ResourceNotFound.Job");
+                assert_eq!(f.message, "no such job");
+                assert_eq!(f.request_id.as_deref(), Some("rid-9"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn success_keeps_request_id() {
+        let body = br#"{"Response": {"JobId": "job-1", "JobState": "RUNNING", "RequestId": "rid-1", "New": 1}}"#;
+        match parse_envelope::<DescribeJobResponse>(body).unwrap() {
+            Envelope::Success(r) => {
+                assert_eq!(r.request_id.as_deref(), Some("rid-1"));
+                assert_eq!(r.value.job_state.as_deref(), Some("RUNNING"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A null Error is not an error.
+        let body = br#"{"Response": {"Error": null, "RequestId": "r"}}"#;
+        assert!(matches!(
+            parse_envelope::<EmptyResponse>(body),
+            Ok(Envelope::Success(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_envelopes_are_rejected_with_a_reason() {
+        for (body, why) in [
+            (&b"<html>502 Bad Gateway</html>"[..], "not JSON"),
+            (br#"{"JobId": "job-1"}"#, "no \"Response\""),
+            (br#"{"Response": "oops"}"#, "no \"Response\""),
+            (br#"[1, 2]"#, "not a JSON object"),
+            (
+                br#"{"Response": {"Error": {"Message": "x"}}}"#,
+                "without a \"Code\"",
+            ),
+            (br#"{"Response": {"Error": "boom"}}"#, "malformed \"Error\""),
+            (br#"{"Response": {"JobState": 7}}"#, "unexpected shape"),
+            (b"", "not JSON"),
+        ] {
+            let err = parse_envelope::<DescribeJobResponse>(body).unwrap_err();
+            assert!(err.contains(why), "{err} should contain {why}");
+        }
+    }
+
+    #[tokio::test]
+    async fn read_capped_stops_past_the_cap() {
+        // An endless fake body of 1 MB chunks: reading must stop right after 50 MB.
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let p = pulled.clone();
+        let endless = futures::stream::repeat_with(move || {
+            p.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(vec![b'x'; 1024 * 1024])
+        });
+        let (body, truncated) = read_capped(endless, MAX_RESPONSE_BYTES).await.unwrap();
+        assert!(truncated);
+        assert_eq!(body.len(), MAX_RESPONSE_BYTES);
+        assert_eq!(pulled.load(Ordering::SeqCst), 51);
+
+        let small = futures::stream::iter(vec![
+            Ok::<_, std::io::Error>(b"ab".to_vec()),
+            Ok(b"c".to_vec()),
+        ]);
+        assert_eq!(
+            read_capped(small, 3).await.unwrap(),
+            (b"abc".to_vec(), false)
+        );
+        let over = futures::stream::iter(vec![
+            Ok::<_, std::io::Error>(b"ab".to_vec()),
+            Ok(b"cd".to_vec()),
+        ]);
+        assert_eq!(read_capped(over, 3).await.unwrap(), (b"abc".to_vec(), true));
+        let failing = futures::stream::iter(vec![
+            Ok(b"ab".to_vec()),
+            Err(std::io::Error::other("reset")),
+        ]);
+        assert!(read_capped(failing, 10).await.is_err());
+    }
+
+    #[test]
+    fn request_client_matches_the_documented_pattern() {
+        assert!(REQUEST_CLIENT.starts_with("SDK_RUST_POLYBATCH_"));
+        assert!(REQUEST_CLIENT.len() <= 128);
+        assert!(
+            REQUEST_CLIENT
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _,;.".contains(c)),
+            "{REQUEST_CLIENT}"
+        );
+    }
+}
