@@ -317,7 +317,10 @@ impl BatchBackend for ChecksTooLate {
         job: &JobId,
         _options: polybatch::RetryFailedTasksOptions,
     ) -> Result<polybatch::RetryFailedTasksOutcome> {
-        let _ = self.0.job_status(job, polybatch::StatusOptions::default()).await;
+        let _ = self
+            .0
+            .job_status(job, polybatch::StatusOptions::default())
+            .await;
         Err(polybatch::Error::unsupported(
             self.name(),
             polybatch::Operation::RetryFailedTasks,

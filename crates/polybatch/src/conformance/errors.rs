@@ -27,18 +27,29 @@ pub async fn errors_carry_context(backend: &dyn BatchBackend, fixture: &dyn Fixt
                 .terminate_job(&job, TerminateJobOptions::default())
                 .await,
         );
-        c.expect_not_found("terminate_job(unknown job)", &e, Operation::TerminateJob, job_kind);
+        c.expect_not_found(
+            "terminate_job(unknown job)",
+            &e,
+            Operation::TerminateJob,
+            job_kind,
+        );
         let text = e.to_string();
-        c.ensure(text.starts_with(backend.name()) && !text.contains('\n'), || {
-            format!("error Display should be one line starting with the backend name: {text:?}")
-        });
+        c.ensure(
+            text.starts_with(backend.name()) && !text.contains('\n'),
+            || format!("error Display should be one line starting with the backend name: {text:?}"),
+        );
     }
     if caps.job_status {
         let e = c.err(
             "job_status(unknown job)",
             backend.job_status(&job, StatusOptions::default()).await,
         );
-        c.expect_not_found("job_status(unknown job)", &e, Operation::JobStatus, job_kind);
+        c.expect_not_found(
+            "job_status(unknown job)",
+            &e,
+            Operation::JobStatus,
+            job_kind,
+        );
     }
     if caps.task_status {
         let e = c.err(
@@ -70,7 +81,12 @@ pub async fn errors_carry_context(backend: &dyn BatchBackend, fixture: &dyn Fixt
                 .reactivate_task(&job, &task, ReactivateTaskOptions::default())
                 .await,
         );
-        c.expect_not_found("reactivate_task(unknown job)", &e, Operation::ReactivateTask, None);
+        c.expect_not_found(
+            "reactivate_task(unknown job)",
+            &e,
+            Operation::ReactivateTask,
+            None,
+        );
     }
     if caps.list_prep_release_status {
         let e = c.err(

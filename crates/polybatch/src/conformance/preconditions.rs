@@ -24,7 +24,10 @@ pub async fn preconditions(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
             "terminate_job with If-Match, without conditional requests",
             Operation::TerminateJob,
             c.refused_option(Operation::TerminateJob, "if_match"),
-            backend.terminate_job(&job, TerminateJobOptions::default().with_preconditions(wrong())),
+            backend.terminate_job(
+                &job,
+                TerminateJobOptions::default().with_preconditions(wrong()),
+            ),
         )
         .await;
         c.expect_unsupported(
@@ -54,13 +57,23 @@ pub async fn preconditions(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
         let e = c.err(
             "terminate_job with a wrong If-Match",
             backend
-                .terminate_job(&job, TerminateJobOptions::default().with_preconditions(wrong()))
+                .terminate_job(
+                    &job,
+                    TerminateJobOptions::default().with_preconditions(wrong()),
+                )
                 .await,
         );
         c.ensure(matches!(e, Error::PreconditionFailed { .. }), || {
-            format!("wrong If-Match on terminate: expected PreconditionFailed, got {} ({e})", e.kind())
+            format!(
+                "wrong If-Match on terminate: expected PreconditionFailed, got {} ({e})",
+                e.kind()
+            )
         });
-        c.expect_context("terminate_job with a wrong If-Match", &e, Operation::TerminateJob);
+        c.expect_context(
+            "terminate_job with a wrong If-Match",
+            &e,
+            Operation::TerminateJob,
+        );
         let unchanged = c.job_status(&job).await;
         c.ensure(
             unchanged.state == before.state && unchanged.etag == before.etag,
@@ -81,9 +94,15 @@ pub async fn preconditions(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
                 )
                 .await,
         );
-        c.ensure(outcome.disposition == TerminateDisposition::Accepted, || {
-            format!("terminate with matching If-Match reported {}", outcome.disposition)
-        });
+        c.ensure(
+            outcome.disposition == TerminateDisposition::Accepted,
+            || {
+                format!(
+                    "terminate with matching If-Match reported {}",
+                    outcome.disposition
+                )
+            },
+        );
     }
 
     if caps.reactivate_task && caps.task_status {
@@ -105,15 +124,21 @@ pub async fn preconditions(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
                 .await,
         );
         c.ensure(matches!(e, Error::PreconditionFailed { .. }), || {
-            format!("wrong If-Match on reactivate: expected PreconditionFailed, got {} ({e})", e.kind())
-        });
-        let unchanged = c.task_status(&job, &task).await;
-        c.ensure(unchanged.state == TaskState::Failed && unchanged.etag == before.etag, || {
             format!(
-                "a refused reactivate changed task {job}/{task}: {} {:?} → {} {:?}",
-                before.state, before.etag, unchanged.state, unchanged.etag
+                "wrong If-Match on reactivate: expected PreconditionFailed, got {} ({e})",
+                e.kind()
             )
         });
+        let unchanged = c.task_status(&job, &task).await;
+        c.ensure(
+            unchanged.state == TaskState::Failed && unchanged.etag == before.etag,
+            || {
+                format!(
+                    "a refused reactivate changed task {job}/{task}: {} {:?} → {} {:?}",
+                    before.state, before.etag, unchanged.state, unchanged.etag
+                )
+            },
+        );
         c.ok(
             "reactivate_task with the current ETag as If-Match",
             backend

@@ -36,7 +36,10 @@ pub async fn prep_release_paging(backend: &dyn BatchBackend, fixture: &dyn Fixtu
     }
 
     let n = fixture.max_prep_release_nodes();
-    let job = c.setup("job_with_prep_release", fixture.job_with_prep_release(n).await);
+    let job = c.setup(
+        "job_with_prep_release",
+        fixture.job_with_prep_release(n).await,
+    );
     let before = c.requests().await;
     let records = c.ok(
         "list_prep_release_status(page_size 2)",
@@ -44,11 +47,18 @@ pub async fn prep_release_paging(backend: &dyn BatchBackend, fixture: &dyn Fixtu
     );
     let after = c.requests().await;
     c.ensure(records.len() == n, || {
-        format!("listed {} records for a job prepared on {n} nodes", records.len())
+        format!(
+            "listed {} records for a job prepared on {n} nodes",
+            records.len()
+        )
     });
     let nodes: HashSet<&str> = records.iter().map(|r| r.node_id.as_str()).collect();
     c.ensure(nodes.len() == n, || {
-        format!("{} records but {} distinct node ids", records.len(), nodes.len())
+        format!(
+            "{} records but {} distinct node ids",
+            records.len(),
+            nodes.len()
+        )
     });
     if let (Some(before), Some(after)) = (before, after) {
         let pages = n.div_ceil(2).max(1) as u64;
@@ -67,14 +77,21 @@ pub async fn prep_release_paging(backend: &dyn BatchBackend, fixture: &dyn Fixtu
         let filter = format!("nodeId eq '{}'", node.replace('\'', "''"));
         let filtered = c.ok(
             &format!("list_prep_release_status(filter {filter})"),
-            list(&job, ListPrepReleaseOptions::default().with_filter(filter.clone())).await,
-        );
-        c.ensure(filtered.len() == 1 && filtered.iter().all(|r| r.node_id == node), || {
-            format!(
-                "filter {filter} returned {:?}",
-                filtered.iter().map(|r| &r.node_id).collect::<Vec<_>>()
+            list(
+                &job,
+                ListPrepReleaseOptions::default().with_filter(filter.clone()),
             )
-        });
+            .await,
+        );
+        c.ensure(
+            filtered.len() == 1 && filtered.iter().all(|r| r.node_id == node),
+            || {
+                format!(
+                    "filter {filter} returned {:?}",
+                    filtered.iter().map(|r| &r.node_id).collect::<Vec<_>>()
+                )
+            },
+        );
     }
 
     let e = c

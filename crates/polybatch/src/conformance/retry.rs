@@ -13,7 +13,8 @@ use crate::state::TaskState;
 pub async fn reactivate_rules(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
     let c = Check::new("reactivate_rules", backend, fixture);
     let op = Operation::ReactivateTask;
-    let reactivate = |job, task| backend.reactivate_task(job, task, ReactivateTaskOptions::default());
+    let reactivate =
+        |job, task| backend.reactivate_task(job, task, ReactivateTaskOptions::default());
     if !c.caps().reactivate_task {
         let (job, task) = (fixture.unknown_job_id(), fixture.unknown_task_id());
         c.expect_unsupported(
@@ -27,13 +28,22 @@ pub async fn reactivate_rules(backend: &dyn BatchBackend, fixture: &dyn Fixture)
     }
 
     let (job, task) = c.setup("job_with_failed_task", fixture.job_with_failed_task().await);
-    c.ok("reactivate_task(failed task)", reactivate(&job, &task).await);
+    c.ok(
+        "reactivate_task(failed task)",
+        reactivate(&job, &task).await,
+    );
     let s = c.task_status(&job, &task).await;
     c.ensure(!s.state.is_terminal(), || {
-        format!("reactivated task {job}/{task} is still terminal ({})", s.state)
+        format!(
+            "reactivated task {job}/{task} is still terminal ({})",
+            s.state
+        )
     });
     c.ensure(s.retry_count == 0, || {
-        format!("reactivated task {job}/{task} has retry_count {}", s.retry_count)
+        format!(
+            "reactivated task {job}/{task} has retry_count {}",
+            s.retry_count
+        )
     });
     c.ensure(s.exit_code.is_none() && s.failure.is_none(), || {
         format!(
@@ -46,12 +56,18 @@ pub async fn reactivate_rules(backend: &dyn BatchBackend, fixture: &dyn Fixture)
         "job_with_succeeded_task",
         fixture.job_with_succeeded_task().await,
     );
-    let e = c.err("reactivate_task(succeeded task)", reactivate(&job, &task).await);
+    let e = c.err(
+        "reactivate_task(succeeded task)",
+        reactivate(&job, &task).await,
+    );
     c.expect_invalid_state("reactivate_task(succeeded task)", &e);
     c.expect_context("reactivate_task(succeeded task)", &e, op);
 
     let (job, task) = c.setup("running_job", fixture.running_job().await);
-    let e = c.err("reactivate_task(running task)", reactivate(&job, &task).await);
+    let e = c.err(
+        "reactivate_task(running task)",
+        reactivate(&job, &task).await,
+    );
     c.expect_invalid_state("reactivate_task(running task)", &e);
 
     // The running task ends with its job; the job then refuses reactivation.
@@ -101,9 +117,10 @@ pub async fn retry_failed_tasks_reports_per_task(
     c.ensure(outcome.retried.contains(&task), || {
         format!("retry_failed_tasks({job}) did not report {task} as retried: {outcome:?}")
     });
-    c.ensure(outcome.not_retried.iter().all(|f| f.task_id != task), || {
-        format!("retry_failed_tasks({job}) reported {task} both retried and not: {outcome:?}")
-    });
+    c.ensure(
+        outcome.not_retried.iter().all(|f| f.task_id != task),
+        || format!("retry_failed_tasks({job}) reported {task} both retried and not: {outcome:?}"),
+    );
     if c.caps().task_status {
         let s = c.task_status(&job, &task).await;
         c.ensure(s.state != TaskState::Failed, || {

@@ -40,7 +40,10 @@ pub async fn status_after_transitions(backend: &dyn BatchBackend, fixture: &dyn 
     let (job, task) = c.setup("running_job", fixture.running_job().await);
     let js = c.job_status(&job).await;
     c.ensure(!js.state.is_terminal(), || {
-        format!("running job {job} reports terminal state {} ({:?})", js.state, js.provider_state)
+        format!(
+            "running job {job} reports terminal state {} ({:?})",
+            js.state, js.provider_state
+        )
     });
     let ts = c.task_status(&job, &task).await;
     c.ensure(!ts.state.is_terminal(), || {
@@ -49,12 +52,15 @@ pub async fn status_after_transitions(backend: &dyn BatchBackend, fixture: &dyn 
             ts.state, ts.provider_state
         )
     });
-    c.ensure(ts.state != TaskState::Unknown && js.state != JobState::Unknown, || {
-        format!(
-            "provider states {:?} / {:?} map to Unknown",
-            js.provider_state, ts.provider_state
-        )
-    });
+    c.ensure(
+        ts.state != TaskState::Unknown && js.state != JobState::Unknown,
+        || {
+            format!(
+                "provider states {:?} / {:?} map to Unknown",
+                js.provider_state, ts.provider_state
+            )
+        },
+    );
 
     let missing = fixture.unknown_task_id();
     let e = c.err(
@@ -81,7 +87,10 @@ pub async fn status_after_transitions(backend: &dyn BatchBackend, fixture: &dyn 
     );
     let after = c.job_status(&job).await;
     c.ensure(!matches!(after.state, JobState::Unknown), || {
-        format!("terminated job {job}: provider state {:?} maps to Unknown", after.provider_state)
+        format!(
+            "terminated job {job}: provider state {:?} maps to Unknown",
+            after.provider_state
+        )
     });
     let terminal = c.wait_job_terminal(&job).await;
     let task_terminal = c.wait_task_terminal(&job, &task).await;

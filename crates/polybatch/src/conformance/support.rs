@@ -182,10 +182,7 @@ impl<'a> Check<'a> {
             self.backend.job_status(job, StatusOptions::default()).await,
         );
         self.ensure(&status.job_id == job, || {
-            format!(
-                "job_status({job}) returned the status of {}",
-                status.job_id
-            )
+            format!("job_status({job}) returned the status of {}", status.job_id)
         });
         self.ensure(!status.provider_state.is_empty(), || {
             format!("job_status({job}): empty provider_state")

@@ -89,5 +89,10 @@ pub async fn terminate_is_idempotent(backend: &dyn BatchBackend, fixture: &dyn F
             .terminate_job(&unknown, TerminateJobOptions::default())
             .await,
     );
-    c.expect_not_found("terminate_job(unknown job)", &e, op, Some(ResourceKind::Job));
+    c.expect_not_found(
+        "terminate_job(unknown job)",
+        &e,
+        op,
+        Some(ResourceKind::Job),
+    );
 }

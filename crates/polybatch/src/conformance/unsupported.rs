@@ -25,8 +25,13 @@ pub async fn unsupported_fail_before_io(backend: &dyn BatchBackend, fixture: &dy
     let t = Operation::TerminateJob;
     let terminate = |o: TerminateJobOptions| backend.terminate_job(&job, o);
     if !caps.terminate_job {
-        c.expect_unsupported("terminate_job", t, None, terminate(TerminateJobOptions::default()))
-            .await;
+        c.expect_unsupported(
+            "terminate_job",
+            t,
+            None,
+            terminate(TerminateJobOptions::default()),
+        )
+        .await;
     }
     if !caps.terminate_job_reason {
         c.expect_unsupported(
@@ -58,7 +63,10 @@ pub async fn unsupported_fail_before_io(backend: &dyn BatchBackend, fixture: &dy
     if !caps.conditional_requests {
         let conditions = [
             ("if_match", Preconditions::default().with_if_match("x")),
-            ("if_none_match", Preconditions::default().with_if_none_match("x")),
+            (
+                "if_none_match",
+                Preconditions::default().with_if_none_match("x"),
+            ),
             (
                 "if_modified_since",
                 Preconditions::default().with_if_modified_since(chrono::Utc::now()),

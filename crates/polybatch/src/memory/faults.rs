@@ -36,7 +36,10 @@ fn take<T: Clone>(queue: Option<&mut VecDeque<Pending<T>>>) -> Option<T> {
 
 impl FaultQueues {
     /// The delay and failure the next call of `operation` gets, consuming them.
-    pub(crate) fn take(&mut self, operation: Operation) -> (Option<Duration>, Option<ErrorFactory>) {
+    pub(crate) fn take(
+        &mut self,
+        operation: Operation,
+    ) -> (Option<Duration>, Option<ErrorFactory>) {
         (
             take(self.delays.get_mut(&operation)),
             take(self.failures.get_mut(&operation)),

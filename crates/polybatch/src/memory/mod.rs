@@ -308,7 +308,10 @@ impl InMemoryBackend {
     }
 
     fn journal_lock(&self) -> MutexGuard<'_, Journal> {
-        self.shared.journal.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared
+            .journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn entry(&self, spec: CallSpec, executed: bool, result: CallResult) -> JournalEntry {
@@ -493,8 +496,8 @@ impl BatchBackend for InMemoryBackend {
         }
         let backend = self.clone();
         let job = job.clone();
-        let page_size = usize::try_from(options.page_size.unwrap_or(DEFAULT_PAGE_SIZE))
-            .unwrap_or(usize::MAX);
+        let page_size =
+            usize::try_from(options.page_size.unwrap_or(DEFAULT_PAGE_SIZE)).unwrap_or(usize::MAX);
         paginate(move |cursor: Option<(u32, String)>| {
             let backend = backend.clone();
             let job = job.clone();
@@ -557,7 +560,9 @@ impl BatchBackend for InMemoryBackend {
         {
             return Err(self.refuse(spec, e));
         }
-        let failed = self.execute(spec, |s, now| s.failed_tasks(job, now)).await?;
+        let failed = self
+            .execute(spec, |s, now| s.failed_tasks(job, now))
+            .await?;
         let mut results: Vec<(TaskId, Result<ReactivateTaskOutcome>)> =
             futures::stream::iter(failed)
                 .map(|task| async move {

@@ -54,9 +54,9 @@ pub(crate) fn check(
         Ok(())
     } else {
         Err(Error::precondition_failed(
-            ctx()
-                .with_code("ConditionNotMet")
-                .with_message("The condition specified using HTTP conditional header(s) is not met."),
+            ctx().with_code("ConditionNotMet").with_message(
+                "The condition specified using HTTP conditional header(s) is not met.",
+            ),
         ))
     }
 }
@@ -106,13 +106,7 @@ mod tests {
         let err = check(ctx, &p, &e, t(10)).unwrap_err();
         assert!(matches!(err, Error::InvalidInput { .. }));
         assert_eq!(err.code(), Some("MultipleConditionHeadersNotSupported"));
-        let err = check(
-            ctx,
-            &Preconditions::default().with_if_match("x"),
-            &e,
-            t(10),
-        )
-        .unwrap_err();
+        let err = check(ctx, &Preconditions::default().with_if_match("x"), &e, t(10)).unwrap_err();
         assert!(matches!(err, Error::PreconditionFailed { .. }));
         assert_eq!(err.code(), Some("ConditionNotMet"));
     }

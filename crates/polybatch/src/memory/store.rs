@@ -300,8 +300,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TerminateJobOutcome> {
         let op = Operation::TerminateJob;
-        let delay = chrono::Duration::from_std(self.termination_delay)
-            .unwrap_or(chrono::Duration::MAX);
+        let delay =
+            chrono::Duration::from_std(self.termination_delay).unwrap_or(chrono::Duration::MAX);
         let (job, etags) = self.job(op, id, now)?;
         preconditions::check(
             || ctx(op),
@@ -325,7 +325,8 @@ impl Store {
                 let completes_at = if force {
                     now
                 } else {
-                    now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC)
+                    now.checked_add_signed(delay)
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC)
                 };
                 let reason = reason.unwrap_or_else(|| DEFAULT_TERMINATE_REASON.to_owned());
                 job.terminate(reason, completes_at, etags, now);
@@ -529,7 +530,12 @@ impl Store {
             .ok_or_else(|| job_not_found(Operation::Other("seed_remove_job"), id))
     }
 
-    pub(crate) fn add_task(&mut self, id: &JobId, task_id: &TaskId, now: DateTime<Utc>) -> Result<()> {
+    pub(crate) fn add_task(
+        &mut self,
+        id: &JobId,
+        task_id: &TaskId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let op = Operation::Other("seed_task");
         let (job, etags) = self.job(op, id, now)?;
         job.refuse_task_changes(op)?;
