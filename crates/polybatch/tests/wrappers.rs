@@ -1,0 +1,366 @@
+//! The wrapper backends and the waiting helpers, on a paused clock against `InMemoryBackend`:
+//! exact permit times, in-flight bounds measured with delay faults, exact wait times.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use polybatch::memory::InMemoryBackend;
+use polybatch::rate::Quota;
+use polybatch::wrap::{ConcurrencyLimited, RateLimitConfig, RateLimited};
+use polybatch::{
+    BatchBackend, BatchBackendExt, Error, JobId, JobState, ListPrepReleaseOptions, Operation,
+    PrepReleaseStatus, StatusOptions, TaskId, TaskState, TerminateJobOptions, WaitOptions,
+};
+use tokio::time::Instant;
+
+fn job(n: u32) -> JobId {
+    JobId::new(format!("job-{n}")).unwrap()
+}
+
+fn task(n: u32) -> TaskId {
+    TaskId::new(format!("task-{n}")).unwrap()
+}
+
+/// A backend with `jobs` active jobs, each with a running task-1 and two prep/release records.
+fn backend(jobs: u32) -> InMemoryBackend {
+    let b = InMemoryBackend::new();
+    for n in 0..jobs {
+        b.seed().job_with_prep_release(&job(n), "pool-1").unwrap();
+        b.seed().task(&job(n), &task(1)).unwrap();
+        b.seed().start_task(&job(n), &task(1)).unwrap();
+        for node in ["tvm-1", "tvm-2"] {
+            b.seed()
+                .prep_release_record(&job(n), PrepReleaseStatus::new(node))
+                .unwrap();
+        }
+    }
+    b
+}
+
+// ----- RateLimited -----
+
+#[tokio::test(start_paused = true)]
+async fn rate_limits_each_operation_at_exact_times() {
+    let memory = backend(3);
+    let limited = RateLimited::new(
+        memory.clone(),
+        RateLimitConfig::default()
+            .with_operation(
+                Operation::TerminateJob,
+                Quota::every(Duration::from_secs(2)),
+            )
+            .with_operation(Operation::JobStatus, Quota::per_second(2).with_burst(1)),
+    );
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for n in 0..3 {
+        let b = limited.clone();
+        handles.push(tokio::spawn(async move {
+            b.terminate_job(&job(n), TerminateJobOptions::default())
+                .await
+                .map(|_| ())
+        }));
+    }
+    for _ in 0..4 {
+        let b = limited.clone();
+        handles.push(tokio::spawn(async move {
+            b.job_status(&job(0), StatusOptions::default())
+                .await
+                .map(|_| ())
+        }));
+    }
+    for _ in 0..3 {
+        let b = limited.clone();
+        handles.push(tokio::spawn(async move {
+            b.task_status(&job(0), &task(1), StatusOptions::default())
+                .await
+                .map(|_| ())
+        }));
+    }
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(4));
+
+    let journal = memory.journal();
+    let at = |op: Operation| -> Vec<u128> {
+        let mut v: Vec<u128> = journal
+            .iter()
+            .filter(|e| e.operation == op)
+            .map(|e| (e.started_at - journal[0].started_at).num_milliseconds() as u128)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(at(Operation::TerminateJob), [0, 2000, 4000]);
+    assert_eq!(at(Operation::JobStatus), [0, 500, 1000, 1500]);
+    assert_eq!(at(Operation::TaskStatus), [0, 0, 0], "unlimited");
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limited_clones_share_buckets() {
+    let memory = backend(1);
+    let a = RateLimited::new(
+        memory.clone(),
+        RateLimitConfig::uniform(Quota::every(Duration::from_secs(3))),
+    );
+    let b = a.clone();
+    let start = Instant::now();
+    a.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    b.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    a.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(6));
+    // Another operation has its own bucket.
+    b.task_status(&job(0), &task(1), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(6));
+    // A separately built wrapper has its own buckets too.
+    let c = RateLimited::new(
+        memory,
+        RateLimitConfig::uniform(Quota::every(Duration::from_secs(3))),
+    );
+    c.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listing_takes_its_permit_on_first_poll() {
+    let memory = backend(1);
+    let limited = RateLimited::new(
+        memory.clone(),
+        RateLimitConfig::default().with_operation(
+            Operation::ListPrepReleaseStatus,
+            Quota::every(Duration::from_secs(5)),
+        ),
+    );
+    // Building streams takes nothing.
+    for _ in 0..5 {
+        drop(limited.list_prep_release_status(&job(0), ListPrepReleaseOptions::default()));
+    }
+    let first = limited.list_prep_release_status(&job(0), ListPrepReleaseOptions::default());
+    let second = limited
+        .list_prep_release_status(&job(0), ListPrepReleaseOptions::default().with_page_size(1));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let start = Instant::now();
+    assert_eq!(first.collect::<Vec<_>>().await.len(), 2);
+    assert_eq!(
+        start.elapsed(),
+        Duration::ZERO,
+        "the first poll got the full bucket"
+    );
+    // One permit per listing, not per page: two pages, one wait.
+    assert_eq!(second.collect::<Vec<_>>().await.len(), 2);
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert_eq!(memory.journal().len(), 3, "one page, then two pages");
+}
+
+// ----- ConcurrencyLimited -----
+
+#[tokio::test(start_paused = true)]
+async fn never_more_than_the_limit_in_flight() {
+    let memory = backend(1);
+    memory
+        .faults()
+        .delay_next(Operation::JobStatus, 6, Duration::from_secs(1))
+        .delay_next(Operation::TaskStatus, 1, Duration::from_secs(1));
+    let limited = ConcurrencyLimited::new(memory.clone(), 2);
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..6 {
+        let b = limited.clone();
+        handles.push(tokio::spawn(async move {
+            b.job_status(&job(0), StatusOptions::default())
+                .await
+                .map(|_| ())
+        }));
+    }
+    // Other operations share the same limit.
+    let b = limited.clone();
+    handles.push(tokio::spawn(async move {
+        b.task_status(&job(0), &task(1), StatusOptions::default())
+            .await
+            .map(|_| ())
+    }));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(memory.in_flight(), 2);
+    assert_eq!(limited.available(), 0);
+    for h in handles {
+        h.await.unwrap().unwrap();
+    }
+    assert_eq!(memory.peak_in_flight(), 2);
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(4000),
+        "7 calls, 2 at a time, 1 s each"
+    );
+    assert_eq!(limited.available(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listing_holds_its_permit_until_dropped() {
+    let memory = backend(1);
+    let limited = ConcurrencyLimited::new(memory.clone(), 1);
+    let mut listing = limited
+        .list_prep_release_status(&job(0), ListPrepReleaseOptions::default().with_page_size(1));
+    assert_eq!(limited.available(), 1, "nothing held before the first poll");
+    listing.next().await.unwrap().unwrap();
+    assert_eq!(limited.available(), 0);
+    let b = limited.clone();
+    let status = tokio::spawn(async move { b.job_status(&job(0), StatusOptions::default()).await });
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(!status.is_finished(), "waits while the listing is alive");
+    drop(listing);
+    status.await.unwrap().unwrap();
+    assert_eq!(limited.available(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wrappers_forward_identity() {
+    let memory = backend(0);
+    let both = ConcurrencyLimited::new(RateLimited::new(memory, RateLimitConfig::default()), 3);
+    assert_eq!(both.name(), "memory");
+    assert_eq!(both.capabilities(), polybatch::Capabilities::all());
+    assert_eq!(
+        both.to_string(),
+        "ConcurrencyLimited(3, RateLimited(InMemory))"
+    );
+    let e = both
+        .job_status(&job(9), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.backend(), e.operation()),
+        ("memory", Operation::JobStatus)
+    );
+}
+
+// ----- waiting helpers -----
+
+#[tokio::test(start_paused = true)]
+async fn terminate_and_wait_returns_when_the_job_completes() {
+    let b = backend(1).with_termination_delay(Duration::from_secs(12));
+    let start = Instant::now();
+    let status = b
+        .terminate_job_and_wait(
+            &job(0),
+            TerminateJobOptions::default().with_reason("done"),
+            WaitOptions::new(Duration::from_secs(5), Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    // Polls at 0, 5, 10, 15 s; the job completed at 12 s.
+    assert_eq!(start.elapsed(), Duration::from_secs(15));
+    assert_eq!(status.state, JobState::Completed);
+    assert!(status.state.is_terminal());
+    assert_eq!(status.terminate_reason.as_deref(), Some("done"));
+    let polls = b
+        .journal()
+        .iter()
+        .filter(|e| e.operation == Operation::JobStatus)
+        .count();
+    assert_eq!(polls, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn terminate_and_wait_times_out_at_the_deadline() {
+    let b = backend(1).with_termination_delay(Duration::from_secs(12));
+    let start = Instant::now();
+    let e = b
+        .terminate_job_and_wait(
+            &job(0),
+            TerminateJobOptions::default(),
+            WaitOptions::new(Duration::from_secs(5), Duration::from_secs(7)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(start.elapsed(), Duration::from_secs(7));
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert_eq!(
+        (e.backend(), e.operation()),
+        ("memory", Operation::TerminateJob)
+    );
+    assert!(e.message().contains("terminating"), "{e}");
+    // The job finishes anyway; waiting again picks it up.
+    let status = b
+        .wait_for_job(
+            &job(0),
+            WaitOptions::new(Duration::from_secs(5), Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(12));
+    assert_eq!(status.state, JobState::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn terminate_and_wait_fails_fast_on_errors() {
+    let b = backend(1);
+    let e = b
+        .terminate_job_and_wait(
+            &job(9),
+            TerminateJobOptions::default(),
+            WaitOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_task_returns_when_the_task_finishes() {
+    let b = backend(1);
+    let seeder = b.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        seeder.seed().complete_task(&job(0), &task(1), 0).unwrap();
+    });
+    let start = Instant::now();
+    let status = b
+        .wait_for_task(
+            &job(0),
+            &task(1),
+            WaitOptions::new(Duration::from_secs(5), Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+    assert_eq!(status.state, TaskState::Succeeded);
+
+    // Already terminal: no waiting at all.
+    let again = Instant::now();
+    b.wait_for_task(&job(0), &task(1), WaitOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_through_a_rate_limit_takes_the_limit_into_account() {
+    let memory = backend(1).with_termination_delay(Duration::from_secs(1));
+    let limited = RateLimited::new(
+        memory,
+        RateLimitConfig::default()
+            .with_operation(Operation::JobStatus, Quota::every(Duration::from_secs(4))),
+    );
+    let start = Instant::now();
+    let status = limited
+        .terminate_job_and_wait(
+            &job(0),
+            TerminateJobOptions::default(),
+            WaitOptions::new(Duration::from_millis(500), Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+    // Poll at 0 (terminating), then the next permit at 4 s (completed).
+    assert_eq!(start.elapsed(), Duration::from_millis(4000));
+    assert_eq!(status.state, JobState::Completed);
+}
