@@ -1,0 +1,403 @@
+//! The REST front end: routing `/jobs/...`, the per-request order (count → authenticate →
+//! api-version → fault → operation), and each operation.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
+use polybatch::clock::Clock;
+use serde_json::{Value, json};
+
+use super::AzureService;
+use super::conditions::Conditions;
+use super::errors::Reject;
+use super::odata::{self, Filter, Query};
+use super::reply::{self, RequestInfo, accepted, json_ok, with_meta};
+use super::render;
+use super::sim::key_of;
+use crate::faults::{FaultKind, Provider};
+
+/// Request bodies larger than this are refused (the service's own limit is about 1 MB for a task).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// API versions the emulator answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ApiVersion {
+    V2022_01_01,
+    V2023_11_01,
+    V2024_07_01,
+    V2025_06_01,
+}
+
+impl ApiVersion {
+    pub(crate) fn parse(s: &str) -> Option<ApiVersion> {
+        Some(match s {
+            "2022-01-01.15.0" => ApiVersion::V2022_01_01,
+            "2023-11-01.18.0" => ApiVersion::V2023_11_01,
+            "2024-07-01.20.0" => ApiVersion::V2024_07_01,
+            // The 2025 spec was first emitted as `2025-06-01.21.0`; the service accepts both.
+            "2025-06-01" | "2025-06-01.21.0" => ApiVersion::V2025_06_01,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Route {
+    JobAdd,
+    JobGet(String),
+    JobTerminate(String),
+    TaskAdd(String),
+    TaskList(String),
+    TaskGet(String, String),
+    TaskReactivate(String, String),
+    TaskTerminate(String, String),
+    PrepReleaseStatus(String),
+    /// A Batch path this emulator does not serve (Job_List, Job_Delete, ...).
+    NotImplemented,
+    /// A known path with a verb it does not take.
+    BadVerb,
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Route {
+        let rest = path.strip_prefix("/jobs").unwrap_or("");
+        let segs: Vec<String> = rest
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .collect();
+        let get = method == Method::GET;
+        let post = method == Method::POST;
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match segs.as_slice() {
+            [] if post => Route::JobAdd,
+            [] => Route::NotImplemented,
+            [j] if get => Route::JobGet(j.to_string()),
+            [j, "terminate"] if post => Route::JobTerminate(j.to_string()),
+            [_, "terminate"] => Route::BadVerb,
+            [j, "tasks"] if post => Route::TaskAdd(j.to_string()),
+            [j, "tasks"] if get => Route::TaskList(j.to_string()),
+            [j, "tasks", t] if get => Route::TaskGet(j.to_string(), t.to_string()),
+            [j, "tasks", t, "reactivate"] if post => {
+                Route::TaskReactivate(j.to_string(), t.to_string())
+            }
+            [j, "tasks", t, "terminate"] if post => {
+                Route::TaskTerminate(j.to_string(), t.to_string())
+            }
+            [_, "tasks", _, "reactivate" | "terminate"] => Route::BadVerb,
+            [j, "jobpreparationandreleasetaskstatus"] if get => {
+                Route::PrepReleaseStatus(j.to_string())
+            }
+            [_, "jobpreparationandreleasetaskstatus"] => Route::BadVerb,
+            _ => Route::NotImplemented,
+        }
+    }
+
+    fn operation(&self) -> &'static str {
+        match self {
+            Route::JobAdd => "Job_Add",
+            Route::JobGet(_) => "Job_Get",
+            Route::JobTerminate(_) => "Job_Terminate",
+            Route::TaskAdd(_) => "Task_Add",
+            Route::TaskList(_) => "Task_List",
+            Route::TaskGet(..) => "Task_Get",
+            Route::TaskReactivate(..) => "Task_Reactivate",
+            Route::TaskTerminate(..) => "Task_Terminate",
+            Route::PrepReleaseStatus(_) => "Job_ListPreparationAndReleaseTaskStatus",
+            Route::NotImplemented | Route::BadVerb => "Unsupported",
+        }
+    }
+
+    /// Query parameters the operation takes besides `api-version` and `timeout`.
+    fn extra_query(&self, version: ApiVersion) -> &'static [&'static str] {
+        match self {
+            Route::JobGet(_) | Route::TaskGet(..) => &["$select", "$expand"],
+            Route::TaskList(_) => &["$filter", "$select", "$expand", "maxresults", "$skiptoken"],
+            Route::PrepReleaseStatus(_) => &["$filter", "$select", "maxresults", "$skiptoken"],
+            // `force` exists from 2024-07-01.20.0 on; older versions do not know it.
+            Route::JobTerminate(_) if version >= ApiVersion::V2024_07_01 => &["force"],
+            _ => &[],
+        }
+    }
+}
+
+/// Serves one request under `/jobs`.
+pub(crate) async fn dispatch(State(svc): State<Arc<AzureService>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let info = RequestInfo::from_headers(&parts.headers);
+    let route = Route::parse(&parts.method, parts.uri.path());
+    let ctx = &svc.ctx;
+    ctx.stats.record_request(Provider::Azure, route.operation());
+    let answer = serve(&svc, &parts, body, &route, &info).await;
+    let response = match answer {
+        Ok(r) => r,
+        Err(reject) => {
+            ctx.stats.record_error(Provider::Azure, &reject.code);
+            if reject.status == StatusCode::NOT_MODIFIED {
+                let mut r = StatusCode::NOT_MODIFIED.into_response();
+                for (name, value) in &reject.headers {
+                    if let Ok(v) = value.parse() {
+                        r.headers_mut().insert(*name, v);
+                    }
+                }
+                r
+            } else {
+                reply::error(&info, &reject, ctx.sim_clock.now())
+            }
+        }
+    };
+    reply::finish(&info, response)
+}
+
+async fn serve(
+    svc: &AzureService,
+    parts: &Parts,
+    body: Body,
+    route: &Route,
+    info: &RequestInfo,
+) -> Result<Response, Reject> {
+    let ctx = &svc.ctx;
+    super::auth::authenticate(ctx, &svc.tokens, parts, &info.base)?;
+    let q = Query::parse(parts.uri.query());
+    let version = match q.get("api-version") {
+        None => {
+            return Err(Reject::query(
+                "MissingRequiredQueryParameter",
+                "api-version",
+                None,
+            ));
+        }
+        Some(v) => ApiVersion::parse(v).ok_or_else(|| {
+            Reject::query("UnsupportedRequestVersion", "api-version", Some(v))
+        })?,
+    };
+    match ctx.faults.take(Provider::Azure, route.operation()) {
+        Some(FaultKind::Error {
+            status,
+            code,
+            retry_after_secs,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut r = Reject::new(status, &code);
+            if let Some(secs) = retry_after_secs {
+                r = r.with_header("Retry-After", secs.to_string());
+            }
+            return Err(r);
+        }
+        Some(FaultKind::Delay { millis }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        }
+        None => {}
+    }
+    match route {
+        Route::NotImplemented => return Err(Reject::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented")),
+        Route::BadVerb => {
+            return Err(Reject::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UnsupportedHttpVerb",
+            ));
+        }
+        _ => {}
+    }
+    let mut allowed = vec!["api-version", "timeout"];
+    allowed.extend_from_slice(route.extra_query(version));
+    if let Some(name) = q.unknown(&allowed) {
+        return Err(Reject::query("UnsupportedQueryParameter", name, None));
+    }
+    if let Some(t) = q.get("timeout").filter(|t| t.trim().parse::<u32>().is_err()) {
+        return Err(Reject::query("InvalidQueryParameterValue", "timeout", Some(t)));
+    }
+    let conditions = Conditions::parse(&parts.headers)?;
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| Reject::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestBodyTooLarge"))?;
+    let now = ctx.sim_clock.now();
+    let base = info.base.as_str();
+    let mut sim = svc.lock();
+    sim.advance(now);
+    let sim = &mut *sim;
+    match route {
+        Route::JobAdd => {
+            let body = json_body(&body)?;
+            let id = body.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+            let meta = sim.add_job(body, now)?;
+            Ok(accepted(StatusCode::CREATED, &meta, &format!("{base}/jobs/{id}")))
+        }
+        Route::JobGet(job_id) => {
+            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            conditions.check(&job.meta, true)?;
+            let value = render::select(render::job(job, base), odata::select(&q).as_deref());
+            Ok(with_meta(json_ok(&value), &job.meta))
+        }
+        Route::JobTerminate(job_id) => {
+            let force = match q.get("force") {
+                None => false,
+                Some(v) if v.eq_ignore_ascii_case("true") => true,
+                Some(v) if v.eq_ignore_ascii_case("false") => false,
+                Some(v) => {
+                    return Err(Reject::query("InvalidQueryParameterValue", "force", Some(v)));
+                }
+            };
+            let reason = if body.iter().all(u8::is_ascii_whitespace) {
+                None
+            } else {
+                let v = json_body(&body)?;
+                match v.get("terminateReason") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(other) => return Err(Reject::invalid_property("terminateReason", other)),
+                }
+            };
+            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            conditions.check(&job.meta, false)?;
+            let id = job.id.clone();
+            let meta = sim.terminate_job(job_id, reason, force, now)?;
+            Ok(accepted(StatusCode::ACCEPTED, &meta, &format!("{base}/jobs/{id}")))
+        }
+        Route::TaskAdd(job_id) => {
+            let body = json_body(&body)?;
+            let task_id = body.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+            let meta = sim.add_task(job_id, body, now)?;
+            let job = sim.job(job_id).map(|j| j.id.clone()).unwrap_or_default();
+            Ok(accepted(
+                StatusCode::CREATED,
+                &meta,
+                &format!("{base}/jobs/{job}/tasks/{task_id}"),
+            ))
+        }
+        Route::TaskGet(job_id, task_id) => {
+            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let task = job
+                .tasks
+                .get(&key_of(task_id))
+                .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+            conditions.check(&task.meta, true)?;
+            let mut value = render::task(job, task, sim.pool_of(job), base);
+            value["odata.metadata"] = json!(format!("{base}/$metadata#tasks/@Element"));
+            let value = render::select(value, odata::select(&q).as_deref());
+            Ok(with_meta(json_ok(&value), &task.meta))
+        }
+        Route::TaskList(job_id) => {
+            let max = odata::max_results(&q)?;
+            let filter = parse_filter(
+                &q,
+                &[
+                    "state",
+                    "executionInfo/result",
+                    "executionInfo/exitCode",
+                    "executionInfo/retryCount",
+                    "id",
+                ],
+            )?;
+            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let pool = sim.pool_of(job);
+            let items: Vec<(String, Value)> = job
+                .tasks
+                .iter()
+                .map(|(k, t)| (k.clone(), render::task(job, t, pool, base)))
+                .filter(|(_, v)| filter.matches(v))
+                .collect();
+            let path = parts.uri.path();
+            list(base, path, &q, items, max, "tasks")
+        }
+        Route::TaskReactivate(job_id, task_id) | Route::TaskTerminate(job_id, task_id) => {
+            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let task = job
+                .tasks
+                .get(&key_of(task_id))
+                .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+            conditions.check(&task.meta, false)?;
+            let url = format!("{base}/jobs/{}/tasks/{}", job.id, task.id);
+            let meta = if matches!(route, Route::TaskReactivate(..)) {
+                sim.reactivate_task(job_id, task_id, now)?
+            } else {
+                sim.terminate_task(job_id, task_id, now)?
+            };
+            Ok(accepted(StatusCode::NO_CONTENT, &meta, &url))
+        }
+        Route::PrepReleaseStatus(job_id) => {
+            let max = odata::max_results(&q)?;
+            let filter = parse_filter(
+                &q,
+                &[
+                    "poolId",
+                    "nodeId",
+                    "jobPreparationTaskExecutionInfo/state",
+                    "jobPreparationTaskExecutionInfo/exitCode",
+                    "jobPreparationTaskExecutionInfo/result",
+                    "jobPreparationTaskExecutionInfo/retryCount",
+                    "jobReleaseTaskExecutionInfo/state",
+                    "jobReleaseTaskExecutionInfo/exitCode",
+                    "jobReleaseTaskExecutionInfo/result",
+                ],
+            )?;
+            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            // A release task requires a preparation task, so this covers "neither".
+            if job.prep.is_none() {
+                return Err(Reject::conflict("JobPreparationTaskNotSpecified"));
+            }
+            let items: Vec<(String, Value)> =
+                render::prep_release_items(job, sim.pool_of(job), base, sim.now())
+                    .into_iter()
+                    .filter(|(_, v)| filter.matches(v))
+                    .collect();
+            let path = parts.uri.path();
+            let r = list(
+                base,
+                path,
+                &q,
+                items,
+                max,
+                "jobpreparationandreleasetaskstatuslist",
+            )?;
+            Ok(with_meta(r, &job.meta))
+        }
+        Route::NotImplemented | Route::BadVerb => {
+            Err(Reject::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented"))
+        }
+    }
+}
+
+fn json_body(body: &[u8]) -> Result<Value, Reject> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(Reject::invalid_body)
+}
+
+fn parse_filter(q: &Query, allowed: &[&str]) -> Result<Filter, Reject> {
+    match q.get("$filter") {
+        Some(f) if !f.trim().is_empty() => Filter::parse(f, allowed),
+        _ => Ok(Filter::default()),
+    }
+}
+
+fn list(
+    base: &str,
+    path: &str,
+    q: &Query,
+    items: Vec<(String, Value)>,
+    max: usize,
+    metadata: &str,
+) -> Result<Response, Reject> {
+    let after = q.get("$skiptoken").filter(|t| !t.is_empty());
+    let (page, next) = odata::page(items, after, max)?;
+    let fields = odata::select(q);
+    let value: Vec<Value> = page
+        .into_iter()
+        .map(|v| render::select(v, fields.as_deref()))
+        .collect();
+    let mut body = json!({
+        "odata.metadata": format!("{base}/$metadata#{metadata}"),
+        "value": value,
+    });
+    if let Some(token) = next {
+        body["odata.nextLink"] = json!(odata::next_link(base, path, q, &token));
+    }
+    Ok(json_ok(&body))
+}

@@ -1,0 +1,293 @@
+//! The OData parts of list operations: query parameters, `$filter`, and `odata.nextLink` pages.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+use super::errors::Reject;
+
+/// The decoded query string. Names are matched case-insensitively (the service accepts both
+/// `timeout` and `timeOut`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub(crate) fn parse(raw: Option<&str>) -> Query {
+        Query {
+            pairs: raw
+                .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first name not in `allowed`.
+    pub(crate) fn unknown(&self, allowed: &[&str]) -> Option<&str> {
+        self.pairs
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| !allowed.iter().any(|a| a.eq_ignore_ascii_case(k)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Literal {
+    Str(String),
+    Int(i64),
+}
+
+#[derive(Debug, Clone)]
+struct Comparison {
+    path: Vec<String>,
+    op: Op,
+    literal: Literal,
+}
+
+/// A `$filter`: comparisons joined by `and`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    terms: Vec<Comparison>,
+}
+
+fn tokens(text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+        } else if c == '\'' {
+            chars.next();
+            let mut s = String::from("'");
+            loop {
+                match chars.next() {
+                    Some('\'') if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        s.push('\'');
+                    }
+                    Some('\'') => break,
+                    Some(ch) => s.push(ch),
+                    None => return Err("unterminated string literal".into()),
+                }
+            }
+            out.push(s);
+        } else {
+            let mut s = String::new();
+            while let Some(&ch) = chars.peek() {
+                if ch.is_whitespace() || ch == '\'' {
+                    break;
+                }
+                s.push(ch);
+                chars.next();
+            }
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+impl Filter {
+    /// Parses `prop op literal [and ...]`, accepting only the `allowed` property paths.
+    pub(crate) fn parse(text: &str, allowed: &[&str]) -> Result<Filter, Reject> {
+        let invalid = |reason: &str| {
+            Reject::query("InvalidQueryParameterValue", "$filter", Some(text))
+                .value("Reason", reason)
+        };
+        let toks = tokens(text).map_err(|e| invalid(&e))?;
+        let mut terms = Vec::new();
+        let mut i = 0;
+        loop {
+            let (Some(prop), Some(op), Some(lit)) = (toks.get(i), toks.get(i + 1), toks.get(i + 2))
+            else {
+                return Err(invalid("expected 'property operator value'"));
+            };
+            let Some(canonical) = allowed.iter().find(|a| a.eq_ignore_ascii_case(prop)) else {
+                return Err(invalid(&format!("the property '{prop}' cannot be filtered on")));
+            };
+            let op = match op.to_ascii_lowercase().as_str() {
+                "eq" => Op::Eq,
+                "ne" => Op::Ne,
+                "gt" => Op::Gt,
+                "ge" => Op::Ge,
+                "lt" => Op::Lt,
+                "le" => Op::Le,
+                other => return Err(invalid(&format!("unknown operator '{other}'"))),
+            };
+            let literal = if let Some(s) = lit.strip_prefix('\'') {
+                Literal::Str(s.to_string())
+            } else if let Ok(n) = lit.parse::<i64>() {
+                Literal::Int(n)
+            } else {
+                return Err(invalid(&format!("invalid literal '{lit}'")));
+            };
+            if matches!(literal, Literal::Str(_)) && !matches!(op, Op::Eq | Op::Ne) {
+                return Err(invalid("strings support only eq and ne"));
+            }
+            terms.push(Comparison {
+                path: canonical.split('/').map(str::to_string).collect(),
+                op,
+                literal,
+            });
+            i += 3;
+            match toks.get(i) {
+                None => break,
+                Some(t) if t.eq_ignore_ascii_case("and") => i += 1,
+                Some(t) => return Err(invalid(&format!("unexpected '{t}' (only 'and' joins terms)"))),
+            }
+        }
+        Ok(Filter { terms })
+    }
+
+    pub(crate) fn matches(&self, item: &Value) -> bool {
+        self.terms.iter().all(|c| {
+            let found = c.path.iter().try_fold(item, |v, p| v.get(p));
+            match (&c.literal, found) {
+                (Literal::Str(s), Some(Value::String(v))) => {
+                    let eq = v.eq_ignore_ascii_case(s);
+                    if c.op == Op::Eq { eq } else { !eq }
+                }
+                (Literal::Int(n), Some(v)) if v.is_i64() => {
+                    let v = v.as_i64().unwrap_or_default();
+                    match c.op {
+                        Op::Eq => v == *n,
+                        Op::Ne => v != *n,
+                        Op::Gt => v > *n,
+                        Op::Ge => v >= *n,
+                        Op::Lt => v < *n,
+                        Op::Le => v <= *n,
+                    }
+                }
+                // A missing or differently typed property only satisfies `ne`.
+                _ => c.op == Op::Ne,
+            }
+        })
+    }
+}
+
+/// `maxresults`: 1..=1000, default 1000.
+pub(crate) fn max_results(q: &Query) -> Result<usize, Reject> {
+    let Some(raw) = q.get("maxresults") else {
+        return Ok(1000);
+    };
+    let n: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| Reject::query("InvalidQueryParameterValue", "maxresults", Some(raw)))?;
+    if !(1..=1000).contains(&n) {
+        return Err(Reject::query(
+            "OutOfRangeQueryParameterValue",
+            "maxresults",
+            Some(raw),
+        )
+        .value("Reason", "The value must be between 1 and 1000"));
+    }
+    Ok(n as usize)
+}
+
+/// `$select` as a list of property names.
+pub(crate) fn select(q: &Query) -> Option<Vec<String>> {
+    q.get("$select").map(|s| {
+        s.split(',')
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect()
+    })
+}
+
+const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One page of `items` (already filtered and in order, each with its key) after the key in
+/// `$skiptoken`, and the key to continue from.
+pub(crate) fn page(
+    items: Vec<(String, Value)>,
+    after: Option<&str>,
+    max: usize,
+) -> Result<(Vec<Value>, Option<String>), Reject> {
+    let start = match after {
+        None => 0,
+        Some(token) => {
+            items
+                .iter()
+                .position(|(k, _)| k == token)
+                .ok_or_else(|| Reject::query("InvalidQueryParameterValue", "$skiptoken", Some(token)))?
+                + 1
+        }
+    };
+    let rest: Vec<(String, Value)> = items.into_iter().skip(start).collect();
+    let more = rest.len() > max;
+    let page: Vec<(String, Value)> = rest.into_iter().take(max).collect();
+    let next = if more {
+        page.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    Ok((page.into_iter().map(|(_, v)| v).collect(), next))
+}
+
+/// The absolute `odata.nextLink`: the same query (filter, select, page size, api-version)
+/// plus `$skiptoken`.
+pub(crate) fn next_link(base: &str, path: &str, q: &Query, token: &str) -> String {
+    let mut parts = Vec::new();
+    for name in ["api-version", "maxresults", "$filter", "$select", "$expand"] {
+        if let Some(v) = q.get(name) {
+            parts.push(format!("{name}={}", utf8_percent_encode(v, VALUE)));
+        }
+    }
+    parts.push(format!("$skiptoken={}", utf8_percent_encode(token, VALUE)));
+    format!("{base}{path}?{}", parts.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn filter_terms() {
+        let f = Filter::parse(
+            "state eq 'completed' and executionInfo/result ne 'success'",
+            &["state", "executionInfo/result"],
+        )
+        .unwrap();
+        assert!(f.matches(&json!({"state": "completed", "executionInfo": {"result": "failure"}})));
+        assert!(f.matches(&json!({"state": "completed", "executionInfo": {}})));
+        assert!(!f.matches(&json!({"state": "active", "executionInfo": {}})));
+        assert!(Filter::parse("nodeId eq 'x'", &["state"]).is_err());
+        assert!(Filter::parse("state eq 'x' or state eq 'y'", &["state"]).is_err());
+        assert!(Filter::parse("state gt 'x'", &["state"]).is_err());
+        let q = Filter::parse("nodeId eq 'it''s'", &["nodeId"]).unwrap();
+        assert!(q.matches(&json!({"nodeId": "it's"})));
+    }
+
+    #[test]
+    fn paging() {
+        let items: Vec<(String, Value)> = (0..5).map(|i| (format!("k{i}"), json!(i))).collect();
+        let (p, next) = page(items.clone(), None, 2).unwrap();
+        assert_eq!(p, vec![json!(0), json!(1)]);
+        let (p, next) = page(items.clone(), next.as_deref(), 2).unwrap();
+        assert_eq!(p, vec![json!(2), json!(3)]);
+        let (p, next) = page(items.clone(), next.as_deref(), 2).unwrap();
+        assert_eq!((p, next), (vec![json!(4)], None));
+        assert!(page(items, Some("nope"), 2).is_err());
+    }
+}

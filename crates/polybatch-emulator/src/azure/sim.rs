@@ -1,0 +1,997 @@
+//! The simulated Batch account: jobs, tasks and pool nodes.
+//!
+//! Nothing runs in the background. Every request first calls [`Sim::advance`] with the
+//! simulation clock's time, which replays the events that fell due since the last request in
+//! time order (task phases ending, release tasks finishing) and schedules waiting tasks onto
+//! free nodes at the instant a node became free. State is therefore a pure function of the
+//! requests received and the clock.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use super::errors::Reject;
+
+pub(crate) type Time = DateTime<Utc>;
+
+/// Job ids and task ids are case-preserving but case-insensitive in Batch.
+pub(crate) fn key_of(id: &str) -> String {
+    id.to_lowercase()
+}
+
+/// The job states this simulation reaches (Batch also has disabling/disabled/enabling/deleting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobState {
+    Active,
+    Terminating,
+    Completed,
+}
+
+impl JobState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            JobState::Active => "active",
+            JobState::Terminating => "terminating",
+            JobState::Completed => "completed",
+        }
+    }
+}
+
+/// Batch task states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    Active,
+    Preparing,
+    Running,
+    Completed,
+}
+
+impl TaskState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Active => "active",
+            TaskState::Preparing => "preparing",
+            TaskState::Running => "running",
+            TaskState::Completed => "completed",
+        }
+    }
+}
+
+/// A state with its transition time and the one before it.
+#[derive(Debug, Clone)]
+pub(crate) struct Transition<S> {
+    pub state: S,
+    pub time: Time,
+    pub previous: Option<(S, Time)>,
+}
+
+impl<S: Copy + PartialEq> Transition<S> {
+    fn new(state: S, time: Time) -> Self {
+        Transition {
+            state,
+            time,
+            previous: None,
+        }
+    }
+
+    fn set(&mut self, state: S, time: Time) {
+        if self.state != state {
+            self.previous = Some((self.state, self.time));
+            self.state = state;
+            self.time = time;
+        }
+    }
+}
+
+/// What makes an ETag and Last-Modified.
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    pub etag: String,
+    pub last_modified: Time,
+}
+
+/// How long a command runs and how it exits, read from its environment settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    pub duration: Duration,
+    pub exit_code: i32,
+}
+
+/// The environment variable giving a command's simulated run time in seconds.
+pub const RUN_SECONDS_VAR: &str = "POLYBATCH_RUN_SECONDS";
+/// The environment variable giving a command's simulated exit code.
+pub const EXIT_CODE_VAR: &str = "POLYBATCH_EXIT_CODE";
+
+fn env_lookup<'a>(settings: &[&'a Value], name: &str) -> Option<&'a str> {
+    // Later lists override earlier ones (task settings override the job's common settings).
+    settings.iter().rev().find_map(|list| {
+        list.as_array()?.iter().find_map(|e| {
+            (e.get("name")?.as_str()? == name)
+                .then(|| e.get("value").and_then(Value::as_str).unwrap_or(""))
+        })
+    })
+}
+
+impl Outcome {
+    fn read(settings: &[&Value], default_secs: f64) -> Outcome {
+        let secs = env_lookup(settings, RUN_SECONDS_VAR)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && (0.0..=1.0e7).contains(s))
+            .unwrap_or(default_secs);
+        let exit_code = env_lookup(settings, EXIT_CODE_VAR)
+            .and_then(|v| v.trim().parse::<i32>().ok())
+            .unwrap_or(0);
+        Outcome {
+            duration: Duration::milliseconds((secs * 1000.0).round() as i64),
+            exit_code,
+        }
+    }
+}
+
+/// A `failureInfo` object.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+pub(crate) const EXIT_FAILURE: Failure = Failure {
+    code: "FailureExitCode",
+    message: "The task exited with an exit code representing a failure",
+};
+
+pub(crate) const TASK_ENDED: Failure = Failure {
+    code: "TaskEnded",
+    message: "Task was ended by user request",
+};
+
+/// A task's `executionInfo`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Execution {
+    pub start: Option<Time>,
+    pub end: Option<Time>,
+    pub exit_code: Option<i32>,
+    pub failure: Option<Failure>,
+    pub retry_count: u32,
+    pub last_retry: Option<Time>,
+    pub requeue_count: u32,
+    pub last_requeue: Option<Time>,
+    pub success: Option<bool>,
+}
+
+/// One task.
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub id: String,
+    pub seq: u64,
+    /// The Task_Add body, echoed back with service fields added.
+    pub body: Value,
+    pub created: Time,
+    pub state: Transition<TaskState>,
+    pub meta: Meta,
+    pub outcome: Outcome,
+    /// -1 means unlimited.
+    pub max_retries: i64,
+    pub exec: Execution,
+    /// The node it occupies (preparing/running) or last ran on.
+    pub node: Option<usize>,
+    /// When the current phase ends (preparing or running).
+    pub phase_end: Option<Time>,
+    /// Preparing while the job preparation task runs on its node (waitForSuccess).
+    pub waits_for_prep: bool,
+    depends_on: Vec<String>,
+    depends_on_ranges: Vec<(i64, i64)>,
+}
+
+/// A job preparation or release task's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct SideTask {
+    pub id: String,
+    pub outcome: Outcome,
+    pub max_retries: i64,
+    pub wait_for_success: bool,
+}
+
+/// A preparation or release task run on one node. Its state follows from the clock: running
+/// until `end`, then completed.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub start: Time,
+    pub end: Time,
+    pub exit_code: i32,
+    pub retries: u32,
+    pub attempt: Duration,
+}
+
+impl Run {
+    fn new(start: Time, spec: &SideTask) -> Run {
+        let retries = if spec.outcome.exit_code == 0 {
+            0
+        } else if spec.max_retries < 0 {
+            // An always-failing command retried forever: the simulation caps it.
+            100
+        } else {
+            spec.max_retries.min(100) as u32
+        };
+        let attempt = spec.outcome.duration;
+        Run {
+            start,
+            end: start + attempt * (retries as i32 + 1),
+            exit_code: spec.outcome.exit_code,
+            retries,
+            attempt,
+        }
+    }
+
+    pub(crate) fn completed(&self, now: Time) -> bool {
+        now >= self.end
+    }
+
+    /// Retries done by `now` and the start of the current attempt.
+    pub(crate) fn progress(&self, now: Time) -> (u32, Time) {
+        let done = if self.completed(now) || self.attempt <= Duration::zero() {
+            self.retries
+        } else {
+            let elapsed = (now - self.start).num_milliseconds().max(0);
+            let per = self.attempt.num_milliseconds().max(1);
+            ((elapsed / per) as u32).min(self.retries)
+        };
+        (done, self.start + self.attempt * done as i32)
+    }
+}
+
+/// What happened on one node for one job.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeRecord {
+    pub prep: Option<Run>,
+    pub release: Option<Run>,
+}
+
+/// One job.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub id: String,
+    /// The Job_Add body, echoed back with service fields added.
+    pub body: Value,
+    pub created: Time,
+    pub state: Transition<JobState>,
+    pub meta: Meta,
+    pub pool_key: String,
+    pub pool_id: String,
+    pub prep: Option<SideTask>,
+    pub release: Option<SideTask>,
+    pub terminate_when_done: bool,
+    pub max_task_retries: i64,
+    pub uses_dependencies: bool,
+    pub end_time: Option<Time>,
+    pub terminate_reason: Option<String>,
+    /// When a terminating job completes (its release tasks are done).
+    pub completes_at: Option<Time>,
+    pub tasks: BTreeMap<String, Task>,
+    /// Keyed by node index in the pool.
+    pub records: BTreeMap<usize, NodeRecord>,
+}
+
+impl Job {
+    fn eligible(&self, node: usize, now: Time) -> bool {
+        let Some(prep) = &self.prep else { return true };
+        match self.records.get(&node).and_then(|r| r.prep.as_ref()) {
+            Some(run) if prep.wait_for_success => !(run.completed(now) && run.exit_code != 0),
+            _ => true,
+        }
+    }
+
+    fn dependencies_met(&self, task: &Task) -> bool {
+        let ok = |t: &Task| t.state.state == TaskState::Completed && t.exec.success == Some(true);
+        task.depends_on
+            .iter()
+            .all(|id| self.tasks.get(&key_of(id)).is_some_and(ok))
+            && task.depends_on_ranges.iter().all(|&(lo, hi)| {
+                self.tasks
+                    .values()
+                    .filter(|t| t.id.parse::<i64>().is_ok_and(|n| n >= lo && n <= hi))
+                    .all(ok)
+            })
+    }
+}
+
+/// A pool, provided on demand for the first job that names it.
+#[derive(Debug, Clone)]
+pub(crate) struct Pool {
+    pub id: String,
+    pub node_ids: Vec<String>,
+    /// `(job key, task key)` occupying each node.
+    busy: Vec<Option<(String, String)>>,
+}
+
+/// FNV-1a: a stable number for a pool id, used in node ids.
+fn stable_hash(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+impl Pool {
+    fn new(id: &str, nodes: usize) -> Pool {
+        let hash = stable_hash(&key_of(id)) % 1_000_000_000;
+        Pool {
+            id: id.to_string(),
+            node_ids: (1..=nodes)
+                .map(|i| format!("tvm-{hash}_{i}-20250101t000000z"))
+                .collect(),
+            busy: vec![None; nodes],
+        }
+    }
+}
+
+/// The whole simulated account.
+#[derive(Debug)]
+pub(crate) struct Sim {
+    now: Time,
+    last_tag: u64,
+    seq: u64,
+    nodes_per_pool: usize,
+    pub jobs: BTreeMap<String, Job>,
+    pub pools: BTreeMap<String, Pool>,
+}
+
+/// The "unlimited" duration Batch reports (.NET `TimeSpan.MaxValue`).
+pub(crate) const UNLIMITED: &str = "P10675199DT2H48M5.4775807S";
+
+/// Ticks of .NET `DateTime` (100 ns since 0001-01-01), which Batch ETags are made from.
+fn dotnet_ticks(t: Time) -> u64 {
+    const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+    let ticks = t.timestamp() * 10_000_000 + i64::from(t.timestamp_subsec_nanos() / 100);
+    (ticks + UNIX_EPOCH_TICKS).max(0) as u64
+}
+
+fn str_field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name).and_then(Value::as_str)
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn max_retries_of(v: &Value, default: i64) -> Result<i64, Reject> {
+    match v.get("constraints").and_then(|c| c.get("maxTaskRetryCount")) {
+        None | Some(Value::Null) => Ok(default),
+        Some(n) => match n.as_i64() {
+            Some(n) if n >= -1 => Ok(n),
+            _ => Err(Reject::invalid_property("maxTaskRetryCount", n)),
+        },
+    }
+}
+
+fn side_task(
+    v: &Value,
+    property: &str,
+    default_id: &str,
+    common_env: &Value,
+) -> Result<Option<SideTask>, Reject> {
+    let Some(spec) = v.get(property).filter(|s| !s.is_null()) else {
+        return Ok(None);
+    };
+    if !spec.is_object() {
+        return Err(Reject::invalid_property(property, spec));
+    }
+    if str_field(spec, "commandLine").is_none_or(str::is_empty) {
+        return Err(Reject::missing_property(&format!("{property}.commandLine")));
+    }
+    let id = str_field(spec, "id").unwrap_or(default_id).to_string();
+    if !valid_id(&id) {
+        return Err(Reject::invalid_property(&format!("{property}.id"), &spec["id"]));
+    }
+    let env = spec.get("environmentSettings").unwrap_or(&Value::Null);
+    Ok(Some(SideTask {
+        id,
+        outcome: Outcome::read(&[common_env, env], 1.0),
+        max_retries: max_retries_of(spec, 0)?,
+        wait_for_success: spec
+            .get("waitForSuccess")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    }))
+}
+
+impl Sim {
+    pub(crate) fn new(now: Time, nodes_per_pool: usize) -> Sim {
+        Sim {
+            now,
+            last_tag: 0,
+            seq: 0,
+            nodes_per_pool,
+            jobs: BTreeMap::new(),
+            pools: BTreeMap::new(),
+        }
+    }
+
+    /// The time the simulation has reached.
+    pub(crate) fn now(&self) -> Time {
+        self.now
+    }
+
+    fn meta(&mut self, t: Time) -> Meta {
+        // Strictly increasing, so two changes in the same instant still differ.
+        self.last_tag = dotnet_ticks(t).max(self.last_tag + 1);
+        Meta {
+            etag: format!("0x{:X}", self.last_tag),
+            last_modified: t,
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub(crate) fn job(&self, id: &str) -> Option<&Job> {
+        self.jobs.get(&key_of(id))
+    }
+
+    pub(crate) fn pool_of(&self, job: &Job) -> Option<&Pool> {
+        self.pools.get(&job.pool_key)
+    }
+
+    /// Replays everything due up to `to` (never moves backwards).
+    pub(crate) fn advance(&mut self, to: Time) {
+        let to = to.max(self.now);
+        self.schedule(self.now);
+        while let Some(t) = self.next_event().filter(|t| *t <= to) {
+            self.now = self.now.max(t);
+            let t = self.now;
+            self.apply_due(t);
+            self.schedule(t);
+        }
+        self.now = to;
+    }
+
+    fn next_event(&self) -> Option<Time> {
+        let phases = self
+            .jobs
+            .values()
+            .flat_map(|j| j.tasks.values())
+            .filter(|t| matches!(t.state.state, TaskState::Preparing | TaskState::Running))
+            .filter_map(|t| t.phase_end);
+        let completions = self.jobs.values().filter_map(|j| match j.state.state {
+            JobState::Terminating => j.completes_at,
+            _ => None,
+        });
+        phases.chain(completions).min()
+    }
+
+    fn apply_due(&mut self, t: Time) {
+        let due_jobs: Vec<String> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.state.state == JobState::Terminating)
+            .filter(|(_, j)| j.completes_at.is_some_and(|c| c <= t))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due_jobs {
+            self.complete_job(&k, t);
+        }
+        let due_tasks: Vec<(String, String)> = self
+            .jobs
+            .iter()
+            .flat_map(|(jk, j)| {
+                j.tasks
+                    .iter()
+                    .filter(|(_, task)| {
+                        matches!(task.state.state, TaskState::Preparing | TaskState::Running)
+                            && task.phase_end.is_some_and(|e| e <= t)
+                    })
+                    .map(move |(tk, _)| (jk.clone(), tk.clone()))
+            })
+            .collect();
+        for (jk, tk) in due_tasks {
+            self.step_task(&jk, &tk, t);
+        }
+    }
+
+    /// A task's current phase has ended at `t`.
+    fn step_task(&mut self, jk: &str, tk: &str, t: Time) {
+        let meta = self.meta(t);
+        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let prep_failed = {
+            let Some(task) = job.tasks.get(tk) else { return };
+            task.waits_for_prep
+                && task
+                    .node
+                    .and_then(|n| job.records.get(&n))
+                    .and_then(|r| r.prep.as_ref())
+                    .is_some_and(|r| r.exit_code != 0)
+        };
+        let pool_key = job.pool_key.clone();
+        let Some(task) = job.tasks.get_mut(tk) else { return };
+        task.meta = meta;
+        let mut freed = None;
+        let mut finished = false;
+        match task.state.state {
+            TaskState::Preparing if prep_failed => {
+                // The preparation task failed on this node: Batch puts the task back in the
+                // queue and never schedules this job's tasks on the node again.
+                task.state.set(TaskState::Active, t);
+                task.exec.requeue_count += 1;
+                task.exec.last_requeue = Some(t);
+                freed = task.node.take();
+                task.phase_end = None;
+                task.waits_for_prep = false;
+            }
+            TaskState::Preparing => {
+                task.state.set(TaskState::Running, t);
+                task.exec.start = Some(t);
+                task.phase_end = Some(t + task.outcome.duration);
+                task.waits_for_prep = false;
+            }
+            TaskState::Running => {
+                let exit = task.outcome.exit_code;
+                let may_retry =
+                    task.max_retries < 0 || i64::from(task.exec.retry_count) < task.max_retries;
+                if exit != 0 && may_retry {
+                    task.exec.retry_count += 1;
+                    task.exec.last_retry = Some(t);
+                    task.exec.start = Some(t);
+                    // Zero-length attempts retried forever would never let time move.
+                    let attempt = if task.max_retries < 0 {
+                        task.outcome.duration.max(Duration::seconds(1))
+                    } else {
+                        task.outcome.duration
+                    };
+                    task.phase_end = Some(t + attempt);
+                } else {
+                    task.state.set(TaskState::Completed, t);
+                    task.exec.end = Some(t);
+                    task.exec.exit_code = Some(exit);
+                    task.exec.success = Some(exit == 0);
+                    task.exec.failure = (exit != 0).then_some(EXIT_FAILURE);
+                    task.phase_end = None;
+                    freed = task.node;
+                    finished = true;
+                }
+            }
+            TaskState::Active | TaskState::Completed => {}
+        }
+        if let Some(n) = freed {
+            self.free_node(&pool_key, n);
+        }
+        if finished {
+            self.check_all_complete(jk, t);
+        }
+    }
+
+    fn free_node(&mut self, pool_key: &str, node: usize) {
+        if let Some(slot) = self
+            .pools
+            .get_mut(pool_key)
+            .and_then(|p| p.busy.get_mut(node))
+        {
+            *slot = None;
+        }
+    }
+
+    /// `onAllTasksComplete: terminatejob`: the last task completing ends the job.
+    fn check_all_complete(&mut self, jk: &str, t: Time) {
+        let done = self.jobs.get(jk).is_some_and(|j| {
+            j.state.state == JobState::Active
+                && j.terminate_when_done
+                && !j.tasks.is_empty()
+                && j.tasks
+                    .values()
+                    .all(|t| t.state.state == TaskState::Completed)
+        });
+        if done {
+            self.terminate_job_at(jk, "AllTasksComplete".into(), false, t);
+        }
+    }
+
+    /// Puts waiting tasks, oldest first, on free nodes their job may use.
+    fn schedule(&mut self, t: Time) {
+        let mut candidates: Vec<(u64, String, String)> = Vec::new();
+        for (jk, job) in &self.jobs {
+            if job.state.state != JobState::Active {
+                continue;
+            }
+            let has_free = self
+                .pools
+                .get(&job.pool_key)
+                .is_some_and(|p| p.busy.iter().any(Option::is_none));
+            if !has_free {
+                continue;
+            }
+            for (tk, task) in &job.tasks {
+                if task.state.state == TaskState::Active && job.dependencies_met(task) {
+                    candidates.push((task.seq, jk.clone(), tk.clone()));
+                }
+            }
+        }
+        candidates.sort();
+        for (_, jk, tk) in candidates {
+            let Some(job) = self.jobs.get(&jk) else { continue };
+            let Some(pool) = self.pools.get(&job.pool_key) else { continue };
+            let free = (0..pool.busy.len())
+                .find(|&n| pool.busy.get(n).is_some_and(Option::is_none) && job.eligible(n, t));
+            if let Some(n) = free {
+                self.assign(&jk, &tk, n, t);
+            }
+        }
+    }
+
+    fn assign(&mut self, jk: &str, tk: &str, node: usize, t: Time) {
+        let meta = self.meta(t);
+        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let mut waits = false;
+        if let Some(prep) = &job.prep {
+            let record = job.records.entry(node).or_default();
+            if record.prep.is_none() {
+                record.prep = Some(Run::new(t, prep));
+                waits = prep.wait_for_success;
+            }
+        }
+        let prep_end = job
+            .records
+            .get(&node)
+            .and_then(|r| r.prep.as_ref())
+            .map(|r| r.end);
+        let Some(task) = job.tasks.get_mut(tk) else { return };
+        task.state.set(TaskState::Preparing, t);
+        task.meta = meta;
+        task.node = Some(node);
+        task.waits_for_prep = waits;
+        task.phase_end = Some(match (waits, prep_end) {
+            (true, Some(end)) => end,
+            _ => t + Duration::seconds(1),
+        });
+        let pool_key = job.pool_key.clone();
+        if let Some(slot) = self
+            .pools
+            .get_mut(&pool_key)
+            .and_then(|p| p.busy.get_mut(node))
+        {
+            *slot = Some((jk.to_string(), tk.to_string()));
+        }
+    }
+
+    /// Ends a task that has not completed (Task_Terminate, or its job terminating).
+    fn end_task(&mut self, jk: &str, tk: &str, t: Time) {
+        let meta = self.meta(t);
+        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let pool_key = job.pool_key.clone();
+        let Some(task) = job.tasks.get_mut(tk) else { return };
+        let occupied = matches!(task.state.state, TaskState::Preparing | TaskState::Running);
+        task.state.set(TaskState::Completed, t);
+        task.meta = meta;
+        task.exec.end = Some(t);
+        task.exec.success = Some(false);
+        task.exec.failure = Some(TASK_ENDED);
+        task.phase_end = None;
+        task.waits_for_prep = false;
+        if let (true, Some(n)) = (occupied, task.node) {
+            self.free_node(&pool_key, n);
+        }
+    }
+
+    fn terminate_job_at(&mut self, jk: &str, reason: String, force: bool, t: Time) {
+        let meta = self.meta(t);
+        let Some(job) = self.jobs.get_mut(jk) else { return };
+        job.state.set(JobState::Terminating, t);
+        job.meta = meta;
+        job.terminate_reason = Some(reason);
+        // Running tasks are ended; active tasks stay active and are never scheduled.
+        let occupying: Vec<String> = job
+            .tasks
+            .iter()
+            .filter(|(_, task)| {
+                matches!(task.state.state, TaskState::Preparing | TaskState::Running)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut completes_at = t;
+        if let Some(release) = job.release.clone() {
+            for record in job.records.values_mut() {
+                if record.release.is_some() {
+                    continue;
+                }
+                if let Some(prep) = &record.prep {
+                    let run = Run::new(prep.end.max(t), &release);
+                    completes_at = completes_at.max(run.end);
+                    record.release = Some(run);
+                }
+            }
+        }
+        job.completes_at = Some(if force { t } else { completes_at });
+        for tk in occupying {
+            self.end_task(jk, &tk, t);
+        }
+        if !force && completes_at > t {
+            return;
+        }
+        self.complete_job(jk, t);
+    }
+
+    fn complete_job(&mut self, jk: &str, t: Time) {
+        let meta = self.meta(t);
+        if let Some(job) = self.jobs.get_mut(jk) {
+            job.state.set(JobState::Completed, t);
+            job.meta = meta;
+            job.end_time = Some(t);
+            job.completes_at = None;
+        }
+    }
+
+    /// Job_Add.
+    pub(crate) fn add_job(&mut self, body: Value, t: Time) -> Result<Meta, Reject> {
+        if !body.is_object() {
+            return Err(Reject::invalid_body());
+        }
+        let id = match body.get("id") {
+            None | Some(Value::Null) => return Err(Reject::missing_property("id")),
+            Some(Value::String(s)) if valid_id(s) => s.clone(),
+            Some(other) => return Err(Reject::invalid_property("id", other)),
+        };
+        let pool_id = match body.get("poolInfo").and_then(|p| p.get("poolId")) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(other) => return Err(Reject::invalid_property("poolInfo.poolId", other)),
+            None => return Err(Reject::missing_property("poolInfo.poolId")),
+        };
+        let common_env = body
+            .get("commonEnvironmentSettings")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let prep = side_task(&body, "jobPreparationTask", "jobpreparation", &common_env)?;
+        let release = side_task(&body, "jobReleaseTask", "jobrelease", &common_env)?;
+        if release.is_some() && prep.is_none() {
+            // "A Job Release Task cannot be specified without also specifying a Job
+            // Preparation Task for the Job."
+            return Err(Reject::invalid_property("jobReleaseTask", &body["jobReleaseTask"]));
+        }
+        if prep.as_ref().zip(release.as_ref()).is_some_and(|(p, r)| key_of(&p.id) == key_of(&r.id)) {
+            return Err(Reject::invalid_property("jobReleaseTask.id", &body["jobReleaseTask"]["id"]));
+        }
+        let terminate_when_done = match body.get("onAllTasksComplete") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("noaction") => false,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("terminatejob") => true,
+            Some(other) => return Err(Reject::invalid_property("onAllTasksComplete", other)),
+        };
+        let max_task_retries = max_retries_of(&body, 0)?;
+        let uses_dependencies = body
+            .get("usesTaskDependencies")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let key = key_of(&id);
+        if self.jobs.contains_key(&key) {
+            return Err(Reject::conflict("JobExists"));
+        }
+        let pool_key = key_of(&pool_id);
+        let nodes = self.nodes_per_pool;
+        self.pools
+            .entry(pool_key.clone())
+            .or_insert_with(|| Pool::new(&pool_id, nodes));
+        let meta = self.meta(t);
+        self.jobs.insert(
+            key,
+            Job {
+                id,
+                body,
+                created: t,
+                state: Transition::new(JobState::Active, t),
+                meta: meta.clone(),
+                pool_key,
+                pool_id,
+                prep,
+                release,
+                terminate_when_done,
+                max_task_retries,
+                uses_dependencies,
+                end_time: None,
+                terminate_reason: None,
+                completes_at: None,
+                tasks: BTreeMap::new(),
+                records: BTreeMap::new(),
+            },
+        );
+        Ok(meta)
+    }
+
+    /// Task_Add.
+    pub(crate) fn add_task(&mut self, job_id: &str, body: Value, t: Time) -> Result<Meta, Reject> {
+        let jk = key_of(job_id);
+        let Some(job) = self.jobs.get(&jk) else {
+            return Err(Reject::not_found("JobNotFound"));
+        };
+        match job.state.state {
+            JobState::Completed => return Err(Reject::conflict("JobCompleted")),
+            JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
+            JobState::Active => {}
+        }
+        if !body.is_object() {
+            return Err(Reject::invalid_body());
+        }
+        let id = match body.get("id") {
+            None | Some(Value::Null) => return Err(Reject::missing_property("id")),
+            Some(Value::String(s)) if valid_id(s) => s.clone(),
+            Some(other) => return Err(Reject::invalid_property("id", other)),
+        };
+        if str_field(&body, "commandLine").is_none_or(str::is_empty) {
+            return Err(Reject::missing_property("commandLine"));
+        }
+        let tk = key_of(&id);
+        if job.prep.as_ref().is_some_and(|p| key_of(&p.id) == tk) {
+            return Err(Reject::conflict("TaskIdSameAsJobPreparationTask"));
+        }
+        if job.release.as_ref().is_some_and(|r| key_of(&r.id) == tk) {
+            return Err(Reject::conflict("TaskIdSameAsJobReleaseTask"));
+        }
+        let deps = body.get("dependsOn").filter(|d| !d.is_null());
+        if deps.is_some() && !job.uses_dependencies {
+            return Err(Reject::bad_request("TaskDependenciesNotSpecifiedOnJob"));
+        }
+        let depends_on: Vec<String> = deps
+            .and_then(|d| d.get("taskIds"))
+            .and_then(Value::as_array)
+            .map(|ids| ids.iter().filter_map(Value::as_str).map(String::from).collect())
+            .unwrap_or_default();
+        let depends_on_ranges: Vec<(i64, i64)> = deps
+            .and_then(|d| d.get("taskIdRanges"))
+            .and_then(Value::as_array)
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| Some((r.get("start")?.as_i64()?, r.get("end")?.as_i64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let max_retries = max_retries_of(&body, job.max_task_retries)?;
+        if job.tasks.contains_key(&tk) {
+            return Err(Reject::conflict("TaskExists"));
+        }
+        let common_env = job
+            .body
+            .get("commonEnvironmentSettings")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let env = body
+            .get("environmentSettings")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let outcome = Outcome::read(&[&common_env, &env], 5.0);
+        let meta = self.meta(t);
+        let seq = self.next_seq();
+        let task = Task {
+            id,
+            seq,
+            body,
+            created: t,
+            state: Transition::new(TaskState::Active, t),
+            meta: meta.clone(),
+            outcome,
+            max_retries,
+            exec: Execution::default(),
+            node: None,
+            phase_end: None,
+            waits_for_prep: false,
+            depends_on,
+            depends_on_ranges,
+        };
+        if let Some(job) = self.jobs.get_mut(&jk) {
+            job.tasks.insert(tk, task);
+        }
+        self.advance(t);
+        Ok(meta)
+    }
+
+    /// Job_Terminate (after the job was found and conditions checked).
+    pub(crate) fn terminate_job(
+        &mut self,
+        job_id: &str,
+        reason: Option<String>,
+        force: bool,
+        t: Time,
+    ) -> Result<Meta, Reject> {
+        let jk = key_of(job_id);
+        let Some(job) = self.jobs.get(&jk) else {
+            return Err(Reject::not_found("JobNotFound"));
+        };
+        match job.state.state {
+            JobState::Completed => return Err(Reject::conflict("JobCompleted")),
+            JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
+            JobState::Active => {}
+        }
+        let reason = reason
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "UserTerminate".into());
+        self.terminate_job_at(&jk, reason, force, t);
+        self.advance(t);
+        Ok(self.jobs.get(&jk).map(|j| j.meta.clone()).unwrap_or_else(|| Meta {
+            etag: String::new(),
+            last_modified: t,
+        }))
+    }
+
+    /// Task_Terminate (after the task was found and conditions checked).
+    pub(crate) fn terminate_task(&mut self, job_id: &str, task_id: &str, t: Time) -> Result<Meta, Reject> {
+        let (jk, tk) = (key_of(job_id), key_of(task_id));
+        let job = self.jobs.get(&jk).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+        let task = job.tasks.get(&tk).ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        if task.state.state == TaskState::Completed {
+            return Err(Reject::conflict("TaskCompleted"));
+        }
+        if job.state.state == JobState::Completed {
+            return Err(Reject::conflict("JobCompleted"));
+        }
+        self.end_task(&jk, &tk, t);
+        self.check_all_complete(&jk, t);
+        self.advance(t);
+        self.task_meta(&jk, &tk, t)
+    }
+
+    /// Task_Reactivate (after the task was found and conditions checked).
+    pub(crate) fn reactivate_task(&mut self, job_id: &str, task_id: &str, t: Time) -> Result<Meta, Reject> {
+        let (jk, tk) = (key_of(job_id), key_of(task_id));
+        let job = self.jobs.get(&jk).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+        let task = job.tasks.get(&tk).ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        match job.state.state {
+            JobState::Completed => return Err(Reject::conflict("JobCompleted")),
+            JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
+            JobState::Active => {}
+        }
+        if task.state.state != TaskState::Completed {
+            return Err(Reject::conflict("TaskNotCompleted"));
+        }
+        if task.exec.exit_code == Some(0) {
+            return Err(Reject::conflict("TaskSucceeded"));
+        }
+        let meta = self.meta(t);
+        if let Some(task) = self.jobs.get_mut(&jk).and_then(|j| j.tasks.get_mut(&tk)) {
+            task.state.set(TaskState::Active, t);
+            task.meta = meta;
+            task.exec = Execution::default();
+            task.node = None;
+            task.phase_end = None;
+            task.waits_for_prep = false;
+        }
+        self.advance(t);
+        self.task_meta(&jk, &tk, t)
+    }
+
+    fn task_meta(&self, jk: &str, tk: &str, t: Time) -> Result<Meta, Reject> {
+        Ok(self
+            .jobs
+            .get(jk)
+            .and_then(|j| j.tasks.get(tk))
+            .map(|task| task.meta.clone())
+            .unwrap_or(Meta {
+                etag: String::new(),
+                last_modified: t,
+            }))
+    }
+
+    /// Test seeding: records a successful preparation task run at `t` on up to `nodes` nodes
+    /// of the job's pool where it has not run yet. Returns how many nodes got one.
+    pub(crate) fn seed_preparation(&mut self, job_id: &str, nodes: usize, t: Time) -> Option<usize> {
+        let job = self.jobs.get_mut(&key_of(job_id))?;
+        let prep = job.prep.clone()?;
+        let size = self.pools.get(&job.pool_key).map_or(0, |p| p.node_ids.len());
+        let mut seeded = 0;
+        for n in 0..size {
+            if seeded == nodes {
+                break;
+            }
+            let record = job.records.entry(n).or_default();
+            if record.prep.is_none() {
+                let mut run = Run::new(t, &prep);
+                run.exit_code = 0;
+                run.retries = 0;
+                run.end = t;
+                record.prep = Some(run);
+                seeded += 1;
+            }
+        }
+        Some(seeded)
+    }
+}
