@@ -1,0 +1,867 @@
+//! The client over real loopback HTTP against a tiny axum mock of the Tencent API: headers,
+//! signing (verified by the mock on every request), retries with re-signing, envelopes, error
+//! mapping and the backend flows. Real time with millisecond backoffs (a paused tokio clock
+//! would fire timeouts while loopback I/O is pending).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use polybatch::clock::{Clock, ManualClock};
+use polybatch::rate::Quota;
+use polybatch::retry::RetryPolicy;
+use polybatch::{
+    BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Operation, ReactivateTaskOptions,
+    ResourceKind, RetryFailedTasksOptions, StatusOptions, TaskId, TaskResult, TaskState,
+    TerminateDisposition, TerminateJobOptions,
+};
+use polybatch_tencent::signing::{date_of, parse_authorization, sign};
+use polybatch_tencent::{
+    ComputeEnvironment, DescribeJobsOptions, Endpoint, SubmitJobRequest, TaskRequest,
+    TencentBatchBackend, TencentBatchBuilder,
+};
+use serde_json::{Value, json};
+
+const ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
+const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+const TOKEN: &str = "tmp-session-token-EXAMPLE+/=";
+const JOB: &str = "job-abcd1234";
+
+/// One request as the mock received it.
+#[derive(Debug, Clone)]
+struct Recorded {
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Recorded {
+    fn h(&self, name: &str) -> &str {
+        self.headers.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    fn action(&self) -> &str {
+        self.h("x-tc-action")
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// What the mock answers.
+struct Answer {
+    status: u16,
+    body: String,
+    delay: Option<Duration>,
+}
+
+fn ok(response: Value) -> Answer {
+    let mut r = response;
+    if r.get("RequestId").is_none() {
+        r["RequestId"] = json!("rid-ok");
+    }
+    Answer {
+        status: 200,
+        body: json!({ "Response": r }).to_string(),
+        delay: None,
+    }
+}
+
+fn api_error(code: &str, message: &str) -> Answer {
+    Answer {
+        status: 200,
+        body: json!({"Response": {"Error": {"Code": code, "Message": message}, "RequestId": "rid-err"}})
+            .to_string(),
+        delay: None,
+    }
+}
+
+type Responder = dyn Fn(&Recorded, usize) -> Answer + Send + Sync;
+
+struct MockState {
+    requests: Mutex<Vec<Recorded>>,
+    responder: Box<Responder>,
+}
+
+/// Verifies a request the way Tencent does: the signed headers as received, the body bytes as
+/// received, and the timestamp within five minutes of the server's (real) clock.
+fn check_auth(r: &Recorded) -> Option<&'static str> {
+    let Some(auth) = parse_authorization(r.h("authorization")) else {
+        return Some("AuthFailure.InvalidAuthorization");
+    };
+    let Ok(ts) = r.h("x-tc-timestamp").parse::<i64>() else {
+        return Some("AuthFailure.InvalidAuthorization");
+    };
+    if (Utc::now().timestamp() - ts).abs() > 300 {
+        return Some("AuthFailure.SignatureExpire");
+    }
+    if auth.secret_id != ID || date_of(ts).as_deref() != Some(auth.date.as_str()) {
+        return Some("AuthFailure.SignatureFailure");
+    }
+    let headers: Vec<(&str, &str)> = auth
+        .signed_headers
+        .iter()
+        .map(|n| (n.as_str(), r.h(n)))
+        .collect();
+    let expected = sign(
+        ID,
+        KEY,
+        &auth.service,
+        ts,
+        "POST",
+        "/",
+        "",
+        &headers,
+        &r.body,
+    )?;
+    (expected.signature != auth.signature).then_some("AuthFailure.SignatureFailure")
+}
+
+async fn handle(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let recorded = Recorded {
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    let index = {
+        let mut reqs = state.requests.lock().unwrap();
+        reqs.push(recorded.clone());
+        reqs.len() - 1
+    };
+    let answer = match check_auth(&recorded) {
+        Some(code) => api_error(code, "signature check failed"),
+        None => (state.responder)(&recorded, index),
+    };
+    if let Some(d) = answer.delay {
+        tokio::time::sleep(d).await;
+    }
+    (
+        StatusCode::from_u16(answer.status).unwrap(),
+        [("content-type", "application/json")],
+        answer.body,
+    )
+        .into_response()
+}
+
+struct Mock {
+    addr: SocketAddr,
+    state: Arc<MockState>,
+}
+
+impl Mock {
+    async fn start(responder: impl Fn(&Recorded, usize) -> Answer + Send + Sync + 'static) -> Mock {
+        let state = Arc::new(MockState {
+            requests: Mutex::new(Vec::new()),
+            responder: Box::new(responder),
+        });
+        let app = Router::new().fallback(handle).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Mock { addr, state }
+    }
+
+    fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| r.action().to_string())
+            .collect()
+    }
+
+    fn builder(&self) -> TencentBatchBuilder {
+        TencentBatchBuilder::new()
+            .with_secret_id(ID)
+            .with_secret_key(KEY)
+            .with_region("ap-guangzhou")
+            .with_endpoint(Endpoint::Custom(format!("http://{}", self.addr)))
+            .with_retry_policy(fast_retries())
+            .with_rate_limits_disabled()
+    }
+
+    fn backend(&self) -> TencentBatchBackend {
+        self.builder().build().unwrap()
+    }
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_jitter(false)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(20))
+}
+
+/// A clock one second further on every time it is read: proves each attempt reads it afresh.
+#[derive(Debug)]
+struct TickClock {
+    base: DateTime<Utc>,
+    ticks: AtomicI64,
+}
+
+impl Clock for TickClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.base + chrono::Duration::seconds(self.ticks.fetch_add(1, Ordering::SeqCst))
+    }
+}
+
+fn job() -> JobId {
+    JobId::new(JOB).unwrap()
+}
+
+fn describe(state: &str) -> Answer {
+    ok(
+        json!({"JobId": JOB, "JobState": state, "NextAction": "", "StateReason": "",
+              "CreateTime": "2018-02-07T09:29:09Z", "RequestId": "rid-describe"}),
+    )
+}
+
+#[tokio::test]
+async fn sends_the_documented_headers_and_a_verifiable_signature() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    let backend = mock
+        .builder()
+        .with_token(TOKEN)
+        .with_language("en-US")
+        .build()
+        .unwrap();
+    let status = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status.state, JobState::Running);
+
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.h("host"), mock.addr.to_string());
+    assert_eq!(r.h("content-type"), "application/json; charset=utf-8");
+    assert_eq!(r.h("x-tc-action"), "DescribeJob");
+    assert_eq!(r.h("x-tc-version"), "2017-03-12");
+    assert_eq!(r.h("x-tc-region"), "ap-guangzhou");
+    assert_eq!(r.h("x-tc-token"), TOKEN);
+    assert_eq!(r.h("x-tc-language"), "en-US");
+    let rc = r.h("x-tc-requestclient");
+    assert!(rc.starts_with("SDK_RUST_POLYBATCH_"), "{rc}");
+    assert!(
+        rc.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _,;.".contains(c))
+    );
+    let ts: i64 = r.h("x-tc-timestamp").parse().unwrap();
+    assert!((Utc::now().timestamp() - ts).abs() < 60);
+    let auth = parse_authorization(r.h("authorization")).unwrap();
+    assert_eq!(auth.algorithm, "TC3-HMAC-SHA256");
+    assert_eq!(auth.service, "batch");
+    assert_eq!(auth.signed_headers, ["content-type", "host"]);
+    assert_eq!(check_auth(r), None);
+    // The body is the compact JSON that was hashed.
+    assert_eq!(r.body, br#"{"JobId":"job-abcd1234"}"#);
+}
+
+#[tokio::test]
+async fn optional_headers_are_omitted_when_unset() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    mock.backend()
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    let r = &mock.requests()[0];
+    assert!(!r.headers.contains_key("x-tc-token"));
+    assert!(!r.headers.contains_key("x-tc-language"));
+}
+
+#[tokio::test]
+async fn request_limit_exceeded_is_retried_and_each_attempt_is_signed_afresh() {
+    let mock = Mock::start(|_, i| {
+        if i < 2 {
+            api_error("RequestLimitExceeded", "too fast")
+        } else {
+            describe("RUNNING")
+        }
+    })
+    .await;
+    let clock = Arc::new(TickClock {
+        base: Utc::now(),
+        ticks: AtomicI64::new(0),
+    });
+    let backend = mock.builder().with_clock(clock).build().unwrap();
+    let status = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status.provider_state, "RUNNING");
+
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 3);
+    let stamps: Vec<i64> = reqs
+        .iter()
+        .map(|r| r.h("x-tc-timestamp").parse().unwrap())
+        .collect();
+    assert!(
+        stamps.windows(2).all(|w| w[1] > w[0]),
+        "fresh timestamps: {stamps:?}"
+    );
+    let auths: Vec<&str> = reqs.iter().map(|r| r.h("authorization")).collect();
+    assert!(auths[0] != auths[1] && auths[1] != auths[2]);
+    for r in &reqs {
+        assert_eq!(check_auth(r), None, "every attempt verifies");
+        assert_eq!(r.body, reqs[0].body, "the same body bytes every attempt");
+    }
+}
+
+#[tokio::test]
+async fn throttling_gives_up_after_the_policy_attempts() {
+    let mock =
+        Mock::start(|_, _| api_error("RequestLimitExceeded.UinLimitExceeded", "slow down")).await;
+    let err = mock
+        .backend()
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Throttled {
+                retry_after: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), Some("RequestLimitExceeded.UinLimitExceeded"));
+    assert_eq!(mock.requests().len(), 4, "default policy: 4 attempts");
+}
+
+#[tokio::test]
+async fn an_expired_timestamp_is_unauthenticated_and_says_check_the_clock() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    let clock = ManualClock::new(Utc::now() - chrono::Duration::minutes(10));
+    let backend = mock.builder().with_clock(Arc::new(clock)).build().unwrap();
+    let err = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated { .. }), "{err:?}");
+    assert_eq!(err.code(), Some("AuthFailure.SignatureExpire"));
+    assert!(err.message().contains("five minutes"), "{err}");
+    assert!(err.message().contains("clock"), "{err}");
+    assert_eq!(err.request_id(), Some("rid-err"));
+    assert_eq!(mock.requests().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn not_found_keeps_code_message_and_request_id() {
+    let mock =
+        Mock::start(|_, _| api_error("ResourceNotFound.Job", "The specified job does not exist."))
+            .await;
+    let err = mock
+        .backend()
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::NotFound { resource, id, .. } => {
+            assert_eq!(*resource, ResourceKind::Job);
+            assert_eq!(id, JOB);
+        }
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(err.message(), "The specified job does not exist.");
+    assert_eq!(err.request_id(), Some("rid-err"));
+    assert_eq!(err.operation(), Operation::JobStatus);
+}
+
+#[tokio::test]
+async fn server_messages_never_echo_the_secret() {
+    let mock =
+        Mock::start(|_, _| api_error("InvalidParameter", &format!("bad key {KEY} / {TOKEN}")))
+            .await;
+    let backend = mock.builder().with_token(TOKEN).build().unwrap();
+    let err = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(KEY) && !shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("<redacted>"));
+}
+
+#[tokio::test]
+async fn non_200_is_typed_and_retried_when_transient() {
+    let mock = Mock::start(|_, _| Answer {
+        status: 502,
+        body: "<html>Bad Gateway</html>".into(),
+        delay: None,
+    })
+    .await;
+    let err = mock
+        .backend()
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Service {
+                status: Some(502),
+                retryable: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(mock.requests().len(), 4);
+
+    let mock = Mock::start(|_, _| Answer {
+        status: 404,
+        body: "nope".into(),
+        delay: None,
+    })
+    .await;
+    let err = mock
+        .backend()
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(mock.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_the_envelope_is_a_service_error() {
+    for body in [
+        "not json",
+        r#"{"JobId": "job-1"}"#,
+        r#"{"Response": {"JobState": 5}}"#,
+    ] {
+        let b = body.to_string();
+        let mock = Mock::start(move |_, _| Answer {
+            status: 200,
+            body: b.clone(),
+            delay: None,
+        })
+        .await;
+        let err = mock
+            .backend()
+            .job_status(&job(), StatusOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Service {
+                    status: Some(200),
+                    retryable: false,
+                    ..
+                }
+            ),
+            "{body}: {err:?}"
+        );
+        assert_eq!(mock.requests().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn connect_failure_is_certainly_not_sent_and_timeout_is_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let backend = TencentBatchBuilder::new()
+        .with_secret_id(ID)
+        .with_secret_key(KEY)
+        .with_region("ap-guangzhou")
+        .with_endpoint(Endpoint::Custom(format!("http://{addr}")))
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                maybe_sent: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let mock = Mock::start(|_, _| Answer {
+        delay: Some(Duration::from_secs(5)),
+        ..describe("RUNNING")
+    })
+    .await;
+    let backend = mock
+        .builder()
+        .with_timeout(Duration::from_millis(200))
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn rate_limit_spaces_attempts_and_clones_share_it() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    let backend = TencentBatchBuilder::new()
+        .with_secret_id(ID)
+        .with_secret_key(KEY)
+        .with_region("ap-guangzhou")
+        .with_endpoint(Endpoint::Custom(format!("http://{}", mock.addr)))
+        .with_rate_limit("DescribeJob", Quota::every(Duration::from_millis(100)))
+        .build()
+        .unwrap();
+    assert_eq!(
+        backend.rate_limit("DescribeJob"),
+        Some(Quota::every(Duration::from_millis(100)))
+    );
+    assert_eq!(
+        mock.builder().build().unwrap().rate_limit("DescribeJob"),
+        None,
+        "disabled"
+    );
+    let clone = backend.clone();
+    let j = job();
+    let start = std::time::Instant::now();
+    let (a, b, c) = tokio::join!(
+        backend.job_status(&j, StatusOptions::default()),
+        clone.job_status(&j, StatusOptions::default()),
+        clone.job_status(&j, StatusOptions::default()),
+    );
+    assert!(a.is_ok() && b.is_ok() && c.is_ok());
+    assert!(
+        start.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
+    let default = TencentBatchBuilder::new()
+        .with_secret_id(ID)
+        .with_secret_key(KEY)
+        .with_region("ap-guangzhou")
+        .build()
+        .unwrap();
+    assert_eq!(
+        default.rate_limit("TerminateJob"),
+        Some(Quota::per_second(2).with_burst(1))
+    );
+}
+
+// ----- backend flows -----
+
+#[tokio::test]
+async fn terminate_running_job_is_accepted() {
+    let mock = Mock::start(|r, _| match r.action() {
+        "DescribeJob" => describe("RUNNING"),
+        "TerminateJob" => ok(json!({"RequestId": "rid-terminate"})),
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let out = mock
+        .backend()
+        .terminate_job(&job(), TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+    assert_eq!(out.request_id.as_deref(), Some("rid-terminate"));
+    assert!(out.etag.is_none());
+    assert_eq!(mock.actions(), ["DescribeJob", "TerminateJob"]);
+    assert_eq!(mock.requests()[1].json(), json!({"JobId": JOB}));
+}
+
+#[tokio::test]
+async fn terminate_finished_or_terminating_job_sends_no_terminate() {
+    for (state, next, want) in [
+        ("SUCCEED", "", TerminateDisposition::AlreadyCompleted),
+        ("FAILED", "", TerminateDisposition::AlreadyCompleted),
+        (
+            "RUNNING",
+            "TERMINATING",
+            TerminateDisposition::AlreadyTerminating,
+        ),
+    ] {
+        let mock = Mock::start(move |_, _| {
+            ok(json!({"JobId": JOB, "JobState": state, "NextAction": next}))
+        })
+        .await;
+        let out = mock
+            .backend()
+            .terminate_job(&job(), TerminateJobOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(out.disposition, want, "{state}/{next}");
+        assert_eq!(mock.actions(), ["DescribeJob"]);
+    }
+}
+
+#[tokio::test]
+async fn terminate_submitted_job_is_refused_by_the_server_as_invalid_state() {
+    for code in ["UnsupportedOperation", "ResourceInUse.Job"] {
+        let mock = Mock::start(move |r, _| match r.action() {
+            "DescribeJob" => describe("SUBMITTED"),
+            _ => api_error(code, "terminate not allowed"),
+        })
+        .await;
+        let err = mock
+            .backend()
+            .terminate_job(&job(), TerminateJobOptions::default())
+            .await
+            .unwrap_err();
+        match &err {
+            Error::InvalidState { state, .. } => assert_eq!(state.as_deref(), Some("SUBMITTED")),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(err.code(), Some(code));
+        assert_eq!(err.operation(), Operation::TerminateJob);
+        assert_eq!(mock.actions(), ["DescribeJob", "TerminateJob"]);
+    }
+}
+
+#[tokio::test]
+async fn unsupported_requests_fail_before_any_io() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    let b = mock.backend();
+    for opts in [
+        TerminateJobOptions::default().with_reason("why"),
+        TerminateJobOptions::default().with_force(true),
+        TerminateJobOptions::default().with_server_timeout(Duration::from_secs(1)),
+        TerminateJobOptions::default()
+            .with_preconditions(polybatch::Preconditions::default().with_if_match("etag")),
+    ] {
+        let err = b.terminate_job(&job(), opts).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Unsupported {
+                    option: Some(_),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    let task = TaskId::new("A").unwrap();
+    let err = b
+        .reactivate_task(&job(), &task, ReactivateTaskOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Unsupported { option: None, .. }),
+        "{err:?}"
+    );
+    let items: Vec<_> = b
+        .list_prep_release_status(&job(), ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    assert_eq!(items.len(), 1);
+    assert!(matches!(items[0], Err(Error::Unsupported { .. })));
+    let err = b
+        .job_status(
+            &job(),
+            StatusOptions::default().with_server_timeout(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }));
+    assert!(mock.requests().is_empty(), "no request was sent");
+}
+
+#[tokio::test]
+async fn task_status_pages_through_instances() {
+    let mock = Mock::start(|r, _| {
+        let req = r.json();
+        assert_eq!(req["JobId"], JOB);
+        assert_eq!(req["TaskName"], "A");
+        ok(json!({"JobId": JOB, "TaskName": "A", "TaskState": "FAILED",
+                  "CreateTime": "2018-02-07T09:29:09Z", "EndTime": "2018-02-07T09:30:31Z",
+                  "TaskInstanceTotalCount": 2,
+                  "TaskInstanceSet": [
+                      {"TaskInstanceIndex": 0, "TaskInstanceState": "SUCCEED", "ExitCode": 0},
+                      {"TaskInstanceIndex": 1, "TaskInstanceState": "FAILED", "ExitCode": 137,
+                       "StateReason": "killed"}]}))
+    })
+    .await;
+    let s = mock
+        .backend()
+        .task_status(&job(), &TaskId::new("A").unwrap(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(s.state, TaskState::Failed);
+    assert_eq!(s.instance_count, 2);
+    assert_eq!(s.exit_code, Some(137));
+    assert_eq!(s.result, Some(TaskResult::Failure));
+    assert_eq!(s.failure.unwrap().message.as_deref(), Some("killed"));
+    assert_eq!(mock.actions(), ["DescribeTask"]);
+}
+
+#[tokio::test]
+async fn retry_failed_tasks_retries_the_job_and_reports_its_failed_tasks() {
+    let mock = Mock::start(|r, _| match r.action() {
+        "DescribeJob" => ok(json!({"JobId": JOB, "JobState": "FAILED", "TaskSet": [
+            {"TaskName": "A", "TaskState": "SUCCEED"},
+            {"TaskName": "B", "TaskState": "FAILED"},
+            {"TaskName": "C", "TaskState": "FAILED_INTERRUPTED"}]})),
+        "RetryJobs" => {
+            assert_eq!(r.json(), json!({"JobIds": [JOB]}));
+            ok(json!({}))
+        }
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let out = mock
+        .backend()
+        .retry_failed_tasks(&job(), RetryFailedTasksOptions::default())
+        .await
+        .unwrap();
+    let names: Vec<&str> = out.retried.iter().map(|t| t.as_str()).collect();
+    assert_eq!(names, ["B", "C"]);
+    assert!(out.is_complete());
+    assert_eq!(mock.actions(), ["DescribeJob", "RetryJobs"]);
+}
+
+#[tokio::test]
+async fn retry_of_a_job_that_is_not_failed_is_invalid_state() {
+    let mock = Mock::start(|r, _| match r.action() {
+        "DescribeJob" => describe("RUNNING"),
+        _ => api_error("UnsupportedOperation", "only FAILED jobs can be retried"),
+    })
+    .await;
+    let err = mock
+        .backend()
+        .retry_failed_tasks(&job(), RetryFailedTasksOptions::default())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::InvalidState { state, .. } => assert_eq!(state.as_deref(), Some("RUNNING")),
+        e => panic!("{e:?}"),
+    }
+    assert_eq!(mock.actions(), ["DescribeJob", "RetryJobs"]);
+}
+
+// ----- extras -----
+
+#[tokio::test]
+async fn submit_job_keeps_one_client_token_across_retries() {
+    let mock = Mock::start(|_, i| {
+        if i == 0 {
+            api_error("RequestLimitExceeded", "slow down")
+        } else {
+            ok(json!({"JobId": "job-4yn0we13"}))
+        }
+    })
+    .await;
+    let req = SubmitJobRequest::new("normal_job", "ap-guangzhou-2").with_task(
+        TaskRequest::new(
+            TaskId::new("hello").unwrap(),
+            "echo hi",
+            ComputeEnvironment::managed("SA5.MEDIUM4", "img-bd78fy2t"),
+        )
+        .with_env_var("GREETING", "hi"),
+    );
+    let id = mock.backend().submit_job(req).await.unwrap();
+    assert_eq!(id.as_str(), "job-4yn0we13");
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    let tokens: Vec<Value> = reqs
+        .iter()
+        .map(|r| r.json()["ClientToken"].clone())
+        .collect();
+    assert!(tokens[0].is_string());
+    assert_eq!(tokens[0], tokens[1]);
+    assert_eq!(reqs[0].action(), "SubmitJob");
+    assert_eq!(
+        reqs[0].json()["Job"]["Tasks"][0]["EnvVars"],
+        json!([{"Name": "GREETING", "Value": "hi"}])
+    );
+}
+
+#[tokio::test]
+async fn describe_jobs_walks_offset_and_limit() {
+    let mock = Mock::start(|r, _| {
+        let req = r.json();
+        assert_eq!(
+            req["Filters"],
+            json!([{"Name": "job-state", "Values": ["RUNNING"]}])
+        );
+        let offset = req["Offset"].as_u64().unwrap();
+        let limit = req["Limit"].as_u64().unwrap();
+        let jobs: Vec<Value> = (offset..(offset + limit).min(5))
+            .map(|i| {
+                json!({"JobId": format!("job-0000000{i}"), "JobState": "RUNNING",
+                            "Placement": {"Zone": "ap-guangzhou-2"}, "EndTime": null})
+            })
+            .collect();
+        ok(json!({"JobSet": jobs, "TotalCount": 5}))
+    })
+    .await;
+    let items: Vec<_> = mock
+        .backend()
+        .describe_jobs(
+            DescribeJobsOptions::default()
+                .with_job_states(["RUNNING"])
+                .with_page_size(2),
+        )
+        .collect()
+        .await;
+    let ids: Vec<String> = items
+        .into_iter()
+        .map(|r| r.unwrap().job_id.into_string())
+        .collect();
+    assert_eq!(ids.len(), 5);
+    assert_eq!(ids[4], "job-00000004");
+    let offsets: Vec<u64> = mock
+        .requests()
+        .iter()
+        .map(|r| r.json()["Offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets, [0, 2, 4]);
+}
+
+#[tokio::test]
+async fn terminate_task_instance_and_delete_job() {
+    let mock = Mock::start(|r, _| match r.action() {
+        "TerminateTaskInstance" => ok(json!({"RequestId": "rid-tti"})),
+        "DeleteJob" => api_error("ResourceInUse.Job", "job not finished"),
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let b = mock.backend();
+    let rid = b
+        .terminate_task_instance(&job(), &TaskId::new("A").unwrap(), 3)
+        .await
+        .unwrap();
+    assert_eq!(rid.as_deref(), Some("rid-tti"));
+    assert_eq!(
+        mock.requests()[0].json(),
+        json!({"JobId": JOB, "TaskName": "A", "TaskInstanceIndex": 3})
+    );
+    let err = b.delete_job(&job()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidState { .. }), "{err:?}");
+    assert_eq!(err.operation(), Operation::Other("delete_job"));
+}
