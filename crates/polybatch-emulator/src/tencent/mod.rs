@@ -1,33 +1,205 @@
-//! The simulated Tencent side (being written).
+//! The simulated Tencent Cloud Batch service (API 3.0, version `2017-03-12`) and its front end,
+//! `POST /` routed by `X-TC-Action`.
+//!
+//! Each request goes through, in order: request counting, TC3-HMAC-SHA256 verification
+//! ([`auth`]), version and region checks, fault injection, the per-action rate limit
+//! ([`rate_limit`]), then the action ([`actions`]) over the simulated jobs ([`sim`]). Every
+//! answer is HTTP 200 with the `{"Response": ...}` envelope ([`envelope`]), except injected
+//! faults that ask for another status.
 
-use std::sync::Arc;
+pub mod actions;
+pub mod auth;
+pub mod envelope;
+pub mod rate_limit;
+pub mod requests;
+pub mod sim;
+pub mod views;
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use serde_json::{Value, json};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::routing::post;
+use polybatch::clock::Clock;
+use serde_json::{Map, Value, json};
 
 use crate::Context;
+use crate::faults::{FaultKind, Provider};
+use envelope::ApiError;
+use rate_limit::RateLimits;
+use sim::Store;
+
+/// The API version the service speaks.
+pub const API_VERSION: &str = "2017-03-12";
+
+/// The largest body accepted (the TC3 limit for POST).
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// The simulated Tencent service and its HTTP front end.
 #[derive(Debug)]
 pub struct TencentService {
-    #[allow(dead_code)]
     ctx: Arc<Context>,
+    store: Mutex<Store>,
+    limits: RateLimits,
+}
+
+/// What a request ends in besides an envelope error.
+enum Reply {
+    /// A success envelope with these fields.
+    Fields(Map<String, Value>),
+    /// An injected non-200 answer.
+    Raw(Response),
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 impl TencentService {
     /// A service over the shared context.
     pub fn new(ctx: Arc<Context>) -> Self {
-        TencentService { ctx }
+        TencentService {
+            ctx,
+            store: Mutex::new(Store::default()),
+            limits: RateLimits::default(),
+        }
     }
 
-    /// The routes this front end serves.
+    /// The routes this front end serves: `POST /`.
     pub fn router(service: &Arc<Self>) -> Router {
-        let _ = service;
         Router::new()
+            .route("/", post(handle))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(service.clone())
     }
 
-    /// A JSON view of the simulated state, for the admin API.
+    /// A JSON view of the simulated state, for the admin API: every job, oldest first, with
+    /// its tasks' and instances' current states.
     pub fn snapshot(&self) -> Value {
-        json!({})
+        let now = self.ctx.sim_clock.now();
+        let store = self.store();
+        let jobs: Vec<Value> = store
+            .all()
+            .into_iter()
+            .map(|job| views::snapshot(job, &job.view(now)))
+            .collect();
+        json!({ "jobs": jobs })
     }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Serves one API request.
+    async fn serve(&self, headers: &HeaderMap, query: &str, body: &[u8]) -> Response {
+        let request_id = envelope::request_id();
+        let action = header(headers, "x-tc-action")
+            .unwrap_or_default()
+            .to_string();
+        self.ctx.stats.record_request(Provider::Tencent, &action);
+        match self.process(&action, headers, query, body).await {
+            Ok(Reply::Fields(fields)) => envelope::success(fields, &request_id),
+            Ok(Reply::Raw(resp)) => resp,
+            Err(err) => {
+                self.ctx.stats.record_error(Provider::Tencent, &err.code);
+                envelope::failure(&err, &request_id)
+            }
+        }
+    }
+
+    async fn process(
+        &self,
+        action: &str,
+        headers: &HeaderMap,
+        query: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        let config = &self.ctx.config.tencent;
+        let verified = auth::verify(config, headers, query, body, self.ctx.auth_clock.now())?;
+        match header(headers, "x-tc-version") {
+            None => return Err(ApiError::missing("X-TC-Version")),
+            Some(API_VERSION) => {}
+            Some(other) => {
+                return Err(ApiError::new(
+                    "NoSuchVersion",
+                    format!("The API version `{other}` does not exist."),
+                ));
+            }
+        }
+        let region = match header(headers, "x-tc-region").filter(|r| !r.is_empty()) {
+            None => return Err(ApiError::missing("X-TC-Region")),
+            Some(r) if config.regions.iter().any(|known| known == r) => r,
+            Some(r) => {
+                return Err(ApiError::new(
+                    "UnsupportedRegion",
+                    format!("The API does not support the region `{r}`."),
+                ));
+            }
+        };
+        if action.is_empty() {
+            return Err(ApiError::missing("X-TC-Action"));
+        }
+        match self.ctx.faults.take(Provider::Tencent, action) {
+            Some(FaultKind::Error {
+                status: 200, code, ..
+            }) => {
+                return Err(ApiError::new(code, "Injected fault."));
+            }
+            Some(FaultKind::Error { status, code, .. }) => {
+                self.ctx.stats.record_error(Provider::Tencent, &code);
+                return Ok(Reply::Raw(envelope::raw_status(status, &code)));
+            }
+            Some(FaultKind::Delay { millis }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            }
+            None => {}
+        }
+        if !self.limits.admit(
+            config,
+            action,
+            &verified.secret_id,
+            region,
+            self.ctx.auth_clock.now(),
+        ) {
+            return Err(ApiError::new(
+                "RequestLimitExceeded",
+                format!(
+                    "Your current request times exceeds the limit of {action}. Please try again later."
+                ),
+            ));
+        }
+        if !actions::ACTIONS.contains(&action) {
+            return Err(ApiError::new(
+                "InvalidAction",
+                format!("The action `{action}` does not exist."),
+            ));
+        }
+        let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Map::new())
+        } else {
+            serde_json::from_slice(body).map_err(|e| {
+                ApiError::invalid(format!("The request body is not valid JSON: {e}."))
+            })?
+        };
+        if !body.is_object() {
+            return Err(ApiError::invalid("The request body must be a JSON object."));
+        }
+        let now = self.ctx.sim_clock.now();
+        let mut store = self.store();
+        actions::run(&mut store, action, region, &body, now).map(Reply::Fields)
+    }
+}
+
+async fn handle(
+    State(service): State<Arc<TencentService>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    service
+        .serve(&headers, uri.query().unwrap_or_default(), &body)
+        .await
 }

@@ -1,0 +1,363 @@
+//! The job actions over the simulated store: request in, response fields or error code out.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::envelope::ApiError;
+use super::requests::{
+    DescribeJobsRequest, DescribeTaskRequest, Filter, JobIdRequest, RetryJobsRequest,
+    SubmitJobRequest, TerminateTaskInstanceRequest, check_job_id, job_spec, parse,
+};
+use super::sim::{Job, Refusal, Store};
+use super::views;
+
+/// The actions this front end serves.
+pub const ACTIONS: [&str; 8] = [
+    "SubmitJob",
+    "DescribeJob",
+    "DescribeJobs",
+    "TerminateJob",
+    "TerminateTaskInstance",
+    "RetryJobs",
+    "DeleteJob",
+    "DescribeTask",
+];
+
+/// The most job ids RetryJobs and DescribeJobs take.
+const MAX_JOB_IDS: usize = 100;
+
+/// Runs `action` (one of [`ACTIONS`]) in `region` at simulated time `now`.
+pub fn run(
+    store: &mut Store,
+    action: &str,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    match action {
+        "SubmitJob" => submit_job(store, region, body, now),
+        "DescribeJob" => describe_job(store, region, body, now),
+        "DescribeJobs" => describe_jobs(store, region, body, now),
+        "TerminateJob" => terminate_job(store, region, body, now),
+        "TerminateTaskInstance" => terminate_task_instance(store, region, body, now),
+        "RetryJobs" => retry_jobs(store, region, body, now),
+        "DeleteJob" => delete_job(store, region, body, now),
+        "DescribeTask" => describe_task(store, region, body, now),
+        other => Err(ApiError::new(
+            "InvalidAction",
+            format!("The action `{other}` does not exist."),
+        )),
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        "ResourceNotFound.Job",
+        format!("The specified job does not exist: `{id}`."),
+    )
+}
+
+fn refused(r: Refusal) -> ApiError {
+    match r {
+        Refusal::Unsupported(msg) => ApiError::new("UnsupportedOperation", msg),
+        Refusal::InUse => ApiError::new(
+            "ResourceInUse.Job",
+            "The job is in use: it and all its task instances must be SUCCEED or FAILED.",
+        ),
+    }
+}
+
+fn job<'a>(store: &'a Store, region: &str, id: &str) -> Result<&'a Job, ApiError> {
+    check_job_id(id)?;
+    store.get(region, id).ok_or_else(|| not_found(id))
+}
+
+fn job_mut<'a>(store: &'a mut Store, region: &str, id: &str) -> Result<&'a mut Job, ApiError> {
+    check_job_id(id)?;
+    store.get_mut(region, id).ok_or_else(|| not_found(id))
+}
+
+/// `(offset, limit)` from optional request values.
+fn paging(
+    offset: Option<i64>,
+    limit: Option<i64>,
+    default: usize,
+    max: usize,
+) -> Result<(usize, usize), ApiError> {
+    let negative = |name: &str| {
+        ApiError::new(
+            "InvalidParameterValue.Negative",
+            format!("{name} must not be negative."),
+        )
+    };
+    let offset = match offset {
+        None => 0,
+        Some(o) => usize::try_from(o).map_err(|_| negative("Offset"))?,
+    };
+    let limit = match limit {
+        None => default,
+        Some(l) => usize::try_from(l).map_err(|_| negative("Limit"))?,
+    };
+    if limit > max {
+        return Err(ApiError::new(
+            "InvalidParameterValue.LimitExceeded",
+            format!("Limit must be at most {max}."),
+        ));
+    }
+    Ok((offset, limit))
+}
+
+fn submit_job(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: SubmitJobRequest = parse(body)?;
+    let (spec, token) = job_spec(req, region)?;
+    let id = store.submit(region, spec, token, now);
+    Ok(fields(json!({ "JobId": id })))
+}
+
+fn describe_job(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: JobIdRequest = parse(body)?;
+    let job = job(store, region, &req.job_id)?;
+    Ok(views::describe_job(job, &job.view(now)))
+}
+
+/// Whether `job` (seen as `view_state`) passes one DescribeJobs filter.
+fn job_matches(job: &Job, state: &str, f: &Filter) -> Result<bool, ApiError> {
+    let any = |candidates: &[&str]| f.values.iter().any(|v| candidates.contains(&v.as_str()));
+    let keys: Vec<&str> = job.spec.tags.iter().map(|(k, _)| k.as_str()).collect();
+    let values: Vec<&str> = job.spec.tags.iter().map(|(_, v)| v.as_str()).collect();
+    Ok(match f.name.as_str() {
+        "job-id" => any(&[job.id.as_str()]),
+        "job-name" => any(&[job.spec.name.as_str()]),
+        "job-state" => any(&[state]),
+        "zone" => any(&[job.spec.zone.as_str()]),
+        "tag-key" => any(&keys),
+        "tag-value" => any(&values),
+        name => match name.strip_prefix("tag:") {
+            Some(key) => {
+                let tagged: Vec<&str> = job
+                    .spec
+                    .tags
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                any(&tagged)
+            }
+            None => {
+                return Err(ApiError::new(
+                    "InvalidFilter",
+                    format!("The filter `{name}` is not supported."),
+                ));
+            }
+        },
+    })
+}
+
+fn describe_jobs(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: DescribeJobsRequest = parse(body)?;
+    if req.job_ids.is_some() && req.filters.is_some() {
+        return Err(ApiError::new(
+            "InvalidParameter.InvalidParameterCombination",
+            "JobIds and Filters cannot be given together.",
+        ));
+    }
+    let (offset, limit) = paging(req.offset, req.limit, 20, 100)?;
+    if let Some(ids) = &req.job_ids {
+        if ids.len() > MAX_JOB_IDS {
+            return Err(ApiError::new(
+                "InvalidParameterValue.LimitExceeded",
+                format!("At most {MAX_JOB_IDS} JobIds can be given."),
+            ));
+        }
+        for id in ids {
+            check_job_id(id)?;
+        }
+    }
+    let filters = req.filters.unwrap_or_default();
+    let mut matched = Vec::new();
+    for job in store.list(region) {
+        if let Some(ids) = &req.job_ids
+            && !ids.contains(&job.id)
+        {
+            continue;
+        }
+        let view = job.view(now);
+        let mut keep = true;
+        for f in &filters {
+            if !job_matches(job, view.state.as_str(), f)? {
+                keep = false;
+            }
+        }
+        if keep {
+            matched.push(views::job_summary(job, &view));
+        }
+    }
+    let total = matched.len();
+    let page: Vec<Value> = matched.into_iter().skip(offset).take(limit).collect();
+    Ok(fields(json!({ "JobSet": page, "TotalCount": total })))
+}
+
+fn terminate_job(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: JobIdRequest = parse(body)?;
+    job_mut(store, region, &req.job_id)?
+        .terminate(now)
+        .map_err(refused)?;
+    Ok(Map::new())
+}
+
+fn terminate_task_instance(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: TerminateTaskInstanceRequest = parse(body)?;
+    let job = job_mut(store, region, &req.job_id)?;
+    let task = job.task_index(&req.task_name).ok_or_else(|| {
+        ApiError::new(
+            "ResourceNotFound.Task",
+            format!(
+                "The specified job task does not exist: `{}`.",
+                req.task_name
+            ),
+        )
+    })?;
+    let no_instance = || {
+        ApiError::new(
+            "ResourceNotFound.TaskInstance",
+            format!(
+                "The specified task instance does not exist: `{}` index {}.",
+                req.task_name, req.task_instance_index
+            ),
+        )
+    };
+    let index = usize::try_from(req.task_instance_index).map_err(|_| no_instance())?;
+    if !job.terminate_instance(task, index, now) {
+        return Err(no_instance());
+    }
+    Ok(Map::new())
+}
+
+fn retry_jobs(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: RetryJobsRequest = parse(body)?;
+    if req.job_ids.is_empty() {
+        return Err(ApiError::invalid_value("JobIds must not be empty."));
+    }
+    if req.job_ids.len() > MAX_JOB_IDS {
+        return Err(ApiError::new(
+            "InvalidParameterValue.LimitExceeded",
+            format!("At most {MAX_JOB_IDS} jobs can be retried at once."),
+        ));
+    }
+    let mut ids: Vec<&String> = Vec::new();
+    for id in &req.job_ids {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    // Every job must be retryable before any is retried.
+    for id in &ids {
+        job(store, region, id)?.can_retry(now).map_err(refused)?;
+    }
+    for id in ids {
+        job_mut(store, region, id)?.retry(now);
+    }
+    Ok(Map::new())
+}
+
+fn delete_job(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: JobIdRequest = parse(body)?;
+    job(store, region, &req.job_id)?
+        .can_delete(now)
+        .map_err(refused)?;
+    store.remove(&req.job_id);
+    Ok(Map::new())
+}
+
+fn describe_task(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: DescribeTaskRequest = parse(body)?;
+    let job = job(store, region, &req.job_id)?;
+    let (offset, limit) = paging(req.offset, req.limit, 100, 1000)?;
+    let no_task = || {
+        ApiError::new(
+            "ResourceNotFound.Task",
+            format!(
+                "The specified job task does not exist: `{}`.",
+                req.task_name
+            ),
+        )
+    };
+    let k = job.task_index(&req.task_name).ok_or_else(no_task)?;
+    let view = job.view(now);
+    let (Some(task), Some(spec)) = (view.tasks.get(k), job.spec.tasks.get(k)) else {
+        return Err(no_task());
+    };
+    let filters = req.filters.unwrap_or_default();
+    for f in &filters {
+        // The English docs call it `task-instance-type`; both spellings are accepted.
+        if !matches!(
+            f.name.as_str(),
+            "task-instance-state" | "task-instance-type"
+        ) {
+            return Err(ApiError::new(
+                "InvalidFilter",
+                format!("The filter `{}` is not supported.", f.name),
+            ));
+        }
+    }
+    let matched: Vec<Value> = task
+        .instances
+        .iter()
+        .filter(|i| {
+            filters
+                .iter()
+                .all(|f| f.values.iter().any(|v| v == i.state.as_str()))
+        })
+        .map(|i| views::task_instance(job, spec, i))
+        .collect();
+    let total = matched.len();
+    let page = matched.into_iter().skip(offset).take(limit).collect();
+    Ok(views::describe_task(job, task, page, total))
+}
+
+fn fields(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
