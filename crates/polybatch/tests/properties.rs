@@ -362,7 +362,7 @@ proptest! {
     #[test]
     fn state_machine_invariants(
         delay_secs in prop_oneof![Just(0u64), 1..20u64],
-        ops in prop::collection::vec(op(), 1..40),
+        ops in prop::collection::vec(op(), 1..64),
     ) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
