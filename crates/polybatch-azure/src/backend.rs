@@ -91,36 +91,37 @@ impl AzureBatchBackend {
     {
         let backend = self.clone();
         let first = Arc::new(first);
-        let pages = polybatch::paging::paginate(move |cursor: Option<Url>| {
+        // The continuation is the next link, or why it may not be followed: that error is
+        // reported after the current page's items, not instead of them.
+        let pages = polybatch::paging::paginate(move |cursor: Option<Result<Url>>| {
             let backend = backend.clone();
             let first = first.clone();
             async move {
                 let mut call = (*first).clone();
-                if let Some(link) = &cursor {
-                    call.target = crate::client::Target::Link(link.clone());
-                }
-                let response = backend.client().send(&call).await?;
-                let page: crate::model::ListPage<W> = response.json()?;
-                let next = match page.next_link.filter(|l| !l.is_empty()) {
+                let current = match cursor {
                     None => None,
-                    Some(link) => {
-                        let url = odata::resolve_next_link(
-                            &backend.inner.endpoint,
-                            &link,
-                            call.operation,
-                        )?;
-                        // A server that hands back the link it was given would loop forever.
-                        if cursor.as_ref() == Some(&url) {
-                            return Err(Error::service(
-                                Some(response.status),
-                                false,
-                                polybatch::ErrorContext::new(BACKEND, call.operation)
-                                    .with_message("odata.nextLink repeats the current page"),
-                            ));
-                        }
-                        Some(url)
+                    Some(Err(refused)) => return Err(refused),
+                    Some(Ok(link)) => {
+                        call.target = crate::client::Target::Link(link.clone());
+                        Some(link)
                     }
                 };
+                let response = backend.client().send(&call).await?;
+                let page: crate::model::ListPage<W> = response.json()?;
+                let next = page.next_link.filter(|l| !l.is_empty()).map(|link| {
+                    let url =
+                        odata::resolve_next_link(&backend.inner.endpoint, &link, call.operation)?;
+                    // A server that hands back the link it was given would loop forever.
+                    if current.as_ref() == Some(&url) {
+                        return Err(Error::service(
+                            Some(response.status),
+                            false,
+                            polybatch::ErrorContext::new(BACKEND, call.operation)
+                                .with_message("odata.nextLink repeats the current page"),
+                        ));
+                    }
+                    Ok(url)
+                });
                 Ok(polybatch::paging::Page::new(page.value, next))
             }
         });

@@ -301,7 +301,10 @@ impl Client {
             request = request.header(*name, value.as_str());
         }
         request = request.header("Authorization", auth.expose());
-        request = request.body(call.body.clone().unwrap_or_default());
+        if call.method != Method::GET && call.method != Method::HEAD {
+            // Bodiless POSTs still get an (empty) body so the explicit Content-Length: 0 holds.
+            request = request.body(call.body.clone().unwrap_or_default());
+        }
 
         let ctx = || {
             ErrorContext::new(BACKEND, call.operation).with_message(format!(

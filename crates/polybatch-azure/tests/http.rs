@@ -1,0 +1,954 @@
+//! The client's HTTP behaviour against a small axum mock on 127.0.0.1: headers, signing as
+//! received, retries, Retry-After, paging, error mapping, transport failures and Entra ID.
+//! Real time (no paused clock: the I/O is real); backoffs are tiny.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use chrono::TimeZone;
+use futures::StreamExt;
+use polybatch::clock::ManualClock;
+use polybatch::retry::RetryPolicy;
+use polybatch::{
+    BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Preconditions,
+    ReactivateTaskOptions, StatusOptions, TaskId, TaskState, TerminateDisposition,
+    TerminateJobOptions,
+};
+use polybatch_azure::signing::{self, QueryNameCase};
+use polybatch_azure::{
+    AddJobRequest, AddTaskRequest, ApiVersion, AzureBatchBackend, AzureBatchBuilder, JobTaskSpec,
+    OnAllTasksComplete,
+};
+
+const KEY: &str =
+    "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZg==";
+
+// ----- the mock -----
+
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    path: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Recorded {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    /// Verifies the Shared Key signature the way a server does: from the request as received.
+    fn assert_signed(&self, account: &str) {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let query = signing::decode_query(&self.query);
+        let query: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let key = signing::decode_key(KEY).unwrap();
+        let expected = signing::authorize(
+            account,
+            &key,
+            &self.method,
+            &headers,
+            &self.path,
+            &query,
+            QueryNameCase::Lowercase,
+        );
+        assert_eq!(
+            self.header("authorization"),
+            Some(expected.as_str()),
+            "{self:?}"
+        );
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    delay: Option<Duration>,
+}
+
+impl Reply {
+    fn new(status: u16) -> Self {
+        Reply {
+            status,
+            ..Reply::default()
+        }
+    }
+
+    fn json(status: u16, body: impl Into<String>) -> Self {
+        Reply {
+            status,
+            body: body.into(),
+            headers: vec![(
+                "content-type",
+                "application/json;odata=minimalmetadata".into(),
+            )],
+            delay: None,
+        }
+    }
+
+    fn error(status: u16, code: &str) -> Self {
+        Reply::json(
+            status,
+            format!(
+                r#"{{"odata.metadata":"x","code":"{code}","message":{{"lang":"en-US","value":"{code} happened.\nRequestId:r\nTime:t"}}}}"#
+            ),
+        )
+        .header("request-id", format!("rid-{code}"))
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+type Responder = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
+
+struct Mock {
+    base: String,
+    seen: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Mock {
+    async fn start(respond: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Mock {
+        let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let respond: Arc<Responder> = Arc::new(respond);
+        let seen2 = seen.clone();
+        let app = axum::Router::new().fallback(move |req: Request| {
+            let seen = seen2.clone();
+            let respond = respond.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec();
+                let rec = Recorded {
+                    method: parts.method.to_string(),
+                    path: parts.uri.path().to_string(),
+                    query: parts.uri.query().unwrap_or("").to_string(),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+                        .collect(),
+                    body,
+                };
+                let n = {
+                    let mut s = seen.lock().unwrap();
+                    s.push(rec.clone());
+                    s.len() - 1
+                };
+                let reply = respond(&rec, n);
+                if let Some(d) = reply.delay {
+                    tokio::time::sleep(d).await;
+                }
+                let mut resp = Response::new(Body::from(reply.body));
+                *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
+                for (name, value) in reply.headers {
+                    resp.headers_mut().append(
+                        HeaderName::from_static(name),
+                        HeaderValue::from_str(&value).unwrap(),
+                    );
+                }
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Mock {
+            base: format!("http://{addr}"),
+            seen,
+        }
+    }
+
+    fn seen(&self) -> Vec<Recorded> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_jitter(false)
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(20))
+}
+
+fn builder(mock: &Mock) -> AzureBatchBuilder {
+    let clock = ManualClock::new(chrono::Utc.with_ymd_and_hms(2017, 2, 17, 0, 0, 0).unwrap());
+    AzureBatchBuilder::new()
+        .with_endpoint(&mock.base)
+        .with_account("myaccount")
+        .with_shared_key(KEY)
+        .with_clock(Arc::new(clock))
+        .with_retry_policy(fast_retries())
+        .with_timeout(Duration::from_secs(5))
+}
+
+fn backend(mock: &Mock) -> AzureBatchBackend {
+    builder(mock).build().unwrap()
+}
+
+fn ids() -> (JobId, TaskId) {
+    (JobId::new("job-1").unwrap(), TaskId::new("task-1").unwrap())
+}
+
+const TASK_FAILED: &str = r#"{"id":"task-1","eTag":"0xBODY","state":"completed","previousState":"running","executionInfo":{"startTime":"2024-01-01T00:00:00Z","endTime":"2024-01-01T00:01:00Z","exitCode":3,"result":"failure","retryCount":0,"requeueCount":0,"failureInfo":{"category":"usererror","code":"FailureExitCode","message":"exit 3"}}}"#;
+
+// ----- headers and signing -----
+
+#[tokio::test]
+async fn bodiless_post_matches_the_sdk_vector_and_sends_every_header() {
+    let mock = Mock::start(|_, _| {
+        Reply::new(204)
+            .header("request-id", "rid-1")
+            .header("etag", "0x8D0")
+            .header("last-modified", "Fri, 17 Feb 2017 00:00:01 GMT")
+    })
+    .await;
+    let (job, task) = ids();
+    let out = backend(&mock)
+        .reactivate_task(&job, &task, ReactivateTaskOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.etag.unwrap().as_str(), "0x8D0");
+    assert_eq!(out.request_id.as_deref(), Some("rid-1"));
+
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 1);
+    let r = &seen[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/jobs/job-1/tasks/task-1/reactivate");
+    assert_eq!(r.query, "api-version=2024-07-01.20.0");
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert_eq!(r.header_count("content-length"), 1);
+    assert_eq!(r.header("content-type"), None);
+    assert_eq!(r.header("ocp-date"), Some("Fri, 17 Feb 2017 00:00:00 GMT"));
+    assert_eq!(r.header("return-client-request-id"), Some("true"));
+    assert_eq!(r.header("accept"), Some("application/json"));
+    let crid = r.header("client-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(crid).is_ok(), "{crid}");
+    assert!(!crid.contains('{'));
+    // Byte for byte what the official Python SDK computes for this request (vector 2).
+    assert_eq!(
+        r.header("authorization"),
+        Some("SharedKey myaccount:cDYLI4W6RF4j0Ms3ucNfjUgxk1gEO8erSxT599p6CM0=")
+    );
+    r.assert_signed("myaccount");
+}
+
+#[tokio::test]
+async fn prep_release_get_matches_the_sdk_vector() {
+    let mock = Mock::start(|_, _| Reply::json(200, r#"{"value":[]}"#)).await;
+    let (job, _) = ids();
+    let items: Vec<_> = backend(&mock)
+        .list_prep_release_status(
+            &job,
+            ListPrepReleaseOptions::default()
+                .with_filter("nodeId eq 'tvm-1'")
+                .with_page_size(10),
+        )
+        .collect()
+        .await;
+    assert!(items.is_empty());
+    let r = &mock.seen()[0];
+    assert_eq!(r.method, "GET");
+    assert_eq!(r.path, "/jobs/job-1/jobpreparationandreleasetaskstatus");
+    assert_eq!(
+        r.query,
+        "api-version=2024-07-01.20.0&%24filter=nodeId%20eq%20%27tvm-1%27&maxresults=10"
+    );
+    assert_eq!(
+        r.header("content-length"),
+        None,
+        "GET sends no Content-Length"
+    );
+    assert_eq!(
+        r.header("authorization"),
+        Some("SharedKey myaccount:vNglIgJ8dvK0AHYj1nnkcHU8sm1Qq45cHiK5u9/owTU=")
+    );
+}
+
+#[tokio::test]
+async fn terminate_with_reason_force_conditions_and_timeout() {
+    let mock = Mock::start(|_, _| {
+        Reply::new(202)
+            .header("etag", "0xNEW")
+            .header("request-id", "rid")
+    })
+    .await;
+    let (job, _) = ids();
+    let since = chrono::Utc.with_ymd_and_hms(2017, 2, 16, 12, 0, 0).unwrap();
+    let out = backend(&mock)
+        .terminate_job(
+            &job,
+            TerminateJobOptions::default()
+                .with_reason("superseded")
+                .with_force(true)
+                .with_server_timeout(Duration::from_secs(20))
+                .with_preconditions(
+                    Preconditions::default()
+                        .with_if_match("0xOLD")
+                        .with_if_unmodified_since(since),
+                ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+    assert_eq!(out.etag.unwrap().as_str(), "0xNEW");
+    let r = &mock.seen()[0];
+    assert_eq!(r.path, "/jobs/job-1/terminate");
+    assert_eq!(r.query, "api-version=2024-07-01.20.0&force=true&timeout=20");
+    assert_eq!(r.body, br#"{"terminateReason":"superseded"}"#);
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    assert_eq!(r.header_count("content-length"), 1);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; odata=minimalmetadata")
+    );
+    assert_eq!(r.header("if-match"), Some("0xOLD"));
+    assert_eq!(
+        r.header("if-unmodified-since"),
+        Some("Thu, 16 Feb 2017 12:00:00 GMT")
+    );
+    r.assert_signed("myaccount");
+}
+
+#[tokio::test]
+async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout() {
+    let mock = Mock::start(|_, _| Reply::new(202)).await;
+    let (job, _) = ids();
+    builder(&mock)
+        .with_api_version(ApiVersion::V2025_06_01)
+        .build()
+        .unwrap()
+        .terminate_job(
+            &job,
+            TerminateJobOptions::default().with_server_timeout(Duration::from_secs(30)),
+        )
+        .await
+        .unwrap();
+    let r = &mock.seen()[0];
+    assert_eq!(r.query, "api-version=2025-06-01&timeOut=30");
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("content-length"), Some("0"));
+    assert_eq!(r.header("content-type"), None);
+    // Signed with the name lowercased, as documented.
+    r.assert_signed("myaccount");
+}
+
+#[tokio::test]
+async fn force_on_an_old_version_fails_before_any_request() {
+    let mock = Mock::start(|_, _| Reply::new(202)).await;
+    let (job, _) = ids();
+    let b = builder(&mock)
+        .with_api_version(ApiVersion::V2023_11_01_18_0)
+        .build()
+        .unwrap();
+    assert!(!b.capabilities().terminate_job_force);
+    let e = b
+        .terminate_job(&job, TerminateJobOptions::default().with_force(true))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Unsupported {
+                option: Some("force"),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(mock.seen().is_empty());
+}
+
+// ----- retries -----
+
+#[tokio::test]
+async fn retries_keep_the_client_request_id_and_honour_retry_after() {
+    let mock = Mock::start(|_, n| match n {
+        0 => Reply::error(503, "ServerBusy").header("retry-after-ms", "300"),
+        1 => Reply::error(500, "InternalError"),
+        _ => Reply::json(
+            200,
+            r#"{"id":"job-1","state":"terminating","previousState":"active"}"#,
+        )
+        .header("etag", "0xHDR")
+        .header("last-modified", "Fri, 17 Feb 2017 00:00:01 GMT"),
+    })
+    .await;
+    let (job, _) = ids();
+    let started = Instant::now();
+    let s = backend(&mock)
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "Retry-After honoured"
+    );
+    assert_eq!(s.state, JobState::Terminating);
+    assert_eq!(s.etag.unwrap().as_str(), "0xHDR");
+    assert_eq!(
+        s.last_modified.unwrap().to_rfc3339(),
+        "2017-02-17T00:00:01+00:00"
+    );
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 3);
+    let crid = seen[0].header("client-request-id").unwrap();
+    assert!(
+        seen.iter()
+            .all(|r| r.header("client-request-id") == Some(crid))
+    );
+    for r in &seen {
+        r.assert_signed("myaccount");
+    }
+}
+
+#[tokio::test]
+async fn reactivate_is_not_replayed_after_it_may_have_run() {
+    let mock = Mock::start(|_, _| Reply::error(500, "InternalError")).await;
+    let (job, task) = ids();
+    let e = backend(&mock)
+        .reactivate_task(&job, &task, ReactivateTaskOptions::default())
+        .await
+        .unwrap_err();
+    assert!(e.is_retryable());
+    assert_eq!(e.code(), Some("InternalError"));
+    assert_eq!(e.request_id(), Some("rid-InternalError"));
+    assert_eq!(mock.seen().len(), 1);
+
+    // ...but a throttled one is (the server refused it).
+    let mock = Mock::start(|_, n| {
+        if n == 0 {
+            Reply::new(429).header("retry-after", "0")
+        } else {
+            Reply::new(204)
+        }
+    })
+    .await;
+    backend(&mock)
+        .reactivate_task(&job, &task, ReactivateTaskOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(mock.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn throttling_reports_retry_after_seconds() {
+    let mock = Mock::start(|_, _| Reply::new(429).header("retry-after", "7")).await;
+    let (job, _) = ids();
+    let e = builder(&mock)
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Throttled { .. }), "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+}
+
+// ----- error mapping over the wire -----
+
+#[tokio::test]
+async fn terminate_is_idempotent_over_409s() {
+    let (job, _) = ids();
+    for (code, want) in [
+        ("JobCompleted", TerminateDisposition::AlreadyCompleted),
+        (
+            "JobBeingTerminated",
+            TerminateDisposition::AlreadyTerminating,
+        ),
+    ] {
+        let mock = Mock::start(move |_, _| Reply::error(409, code)).await;
+        let out = backend(&mock)
+            .terminate_job(&job, TerminateJobOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(out.disposition, want);
+        assert_eq!(out.request_id, Some(format!("rid-{code}")));
+    }
+    let mock = Mock::start(|_, _| Reply::error(409, "JobBeingDeleted")).await;
+    let e = backend(&mock)
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidState { .. }), "{e}");
+    assert_eq!(e.code(), Some("JobBeingDeleted"));
+}
+
+#[tokio::test]
+async fn statuses_and_empty_bodies_map_to_typed_errors() {
+    let (job, task) = ids();
+    let mock = Mock::start(|_, n| match n {
+        0 => Reply::new(404).header("request-id", "rid-404"),
+        1 => Reply::new(304),
+        2 => Reply::error(409, "TaskSucceeded"),
+        _ => Reply::json(200, "not json"),
+    })
+    .await;
+    let b = backend(&mock);
+    let e = b
+        .task_status(&job, &task, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert_eq!(e.request_id(), Some("rid-404"));
+    let e = b
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e}");
+    let e = b
+        .reactivate_task(&job, &task, ReactivateTaskOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidState { .. }), "{e}");
+    assert_eq!(e.code(), Some("TaskSucceeded"));
+    let e = b
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Service {
+                retryable: false,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn authentication_failure_shows_the_servers_string_to_sign_never_the_key() {
+    let mock = Mock::start(|_, _| {
+        Reply::json(
+            403,
+            format!(
+                r#"{{"code":"AuthenticationFailed","message":{{"value":"Server failed to authenticate the request.\nRequestId:r"}},"values":[{{"key":"AuthenticationErrorDetail","value":"Server used following string to sign: 'GET\n\n/myaccount/jobs/job-1' (echo {KEY})"}}]}}"#
+            ),
+        )
+    })
+    .await;
+    let (job, _) = ids();
+    let e = backend(&mock)
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unauthenticated { .. }), "{e}");
+    let shown = format!("{e} {e:?}");
+    assert!(
+        shown.contains("Server used following string to sign"),
+        "{shown}"
+    );
+    assert!(!shown.contains(KEY), "{shown}");
+}
+
+#[tokio::test]
+async fn prep_task_not_specified_is_typed() {
+    let mock = Mock::start(|_, _| Reply::error(409, "JobPreparationTaskNotSpecified")).await;
+    let (job, _) = ids();
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 1);
+    let e = all.into_iter().next().unwrap().unwrap_err();
+    assert!(matches!(e, Error::InvalidState { .. }), "{e}");
+    assert!(
+        e.message()
+            .contains("no job preparation or job release task")
+    );
+}
+
+// ----- transport -----
+
+#[tokio::test]
+async fn connection_refused_is_certainly_not_sent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (job, task) = ids();
+    let e = AzureBatchBuilder::new()
+        .with_endpoint(format!("http://{addr}"))
+        .with_account("myaccount")
+        .with_shared_key(KEY)
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+        .reactivate_task(&job, &task, ReactivateTaskOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                maybe_sent: false,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn slow_server_times_out() {
+    let mock = Mock::start(|_, _| Reply {
+        delay: Some(Duration::from_secs(3)),
+        ..Reply::new(200)
+    })
+    .await;
+    let (job, _) = ids();
+    let e = builder(&mock)
+        .with_timeout(Duration::from_millis(200))
+        .with_retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+}
+
+// ----- paging -----
+
+fn prep_item(node: &str) -> String {
+    format!(
+        r#"{{"poolId":"p","nodeId":"{node}","jobPreparationTaskExecutionInfo":{{"state":"completed","startTime":"2015-05-01T10:20:31Z","exitCode":0,"retryCount":0,"result":"success"}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn next_links_are_followed_lazily() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b2 = base.clone();
+    let mock = Mock::start(move |_, n| {
+        let base = b2.lock().unwrap().clone();
+        match n {
+            0 => Reply::json(
+                200,
+                format!(
+                    r#"{{"value":[{}],"odata.nextLink":"{base}/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken=tvm-1%2B&maxresults=1"}}"#,
+                    prep_item("tvm-1")
+                ),
+            ),
+            _ => Reply::json(200, format!(r#"{{"value":[{}]}}"#, prep_item("tvm-2"))),
+        }
+    })
+    .await;
+    *base.lock().unwrap() = mock.base.clone();
+    let (job, _) = ids();
+    let mut stream = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default().with_page_size(1));
+    assert!(mock.seen().is_empty(), "nothing before polling");
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.node_id, "tvm-1");
+    assert_eq!(mock.seen().len(), 1, "second page not fetched yet");
+    let second = stream.next().await.unwrap().unwrap();
+    assert_eq!(second.node_id, "tvm-2");
+    assert!(stream.next().await.is_none());
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 2);
+    // The link's query is kept verbatim; api-version is added because it was missing.
+    assert_eq!(
+        seen[1].query,
+        "$skiptoken=tvm-1%2B&maxresults=1&api-version=2024-07-01.20.0"
+    );
+    seen[1].assert_signed("myaccount");
+}
+
+#[tokio::test]
+async fn off_host_next_links_are_refused() {
+    let mock = Mock::start(|_, _| {
+        Reply::json(
+            200,
+            format!(
+                r#"{{"value":[{}],"odata.nextLink":"https://collector.example.com/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken=x"}}"#,
+                prep_item("tvm-1")
+            ),
+        )
+    })
+    .await;
+    let (job, _) = ids();
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2);
+    assert!(all[0].is_ok());
+    let e = all[1].as_ref().unwrap_err();
+    assert!(
+        e.message().contains("refusing to follow odata.nextLink"),
+        "{e}"
+    );
+    assert_eq!(mock.seen().len(), 1, "nothing sent to the other host");
+}
+
+#[tokio::test]
+async fn invalid_page_size_fails_before_any_request() {
+    let mock = Mock::start(|_, _| Reply::json(200, r#"{"value":[]}"#)).await;
+    let (job, _) = ids();
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default().with_page_size(0))
+        .collect()
+        .await;
+    assert!(matches!(all.as_slice(), [Err(Error::InvalidInput { .. })]));
+    assert!(mock.seen().is_empty());
+}
+
+// ----- retry_failed_tasks and extras -----
+
+#[tokio::test]
+async fn retry_failed_tasks_lists_then_reactivates_each() {
+    let lists = Arc::new(AtomicUsize::new(0));
+    let l2 = lists.clone();
+    let mock = Mock::start(move |r, _| {
+        if r.method == "GET" {
+            l2.fetch_add(1, Ordering::SeqCst);
+            let t = |id: &str| TASK_FAILED.replace("\"task-1\"", &format!("\"{id}\""));
+            Reply::json(
+                200,
+                format!(r#"{{"value":[{},{},{}]}}"#, t("t-a"), t("t-b"), t("t-c")),
+            )
+        } else if r.path.contains("/t-b/") {
+            Reply::error(409, "JobBeingTerminated")
+        } else {
+            Reply::new(204)
+        }
+    })
+    .await;
+    let (job, _) = ids();
+    let out = backend(&mock)
+        .retry_failed_tasks(
+            &job,
+            polybatch::RetryFailedTasksOptions::default().with_concurrency(2),
+        )
+        .await
+        .unwrap();
+    let retried: Vec<&str> = out.retried.iter().map(TaskId::as_str).collect();
+    assert_eq!(retried, vec!["t-a", "t-c"]);
+    assert_eq!(out.not_retried.len(), 1);
+    assert_eq!(out.not_retried[0].task_id.as_str(), "t-b");
+    assert_eq!(out.not_retried[0].error.code(), Some("JobBeingTerminated"));
+    assert_eq!(lists.load(Ordering::SeqCst), 1);
+    let seen = mock.seen();
+    let list = seen.iter().find(|r| r.method == "GET").unwrap();
+    assert_eq!(list.path, "/jobs/job-1/tasks");
+    let filter = signing::decode_query(&list.query)
+        .into_iter()
+        .find(|(n, _)| n == "$filter")
+        .unwrap()
+        .1;
+    assert_eq!(
+        filter,
+        "state eq 'completed' and executionInfo/result eq 'failure'"
+    );
+    assert_eq!(seen.iter().filter(|r| r.method == "POST").count(), 3);
+}
+
+#[tokio::test]
+async fn task_status_and_list_tasks() {
+    let mock = Mock::start(|r, _| {
+        if r.path.ends_with("/tasks") {
+            Reply::json(200, format!(r#"{{"value":[{TASK_FAILED}]}}"#))
+        } else {
+            Reply::json(200, TASK_FAILED)
+        }
+    })
+    .await;
+    let (job, task) = ids();
+    let b = backend(&mock);
+    let s = b
+        .task_status(&job, &task, StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(s.state, TaskState::Failed);
+    assert_eq!(s.exit_code, Some(3));
+    assert_eq!(s.etag.unwrap().as_str(), "0xBODY");
+    let listed: Vec<_> = b
+        .list_tasks(&job, Some("state eq 'completed'".into()))
+        .collect()
+        .await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].as_ref().unwrap().task_id, task);
+}
+
+#[tokio::test]
+async fn add_job_add_task_and_terminate_task() {
+    let mock = Mock::start(|r, _| {
+        if r.path.ends_with("/terminate") {
+            Reply::new(204)
+        } else {
+            Reply::new(201)
+                .header("etag", "0xC")
+                .header("request-id", "rid-add")
+        }
+    })
+    .await;
+    let (job, task) = ids();
+    let b = backend(&mock);
+    let out = b
+        .add_job(
+            AddJobRequest::new(job.clone(), "pool-1")
+                .with_preparation_task(JobTaskSpec::new("echo prep").with_env("A", "1"))
+                .with_release_task(JobTaskSpec::new("echo release"))
+                .with_on_all_tasks_complete(OnAllTasksComplete::TerminateJob)
+                .with_max_task_retry_count(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.request_id.as_deref(), Some("rid-add"));
+    b.add_task(
+        &job,
+        AddTaskRequest::new(task.clone(), "/bin/sh -c 'exit 3'")
+            .with_env("X", "y")
+            .with_max_task_retry_count(0),
+    )
+    .await
+    .unwrap();
+    b.terminate_task(&job, &task).await.unwrap();
+    let seen = mock.seen();
+    assert_eq!(seen[0].path, "/jobs");
+    let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "id": "job-1",
+            "poolInfo": {"poolId": "pool-1"},
+            "jobPreparationTask": {"commandLine": "echo prep", "environmentSettings": [{"name": "A", "value": "1"}]},
+            "jobReleaseTask": {"commandLine": "echo release"},
+            "onAllTasksComplete": "terminatejob",
+            "constraints": {"maxTaskRetryCount": 0}
+        })
+    );
+    assert_eq!(seen[1].path, "/jobs/job-1/tasks");
+    let body: serde_json::Value = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "id": "task-1",
+            "commandLine": "/bin/sh -c 'exit 3'",
+            "environmentSettings": [{"name": "X", "value": "y"}],
+            "constraints": {"maxTaskRetryCount": 0}
+        })
+    );
+    assert_eq!(seen[2].path, "/jobs/job-1/tasks/task-1/terminate");
+    for r in &seen {
+        r.assert_signed("myaccount");
+        assert_eq!(r.header_count("content-length"), 1);
+    }
+}
+
+// ----- Microsoft Entra ID -----
+
+#[tokio::test]
+async fn entra_fetches_one_token_and_sends_bearer() {
+    let mock = Mock::start(|r, _| {
+        if r.path == "/tenant-1/oauth2/v2.0/token" {
+            Reply::json(
+                200,
+                r#"{"token_type":"Bearer","expires_in":3599,"access_token":"tok-abc123"}"#,
+            )
+        } else {
+            Reply::json(200, r#"{"id":"job-1","state":"active"}"#)
+        }
+    })
+    .await;
+    let b = AzureBatchBuilder::new()
+        .with_endpoint(&mock.base)
+        .with_client_credentials("tenant-1", "client-1", "s3cret-value")
+        .with_authority_host(&mock.base)
+        .with_retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let (job, _) = ids();
+    let calls = (0..3).map(|_| b.job_status(&job, StatusOptions::default()));
+    for r in futures::future::join_all(calls).await {
+        assert_eq!(r.unwrap().state, JobState::Active);
+    }
+    let seen = mock.seen();
+    let token_calls: Vec<&Recorded> = seen.iter().filter(|r| r.path.contains("oauth2")).collect();
+    assert_eq!(token_calls.len(), 1);
+    let form = signing::decode_query(std::str::from_utf8(&token_calls[0].body).unwrap());
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("grant_type"), Some("client_credentials"));
+    assert_eq!(get("client_id"), Some("client-1"));
+    assert_eq!(get("client_secret"), Some("s3cret-value"));
+    assert_eq!(
+        get("scope"),
+        Some("https://batch.core.windows.net//.default")
+    );
+    for r in seen.iter().filter(|r| r.path.starts_with("/jobs")) {
+        assert_eq!(r.header("authorization"), Some("Bearer tok-abc123"));
+        assert!(r.header("ocp-date").is_some());
+    }
+    let shown = format!("{b:?} {b}");
+    assert!(
+        !shown.contains("tok-abc123") && !shown.contains("s3cret-value"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn entra_token_errors_are_unauthenticated_without_the_secret() {
+    let mock = Mock::start(|_, _| {
+        Reply::json(
+            401,
+            r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Got s3cret-value.\r\nTrace ID: 1\r\nCorrelation ID: 2","error_codes":[7000215]}"#,
+        )
+    })
+    .await;
+    let b = AzureBatchBuilder::new()
+        .with_endpoint(&mock.base)
+        .with_client_credentials("tenant-1", "client-1", "s3cret-value")
+        .with_authority_host(&mock.base)
+        .with_retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let (job, _) = ids();
+    let e = b
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unauthenticated { .. }), "{e}");
+    assert_eq!(e.code(), Some("invalid_client"));
+    let shown = format!("{e} {e:?}");
+    assert!(shown.contains("AADSTS7000215"), "{shown}");
+    assert!(!shown.contains("s3cret-value"), "{shown}");
+    assert!(!shown.contains("Trace ID"), "{shown}");
+    assert_eq!(mock.seen().len(), 1, "no Batch request without a token");
+}
