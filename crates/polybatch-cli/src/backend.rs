@@ -1,8 +1,13 @@
 //! Builds the backend an operator command talks to, from `--provider` and the configuration.
+//!
+//! The libraries' own `from_env()` reads the environment and credential files; flags override
+//! single settings. Secrets come only from the environment or credential files.
 
 use std::sync::Arc;
 
 use polybatch::BatchBackend;
+use polybatch_azure::{ApiVersion, AzureBatchBuilder};
+use polybatch_tencent::{Endpoint, TencentBatchBuilder};
 
 use crate::cli::{ConnectionArgs, ProviderName};
 use crate::exit::CliError;
@@ -15,9 +20,61 @@ pub fn build(
     let provider = provider.ok_or_else(|| {
         CliError::usage("no provider: pass --provider azure|tencent or set POLYBATCH_PROVIDER")
     })?;
-    let _ = connection;
-    Err(CliError::usage(format!(
-        "provider {} is not available yet",
-        provider.as_str()
-    )))
+    match provider {
+        ProviderName::Azure => azure(connection),
+        ProviderName::Tencent => tencent(connection),
+    }
+}
+
+/// A flag that only makes sense for the other provider is a usage error, not silently ignored.
+fn reject(provider: &str, flag: &str, set: bool) -> Result<(), CliError> {
+    if set {
+        Err(CliError::usage(format!(
+            "{flag} does not apply to --provider {provider}"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+    reject("azure", "--region", c.region.is_some())?;
+    reject("azure", "--secret-id", c.secret_id.is_some())?;
+    let mut b = AzureBatchBuilder::from_env()?;
+    if let Some(e) = &c.endpoint {
+        b = b.with_endpoint(e.clone());
+    }
+    if let Some(a) = &c.account {
+        b = b.with_account(a.clone());
+    }
+    if let Some(v) = &c.api_version {
+        b = b.with_api_version(v.parse::<ApiVersion>()?);
+    }
+    Ok(Arc::new(b.build()?))
+}
+
+/// `--endpoint` for Tencent: a keyword or a URL.
+fn tencent_endpoint(value: &str) -> Endpoint {
+    match value {
+        "default" => Endpoint::Default,
+        "regional" => Endpoint::Regional,
+        "international" | "intl" => Endpoint::International,
+        url => Endpoint::Custom(url.to_string()),
+    }
+}
+
+fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+    reject("tencent", "--account", c.account.is_some())?;
+    reject("tencent", "--api-version", c.api_version.is_some())?;
+    let mut b = TencentBatchBuilder::from_env()?;
+    if let Some(e) = &c.endpoint {
+        b = b.with_endpoint(tencent_endpoint(e));
+    }
+    if let Some(r) = &c.region {
+        b = b.with_region(r.clone());
+    }
+    if let Some(id) = &c.secret_id {
+        b = b.with_secret_id(id.clone());
+    }
+    Ok(Arc::new(b.build()?))
 }

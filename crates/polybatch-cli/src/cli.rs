@@ -40,16 +40,18 @@ pub struct GlobalArgs {
 /// the process list and shell history.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ConnectionArgs {
-    /// The service endpoint (Azure: `https://ACCOUNT.REGION.batch.azure.com`; Tencent: the API
-    /// endpoint, default `https://batch.tencentcloudapi.com`).
-    #[arg(long, global = true)]
+    /// The service endpoint. Azure: `https://ACCOUNT.REGION.batch.azure.com` (overrides
+    /// AZURE_BATCH_ENDPOINT). Tencent: `default` (batch.tencentcloudapi.com), `regional`,
+    /// `international`, or a URL. Plain http is accepted for loopback only (the emulator).
+    #[arg(long, global = true, env = "POLYBATCH_ENDPOINT")]
     pub endpoint: Option<String>,
 
     /// Azure: the Batch account name (overrides AZURE_BATCH_ACCOUNT).
     #[arg(long, global = true)]
     pub account: Option<String>,
 
-    /// Azure: the REST api-version (for example `2024-07-01.20.0`).
+    /// Azure: the REST api-version: 2022-01-01.15.0, 2023-11-01.18.0, 2024-07-01.20.0 (the
+    /// default) or 2025-06-01 (overrides AZURE_BATCH_API_VERSION).
     #[arg(long, global = true)]
     pub api_version: Option<String>,
 
@@ -70,15 +72,6 @@ pub enum ProviderName {
     Azure,
     /// Tencent Cloud Batch.
     Tencent,
-}
-
-impl ProviderName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderName::Azure => "azure",
-            ProviderName::Tencent => "tencent",
-        }
-    }
 }
 
 /// `--output`.

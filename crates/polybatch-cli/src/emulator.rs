@@ -105,7 +105,7 @@ pub fn banner(addr: SocketAddr, config: &EmulatorConfig, args: &EmulatorArgs) ->
          \x20 AZURE_CLIENT_SECRET={client_secret}\n\
          \x20 compute nodes per pool: {nodes}\n\
          Tencent Cloud Batch (TC3-HMAC-SHA256):\n\
-         \x20 TENCENTCLOUD_ENDPOINT={url}\n\
+         \x20 POLYBATCH_ENDPOINT={url}   (the polybatch CLI's --endpoint)\n\
          \x20 TENCENTCLOUD_SECRET_ID={secret_id}\n\
          \x20 TENCENTCLOUD_SECRET_KEY={tencent_key}\n\
          \x20 TENCENTCLOUD_REGION={region}\n\

@@ -24,7 +24,10 @@ fn start(extra_env: &[(&str, &str)]) -> (Child, String, String) {
     let mut banner = String::new();
     loop {
         let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "banner ended early");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "banner ended early"
+        );
         banner.push_str(&line);
         if line.starts_with("Press Ctrl-C") {
             break;
@@ -84,7 +87,12 @@ async fn serves_health_and_stops_on_sigint() {
     let status = wait_with_deadline(&mut child, Duration::from_secs(10));
     assert!(status.success(), "{status:?}");
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(stderr.contains("stopped"), "{stderr}");
 }
 
@@ -110,14 +118,23 @@ fn configured_secrets_are_not_printed() {
 #[test]
 fn bad_settings_are_usage_errors() {
     let out = Command::new(BIN)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--azure-key", "not base64!"])
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--azure-key",
+            "not base64!",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("base64"));
-    assert!(!stderr.contains("not base64!"), "the rejected key is not echoed");
+    assert!(
+        !stderr.contains("not base64!"),
+        "the rejected key is not echoed"
+    );
 
     let out = Command::new(BIN)
         .args(["emulator", "--listen", "not-an-address"])

@@ -91,7 +91,7 @@ impl Report {
     /// Prints the side-by-side table and the verdict.
     pub fn finish(&self) {
         println!();
-        println!("== Neutral states, side by side");
+        println!("== Neutral states, side by side (after 10 more simulated seconds)");
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
