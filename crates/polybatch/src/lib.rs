@@ -10,6 +10,33 @@
 //!
 //! Everything fails with the one [`Error`] type, which says whether a retry can help.
 //!
+//! ```
+//! use std::time::Duration;
+//!
+//! use polybatch::memory::InMemoryBackend;
+//! use polybatch::{BatchBackendExt, JobId, TaskId, TerminateJobOptions, WaitOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> polybatch::Result<()> {
+//! // A backend with real semantics; terminations take 20 s of (paused, simulated) time.
+//! let backend = InMemoryBackend::new().with_termination_delay(Duration::from_secs(20));
+//! let (job, task) = (JobId::new("nightly-render")?, TaskId::new("frame-001")?);
+//! backend.seed().job(&job, "render-pool")?;
+//! backend.seed().task(&job, &task)?;
+//! backend.seed().start_task(&job, &task)?;
+//!
+//! let status = backend
+//!     .terminate_job_and_wait(
+//!         &job,
+//!         TerminateJobOptions::default().with_reason("superseded"),
+//!         WaitOptions::new(Duration::from_secs(5), Duration::from_secs(300)),
+//!     )
+//!     .await?;
+//! assert!(status.state.is_terminal());
+//! assert_eq!(status.terminate_reason.as_deref(), Some("superseded"));
+//! # Ok(()) }
+//! ```
+//!
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
