@@ -209,7 +209,8 @@ impl Harness {
     }
 
     pub async fn add_job(&self, body: Value) -> Answer {
-        self.post(&format!("/jobs?api-version={API}"), Some(body)).await
+        self.post(&format!("/jobs?api-version={API}"), Some(body))
+            .await
     }
 
     pub async fn add_task(&self, job: &str, body: Value) -> Answer {

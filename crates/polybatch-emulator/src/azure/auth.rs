@@ -92,7 +92,10 @@ fn shared_key(ctx: &Context, parts: &Parts, auth: &str) -> Result<(), Reject> {
         .query()
         .map(signing::decode_query)
         .unwrap_or_default();
-    let query: Vec<(&str, &str)> = query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let method = parts.method.as_str();
     let path = parts.uri.path();
     let expected_account = &ctx.config.azure.account;

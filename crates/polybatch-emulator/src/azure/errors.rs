@@ -125,24 +125,30 @@ pub(crate) fn message_for(code: &str) -> &'static str {
         "InvalidPropertyValue" => {
             "The value provided for one of the properties in the request body is invalid."
         }
-        "InvalidRequestBody" => {
-            "The specified Request Body is not syntactically valid."
+        "InvalidRequestBody" => "The specified Request Body is not syntactically valid.",
+        "RequestBodyTooLarge" => {
+            "The request body is too large and exceeds the maximum permissible limit."
         }
-        "RequestBodyTooLarge" => "The request body is too large and exceeds the maximum permissible limit.",
         "ResourceNotFound" => "The specified resource does not exist.",
         "UnsupportedHttpVerb" => "The resource doesn't support the specified HTTP verb.",
         "NotImplemented" => "The polybatch emulator does not implement this operation.",
         "InternalError" => "Server encountered an internal error. Please retry the request.",
         "OperationTimedOut" => "The operation could not be completed within the permitted time.",
-        "ServerBusy" => "The server is currently unable to receive requests. Please retry your request.",
-        "TooManyRequests" => "The server is currently throttling requests. Please retry your request.",
+        "ServerBusy" => {
+            "The server is currently unable to receive requests. Please retry your request."
+        }
+        "TooManyRequests" => {
+            "The server is currently throttling requests. Please retry your request."
+        }
         "JobNotFound" => "The specified job does not exist.",
         "TaskNotFound" => "The specified task does not exist.",
         "JobExists" => "The specified job already exists.",
         "TaskExists" => "The specified task already exists.",
         "JobCompleted" => "The specified job is already in a completed state.",
         "JobBeingTerminated" => "The specified job is being terminated.",
-        "JobBeingDeleted" => "The specified job has been marked for deletion and is being garbage collected.",
+        "JobBeingDeleted" => {
+            "The specified job has been marked for deletion and is being garbage collected."
+        }
         "TaskCompleted" => "The specified task is already in a completed state.",
         "TaskNotCompleted" => "The specified task is not in the completed state.",
         "TaskSucceeded" => "The specified task completed successfully and cannot be reactivated.",

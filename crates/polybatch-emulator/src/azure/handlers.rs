@@ -16,8 +16,8 @@ use super::AzureService;
 use super::conditions::Conditions;
 use super::errors::Reject;
 use super::odata::{self, Filter, Query};
-use super::reply::{self, RequestInfo, accepted, json_ok, with_meta};
 use super::render;
+use super::reply::{self, RequestInfo, accepted, json_ok, with_meta};
 use super::sim::key_of;
 use crate::faults::{FaultKind, Provider};
 
@@ -172,9 +172,8 @@ async fn serve(
                 None,
             ));
         }
-        Some(v) => ApiVersion::parse(v).ok_or_else(|| {
-            Reject::query("UnsupportedRequestVersion", "api-version", Some(v))
-        })?,
+        Some(v) => ApiVersion::parse(v)
+            .ok_or_else(|| Reject::query("UnsupportedRequestVersion", "api-version", Some(v)))?,
     };
     match ctx.faults.take(Provider::Azure, route.operation()) {
         Some(FaultKind::Error {
@@ -195,7 +194,9 @@ async fn serve(
         None => {}
     }
     match route {
-        Route::NotImplemented => return Err(Reject::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented")),
+        Route::NotImplemented => {
+            return Err(Reject::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented"));
+        }
         Route::BadVerb => {
             return Err(Reject::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -209,8 +210,15 @@ async fn serve(
     if let Some(name) = q.unknown(&allowed) {
         return Err(Reject::query("UnsupportedQueryParameter", name, None));
     }
-    if let Some(t) = q.get("timeout").filter(|t| t.trim().parse::<u32>().is_err()) {
-        return Err(Reject::query("InvalidQueryParameterValue", "timeout", Some(t)));
+    if let Some(t) = q
+        .get("timeout")
+        .filter(|t| t.trim().parse::<u32>().is_err())
+    {
+        return Err(Reject::query(
+            "InvalidQueryParameterValue",
+            "timeout",
+            Some(t),
+        ));
     }
     let conditions = Conditions::parse(&parts.headers)?;
     let body = axum::body::to_bytes(body, MAX_BODY)
@@ -224,12 +232,22 @@ async fn serve(
     match route {
         Route::JobAdd => {
             let body = json_body(&body)?;
-            let id = body.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+            let id = body
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let meta = sim.add_job(body, now)?;
-            Ok(accepted(StatusCode::CREATED, &meta, &format!("{base}/jobs/{id}")))
+            Ok(accepted(
+                StatusCode::CREATED,
+                &meta,
+                &format!("{base}/jobs/{id}"),
+            ))
         }
         Route::JobGet(job_id) => {
-            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim
+                .job(job_id)
+                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
             conditions.check(&job.meta, true)?;
             let value = render::select(render::job(job, base), odata::select(&q).as_deref());
             Ok(with_meta(json_ok(&value), &job.meta))
@@ -240,7 +258,11 @@ async fn serve(
                 Some(v) if v.eq_ignore_ascii_case("true") => true,
                 Some(v) if v.eq_ignore_ascii_case("false") => false,
                 Some(v) => {
-                    return Err(Reject::query("InvalidQueryParameterValue", "force", Some(v)));
+                    return Err(Reject::query(
+                        "InvalidQueryParameterValue",
+                        "force",
+                        Some(v),
+                    ));
                 }
             };
             let reason = if body.iter().all(u8::is_ascii_whitespace) {
@@ -253,15 +275,25 @@ async fn serve(
                     Some(other) => return Err(Reject::invalid_property("terminateReason", other)),
                 }
             };
-            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim
+                .job(job_id)
+                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
             conditions.check(&job.meta, false)?;
             let id = job.id.clone();
             let meta = sim.terminate_job(job_id, reason, force, now)?;
-            Ok(accepted(StatusCode::ACCEPTED, &meta, &format!("{base}/jobs/{id}")))
+            Ok(accepted(
+                StatusCode::ACCEPTED,
+                &meta,
+                &format!("{base}/jobs/{id}"),
+            ))
         }
         Route::TaskAdd(job_id) => {
             let body = json_body(&body)?;
-            let task_id = body.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+            let task_id = body
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let meta = sim.add_task(job_id, body, now)?;
             let job = sim.job(job_id).map(|j| j.id.clone()).unwrap_or_default();
             Ok(accepted(
@@ -271,7 +303,9 @@ async fn serve(
             ))
         }
         Route::TaskGet(job_id, task_id) => {
-            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim
+                .job(job_id)
+                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
             let task = job
                 .tasks
                 .get(&key_of(task_id))
@@ -294,7 +328,9 @@ async fn serve(
                     "id",
                 ],
             )?;
-            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim
+                .job(job_id)
+                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
             let pool = sim.pool_of(job);
             let items: Vec<(String, Value)> = job
                 .tasks
@@ -306,7 +342,9 @@ async fn serve(
             list(base, path, &q, items, max, "tasks")
         }
         Route::TaskReactivate(job_id, task_id) | Route::TaskTerminate(job_id, task_id) => {
-            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim
+                .job(job_id)
+                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
             let task = job
                 .tasks
                 .get(&key_of(task_id))
@@ -336,7 +374,9 @@ async fn serve(
                     "jobReleaseTaskExecutionInfo/result",
                 ],
             )?;
-            let job = sim.job(job_id).ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim
+                .job(job_id)
+                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
             // A release task requires a preparation task, so this covers "neither".
             if job.prep.is_none() {
                 return Err(Reject::conflict("JobPreparationTaskNotSpecified"));

@@ -16,7 +16,11 @@ impl Query {
     pub(crate) fn parse(raw: Option<&str>) -> Query {
         Query {
             pairs: raw
-                .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .map(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .into_owned()
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -118,7 +122,9 @@ impl Filter {
                 return Err(invalid("expected 'property operator value'"));
             };
             let Some(canonical) = allowed.iter().find(|a| a.eq_ignore_ascii_case(prop)) else {
-                return Err(invalid(&format!("the property '{prop}' cannot be filtered on")));
+                return Err(invalid(&format!(
+                    "the property '{prop}' cannot be filtered on"
+                )));
             };
             let op = match op.to_ascii_lowercase().as_str() {
                 "eq" => Op::Eq,
@@ -148,7 +154,11 @@ impl Filter {
             match toks.get(i) {
                 None => break,
                 Some(t) if t.eq_ignore_ascii_case("and") => i += 1,
-                Some(t) => return Err(invalid(&format!("unexpected '{t}' (only 'and' joins terms)"))),
+                Some(t) => {
+                    return Err(invalid(&format!(
+                        "unexpected '{t}' (only 'and' joins terms)"
+                    )));
+                }
             }
         }
         Ok(Filter { terms })
@@ -190,12 +200,10 @@ pub(crate) fn max_results(q: &Query) -> Result<usize, Reject> {
         .parse()
         .map_err(|_| Reject::query("InvalidQueryParameterValue", "maxresults", Some(raw)))?;
     if !(1..=1000).contains(&n) {
-        return Err(Reject::query(
-            "OutOfRangeQueryParameterValue",
-            "maxresults",
-            Some(raw),
-        )
-        .value("Reason", "The value must be between 1 and 1000"));
+        return Err(
+            Reject::query("OutOfRangeQueryParameterValue", "maxresults", Some(raw))
+                .value("Reason", "The value must be between 1 and 1000"),
+        );
     }
     Ok(n as usize)
 }
@@ -226,11 +234,9 @@ pub(crate) fn page(
     let start = match after {
         None => 0,
         Some(token) => {
-            items
-                .iter()
-                .position(|(k, _)| k == token)
-                .ok_or_else(|| Reject::query("InvalidQueryParameterValue", "$skiptoken", Some(token)))?
-                + 1
+            items.iter().position(|(k, _)| k == token).ok_or_else(|| {
+                Reject::query("InvalidQueryParameterValue", "$skiptoken", Some(token))
+            })? + 1
         }
     };
     let rest: Vec<(String, Value)> = items.into_iter().skip(start).collect();

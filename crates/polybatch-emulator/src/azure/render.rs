@@ -209,7 +209,11 @@ fn run_json(run: &Run, now: Time, with_retries: bool, dir: &str, node_url: &str)
         m.insert("exitCode".into(), json!(run.exit_code));
         m.insert(
             "result".into(),
-            json!(if run.exit_code == 0 { "success" } else { "failure" }),
+            json!(if run.exit_code == 0 {
+                "success"
+            } else {
+                "failure"
+            }),
         );
         if run.exit_code != 0 {
             m.insert(
@@ -236,8 +240,16 @@ pub(crate) fn prep_release_items(
     now: Time,
 ) -> Vec<(String, Value)> {
     let Some(pool) = pool else { return Vec::new() };
-    let prep_id = j.prep.as_ref().map(|p| p.id.as_str()).unwrap_or("jobpreparation");
-    let release_id = j.release.as_ref().map(|r| r.id.as_str()).unwrap_or("jobrelease");
+    let prep_id = j
+        .prep
+        .as_ref()
+        .map(|p| p.id.as_str())
+        .unwrap_or("jobpreparation");
+    let release_id = j
+        .release
+        .as_ref()
+        .map(|r| r.id.as_str())
+        .unwrap_or("jobrelease");
     j.records
         .iter()
         .filter_map(|(&n, record)| {
@@ -272,7 +284,9 @@ pub(crate) fn select(value: Value, fields: Option<&[String]>) -> Value {
     };
     let keep: Map<String, Value> = m
         .iter()
-        .filter(|(k, _)| k.starts_with("odata.") || fields.iter().any(|f| f.eq_ignore_ascii_case(k)))
+        .filter(|(k, _)| {
+            k.starts_with("odata.") || fields.iter().any(|f| f.eq_ignore_ascii_case(k))
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Value::Object(keep)

@@ -359,7 +359,10 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn max_retries_of(v: &Value, default: i64) -> Result<i64, Reject> {
-    match v.get("constraints").and_then(|c| c.get("maxTaskRetryCount")) {
+    match v
+        .get("constraints")
+        .and_then(|c| c.get("maxTaskRetryCount"))
+    {
         None | Some(Value::Null) => Ok(default),
         Some(n) => match n.as_i64() {
             Some(n) if n >= -1 => Ok(n),
@@ -385,7 +388,10 @@ fn side_task(
     }
     let id = str_field(spec, "id").unwrap_or(default_id).to_string();
     if !valid_id(&id) {
-        return Err(Reject::invalid_property(&format!("{property}.id"), &spec["id"]));
+        return Err(Reject::invalid_property(
+            &format!("{property}.id"),
+            &spec["id"],
+        ));
     }
     let env = spec.get("environmentSettings").unwrap_or(&Value::Null);
     Ok(Some(SideTask {
@@ -497,9 +503,13 @@ impl Sim {
     /// A task's current phase has ended at `t`.
     fn step_task(&mut self, jk: &str, tk: &str, t: Time) {
         let meta = self.meta(t);
-        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let Some(job) = self.jobs.get_mut(jk) else {
+            return;
+        };
         let prep_failed = {
-            let Some(task) = job.tasks.get(tk) else { return };
+            let Some(task) = job.tasks.get(tk) else {
+                return;
+            };
             task.waits_for_prep
                 && task
                     .node
@@ -508,7 +518,9 @@ impl Sim {
                     .is_some_and(|r| r.exit_code != 0)
         };
         let pool_key = job.pool_key.clone();
-        let Some(task) = job.tasks.get_mut(tk) else { return };
+        let Some(task) = job.tasks.get_mut(tk) else {
+            return;
+        };
         task.meta = meta;
         let mut freed = None;
         let mut finished = false;
@@ -612,8 +624,12 @@ impl Sim {
         }
         candidates.sort();
         for (_, jk, tk) in candidates {
-            let Some(job) = self.jobs.get(&jk) else { continue };
-            let Some(pool) = self.pools.get(&job.pool_key) else { continue };
+            let Some(job) = self.jobs.get(&jk) else {
+                continue;
+            };
+            let Some(pool) = self.pools.get(&job.pool_key) else {
+                continue;
+            };
             let free = (0..pool.busy.len())
                 .find(|&n| pool.busy.get(n).is_some_and(Option::is_none) && job.eligible(n, t));
             if let Some(n) = free {
@@ -624,7 +640,9 @@ impl Sim {
 
     fn assign(&mut self, jk: &str, tk: &str, node: usize, t: Time) {
         let meta = self.meta(t);
-        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let Some(job) = self.jobs.get_mut(jk) else {
+            return;
+        };
         let mut waits = false;
         if let Some(prep) = &job.prep {
             let record = job.records.entry(node).or_default();
@@ -638,7 +656,9 @@ impl Sim {
             .get(&node)
             .and_then(|r| r.prep.as_ref())
             .map(|r| r.end);
-        let Some(task) = job.tasks.get_mut(tk) else { return };
+        let Some(task) = job.tasks.get_mut(tk) else {
+            return;
+        };
         task.state.set(TaskState::Preparing, t);
         task.meta = meta;
         task.node = Some(node);
@@ -660,9 +680,13 @@ impl Sim {
     /// Ends a task that has not completed (Task_Terminate, or its job terminating).
     fn end_task(&mut self, jk: &str, tk: &str, t: Time) {
         let meta = self.meta(t);
-        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let Some(job) = self.jobs.get_mut(jk) else {
+            return;
+        };
         let pool_key = job.pool_key.clone();
-        let Some(task) = job.tasks.get_mut(tk) else { return };
+        let Some(task) = job.tasks.get_mut(tk) else {
+            return;
+        };
         let occupied = matches!(task.state.state, TaskState::Preparing | TaskState::Running);
         task.state.set(TaskState::Completed, t);
         task.meta = meta;
@@ -678,7 +702,9 @@ impl Sim {
 
     fn terminate_job_at(&mut self, jk: &str, reason: String, force: bool, t: Time) {
         let meta = self.meta(t);
-        let Some(job) = self.jobs.get_mut(jk) else { return };
+        let Some(job) = self.jobs.get_mut(jk) else {
+            return;
+        };
         job.state.set(JobState::Terminating, t);
         job.meta = meta;
         job.terminate_reason = Some(reason);
@@ -748,10 +774,20 @@ impl Sim {
         if release.is_some() && prep.is_none() {
             // "A Job Release Task cannot be specified without also specifying a Job
             // Preparation Task for the Job."
-            return Err(Reject::invalid_property("jobReleaseTask", &body["jobReleaseTask"]));
+            return Err(Reject::invalid_property(
+                "jobReleaseTask",
+                &body["jobReleaseTask"],
+            ));
         }
-        if prep.as_ref().zip(release.as_ref()).is_some_and(|(p, r)| key_of(&p.id) == key_of(&r.id)) {
-            return Err(Reject::invalid_property("jobReleaseTask.id", &body["jobReleaseTask"]["id"]));
+        if prep
+            .as_ref()
+            .zip(release.as_ref())
+            .is_some_and(|(p, r)| key_of(&p.id) == key_of(&r.id))
+        {
+            return Err(Reject::invalid_property(
+                "jobReleaseTask.id",
+                &body["jobReleaseTask"]["id"],
+            ));
         }
         let terminate_when_done = match body.get("onAllTasksComplete") {
             None | Some(Value::Null) => false,
@@ -835,7 +871,12 @@ impl Sim {
         let depends_on: Vec<String> = deps
             .and_then(|d| d.get("taskIds"))
             .and_then(Value::as_array)
-            .map(|ids| ids.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
         let depends_on_ranges: Vec<(i64, i64)> = deps
             .and_then(|d| d.get("taskIdRanges"))
@@ -907,17 +948,32 @@ impl Sim {
             .unwrap_or_else(|| "UserTerminate".into());
         self.terminate_job_at(&jk, reason, force, t);
         self.advance(t);
-        Ok(self.jobs.get(&jk).map(|j| j.meta.clone()).unwrap_or_else(|| Meta {
-            etag: String::new(),
-            last_modified: t,
-        }))
+        Ok(self
+            .jobs
+            .get(&jk)
+            .map(|j| j.meta.clone())
+            .unwrap_or_else(|| Meta {
+                etag: String::new(),
+                last_modified: t,
+            }))
     }
 
     /// Task_Terminate (after the task was found and conditions checked).
-    pub(crate) fn terminate_task(&mut self, job_id: &str, task_id: &str, t: Time) -> Result<Meta, Reject> {
+    pub(crate) fn terminate_task(
+        &mut self,
+        job_id: &str,
+        task_id: &str,
+        t: Time,
+    ) -> Result<Meta, Reject> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
-        let job = self.jobs.get(&jk).ok_or_else(|| Reject::not_found("JobNotFound"))?;
-        let task = job.tasks.get(&tk).ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        let job = self
+            .jobs
+            .get(&jk)
+            .ok_or_else(|| Reject::not_found("JobNotFound"))?;
+        let task = job
+            .tasks
+            .get(&tk)
+            .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
         if task.state.state == TaskState::Completed {
             return Err(Reject::conflict("TaskCompleted"));
         }
@@ -931,10 +987,21 @@ impl Sim {
     }
 
     /// Task_Reactivate (after the task was found and conditions checked).
-    pub(crate) fn reactivate_task(&mut self, job_id: &str, task_id: &str, t: Time) -> Result<Meta, Reject> {
+    pub(crate) fn reactivate_task(
+        &mut self,
+        job_id: &str,
+        task_id: &str,
+        t: Time,
+    ) -> Result<Meta, Reject> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
-        let job = self.jobs.get(&jk).ok_or_else(|| Reject::not_found("JobNotFound"))?;
-        let task = job.tasks.get(&tk).ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        let job = self
+            .jobs
+            .get(&jk)
+            .ok_or_else(|| Reject::not_found("JobNotFound"))?;
+        let task = job
+            .tasks
+            .get(&tk)
+            .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
         match job.state.state {
             JobState::Completed => return Err(Reject::conflict("JobCompleted")),
             JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
@@ -973,10 +1040,18 @@ impl Sim {
 
     /// Test seeding: records a successful preparation task run at `t` on up to `nodes` nodes
     /// of the job's pool where it has not run yet. Returns how many nodes got one.
-    pub(crate) fn seed_preparation(&mut self, job_id: &str, nodes: usize, t: Time) -> Option<usize> {
+    pub(crate) fn seed_preparation(
+        &mut self,
+        job_id: &str,
+        nodes: usize,
+        t: Time,
+    ) -> Option<usize> {
         let job = self.jobs.get_mut(&key_of(job_id))?;
         let prep = job.prep.clone()?;
-        let size = self.pools.get(&job.pool_key).map_or(0, |p| p.node_ids.len());
+        let size = self
+            .pools
+            .get(&job.pool_key)
+            .map_or(0, |p| p.node_ids.len());
         let mut seeded = 0;
         for n in 0..size {
             if seeded == nodes {

@@ -44,7 +44,10 @@ impl TokenStore {
 
     /// Issues a fresh opaque token valid for `lifetime` from `now`.
     pub(crate) fn issue(&self, now: DateTime<Utc>, lifetime: Duration) -> String {
-        let token = format!("pbemu.{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+        let token = format!(
+            "pbemu.{}",
+            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+        );
         let mut tokens = self.lock();
         tokens.retain(|_, expiry| *expiry > now);
         tokens.insert(token.clone(), now + lifetime);
@@ -61,7 +64,13 @@ impl TokenStore {
     }
 }
 
-fn aad_error(status: StatusCode, error: &str, code: u32, text: &str, now: DateTime<Utc>) -> Response {
+fn aad_error(
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Response {
     let trace = uuid::Uuid::new_v4();
     let correlation = uuid::Uuid::new_v4();
     let stamp = now.format("%Y-%m-%d %H:%M:%SZ");
@@ -85,8 +94,10 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
         "content-type",
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
-    r.headers_mut()
-        .insert("cache-control", HeaderValue::from_static("no-store, no-cache"));
+    r.headers_mut().insert(
+        "cache-control",
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     r
 }
 
@@ -146,7 +157,9 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
         return bad(
             "invalid_request",
             90002,
-            format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         );
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
@@ -176,7 +189,9 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
         return bad(
             "unauthorized_client",
             700016,
-            format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
         );
     }
     let Some(scope) = field("scope") else {
@@ -200,7 +215,9 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
             StatusCode::UNAUTHORIZED,
             "invalid_client".into(),
             7000215,
-            format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
         ));
     }
     if !BATCH_SCOPES.contains(&scope) {
@@ -208,14 +225,18 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
             return bad(
                 "invalid_scope",
                 1002012,
-                format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+                format!(
+                    "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+                ),
             );
         }
         let resource = scope.trim_end_matches("/.default");
         return bad(
             "invalid_resource",
             500011,
-            format!("The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."),
+            format!(
+                "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+            ),
         );
     }
     Ok(())
