@@ -719,6 +719,35 @@ async fn off_host_next_links_are_refused() {
 }
 
 #[tokio::test]
+async fn a_next_link_that_repeats_ends_the_listing_with_an_error() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b2 = base.clone();
+    let mock = Mock::start(move |_, _| {
+        let base = b2.lock().unwrap().clone();
+        Reply::json(
+            200,
+            format!(
+                r#"{{"value":[{}],"odata.nextLink":"{base}/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken=same&api-version=2024-07-01.20.0"}}"#,
+                prep_item("tvm-1")
+            ),
+        )
+    })
+    .await;
+    *base.lock().unwrap() = mock.base.clone();
+    let (job, _) = ids();
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    // Page 1, page 2 (the link), then the repeat is refused instead of looping.
+    assert_eq!(all.len(), 3);
+    assert!(all[0].is_ok() && all[1].is_ok());
+    let e = all[2].as_ref().unwrap_err();
+    assert!(e.message().contains("repeats"), "{e}");
+    assert_eq!(mock.seen().len(), 2);
+}
+
+#[tokio::test]
 async fn invalid_page_size_fails_before_any_request() {
     let mock = Mock::start(|_, _| Reply::json(200, r#"{"value":[]}"#)).await;
     let (job, _) = ids();
