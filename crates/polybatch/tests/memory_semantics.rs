@@ -933,7 +933,7 @@ async fn injected_failures_replace_the_next_calls() {
 
     // Queued per operation; other operations are unaffected; clear drops the rest.
     b.faults()
-        .fail_next(Operation::JobStatus, 5, |ctx| Error::timeout(ctx));
+        .fail_next(Operation::JobStatus, 5, Error::timeout);
     assert!(
         b.task_status(&job(1), &task(1), StatusOptions::default())
             .await
@@ -957,7 +957,7 @@ async fn injected_delays_take_simulated_time() {
     let b = seeded();
     b.faults()
         .delay_next(Operation::JobStatus, 1, Duration::from_secs(7))
-        .fail_next(Operation::JobStatus, 1, |ctx| Error::timeout(ctx));
+        .fail_next(Operation::JobStatus, 1, Error::timeout);
     let start = Instant::now();
     let e = b
         .job_status(&job(1), StatusOptions::default())
