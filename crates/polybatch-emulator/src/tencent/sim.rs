@@ -280,6 +280,11 @@ fn secs(n: i64) -> Duration {
     Duration::seconds(n)
 }
 
+/// `t + d`, saturating at the end of time (the admin API can push the clock far ahead).
+fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl Job {
     /// A job created at `now`. `spec` must be valid: unique task names, dependences naming
     /// tasks of the job, and no cycle (see [`topological_order`]).
@@ -463,7 +468,7 @@ impl Job {
         for (task, tv) in self.instances.iter_mut().zip(&view.tasks) {
             for (inst, iv) in task.iter_mut().zip(&tv.instances) {
                 if !iv.state.is_terminal() {
-                    inst.terminate(now + secs(2));
+                    inst.terminate(after(now, secs(2)));
                     any = true;
                 }
             }
@@ -493,7 +498,7 @@ impl Job {
         match state {
             State::Submitted | State::Pending | State::Runnable => inst.terminate(now),
             State::Starting | State::Running | State::FailedInterrupted => {
-                inst.terminate(now + secs(2))
+                inst.terminate(after(now, secs(2)))
             }
             State::Succeed | State::Failed => {}
         }
@@ -605,7 +610,7 @@ fn natural_plan(spec: &TaskSpec, inst: &Instance, gate: Option<&Gate>) -> Plan {
     let mut plan = Vec::new();
     let pending_from = if inst.fresh {
         plan.push(Segment::new(inst.epoch, State::Submitted));
-        inst.epoch + secs(1)
+        after(inst.epoch, secs(1))
     } else {
         inst.epoch
     };
@@ -626,10 +631,10 @@ fn natural_plan(spec: &TaskSpec, inst: &Instance, gate: Option<&Gate>) -> Plan {
         }
     };
     plan.push(Segment::new(pending_from, State::Pending));
-    plan.push(Segment::new(ready + secs(1), State::Runnable));
-    plan.push(Segment::new(ready + secs(2), State::Starting));
-    plan.push(Segment::new(ready + secs(4), State::Running));
-    let mut end = ready + secs(4) + spec.run_time;
+    plan.push(Segment::new(after(ready, secs(1)), State::Runnable));
+    plan.push(Segment::new(after(ready, secs(2)), State::Starting));
+    plan.push(Segment::new(after(ready, secs(4)), State::Running));
+    let mut end = after(after(ready, secs(4)), spec.run_time);
     if spec.exit_code == 0 {
         let mut done = Segment::new(end, State::Succeed);
         done.exit_code = Some(0);
@@ -643,8 +648,8 @@ fn natural_plan(spec: &TaskSpec, inst: &Instance, gate: Option<&Gate>) -> Plan {
         starting.exit_code = Some(spec.exit_code);
         starting.reason = format!("Retry {attempt} of {} after: {failure}", spec.max_retry);
         plan.push(starting);
-        plan.push(Segment::new(end + secs(2), State::Running));
-        end = end + secs(2) + spec.run_time;
+        plan.push(Segment::new(after(end, secs(2)), State::Running));
+        end = after(after(end, secs(2)), spec.run_time);
     }
     let mut failed = Segment::new(
         end,
