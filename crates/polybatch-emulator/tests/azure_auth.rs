@@ -30,9 +30,9 @@ async fn shared_key_failures_and_date_window() {
         "{detail}"
     );
     assert!(
-        detail.contains(&format!(
+        detail.contains(
             "Server used following string to sign: 'GET\n\n\n\n\n\n\n\n\n\n\n\nocp-date:"
-        )),
+        ),
         "{detail}"
     );
     assert!(

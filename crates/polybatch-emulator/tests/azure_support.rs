@@ -12,11 +12,8 @@ use polybatch_emulator::{Context, Emulator, EmulatorConfig, RunningEmulator, Sim
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-// TEMPORARY until polybatch-azure exports `signing` from its lib.rs.
-#[allow(dead_code, missing_docs, unused_imports)]
-#[path = "../../polybatch-azure/src/signing.rs"]
-mod signing;
-pub use signing::QueryNameCase;
+use polybatch_azure::signing;
+pub use polybatch_azure::signing::QueryNameCase;
 
 pub const API: &str = "2024-07-01.20.0";
 

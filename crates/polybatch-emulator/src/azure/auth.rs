@@ -5,11 +5,9 @@
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Duration, Utc};
-// TEMPORARY until polybatch-azure exports `signing` from its lib.rs: compile its file here.
-#[allow(dead_code, missing_docs)]
-#[path = "../../../polybatch-azure/src/signing.rs"]
-mod signing;
-use signing::{QueryNameCase, decode_key, parse_authorization, sign, string_to_sign};
+use polybatch_azure::signing::{
+    QueryNameCase, decode_key, parse_authorization, sign, string_to_sign,
+};
 
 use super::errors::Reject;
 use super::token::TokenStore;
@@ -90,7 +88,7 @@ fn shared_key(ctx: &Context, parts: &Parts, auth: &str) -> Result<(), Reject> {
     let query: Vec<(String, String)> = parts
         .uri
         .query()
-        .map(signing::decode_query)
+        .map(polybatch_azure::signing::decode_query)
         .unwrap_or_default();
     let query: Vec<(&str, &str)> = query
         .iter()

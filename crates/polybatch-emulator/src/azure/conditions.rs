@@ -10,6 +10,7 @@ use super::reply::rfc1123;
 use super::sim::Meta;
 
 #[derive(Debug, Clone)]
+#[allow(clippy::enum_variant_names)] // named after the headers
 enum Condition {
     IfMatch(String),
     IfNoneMatch(String),

@@ -129,6 +129,11 @@ impl Outcome {
     }
 }
 
+/// `t + d`, saturating (the admin API can push the clock arbitrarily far).
+fn after(t: Time, d: Duration) -> Time {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// A `failureInfo` object.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
@@ -217,7 +222,7 @@ impl Run {
         let attempt = spec.outcome.duration;
         Run {
             start,
-            end: start + attempt * (retries as i32 + 1),
+            end: after(start, attempt * (retries as i32 + 1)),
             exit_code: spec.outcome.exit_code,
             retries,
             attempt,
@@ -237,7 +242,7 @@ impl Run {
             let per = self.attempt.num_milliseconds().max(1);
             ((elapsed / per) as u32).min(self.retries)
         };
-        (done, self.start + self.attempt * done as i32)
+        (done, after(self.start, self.attempt * done as i32))
     }
 }
 
@@ -538,7 +543,7 @@ impl Sim {
             TaskState::Preparing => {
                 task.state.set(TaskState::Running, t);
                 task.exec.start = Some(t);
-                task.phase_end = Some(t + task.outcome.duration);
+                task.phase_end = Some(after(t, task.outcome.duration));
                 task.waits_for_prep = false;
             }
             TaskState::Running => {
@@ -555,7 +560,7 @@ impl Sim {
                     } else {
                         task.outcome.duration
                     };
-                    task.phase_end = Some(t + attempt);
+                    task.phase_end = Some(after(t, attempt));
                 } else {
                     task.state.set(TaskState::Completed, t);
                     task.exec.end = Some(t);
@@ -665,7 +670,7 @@ impl Sim {
         task.waits_for_prep = waits;
         task.phase_end = Some(match (waits, prep_end) {
             (true, Some(end)) => end,
-            _ => t + Duration::seconds(1),
+            _ => after(t, Duration::seconds(1)),
         });
         let pool_key = job.pool_key.clone();
         if let Some(slot) = self

@@ -241,3 +241,20 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_expire_and_never_show_in_debug() {
+        let store = TokenStore::default();
+        let now = Utc::now();
+        let token = store.issue(now, Duration::seconds(60));
+        assert_eq!(store.check(&token, now + Duration::seconds(59)), Ok(()));
+        assert!(store.check(&token, now + Duration::seconds(60)).is_err());
+        assert!(store.check("other", now).is_err());
+        let shown = format!("{store:?}");
+        assert!(!shown.contains(&token) && shown.contains("issued: 1"), "{shown}");
+    }
+}
