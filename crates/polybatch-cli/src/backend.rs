@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use polybatch::BatchBackend;
+use polybatch::retry::RetryPolicy;
 use polybatch_azure::{ApiVersion, AzureBatchBuilder};
 use polybatch_tencent::{Endpoint, TencentBatchBuilder};
 
@@ -50,7 +51,16 @@ fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     if let Some(v) = &c.api_version {
         b = b.with_api_version(v.parse::<ApiVersion>()?);
     }
+    if let Some(policy) = retry_policy(c) {
+        b = b.with_retry_policy(policy);
+    }
     Ok(Arc::new(b.build()?))
+}
+
+/// `--max-attempts` on top of the library's default policy.
+fn retry_policy(c: &ConnectionArgs) -> Option<RetryPolicy> {
+    c.max_attempts
+        .map(|n| RetryPolicy::default().with_max_attempts(n))
 }
 
 /// `--endpoint` for Tencent: a keyword or a URL.
@@ -75,6 +85,9 @@ fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     }
     if let Some(id) = &c.secret_id {
         b = b.with_secret_id(id.clone());
+    }
+    if let Some(policy) = retry_policy(c) {
+        b = b.with_retry_policy(policy);
     }
     Ok(Arc::new(b.build()?))
 }

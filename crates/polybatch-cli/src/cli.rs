@@ -32,6 +32,9 @@ pub struct GlobalArgs {
     /// Log each request (ids, status, timings; never secrets) on stderr.
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
+
+    #[command(flatten, next_help_heading = "Provider connection (operator commands)")]
+    pub connection: ConnectionArgs,
 }
 
 /// Overrides of the provider configuration read from the environment and credential files.
@@ -63,6 +66,12 @@ pub struct ConnectionArgs {
     /// the environment or the credentials file).
     #[arg(long, global = true)]
     pub secret_id: Option<String>,
+
+    /// Attempts per request, the first included: retryable failures (throttling, timeouts,
+    /// transport errors) are retried with backoff up to this many times in all. 1 turns
+    /// retries off. Default: the library's policy (4 attempts within 2 minutes).
+    #[arg(long, global = true, env = "POLYBATCH_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
 }
 
 /// A provider name.
@@ -91,22 +100,14 @@ pub enum Command {
     /// neutral interface with the real clients; exits 0 only if every step behaved as documented.
     Demo(DemoArgs),
     /// Operate on one job.
-    Job(Operator<JobCommand>),
-    /// Operate on one task.
-    Task(Operator<TaskCommand>),
-    /// Operate on many jobs at once.
-    Jobs(Operator<JobsCommand>),
-}
-
-/// An operator command group: its connection flags (accepted anywhere after the group name)
-/// and the command.
-#[derive(Debug, Args)]
-pub struct Operator<C: Subcommand> {
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-
     #[command(subcommand)]
-    pub command: C,
+    Job(JobCommand),
+    /// Operate on one task.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Operate on many jobs at once.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
 }
 
 /// `polybatch emulator`.

@@ -50,19 +50,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Demo(args) => demo::run(args).await,
-        Command::Job(op) => {
-            let backend = backend::build(cli.global.provider, &op.connection)?;
-            ops::job(backend, op.command, output).await
+        Command::Job(command) => {
+            let backend = backend::build(cli.global.provider, &cli.global.connection)?;
+            ops::job(backend, command, output).await
         }
-        Command::Task(op) => {
-            let backend = backend::build(cli.global.provider, &op.connection)?;
-            ops::task(backend, op.command, output).await
+        Command::Task(command) => {
+            let backend = backend::build(cli.global.provider, &cli.global.connection)?;
+            ops::task(backend, command, output).await
         }
-        Command::Jobs(op) => {
-            let backend = backend::build(cli.global.provider, &op.connection)?;
-            match op.command {
-                cli::JobsCommand::Terminate(args) => bulk::terminate(backend, args, output).await,
-            }
+        Command::Jobs(cli::JobsCommand::Terminate(args)) => {
+            let backend = backend::build(cli.global.provider, &cli.global.connection)?;
+            bulk::terminate(backend, args, output).await
         }
     }
 }

@@ -1,0 +1,127 @@
+//! Configuration and usage errors, and an unreachable service: exit codes and one-line
+//! messages that name what to fix and never print a secret.
+
+mod common;
+
+use common::{BIN, TestEmulator, run};
+
+#[test]
+fn missing_azure_credentials_name_the_setting() {
+    let emu = TestEmulator::start();
+    let out = run(emu
+        .bare()
+        .args(["--provider", "azure", "job", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("AZURE_BATCH_ENDPOINT"), "{line}");
+
+    let out = run(emu
+        .bare()
+        .env("AZURE_BATCH_ENDPOINT", &emu.url)
+        .env("AZURE_BATCH_ACCOUNT", "devbatch")
+        .args(["--provider", "azure", "job", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("AZURE_BATCH_ACCESS_KEY"), "{line}");
+}
+
+#[test]
+fn missing_tencent_credentials_name_the_setting() {
+    let emu = TestEmulator::start();
+    let out = run(emu
+        .bare()
+        .env("POLYBATCH_PROVIDER", "tencent")
+        .args(["job", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("TENCENTCLOUD_SECRET_ID"), "{line}");
+
+    let out = run(emu
+        .bare()
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDx")
+        .env("TENCENTCLOUD_SECRET_KEY", "k")
+        .args(["--provider", "tencent", "job", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("TENCENTCLOUD_REGION"), "{line}");
+}
+
+#[test]
+fn a_secret_in_a_bad_setting_is_not_echoed() {
+    let emu = TestEmulator::start();
+    let key = "not*base64*secret-value";
+    let out = run(emu
+        .azure_cli()
+        .env("AZURE_BATCH_ACCESS_KEY", key)
+        .args(["job", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("AZURE_BATCH_ACCESS_KEY"), "{line}");
+    assert!(!line.contains(key), "{line}");
+}
+
+#[test]
+fn no_provider_and_bad_usage_exit_2() {
+    let emu = TestEmulator::start();
+    let out = run(emu.bare().args(["job", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("--provider"), "{line}");
+
+    // clap's own usage errors.
+    let out = run(emu.bare().args(["job", "frobnicate"]));
+    assert_eq!(out.code, Some(2));
+    let out = run(emu.bare().args(["--provider", "aws", "job", "status", "j"]));
+    assert_eq!(out.code, Some(2));
+    let out = run(emu.bare().args(["jobs", "terminate"]));
+    assert_eq!(out.code, Some(2), "--ids-file is required");
+
+    // Options the api-version cannot express fail before any request.
+    let out = run(emu.azure_cli().args([
+        "--api-version",
+        "2023-11-01.18.0",
+        "job",
+        "terminate",
+        "j",
+        "--force",
+    ]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("force"), "{line}");
+    let out = run(emu
+        .azure_cli()
+        .args(["--api-version", "1999-01-01", "job", "status", "j"]));
+    out.one_error_line(2);
+}
+
+#[test]
+fn unreachable_endpoint_is_one_line_exit_1() {
+    let emu = TestEmulator::start();
+    // A loopback port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let closed = format!("http://127.0.0.1:{port}");
+    // One attempt: the default policy would retry the transport error with backoff first.
+    let out = run(emu
+        .azure_cli()
+        .env("AZURE_BATCH_ENDPOINT", &closed)
+        .env("POLYBATCH_MAX_ATTEMPTS", "1")
+        .args(["job", "status", "j"]));
+    let line = out.one_error_line(1);
+    assert!(line.contains("transport error"), "{line}");
+
+    let out = run(emu.tencent_cli().args([
+        "--endpoint",
+        &closed,
+        "--max-attempts",
+        "1",
+        "job",
+        "status",
+        "job-1",
+    ]));
+    let line = out.one_error_line(1);
+    assert!(line.contains("transport error"), "{line}");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = run(&mut assert_cmd::Command::new(BIN).arg("--help"));
+    out.success();
+    assert!(out.stdout.contains("Exit codes"), "{}", out.stdout);
+    run(&mut assert_cmd::Command::new(BIN).arg("--version")).success();
+}
