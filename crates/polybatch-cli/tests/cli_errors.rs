@@ -120,8 +120,8 @@ fn unreachable_endpoint_is_one_line_exit_1() {
 
 #[test]
 fn help_and_version_exit_0() {
-    let out = run(&mut assert_cmd::Command::new(BIN).arg("--help"));
+    let out = run(assert_cmd::Command::new(BIN).arg("--help"));
     out.success();
     assert!(out.stdout.contains("Exit codes"), "{}", out.stdout);
-    run(&mut assert_cmd::Command::new(BIN).arg("--version")).success();
+    run(assert_cmd::Command::new(BIN).arg("--version")).success();
 }
