@@ -6,3 +6,7 @@
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/emulator.md")]
+pub struct EmulatorGuideDoctests;
