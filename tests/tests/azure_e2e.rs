@@ -276,18 +276,18 @@ async fn stale_if_match_on_terminate_is_precondition_failed() {
     );
 
     // The same on reactivate: the failed task's ETag from before its state changed.
-    let (job, task2) = f.job_with_failed_task().await.unwrap();
+    let (job, task) = f.job_with_failed_task().await.unwrap();
     let first = b
-        .task_status(&job, &task2, StatusOptions::default())
+        .task_status(&job, &task, StatusOptions::default())
         .await
         .unwrap();
-    b.reactivate_task(&job, &task2, ReactivateTaskOptions::default())
+    b.reactivate_task(&job, &task, ReactivateTaskOptions::default())
         .await
         .unwrap();
     let e = b
         .reactivate_task(
             &job,
-            &task2,
+            &task,
             ReactivateTaskOptions::default().with_preconditions(
                 Preconditions::default().with_if_match(first.etag.clone().expect("task ETag")),
             ),
@@ -295,6 +295,7 @@ async fn stale_if_match_on_terminate_is_precondition_failed() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::PreconditionFailed { .. }), "{e}");
+    assert_eq!(e.code(), Some("ConditionNotMet"), "{e}");
 }
 
 #[tokio::test]
