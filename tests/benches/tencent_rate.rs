@@ -93,7 +93,8 @@ impl Report {
             "  achieved rate                {rate:.2}/s overall, {steady} first-to-last \
              (client limit {configured}, emulator limit 2.00/s)"
         );
-        println!("  {ACTION} requests received   {}", self.requests);
+        let received = format!("{ACTION} requests");
+        println!("  {received:<28} {}", self.requests);
         println!("  RequestLimitExceeded answers {}", self.limit_exceeded);
         println!(
             "  caller wait (completed)      p50 {}, p99 {}",
