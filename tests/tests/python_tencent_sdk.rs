@@ -4,15 +4,12 @@
 //! Needs `python3` with the SDK installed (`pip install -r tests/python/requirements.txt`);
 //! without it the test fails, saying so.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod support;
+
 use std::sync::Arc;
 
 use polybatch::clock::SystemClock;
 use polybatch_emulator::{Context, Emulator, EmulatorConfig, SimClock};
-use tokio::net::TcpListener;
-
-const INSTALL_HINT: &str = "pip install -r tests/python/requirements.txt";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_drives_every_tencent_action() {
@@ -24,35 +21,20 @@ async fn official_python_sdk_drives_every_tencent_action() {
     // Simulated time moves only through the admin API the script calls; timestamps are
     // checked against the real clock, as the SDK signs with it.
     let ctx = Context::new(config, SimClock::manual(), Arc::new(SystemClock));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = Emulator::with_context(ctx).spawn_on(listener).unwrap();
-    let url = running.url();
+    let running = Emulator::with_context(ctx).spawn_local().await.unwrap();
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/tencent_sdk_check.py");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(&script)
-            .args(["--url", &url, "--secret-id", &secret_id])
-            .env("TENCENTCLOUD_SECRET_KEY", &secret_key)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3 and {INSTALL_HINT}"));
+    support::python::run_sdk_check(
+        "Tencent Cloud",
+        "tencent_sdk_check.py",
+        vec![
+            "--url".into(),
+            running.url(),
+            "--secret-id".into(),
+            secret_id,
+        ],
+        vec![("TENCENTCLOUD_SECRET_KEY", secret_key)],
+        "all Tencent SDK checks passed",
+    )
+    .await;
     running.shutdown().await;
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_ne!(
-        output.status.code(),
-        Some(3),
-        "the official Tencent Cloud Python SDK is not installed: {INSTALL_HINT}\n{stderr}"
-    );
-    assert!(
-        output.status.success(),
-        "tencent_sdk_check.py failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
-    assert!(stdout.contains("all Tencent SDK checks passed"), "{stdout}");
 }

@@ -5,4 +5,5 @@
 #![allow(dead_code)]
 
 pub mod azure;
+pub mod python;
 pub mod tencent;

@@ -10,17 +10,13 @@ use polybatch::rate::{Gcra, Quota};
 
 use crate::config::TencentConfig;
 
-/// The documented international limit of an action, in requests per second.
+/// The documented international limit of an action, in requests per second: the same table
+/// the client defaults to, so the two sides cannot drift apart.
 pub fn documented_limit(action: &str) -> Option<u32> {
-    Some(match action {
-        "TerminateJob" | "TerminateTaskInstance" | "RetryJobs" | "DescribeJob" | "DescribeJobs" => {
-            2
-        }
-        "DescribeTask" => 3,
-        "SubmitJob" => 7,
-        "DeleteJob" => 30,
-        _ => return None,
-    })
+    polybatch_tencent::DEFAULT_RATE_LIMITS
+        .iter()
+        .find(|(name, _)| *name == action)
+        .map(|(_, per_second)| *per_second)
 }
 
 /// One limiter per (action, SecretId, region).
