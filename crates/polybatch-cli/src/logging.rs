@@ -3,6 +3,8 @@
 //! The clients log ids, statuses and timings at debug level and never secrets; this only
 //! decides what is shown. `RUST_LOG`, when set, wins.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// The filter `--verbose` turns on.
@@ -19,6 +21,8 @@ pub fn init(verbose: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only on a terminal: logs redirected to a file or CI stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true)
         .try_init();
 }
