@@ -86,7 +86,7 @@ pub async fn terminate(
 
     let concurrency = usize::from(args.concurrency);
     let limited = ConcurrencyLimited::new(backend, concurrency);
-    let progress = Progress::new(lines.len() as u64);
+    let mut progress = Progress::new(lines.len() as u64);
 
     let mut results: Vec<Option<Outcome>> = (0..lines.len()).map(|_| None).collect();
     let work = lines.iter().enumerate().map(|(i, line)| {
@@ -207,7 +207,7 @@ fn summarize(lines: &[IdLine], results: &[Option<Outcome>], format: OutputFormat
 struct Progress {
     bar: Option<ProgressBar>,
     total: u64,
-    done: std::cell::Cell<u64>,
+    done: u64,
 }
 
 impl Progress {
@@ -224,13 +224,13 @@ impl Progress {
         Progress {
             bar,
             total,
-            done: std::cell::Cell::new(0),
+            done: 0,
         }
     }
 
-    fn record(&self, id: &str, outcome: &Outcome) {
-        let done = self.done.get() + 1;
-        self.done.set(done);
+    fn record(&mut self, id: &str, outcome: &Outcome) {
+        self.done += 1;
+        let done = self.done;
         let (result, detail) = describe(outcome);
         match &self.bar {
             Some(bar) => {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use polybatch::secret::Secret;
 
 /// Drive cloud batch services (Azure Batch, Tencent Cloud Batch) through one interface, run the
 /// local emulator, or run the demo.
@@ -127,8 +128,8 @@ pub struct EmulatorArgs {
 
     /// The Azure Batch account key (base64) the emulator accepts. The environment variable is
     /// safer than the flag, which other local users can see in the process list.
-    #[arg(long, env = "POLYBATCH_EMULATOR_AZURE_KEY", hide_env_values = true)]
-    pub azure_key: Option<String>,
+    #[arg(long, env = "POLYBATCH_EMULATOR_AZURE_KEY", hide_env_values = true, value_parser = secret)]
+    pub azure_key: Option<Secret>,
 
     /// The Tencent Cloud SecretId the emulator accepts.
     #[arg(long, env = "POLYBATCH_EMULATOR_TENCENT_SECRET_ID")]
@@ -139,9 +140,10 @@ pub struct EmulatorArgs {
     #[arg(
         long,
         env = "POLYBATCH_EMULATOR_TENCENT_SECRET_KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret
     )]
-    pub tencent_secret_key: Option<String>,
+    pub tencent_secret_key: Option<Secret>,
 
     /// Compute nodes the emulator provides for every Azure pool a job names.
     #[arg(long, env = "POLYBATCH_EMULATOR_NODES_PER_POOL")]
@@ -150,6 +152,11 @@ pub struct EmulatorArgs {
     /// Do not enforce Tencent's per-action rate limits (`RequestLimitExceeded`).
     #[arg(long, env = "POLYBATCH_EMULATOR_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
+}
+
+/// Holds a key as a [`Secret`] from the moment it is parsed, so no `Debug` can print it.
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
 }
 
 /// `polybatch demo`.
@@ -259,4 +266,65 @@ pub struct BulkTerminateArgs {
     /// Terminate even if nodes have not processed it (Azure api-version 2024-07-01.20.0+).
     #[arg(long)]
     pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_configured_keys() {
+        let cli = Cli::try_parse_from([
+            "polybatch",
+            "emulator",
+            "--azure-key",
+            "c2VjcmV0LWF6dXJlLWtleQ==",
+            "--tencent-secret-key",
+            "secret-tencent-key",
+        ])
+        .unwrap();
+        let text = format!("{cli:?}");
+        assert!(!text.contains("c2VjcmV0LWF6dXJlLWtleQ=="), "{text}");
+        assert!(!text.contains("secret-tencent-key"), "{text}");
+        let Command::Emulator(args) = cli.command else {
+            panic!("expected the emulator command");
+        };
+        assert_eq!(
+            args.azure_key.as_ref().map(Secret::expose),
+            Some("c2VjcmV0LWF6dXJlLWtleQ==")
+        );
+    }
+
+    #[test]
+    fn flags_parse_before_and_after_the_command() {
+        let a = Cli::try_parse_from([
+            "polybatch",
+            "--provider",
+            "azure",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "job",
+            "status",
+            "j",
+        ])
+        .unwrap();
+        let b = Cli::try_parse_from([
+            "polybatch",
+            "job",
+            "status",
+            "j",
+            "--provider",
+            "azure",
+            "--endpoint",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap();
+        assert_eq!(a.global.connection.endpoint, b.global.connection.endpoint);
+        assert_eq!(a.global.provider, Some(ProviderName::Azure));
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use base64::Engine;
-use polybatch::secret::Secret;
 use polybatch_emulator::config::{
     DEFAULT_ENTRA_CLIENT_ID, DEFAULT_ENTRA_CLIENT_SECRET, DEFAULT_ENTRA_TENANT,
     DEFAULT_TENCENT_REGION,
@@ -31,14 +30,14 @@ pub fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, CliError>
         // The emulator verifies Shared Key signatures with the decoded key, so a key that is
         // not base64 could never authenticate anything: say so now.
         if base64::engine::general_purpose::STANDARD
-            .decode(key)
+            .decode(key.expose())
             .map_or(true, |k| k.is_empty())
         {
             return Err(CliError::usage(
                 "--azure-key / POLYBATCH_EMULATOR_AZURE_KEY: must be non-empty base64",
             ));
         }
-        config.azure.key = Secret::new(key.clone());
+        config.azure.key = key.clone();
     }
     if let Some(id) = &args.tencent_secret_id {
         if id.is_empty() {
@@ -52,7 +51,7 @@ pub fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, CliError>
                 "--tencent-secret-key / POLYBATCH_EMULATOR_TENCENT_SECRET_KEY: must not be empty",
             ));
         }
-        config.tencent.secret_key = Secret::new(key.clone());
+        config.tencent.secret_key = key.clone();
     }
     if let Some(n) = args.nodes_per_pool {
         if n == 0 {
