@@ -239,3 +239,30 @@ fn verbose_logs_requests_but_never_the_key() {
     assert!(!out.stderr.contains(DEFAULT_AZURE_KEY));
     assert!(!out.stdout.contains(DEFAULT_AZURE_KEY));
 }
+
+#[test]
+fn entra_id_client_credentials_from_the_environment() {
+    use polybatch_emulator::config::{
+        DEFAULT_ENTRA_CLIENT_ID, DEFAULT_ENTRA_CLIENT_SECRET, DEFAULT_ENTRA_TENANT,
+    };
+    let emu = TestEmulator::start();
+    emu.seed_azure();
+    let out = run(emu
+        .bare()
+        .env("AZURE_BATCH_ENDPOINT", &emu.url)
+        .env("AZURE_AUTHORITY_HOST", &emu.url)
+        .env("AZURE_TENANT_ID", DEFAULT_ENTRA_TENANT)
+        .env("AZURE_CLIENT_ID", DEFAULT_ENTRA_CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", DEFAULT_ENTRA_CLIENT_SECRET)
+        .args([
+            "--provider",
+            "azure",
+            "--verbose",
+            "job",
+            "status",
+            "job-ok",
+        ]));
+    out.success();
+    assert!(out.stdout.contains("job-ok"), "{}", out.stdout);
+    assert!(!out.stderr.contains(DEFAULT_ENTRA_CLIENT_SECRET));
+}
