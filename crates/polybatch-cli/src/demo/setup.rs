@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use polybatch::clock::SystemClock;
 use polybatch::rate::Quota;
 use polybatch::{BatchBackend, JobId, TaskId};
 use polybatch_azure::{
@@ -13,7 +14,7 @@ use polybatch_emulator::config::{
     DEFAULT_AZURE_ACCOUNT, DEFAULT_AZURE_KEY, DEFAULT_TENCENT_REGION, DEFAULT_TENCENT_SECRET_ID,
     DEFAULT_TENCENT_SECRET_KEY,
 };
-use polybatch_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use polybatch_emulator::{Context, Emulator, EmulatorConfig, RunningEmulator, SimClock};
 use polybatch_tencent::{
     ComputeEnvironment, DEFAULT_RATE_LIMITS, Endpoint, SubmitJobRequest, TaskRequest,
     TencentBatchBackend, TencentBatchBuilder,
@@ -48,8 +49,9 @@ pub struct World {
 }
 
 impl World {
-    /// Starts the emulator on an ephemeral loopback port and builds both clients with the
-    /// published development credentials.
+    /// Starts the emulator on an ephemeral loopback port, with a simulation clock that moves
+    /// only when [`World::advance`] says, and builds both clients with the published
+    /// development credentials.
     pub async fn start() -> Result<World, CliError> {
         let mut config = EmulatorConfig::default();
         for (action, _) in DEFAULT_RATE_LIMITS {
@@ -58,7 +60,12 @@ impl World {
                 .rate_limits
                 .insert((*action).to_string(), DEMO_SERVER_RATE);
         }
-        let running = Emulator::new(config)
+        // Simulated time moves only when the demo advances it, so no step races the wall
+        // clock (a Tencent job is SUBMITTED for its first simulated second, and the demo must
+        // observe that window however loaded the machine is). Authentication still checks
+        // request timestamps against the real clock.
+        let ctx = Context::new(config, SimClock::manual(), Arc::new(SystemClock));
+        let running = Emulator::with_context(ctx)
             .spawn_local()
             .await
             .map_err(|e| CliError::failed(format!("demo: cannot start the emulator: {e}")))?;
