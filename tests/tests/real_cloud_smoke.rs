@@ -26,7 +26,10 @@ async fn read_status(backend: &dyn BatchBackend, job: &JobId) {
         .unwrap_or_else(|e| panic!("{backend}: job_status failed: {e}"));
     assert_eq!(&status.job_id, job);
     assert!(!status.provider_state.is_empty());
-    println!("{backend}: {job} is {} ({})", status.state, status.provider_state);
+    println!(
+        "{backend}: {job} is {} ({})",
+        status.state, status.provider_state
+    );
 }
 
 #[tokio::test]

@@ -255,6 +255,9 @@ mod tests {
         assert!(store.check(&token, now + Duration::seconds(60)).is_err());
         assert!(store.check("other", now).is_err());
         let shown = format!("{store:?}");
-        assert!(!shown.contains(&token) && shown.contains("issued: 1"), "{shown}");
+        assert!(
+            !shown.contains(&token) && shown.contains("issued: 1"),
+            "{shown}"
+        );
     }
 }
