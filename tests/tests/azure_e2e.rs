@@ -606,6 +606,7 @@ fn server_busy(operation: &str, retry_after_secs: u64) -> FaultRule {
         provider: Provider::Azure,
         operation: operation.into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Error {
             status: 503,
             code: "ServerBusy".into(),
@@ -697,6 +698,7 @@ async fn retry_failed_tasks_reports_each_task() {
         provider: Provider::Azure,
         operation: "Task_Reactivate".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Error {
             status: 500,
             code: "InternalError".into(),

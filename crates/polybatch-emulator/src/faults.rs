@@ -49,16 +49,50 @@ pub struct FaultRule {
     pub provider: Provider,
     /// The operation name, or `*`.
     pub operation: String,
-    /// How many more requests it applies to.
+    /// How many more faults it injects.
     pub times: u32,
+    /// Inject on every `every`-th matching request only (1: every one). With 2 or more, no
+    /// two matching requests in a row fail: a deterministic stream of transient faults that a
+    /// client's retries must absorb.
+    #[serde(default = "every_request")]
+    pub every: u32,
     /// What happens.
     pub fault: FaultKind,
+}
+
+fn every_request() -> u32 {
+    1
+}
+
+impl FaultRule {
+    /// A rule injecting `fault` into the next `times` requests of `operation` (or `*`).
+    pub fn new(
+        provider: Provider,
+        operation: impl Into<String>,
+        times: u32,
+        fault: FaultKind,
+    ) -> Self {
+        FaultRule {
+            provider,
+            operation: operation.into(),
+            times,
+            every: 1,
+            fault,
+        }
+    }
+
+    /// Injects only on every `n`-th matching request (at least 1).
+    pub fn every(mut self, n: u32) -> Self {
+        self.every = n.max(1);
+        self
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     enabled: bool,
-    rules: Vec<FaultRule>,
+    /// Each rule with the number of matching requests it has seen.
+    rules: Vec<(FaultRule, u32)>,
 }
 
 /// The fault registry. Clones share it.
@@ -81,7 +115,7 @@ impl Default for Faults {
 impl Faults {
     /// Adds a rule.
     pub fn add(&self, rule: FaultRule) {
-        self.lock().rules.push(rule);
+        self.lock().rules.push((rule, 0));
     }
 
     /// Removes every rule.
@@ -101,24 +135,32 @@ impl Faults {
 
     /// The remaining rules.
     pub fn rules(&self) -> Vec<FaultRule> {
-        self.lock().rules.clone()
+        self.lock().rules.iter().map(|(r, _)| r.clone()).collect()
     }
 
-    /// Consumes one use of the first rule matching this request, if any.
+    /// Consumes one use of the first rule that matches this request and is due, if any.
     pub fn take(&self, provider: Provider, operation: &str) -> Option<FaultKind> {
         let mut s = self.lock();
         if !s.enabled {
             return None;
         }
-        let idx = s.rules.iter().position(|r| {
-            r.provider == provider
-                && r.times > 0
-                && (r.operation == "*" || r.operation == operation)
-        })?;
-        let rule = &mut s.rules[idx];
-        rule.times -= 1;
-        let fault = rule.fault.clone();
-        if rule.times == 0 {
+        let mut fired = None;
+        for (idx, (rule, seen)) in s.rules.iter_mut().enumerate() {
+            let matches = rule.provider == provider
+                && rule.times > 0
+                && (rule.operation == "*" || rule.operation == operation);
+            if !matches {
+                continue;
+            }
+            *seen += 1;
+            if *seen % rule.every.max(1) == 0 {
+                rule.times -= 1;
+                fired = Some((idx, rule.fault.clone(), rule.times == 0));
+                break;
+            }
+        }
+        let (idx, fault, exhausted) = fired?;
+        if exhausted {
             s.rules.remove(idx);
         }
         Some(fault)
@@ -156,6 +198,7 @@ mod tests {
             provider: Provider::Azure,
             operation: "Job_Get".into(),
             times: 2,
+            every: 1,
             fault: err("ServerBusy"),
         });
         assert_eq!(f.take(Provider::Tencent, "Job_Get"), None);
@@ -167,12 +210,24 @@ mod tests {
     }
 
     #[test]
+    fn every_nth_request_never_two_in_a_row() {
+        let f = Faults::default();
+        f.add(FaultRule::new(Provider::Azure, "*", 3, err("ServerBusy")).every(2));
+        let fired: Vec<bool> = (0..8)
+            .map(|_| f.take(Provider::Azure, "Job_Get").is_some())
+            .collect();
+        assert_eq!(fired, [false, true, false, true, false, true, false, false]);
+        assert!(f.rules().is_empty());
+    }
+
+    #[test]
     fn wildcard_and_switch() {
         let f = Faults::default();
         f.add(FaultRule {
             provider: Provider::Tencent,
             operation: "*".into(),
             times: 1,
+            every: 1,
             fault: FaultKind::Delay { millis: 5 },
         });
         f.set_enabled(false);

@@ -796,6 +796,7 @@ async fn faults_and_stats() {
         provider: Provider::Azure,
         operation: "Job_Get".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Error {
             status: 503,
             code: "ServerBusy".into(),
@@ -816,6 +817,7 @@ async fn faults_and_stats() {
         provider: Provider::Azure,
         operation: "*".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Delay { millis: 50 },
     });
     let started = std::time::Instant::now();

@@ -908,6 +908,7 @@ async fn faults_answer_before_the_action() {
         provider: Provider::Tencent,
         operation: "DescribeJobs".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Error {
             status: 200,
             code: "InternalError".into(),
@@ -918,6 +919,7 @@ async fn faults_answer_before_the_action() {
         provider: Provider::Tencent,
         operation: "*".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Error {
             status: 503,
             code: "ServiceUnavailable".into(),
@@ -928,6 +930,7 @@ async fn faults_answer_before_the_action() {
         provider: Provider::Tencent,
         operation: "DescribeJobs".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Delay { millis: 20 },
     });
     let r = Req::new("DescribeJobs", json!({}));
@@ -945,6 +948,7 @@ async fn faults_answer_before_the_action() {
         provider: Provider::Tencent,
         operation: "*".into(),
         times: 1,
+        every: 1,
         fault: FaultKind::Error {
             status: 200,
             code: "InternalError".into(),

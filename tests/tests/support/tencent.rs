@@ -145,6 +145,7 @@ impl TencentEnv {
             provider: Provider::Tencent,
             operation: action.to_string(),
             times,
+            every: 1,
             fault: FaultKind::Error {
                 status: 200,
                 code: code.to_string(),
