@@ -8,7 +8,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use futures::TryStreamExt;
@@ -815,14 +815,14 @@ async fn delete_job_refuses_unfinished_jobs_and_forgets_finished_ones() {
 // ---------------------------------------------------------------------------------------------
 // Rate limits (real time: pacing over HTTP is real)
 
-/// Runs `n` concurrent `job_status` calls on clones of `backend`; returns the results and how
-/// long they took together.
+/// Runs `n` concurrent `job_status` calls on clones of `backend`; returns the results. What
+/// the tests check is what the strict emulator counted, not how long it took (pacing itself is
+/// tested exactly on a paused clock in `polybatch-tencent`).
 async fn burst(
     backend: &TencentBatchBackend,
     job: &JobId,
     n: usize,
-) -> (Vec<polybatch::Result<String>>, Duration) {
-    let start = Instant::now();
+) -> Vec<polybatch::Result<String>> {
     let calls: Vec<_> = (0..n)
         .map(|_| {
             let b = backend.clone();
@@ -838,7 +838,7 @@ async fn burst(
     for c in calls {
         results.push(c.await.unwrap());
     }
-    (results, start.elapsed())
+    results
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -861,7 +861,7 @@ async fn without_the_client_limiter_the_emulator_throttles_and_the_client_retrie
         )
         .build()
         .unwrap();
-    let (results, took) = burst(&backend, &job, 6).await;
+    let results = burst(&backend, &job, 6).await;
     for r in &results {
         assert_eq!(r.as_deref().unwrap(), "SUBMITTED");
     }
@@ -874,7 +874,6 @@ async fn without_the_client_limiter_the_emulator_throttles_and_the_client_retrie
         6 + throttled,
         "every refused request was retried once more"
     );
-    assert!(took >= Duration::from_millis(1500), "took only {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -891,7 +890,7 @@ async fn without_limiter_or_retries_a_burst_surfaces_throttled() {
         .with_retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let (results, _) = burst(&backend, &job, 6).await;
+    let results = burst(&backend, &job, 6).await;
     let ok = results.iter().filter(|r| r.is_ok()).count();
     // Burst 2, then one every 500 ms: typically exactly 2 get through at once.
     assert!((2..6).contains(&ok), "{ok} of 6 got through a 2/s limit");
@@ -929,7 +928,7 @@ async fn with_the_client_limiter_64_callers_never_see_request_limit_exceeded() {
         .submit_job(support::tencent::job("shared", vec![task("w", 0, "1")]))
         .await
         .unwrap();
-    let (results, took) = burst(&backend, &job, CALLERS).await;
+    let results = burst(&backend, &job, CALLERS).await;
     for r in &results {
         assert_eq!(r.as_deref().unwrap(), "SUBMITTED");
     }
@@ -940,7 +939,6 @@ async fn with_the_client_limiter_64_callers_never_see_request_limit_exceeded() {
         "no call needed a retry"
     );
     // 64 permits evenly spaced at 20/s span 63 intervals of 50 ms.
-    assert!(took >= Duration::from_millis(3000), "took only {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -974,12 +972,11 @@ async fn documented_default_limits_agree_and_hold_end_to_end() {
         .submit_job(support::tencent::job("defaults", vec![task("w", 0, "1")]))
         .await
         .unwrap();
-    let (results, took) = burst(&backend, &job, 5).await;
+    let results = burst(&backend, &job, 5).await;
     for r in &results {
         assert!(r.is_ok(), "{r:?}");
     }
     assert_eq!(env.errors("RequestLimitExceeded"), 0);
-    assert!(took >= Duration::from_millis(1900), "took only {took:?}");
 }
 
 #[tokio::test]

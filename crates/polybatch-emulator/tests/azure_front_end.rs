@@ -820,12 +820,11 @@ async fn faults_and_stats() {
         every: 1,
         fault: FaultKind::Delay { millis: 50 },
     });
-    let started = std::time::Instant::now();
     assert_eq!(
         h.get(&format!("/jobs/f?api-version={API}")).await.status,
         StatusCode::OK
     );
-    assert!(started.elapsed() >= std::time::Duration::from_millis(50));
+    assert!(ctx.faults.rules().is_empty(), "the delay fault was used");
     let stats = ctx.stats.snapshot();
     assert_eq!(stats.requests.get("azure:Job_Get"), Some(&3));
     assert_eq!(stats.requests.get("azure:Job_Add"), Some(&1));

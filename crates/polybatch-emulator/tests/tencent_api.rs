@@ -939,10 +939,9 @@ async fn faults_answer_before_the_action() {
     let b = h.send(&r).await;
     assert_eq!(b.status, 503);
     assert!(b.json().is_null());
-    let started = std::time::Instant::now();
     let c = h.send(&r).await;
     assert_eq!(c.code(), "");
-    assert!(started.elapsed() >= Duration::from_millis(20));
+    assert!(faults.rules().is_empty(), "the delay fault was used");
     // Faults come after authentication: a bad signature is still reported as such.
     faults.add(FaultRule {
         provider: Provider::Tencent,
