@@ -18,7 +18,6 @@ use super::errors::Reject;
 use super::odata::{self, Filter, Query};
 use super::render;
 use super::reply::{self, RequestInfo, accepted, json_ok, with_meta};
-use super::sim::key_of;
 use crate::faults::{FaultKind, Provider};
 
 /// Request bodies larger than this are refused (the service's own limit is about 1 MB for a task).
@@ -245,9 +244,7 @@ async fn serve(
             ))
         }
         Route::JobGet(job_id) => {
-            let job = sim
-                .job(job_id)
-                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim.found_job(job_id)?;
             conditions.check(&job.meta, true)?;
             let value = render::select(render::job(job, base), odata::select(&q).as_deref());
             Ok(with_meta(json_ok(&value), &job.meta))
@@ -275,9 +272,7 @@ async fn serve(
                     Some(other) => return Err(Reject::invalid_property("terminateReason", other)),
                 }
             };
-            let job = sim
-                .job(job_id)
-                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim.found_job(job_id)?;
             conditions.check(&job.meta, false)?;
             let id = job.id.clone();
             let meta = sim.terminate_job(job_id, reason, force, now)?;
@@ -303,13 +298,7 @@ async fn serve(
             ))
         }
         Route::TaskGet(job_id, task_id) => {
-            let job = sim
-                .job(job_id)
-                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
-            let task = job
-                .tasks
-                .get(&key_of(task_id))
-                .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+            let (job, task) = sim.found_task(job_id, task_id)?;
             conditions.check(&task.meta, true)?;
             let mut value = render::task(job, task, sim.pool_of(job), base);
             value["odata.metadata"] = json!(format!("{base}/$metadata#tasks/@Element"));
@@ -328,9 +317,7 @@ async fn serve(
                     "id",
                 ],
             )?;
-            let job = sim
-                .job(job_id)
-                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim.found_job(job_id)?;
             let pool = sim.pool_of(job);
             let items: Vec<(String, Value)> = job
                 .tasks
@@ -342,13 +329,7 @@ async fn serve(
             list(base, path, &q, items, max, "tasks")
         }
         Route::TaskReactivate(job_id, task_id) | Route::TaskTerminate(job_id, task_id) => {
-            let job = sim
-                .job(job_id)
-                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
-            let task = job
-                .tasks
-                .get(&key_of(task_id))
-                .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+            let (job, task) = sim.found_task(job_id, task_id)?;
             conditions.check(&task.meta, false)?;
             let url = format!("{base}/jobs/{}/tasks/{}", job.id, task.id);
             let meta = if matches!(route, Route::TaskReactivate(..)) {
@@ -374,9 +355,7 @@ async fn serve(
                     "jobReleaseTaskExecutionInfo/result",
                 ],
             )?;
-            let job = sim
-                .job(job_id)
-                .ok_or_else(|| Reject::not_found("JobNotFound"))?;
+            let job = sim.found_job(job_id)?;
             // A release task requires a preparation task, so this covers "neither".
             if job.prep.is_none() {
                 return Err(Reject::conflict("JobPreparationTaskNotSpecified"));

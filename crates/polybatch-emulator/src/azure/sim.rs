@@ -445,6 +445,21 @@ impl Sim {
         self.jobs.get(&key_of(id))
     }
 
+    /// The job, or the service's `JobNotFound`.
+    pub(crate) fn found_job(&self, id: &str) -> Result<&Job, Reject> {
+        self.job(id).ok_or_else(|| Reject::not_found("JobNotFound"))
+    }
+
+    /// The job and its task, or the service's `JobNotFound` / `TaskNotFound`.
+    pub(crate) fn found_task(&self, job_id: &str, task_id: &str) -> Result<(&Job, &Task), Reject> {
+        let job = self.found_job(job_id)?;
+        let task = job
+            .tasks
+            .get(&key_of(task_id))
+            .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        Ok((job, task))
+    }
+
     pub(crate) fn pool_of(&self, job: &Job) -> Option<&Pool> {
         self.pools.get(&job.pool_key)
     }
@@ -971,14 +986,7 @@ impl Sim {
         t: Time,
     ) -> Result<Meta, Reject> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
-        let job = self
-            .jobs
-            .get(&jk)
-            .ok_or_else(|| Reject::not_found("JobNotFound"))?;
-        let task = job
-            .tasks
-            .get(&tk)
-            .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        let (job, task) = self.found_task(job_id, task_id)?;
         if task.state.state == TaskState::Completed {
             return Err(Reject::conflict("TaskCompleted"));
         }
@@ -999,14 +1007,7 @@ impl Sim {
         t: Time,
     ) -> Result<Meta, Reject> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
-        let job = self
-            .jobs
-            .get(&jk)
-            .ok_or_else(|| Reject::not_found("JobNotFound"))?;
-        let task = job
-            .tasks
-            .get(&tk)
-            .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+        let (job, task) = self.found_task(job_id, task_id)?;
         match job.state.state {
             JobState::Completed => return Err(Reject::conflict("JobCompleted")),
             JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
