@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use polybatch::clock::Clock;
 use polybatch::retry::{Idempotency, RetryPolicy, parse_retry_after, parse_retry_after_ms};
 use polybatch::secret::Secret;
+use polybatch::transport::{read_capped, transport_error};
 use polybatch::{Error, ErrorContext, Operation, Preconditions, Result};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -316,13 +317,7 @@ impl Client {
         let started = Instant::now();
         let response = request.send().await.map_err(|e| {
             let e = e.without_url();
-            if e.is_connect() {
-                Error::transport(false, Some(Box::new(e)), ctx())
-            } else if e.is_timeout() {
-                Error::timeout(ctx())
-            } else {
-                Error::transport(true, Some(Box::new(e)), ctx())
-            }
+            transport_error(e.is_connect(), e.is_timeout(), Box::new(e), ctx())
         })?;
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -343,7 +338,7 @@ impl Client {
             .or_else(|| {
                 header("retry-after").and_then(|v| parse_retry_after(&v, self.clock.now()))
             });
-        let body = read_body(response).await;
+        let body = read_capped(response.bytes_stream(), MAX_BODY).await;
         tracing::debug!(
             method = %call.method,
             path = url.path(),
@@ -354,21 +349,26 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "azure batch request"
         );
-        let body = body.map_err(|e| {
-            let e = match e {
-                BodyError::TooLarge => Error::service(
-                    Some(status),
-                    false,
-                    ctx().with_message(format!("response body over {MAX_BODY} bytes")),
-                ),
-                BodyError::Timeout => Error::timeout(ctx()),
-                BodyError::Transport(e) => Error::transport(true, Some(Box::new(e)), ctx()),
-            };
-            match &request_id {
-                Some(id) => e.with_request_id(id.clone()),
-                None => e,
+        let body = match body {
+            Ok((body, false)) => body,
+            failed => {
+                let e = match failed {
+                    Err(e) => {
+                        let e = e.without_url();
+                        transport_error(false, e.is_timeout(), Box::new(e), ctx())
+                    }
+                    _ => Error::service(
+                        Some(status),
+                        false,
+                        ctx().with_message(format!("response body over {MAX_BODY} bytes")),
+                    ),
+                };
+                return Err(match &request_id {
+                    Some(id) => e.with_request_id(id.clone()),
+                    None => e,
+                });
             }
-        })?;
+        };
         if (200..300).contains(&status) {
             return Ok(Response {
                 operation: call.operation,
@@ -394,28 +394,5 @@ impl Client {
             },
             &secret_refs,
         ))
-    }
-}
-
-enum BodyError {
-    TooLarge,
-    Timeout,
-    Transport(reqwest::Error),
-}
-
-async fn read_body(mut response: reqwest::Response) -> std::result::Result<Vec<u8>, BodyError> {
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_BODY {
-                    return Err(BodyError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body),
-            Err(e) if e.is_timeout() => return Err(BodyError::Timeout),
-            Err(e) => return Err(BodyError::Transport(e.without_url())),
-        }
     }
 }

@@ -6,13 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
 use polybatch::clock::Clock;
 use polybatch::retry::{Idempotency, RetryPolicy, parse_retry_after};
 use polybatch::secret::{Secret, redact};
-use polybatch::{
-    BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,
-};
+use polybatch::transport::{read_capped, transport_error};
+use polybatch::{Error, ErrorContext, Operation, ResourceKind, Result, error_from_status};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -141,30 +139,6 @@ pub(crate) fn parse_envelope<T: DeserializeOwned>(
     Ok(Envelope::Success(Reply { value, request_id }))
 }
 
-/// Reads a body stream into memory, stopping as soon as more than `cap` bytes arrived. Returns
-/// the bytes (at most `cap`) and whether the body was longer.
-pub(crate) async fn read_capped<S, B, E>(
-    mut stream: S,
-    cap: usize,
-) -> std::result::Result<(Vec<u8>, bool), E>
-where
-    S: Stream<Item = std::result::Result<B, E>> + Unpin,
-    B: AsRef<[u8]>,
-{
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        let chunk = chunk.as_ref();
-        if buf.len() + chunk.len() > cap {
-            let room = cap - buf.len();
-            buf.extend_from_slice(&chunk[..room]);
-            return Ok((buf, true));
-        }
-        buf.extend_from_slice(chunk);
-    }
-    Ok((buf, false))
-}
-
 fn header(
     name: &'static str,
     value: &str,
@@ -275,14 +249,7 @@ impl Client {
         let ctx = self
             .ctx(operation)
             .with_message(self.redact(&e.to_string()));
-        if e.is_connect() {
-            // Connection never established: the request certainly did not reach the server.
-            Error::transport(false, Some(Box::new(e) as BoxError), ctx)
-        } else if e.is_timeout() {
-            Error::timeout(ctx)
-        } else {
-            Error::transport(true, Some(Box::new(e) as BoxError), ctx)
-        }
+        transport_error(e.is_connect(), e.is_timeout(), Box::new(e), ctx)
     }
 
     /// One signed round trip.
@@ -418,7 +385,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 mod tests {
     use super::*;
     use crate::model::{DescribeJobResponse, EmptyResponse};
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn error_is_checked_first() {
@@ -469,40 +435,6 @@ mod tests {
             let err = parse_envelope::<DescribeJobResponse>(body).unwrap_err();
             assert!(err.contains(why), "{err} should contain {why}");
         }
-    }
-
-    #[tokio::test]
-    async fn read_capped_stops_past_the_cap() {
-        // An endless fake body of 1 MB chunks: reading must stop right after 50 MB.
-        let pulled = Arc::new(AtomicUsize::new(0));
-        let p = pulled.clone();
-        let endless = futures::stream::repeat_with(move || {
-            p.fetch_add(1, Ordering::SeqCst);
-            Ok::<_, std::io::Error>(vec![b'x'; 1024 * 1024])
-        });
-        let (body, truncated) = read_capped(endless, MAX_RESPONSE_BYTES).await.unwrap();
-        assert!(truncated);
-        assert_eq!(body.len(), MAX_RESPONSE_BYTES);
-        assert_eq!(pulled.load(Ordering::SeqCst), 51);
-
-        let small = futures::stream::iter(vec![
-            Ok::<_, std::io::Error>(b"ab".to_vec()),
-            Ok(b"c".to_vec()),
-        ]);
-        assert_eq!(
-            read_capped(small, 3).await.unwrap(),
-            (b"abc".to_vec(), false)
-        );
-        let over = futures::stream::iter(vec![
-            Ok::<_, std::io::Error>(b"ab".to_vec()),
-            Ok(b"cd".to_vec()),
-        ]);
-        assert_eq!(read_capped(over, 3).await.unwrap(), (b"abc".to_vec(), true));
-        let failing = futures::stream::iter(vec![
-            Ok(b"ab".to_vec()),
-            Err(std::io::Error::other("reset")),
-        ]);
-        assert!(read_capped(failing, 10).await.is_err());
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub mod retry;
 pub mod secret;
 mod state;
 mod status;
+pub mod transport;
 pub mod wrap;
 
 #[cfg(feature = "conformance")]
