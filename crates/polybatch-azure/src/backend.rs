@@ -14,12 +14,12 @@ use polybatch::{
 use reqwest::Method;
 use url::Url;
 
+use crate::ApiVersion;
 use crate::BACKEND;
 use crate::client::{Call, Client};
 use crate::convert::{self, Meta};
 use crate::model::{CloudJob, CloudTask, JobTerminateParameter, PrepReleaseInfo};
 use crate::odata::{self, ListQuery};
-use crate::version::ApiVersion;
 
 /// The `$filter` that selects a job's failed tasks.
 pub const FAILED_TASKS_FILTER: &str = "state eq 'completed' and executionInfo/result eq 'failure'";

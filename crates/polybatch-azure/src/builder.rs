@@ -12,12 +12,12 @@ use polybatch::secret::Secret;
 use polybatch::{Error, Result};
 use url::Url;
 
+use crate::ApiVersion;
 use crate::BACKEND;
 use crate::backend::AzureBatchBackend;
 use crate::client::Client;
 use crate::credential::{ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache};
 use crate::signing;
-use crate::version::ApiVersion;
 
 /// `https://{account}.{region}.batch.azure.com` (or a sovereign cloud's host).
 pub const ENV_ENDPOINT: &str = "AZURE_BATCH_ENDPOINT";
@@ -75,6 +75,14 @@ pub struct AzureBatchBuilder {
     retry_policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     timeout: Duration,
+}
+
+/// Parses an api-version as configured; an unsupported one is `Error::Configuration` naming
+/// `AZURE_BATCH_API_VERSION` and listing the supported versions.
+pub fn parse_api_version(value: &str) -> Result<ApiVersion> {
+    value.parse().map_err(|e: crate::UnknownApiVersion| {
+        Error::configuration(BACKEND, ENV_API_VERSION, e.to_string())
+    })
 }
 
 impl fmt::Debug for AzureBatchBuilder {
@@ -151,7 +159,7 @@ impl AzureBatchBuilder {
                 ENV_CLIENT_ID => b.client_id = Some(value),
                 ENV_CLIENT_SECRET => b.client_secret = Some(Secret::new(value)),
                 ENV_AUTHORITY_HOST => b.authority_host = Some(value),
-                ENV_API_VERSION => b.api_version = value.parse()?,
+                ENV_API_VERSION => b.api_version = parse_api_version(&value)?,
                 _ => {}
             }
         }

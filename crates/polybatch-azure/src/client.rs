@@ -15,12 +15,12 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
+use crate::ApiVersion;
 use crate::BACKEND;
 use crate::credential::Credential;
 use crate::error::{BatchError, Failure, map_error};
 use crate::odata;
 use crate::signing::{self, QueryNameCase};
-use crate::version::ApiVersion;
 
 /// The largest response body read (the biggest Batch page is far smaller).
 const MAX_BODY: usize = 32 * 1024 * 1024;

@@ -29,13 +29,12 @@ pub mod error;
 pub mod extras;
 pub mod model;
 pub mod odata;
-pub mod signing;
-mod version;
 
 /// The backend's short name, used in errors.
 pub const BACKEND: &str = "azure";
 
 pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER};
+pub use builder::parse_api_version;
 pub use builder::{
     AzureBatchBuilder, DEFAULT_TIMEOUT, ENV_ACCESS_KEY, ENV_ACCOUNT, ENV_API_VERSION,
     ENV_AUTHORITY_HOST, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_TENANT_ID,
@@ -43,4 +42,7 @@ pub use builder::{
 pub use credential::{BATCH_SCOPE, DEFAULT_AUTHORITY_HOST};
 pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, WriteOutcome};
 pub use model::OnAllTasksComplete;
-pub use version::ApiVersion;
+/// Shared Key signing, as pure functions (from `polybatch-protocol`, which the emulator verifies
+/// with).
+pub use polybatch_protocol::azure::shared_key as signing;
+pub use polybatch_protocol::azure::{ApiVersion, UnknownApiVersion};

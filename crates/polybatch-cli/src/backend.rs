@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use polybatch::BatchBackend;
 use polybatch::retry::RetryPolicy;
-use polybatch_azure::{ApiVersion, AzureBatchBuilder};
+use polybatch_azure::AzureBatchBuilder;
 use polybatch_tencent::{Endpoint, TencentBatchBuilder};
 
 use crate::cli::{ConnectionArgs, ProviderName};
@@ -49,7 +49,7 @@ fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
         b = b.with_account(a.clone());
     }
     if let Some(v) = &c.api_version {
-        b = b.with_api_version(v.parse::<ApiVersion>()?);
+        b = b.with_api_version(polybatch_azure::parse_api_version(v)?);
     }
     if let Some(policy) = retry_policy(c) {
         b = b.with_retry_policy(policy);

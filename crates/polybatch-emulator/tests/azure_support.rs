@@ -12,8 +12,8 @@ use polybatch_emulator::{Context, Emulator, EmulatorConfig, RunningEmulator, Sim
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use polybatch_azure::signing;
-pub use polybatch_azure::signing::QueryNameCase;
+use polybatch_protocol::azure::shared_key as signing;
+pub use polybatch_protocol::azure::shared_key::QueryNameCase;
 
 pub const API: &str = "2024-07-01.20.0";
 

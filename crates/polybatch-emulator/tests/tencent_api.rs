@@ -1,5 +1,5 @@
 //! The Tencent front end over real loopback HTTP: requests signed with TC3-HMAC-SHA256 by
-//! `polybatch_tencent::signing`, a manual simulation clock the tests advance, and a manual auth
+//! `polybatch_protocol::tencent::tc3`, a manual simulation clock the tests advance, and a manual auth
 //! clock (so timestamps and rate limits are exact).
 
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use polybatch_emulator::{
     Context, Emulator, EmulatorConfig, FaultKind, FaultRule, Provider, RunningEmulator, SimClock,
     TencentConfig,
 };
-use polybatch_tencent::signing;
+use polybatch_protocol::tencent::tc3 as signing;
 use serde_json::{Value, json};
 
 struct Harness {

@@ -32,7 +32,9 @@ mod error;
 mod extras;
 pub mod model;
 mod rate_limit;
-pub mod signing;
+/// TC3-HMAC-SHA256 signing, as pure functions (from `polybatch-protocol`, which the emulator
+/// verifies with).
+pub use polybatch_protocol::tencent::tc3 as signing;
 
 pub use backend::{TencentBatchBackend, job_state, parse_time, task_state, tencent_capabilities};
 pub use builder::{

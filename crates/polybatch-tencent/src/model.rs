@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The header value every request carries in `X-TC-Version`.
-pub const API_VERSION: &str = "2017-03-12";
+pub use polybatch_protocol::tencent::API_VERSION;
 
 /// `{"Error": {"Code", "Message"}}` inside a failed response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,26 +12,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use polybatch::rate::{KeyedRateLimiter, Quota};
+pub use polybatch_protocol::tencent::DEFAULT_RATE_LIMITS;
+use polybatch_protocol::tencent::documented_limit;
 
-/// The documented international per-action limits, in requests per second.
-pub const DEFAULT_RATE_LIMITS: &[(&str, u32)] = &[
-    ("TerminateJob", 2),
-    ("TerminateTaskInstance", 2),
-    ("RetryJobs", 2),
-    ("DescribeJob", 2),
-    ("DescribeJobs", 2),
-    ("DescribeTask", 3),
-    ("SubmitJob", 7),
-    ("DeleteJob", 30),
-    ("DescribeTaskLogs", 20),
-];
-
-/// The default quota of `action` (evenly spaced, burst 1), if Tencent documents a limit for it.
+/// The default quota of `action` (evenly spaced, burst 1), if Tencent documents a limit for it
+/// ([`DEFAULT_RATE_LIMITS`], the table the emulator enforces too).
 pub fn default_quota(action: &str) -> Option<Quota> {
-    DEFAULT_RATE_LIMITS
-        .iter()
-        .find(|(name, _)| *name == action)
-        .map(|(_, n)| Quota::per_second(*n).with_burst(1))
+    documented_limit(action).map(|n| Quota::per_second(n).with_burst(1))
 }
 
 /// The limiter key: action, region, SecretId.

@@ -10,6 +10,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 use polybatch::clock::Clock;
+use polybatch_protocol::azure::ApiVersion;
 use serde_json::{Value, json};
 
 use super::AzureService;
@@ -22,28 +23,6 @@ use crate::faults::{FaultKind, Provider};
 
 /// Request bodies larger than this are refused (the service's own limit is about 1 MB for a task).
 const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// API versions the emulator answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum ApiVersion {
-    V2022_01_01,
-    V2023_11_01,
-    V2024_07_01,
-    V2025_06_01,
-}
-
-impl ApiVersion {
-    pub(crate) fn parse(s: &str) -> Option<ApiVersion> {
-        Some(match s {
-            "2022-01-01.15.0" => ApiVersion::V2022_01_01,
-            "2023-11-01.18.0" => ApiVersion::V2023_11_01,
-            "2024-07-01.20.0" => ApiVersion::V2024_07_01,
-            // The 2025 spec was first emitted as `2025-06-01.21.0`; the service accepts both.
-            "2025-06-01" | "2025-06-01.21.0" => ApiVersion::V2025_06_01,
-            _ => return None,
-        })
-    }
-}
 
 #[derive(Debug, Clone)]
 enum Route {
@@ -119,7 +98,7 @@ impl Route {
             Route::TaskList(_) => &["$filter", "$select", "$expand", "maxresults", "$skiptoken"],
             Route::PrepReleaseStatus(_) => &["$filter", "$select", "maxresults", "$skiptoken"],
             // `force` exists from 2024-07-01.20.0 on; older versions do not know it.
-            Route::JobTerminate(_) if version >= ApiVersion::V2024_07_01 => &["force"],
+            Route::JobTerminate(_) if version.supports_force() => &["force"],
             _ => &[],
         }
     }
@@ -171,7 +150,7 @@ async fn serve(
                 None,
             ));
         }
-        Some(v) => ApiVersion::parse(v)
+        Some(v) => ApiVersion::from_received(v)
             .ok_or_else(|| Reject::query("UnsupportedRequestVersion", "api-version", Some(v)))?,
     };
     match ctx.faults.take(Provider::Azure, route.operation()) {

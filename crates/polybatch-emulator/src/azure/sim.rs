@@ -98,10 +98,7 @@ pub(crate) struct Outcome {
     pub exit_code: i32,
 }
 
-/// The environment variable giving a command's simulated run time in seconds.
-pub const RUN_SECONDS_VAR: &str = "POLYBATCH_RUN_SECONDS";
-/// The environment variable giving a command's simulated exit code.
-pub const EXIT_CODE_VAR: &str = "POLYBATCH_EXIT_CODE";
+pub use polybatch_protocol::sim_env::{EXIT_CODE_VAR, RUN_SECONDS_VAR};
 
 fn env_lookup<'a>(settings: &[&'a Value], name: &str) -> Option<&'a str> {
     // Later lists override earlier ones (task settings override the job's common settings).

@@ -11,17 +11,8 @@ use super::requests::{
 use super::sim::{Job, Refusal, Store};
 use super::views;
 
-/// The actions this front end serves.
-pub const ACTIONS: [&str; 8] = [
-    "SubmitJob",
-    "DescribeJob",
-    "DescribeJobs",
-    "TerminateJob",
-    "TerminateTaskInstance",
-    "RetryJobs",
-    "DeleteJob",
-    "DescribeTask",
-];
+/// The actions this front end serves: every action polybatch calls.
+pub use polybatch_protocol::tencent::action::ALL as ACTIONS;
 
 /// The most job ids RetryJobs and DescribeJobs take.
 const MAX_JOB_IDS: usize = 100;

@@ -32,8 +32,7 @@ use envelope::ApiError;
 use rate_limit::RateLimits;
 use sim::Store;
 
-/// The API version the service speaks.
-pub const API_VERSION: &str = "2017-03-12";
+pub use polybatch_protocol::tencent::API_VERSION;
 
 /// The largest body accepted (the TC3 limit for POST).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;

@@ -10,14 +10,7 @@ use polybatch::rate::{Gcra, Quota};
 
 use crate::config::TencentConfig;
 
-/// The documented international limit of an action, in requests per second: the same table
-/// the client defaults to, so the two sides cannot drift apart.
-pub fn documented_limit(action: &str) -> Option<u32> {
-    polybatch_tencent::DEFAULT_RATE_LIMITS
-        .iter()
-        .find(|(name, _)| *name == action)
-        .map(|(_, per_second)| *per_second)
-}
+pub use polybatch_protocol::tencent::documented_limit;
 
 /// One limiter per (action, SecretId, region).
 #[derive(Debug, Default)]

@@ -10,12 +10,7 @@ use serde_json::Value;
 use super::envelope::ApiError;
 use super::sim::{DependOn, JobSpec, TaskSpec, topological_order};
 
-/// The task env var giving every instance's exit code.
-pub const EXIT_CODE_VAR: &str = "POLYBATCH_EXIT_CODE";
-/// The task env var giving every run's duration in seconds.
-pub const RUN_SECONDS_VAR: &str = "POLYBATCH_RUN_SECONDS";
-/// Run duration when the task does not set [`RUN_SECONDS_VAR`].
-pub const DEFAULT_RUN_SECONDS: f64 = 5.0;
+pub use polybatch_protocol::sim_env::{DEFAULT_RUN_SECONDS, EXIT_CODE_VAR, RUN_SECONDS_VAR};
 
 /// Deserializes an action's body; a missing field is `MissingParameter`, anything else that
 /// does not fit is `InvalidParameter`.

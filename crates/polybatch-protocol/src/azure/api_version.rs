@@ -1,9 +1,7 @@
-//! The Azure Batch data-plane api-versions this client speaks, and what differs between them.
+//! The Azure Batch data-plane api-versions both sides speak, and what differs between them.
 
 use std::fmt;
 use std::str::FromStr;
-
-use polybatch::{Error, Result};
 
 /// An Azure Batch data-plane `api-version`.
 ///
@@ -66,27 +64,46 @@ impl fmt::Display for ApiVersion {
     }
 }
 
-impl FromStr for ApiVersion {
-    type Err = Error;
+impl ApiVersion {
+    /// The version a request names, as the service reads it: the exact wire strings, plus
+    /// `2025-06-01.21.0`, the name the 2025 spec was first emitted under, which the service
+    /// also accepts. A client sends only [`ApiVersion::as_str`].
+    pub fn from_received(s: &str) -> Option<ApiVersion> {
+        match s {
+            "2025-06-01.21.0" => Some(ApiVersion::V2025_06_01),
+            _ => ApiVersion::ALL.into_iter().find(|v| v.as_str() == s),
+        }
+    }
+}
 
-    /// Parses a wire string; fails with `Error::Configuration` (key `AZURE_BATCH_API_VERSION`)
-    /// listing the supported versions.
-    fn from_str(s: &str) -> Result<Self> {
+/// A string that is not a supported api-version; its message lists the supported ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownApiVersion(pub String);
+
+impl fmt::Display for UnknownApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: Vec<&str> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
+        write!(
+            f,
+            "unsupported api-version {:?}; use one of {}",
+            self.0,
+            known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownApiVersion {}
+
+impl FromStr for ApiVersion {
+    type Err = UnknownApiVersion;
+
+    /// Parses a wire string exactly (surrounding whitespace ignored), as a client configures it.
+    fn from_str(s: &str) -> Result<Self, UnknownApiVersion> {
         let s = s.trim();
         ApiVersion::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
-                Error::configuration(
-                    "azure",
-                    "AZURE_BATCH_API_VERSION",
-                    format!(
-                        "unsupported api-version {s:?}; use one of {}",
-                        known.join(", ")
-                    ),
-                )
-            })
+            .ok_or_else(|| UnknownApiVersion(s.to_string()))
     }
 }
 
@@ -110,11 +127,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_version_is_a_configuration_error() {
+    fn unknown_version_names_the_supported_ones() {
         let e = "2025-06-01.21.0".parse::<ApiVersion>().unwrap_err();
-        assert!(
-            matches!(e, Error::Configuration { ref key, .. } if key == "AZURE_BATCH_API_VERSION")
-        );
+        assert_eq!(e.0, "2025-06-01.21.0");
         assert!(e.to_string().contains("2024-07-01.20.0"));
+    }
+
+    #[test]
+    fn the_service_also_reads_the_first_2025_name() {
+        assert_eq!(
+            ApiVersion::from_received("2025-06-01.21.0"),
+            Some(ApiVersion::V2025_06_01)
+        );
+        for v in ApiVersion::ALL {
+            assert_eq!(ApiVersion::from_received(v.as_str()), Some(v));
+        }
+        assert_eq!(ApiVersion::from_received(" 2024-07-01.20.0"), None);
+        assert_eq!(ApiVersion::from_received("2021-06-01.14.0"), None);
     }
 }

@@ -1,10 +1,8 @@
 //! Shared Key signing against the vectors computed with the official Python SDK
-//! (`shared/vectors/azure_shared_key_vectors.txt`, made by `azure_shared_key_vectors.py`),
-//! checked at every stage. A missing vector file fails the test.
+//! (`vectors/azure_shared_key_vectors.txt` in this crate, made by `vectors/azure_shared_key_vectors.py`),
+//! checked at every stage. The file is compiled in, so a missing one fails the build.
 
-use std::path::PathBuf;
-
-use polybatch_azure::signing::{
+use polybatch_protocol::azure::shared_key::{
     QueryNameCase, authorization, canonical_headers, canonical_resource, decode_key, decode_query,
     sign, string_to_sign,
 };
@@ -15,10 +13,8 @@ const OCP_DATE: &str = "Fri, 17 Feb 2017 00:00:00 GMT";
 /// The script's terminate body: `json.dumps({"terminateReason": "User supplied termination reason"})`.
 const TERMINATE_BODY: &str = r#"{"terminateReason": "User supplied termination reason"}"#;
 
-fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/azure_shared_key_vectors.txt")
-}
+/// The vectors, compiled in.
+const VECTORS: &str = include_str!("../vectors/azure_shared_key_vectors.txt");
 
 /// Decodes a Python `repr()` of a str: quoted with ' or ", backslash escapes.
 fn python_repr(s: &str) -> (String, &str) {
@@ -54,10 +50,7 @@ struct Vector {
 }
 
 fn load() -> (String, Vec<Vector>) {
-    let path = vectors_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = VECTORS.lines().collect();
     let mut key = None;
     let mut out = Vec::new();
     let quirk_url = "https://myaccount.westus.batch.azure.com/jobs/job-1/tasks/task-1/terminate?api-version=2025-06-01&timeOut=30";

@@ -285,8 +285,8 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     //! Every stage against every vector the official Python SDK produced
-    //! (`shared/vectors/tc3_vectors.jsonl`), plus the `x-tc-action` variant (reference
-    //! Appendix B). A missing vector file fails the tests.
+    //! (`vectors/tc3_vectors.jsonl` in this crate), plus the `x-tc-action` variant (reference
+    //! Appendix B).
 
     use super::*;
     use serde_json::Value;
@@ -339,14 +339,8 @@ mod tests {
     }
 
     fn vectors() -> Vec<Vector> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/vectors/tc3_vectors.jsonl");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "the TC3 vectors must be present at {} ({e})",
-                path.display()
-            )
-        });
+        // Compiled in: a missing vector file fails the build.
+        let text = include_str!("../../vectors/tc3_vectors.jsonl");
         let vs: Vec<Vector> = text
             .lines()
             .filter(|l| !l.trim().is_empty())

@@ -1,0 +1,46 @@
+//! Tencent Cloud Batch, API 3.0: TC3-HMAC-SHA256 signing and verification, the API version, the
+//! action names and the documented per-action rate limits.
+
+mod rate_limits;
+pub mod tc3;
+pub mod verify;
+
+pub use rate_limits::{DEFAULT_RATE_LIMITS, documented_limit};
+
+/// The API version of Tencent Cloud Batch (`X-TC-Version`).
+pub const API_VERSION: &str = "2017-03-12";
+
+/// How far `X-TC-Timestamp` may be from the server's clock, in seconds.
+pub const MAX_TIMESTAMP_SKEW_SECS: u64 = 300;
+
+/// The action names (`X-TC-Action`) polybatch calls and the emulator serves.
+pub mod action {
+    /// `SubmitJob`.
+    pub const SUBMIT_JOB: &str = "SubmitJob";
+    /// `DescribeJob`.
+    pub const DESCRIBE_JOB: &str = "DescribeJob";
+    /// `DescribeJobs`.
+    pub const DESCRIBE_JOBS: &str = "DescribeJobs";
+    /// `TerminateJob`.
+    pub const TERMINATE_JOB: &str = "TerminateJob";
+    /// `TerminateTaskInstance`.
+    pub const TERMINATE_TASK_INSTANCE: &str = "TerminateTaskInstance";
+    /// `RetryJobs`.
+    pub const RETRY_JOBS: &str = "RetryJobs";
+    /// `DeleteJob`.
+    pub const DELETE_JOB: &str = "DeleteJob";
+    /// `DescribeTask`.
+    pub const DESCRIBE_TASK: &str = "DescribeTask";
+
+    /// Every action above.
+    pub const ALL: [&str; 8] = [
+        SUBMIT_JOB,
+        DESCRIBE_JOB,
+        DESCRIBE_JOBS,
+        TERMINATE_JOB,
+        TERMINATE_TASK_INSTANCE,
+        RETRY_JOBS,
+        DELETE_JOB,
+        DESCRIBE_TASK,
+    ];
+}
