@@ -1,4 +1,5 @@
-//! `impl BatchBackend for AzureBatchBackend`: capability checks first, then the REST calls.
+//! `impl BatchBackend for AzureBatchBackend`: the REST calls behind each operation (the trait
+//! checks capabilities first).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use polybatch::{
     BatchBackend, Capabilities, Error, JobId, JobStatus, ListPrepReleaseOptions, Operation,
     PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
     RetryFailedTasksOptions, RetryFailedTasksOutcome, RetryFailure, StatusOptions, TaskId,
-    TaskStatus, TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
+    TaskStatus, TerminateDisposition, TerminateJobOptions, TerminateJobOutcome,
 };
 use reqwest::Method;
 use url::Url;
@@ -182,12 +183,11 @@ impl BatchBackend for AzureBatchBackend {
         caps
     }
 
-    async fn terminate_job(
+    async fn terminate_job_impl(
         &self,
         job: &JobId,
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
-        self.capabilities().check_terminate(BACKEND, &options)?;
         let mut call = Call::new(
             Operation::TerminateJob,
             Method::POST,
@@ -232,13 +232,12 @@ impl BatchBackend for AzureBatchBackend {
         }
     }
 
-    async fn reactivate_task(
+    async fn reactivate_task_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
-        self.capabilities().check_reactivate(BACKEND, &options)?;
         let call = Call::new(
             Operation::ReactivateTask,
             Method::POST,
@@ -255,9 +254,7 @@ impl BatchBackend for AzureBatchBackend {
         Ok(outcome)
     }
 
-    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
-        self.capabilities()
-            .check_operation(BACKEND, Operation::JobStatus)?;
+    async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let call = Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()])
             .job(job.as_str())
             .server_timeout(options.server_timeout);
@@ -273,14 +270,12 @@ impl BatchBackend for AzureBatchBackend {
         ))
     }
 
-    async fn task_status(
+    async fn task_status_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
-        self.capabilities()
-            .check_operation(BACKEND, Operation::TaskStatus)?;
         let call = Call::new(
             Operation::TaskStatus,
             Method::GET,
@@ -302,17 +297,11 @@ impl BatchBackend for AzureBatchBackend {
         ))
     }
 
-    fn list_prep_release_status(
+    fn list_prep_release_status_impl(
         &self,
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
-        if let Err(e) = self
-            .capabilities()
-            .check_list_prep_release(BACKEND, &options)
-        {
-            return error_stream(e);
-        }
         let mut call = Call::new(
             Operation::ListPrepReleaseStatus,
             Method::GET,
@@ -333,13 +322,11 @@ impl BatchBackend for AzureBatchBackend {
         })
     }
 
-    async fn retry_failed_tasks(
+    async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
-        self.capabilities()
-            .check_operation(BACKEND, Operation::RetryFailedTasks)?;
         // List everything first: reactivated tasks leave the filter, which would shift the
         // pages of a listing still in progress.
         let failed: Vec<TaskId> = self

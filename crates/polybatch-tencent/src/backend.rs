@@ -1,4 +1,5 @@
-//! `impl BatchBackend for TencentBatchBackend`: capability checks first, then the API calls.
+//! `impl BatchBackend for TencentBatchBackend`: the API calls behind each operation (the trait
+//! checks capabilities first).
 
 use std::fmt;
 use std::sync::Arc;
@@ -175,16 +176,6 @@ pub(crate) fn job_status_from(job: &JobId, r: &DescribeJobResponse) -> JobStatus
     s
 }
 
-/// The status operations are supported; a server timeout is not (API 3.0 has none).
-fn check_status(op: Operation, options: &StatusOptions) -> Result<()> {
-    let caps = tencent_capabilities();
-    caps.check_operation(BACKEND, op)?;
-    if options.server_timeout.is_some() && !caps.server_timeout {
-        return Err(Error::unsupported_option(BACKEND, op, "server_timeout"));
-    }
-    Ok(())
-}
-
 fn is_failed(state: Option<&str>) -> bool {
     matches!(state, Some("FAILED" | "FAILED_INTERRUPTED"))
 }
@@ -262,7 +253,6 @@ pub(crate) fn task_status_from(
 }
 
 #[async_trait]
-#[deny(clippy::missing_trait_methods)]
 impl BatchBackend for TencentBatchBackend {
     fn name(&self) -> &'static str {
         BACKEND
@@ -272,13 +262,12 @@ impl BatchBackend for TencentBatchBackend {
         tencent_capabilities()
     }
 
-    async fn terminate_job(
+    async fn terminate_job_impl(
         &self,
         job: &JobId,
-        options: TerminateJobOptions,
+        _options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
         let op = Operation::TerminateJob;
-        self.capabilities().check_terminate(BACKEND, &options)?;
         let described = self.describe_job(job, op).await?;
         let state = described.value.job_state.clone().unwrap_or_default();
         let disposition = match state.as_str() {
@@ -311,33 +300,31 @@ impl BatchBackend for TencentBatchBackend {
         Ok(outcome)
     }
 
-    async fn reactivate_task(
+    async fn reactivate_task_impl(
         &self,
         _job: &JobId,
         _task: &TaskId,
-        options: ReactivateTaskOptions,
+        _options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
-        // Tencent only retries whole FAILED jobs (RetryJobs); widening a per-task reactivate
-        // to that would retry tasks the caller did not name.
-        self.capabilities().check_reactivate(BACKEND, &options)?;
+        // Never reached: the capability is off, so the trait refuses the call first. Tencent
+        // only retries whole FAILED jobs (RetryJobs); widening a per-task reactivate to that
+        // would retry tasks the caller did not name.
         Err(Error::unsupported(BACKEND, Operation::ReactivateTask))
     }
 
-    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+    async fn job_status_impl(&self, job: &JobId, _options: StatusOptions) -> Result<JobStatus> {
         let op = Operation::JobStatus;
-        check_status(op, &options)?;
         let reply = self.describe_job(job, op).await?;
         Ok(job_status_from(job, &reply.value))
     }
 
-    async fn task_status(
+    async fn task_status_impl(
         &self,
         job: &JobId,
         task: &TaskId,
-        options: StatusOptions,
+        _options: StatusOptions,
     ) -> Result<TaskStatus> {
         let op = Operation::TaskStatus;
-        check_status(op, &options)?;
         let call = Call {
             action: "DescribeTask",
             operation: op,
@@ -367,31 +354,25 @@ impl BatchBackend for TencentBatchBackend {
         }
     }
 
-    fn list_prep_release_status(
+    fn list_prep_release_status_impl(
         &self,
         _job: &JobId,
-        options: ListPrepReleaseOptions,
+        _options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
-        // Tencent has no job preparation or release tasks.
-        match self
-            .capabilities()
-            .check_list_prep_release(BACKEND, &options)
-        {
-            Err(e) => error_stream(e),
-            Ok(()) => error_stream(Error::unsupported(
-                BACKEND,
-                Operation::ListPrepReleaseStatus,
-            )),
-        }
+        // Never reached: Tencent has no job preparation or release tasks, the capability says
+        // so, and the trait refuses the call first.
+        error_stream(Error::unsupported(
+            BACKEND,
+            Operation::ListPrepReleaseStatus,
+        ))
     }
 
-    async fn retry_failed_tasks(
+    async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,
         _options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
         let op = Operation::RetryFailedTasks;
-        self.capabilities().check_operation(BACKEND, op)?;
         let described = self.describe_job(job, op).await?;
         let failed: Vec<TaskId> = described
             .value

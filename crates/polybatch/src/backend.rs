@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
+use crate::call::{Call, CallOptions};
 use crate::capability::Capabilities;
-use crate::error::Result;
+use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
@@ -22,12 +24,23 @@ pub type PrepReleaseStream = BoxStream<'static, Result<PrepReleaseStatus>>;
 /// A cloud batch service, seen through one provider-neutral interface.
 ///
 /// Object safe: hold it as `Arc<dyn BatchBackend>`. Every operation takes an options struct.
-/// An operation or option the backend does not support (see [`BatchBackend::capabilities`])
-/// fails with [`crate::Error::Unsupported`] before any request is sent.
 ///
-/// Wrappers (rate limit, concurrency limit) are backends that wrap backends; they must forward
-/// every method, so implementations should put `#[deny(clippy::missing_trait_methods)]` on
-/// their `impl` block.
+/// # Calling and implementing
+///
+/// Callers use the provided methods (`terminate_job`, `job_status`, ...). Each one first checks
+/// the call against [`BatchBackend::capabilities`], so an operation or option the backend does
+/// not support fails with [`crate::Error::Unsupported`] before any request is sent (or permit
+/// awaited); then it runs the matching required `*_impl` method and stamps the backend's name
+/// and the operation into any error. These checks live here once, for every backend.
+///
+/// Implementors write `name`, `capabilities` and the `*_impl` methods, which only ever see
+/// calls that passed the checks, and leave the provided methods alone. A backend that keeps a
+/// record of calls (the in-memory journal) can learn of refused ones through
+/// [`BatchBackend::on_refused`].
+///
+/// Wrappers (rate limit, concurrency limit) are backends that wrap backends: they implement the
+/// `*_impl` methods by calling the inner backend's `*_impl` methods, so a stack of wrappers
+/// checks each call once, at the outermost layer, before any wrapper waits.
 #[async_trait]
 pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     /// The backend's short name (`"azure"`, `"tencent"`, `"memory"`, ...), used in errors.
@@ -36,13 +49,27 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     /// Which operations and options this backend supports.
     fn capabilities(&self) -> Capabilities;
 
+    /// Told of each call the capability checks refused, before the error is returned. The
+    /// default does nothing.
+    fn on_refused(&self, call: Call, error: &Error) {
+        let _ = (call, error);
+    }
+
     /// Terminates a job. Idempotent: a job that is already terminating or finished is not an
     /// error, and the outcome says which.
     async fn terminate_job(
         &self,
         job: &JobId,
         options: TerminateJobOptions,
-    ) -> Result<TerminateJobOutcome>;
+    ) -> Result<TerminateJobOutcome> {
+        let op = Operation::TerminateJob;
+        if let Err(e) = self.capabilities().check_terminate(self.name(), &options) {
+            self.on_refused(Call::new(op, job, CallOptions::Terminate(options)), &e);
+            return Err(e);
+        }
+        let result = self.terminate_job_impl(job, options).await;
+        stamp(result, self.name(), op)
+    }
 
     /// Makes a failed task eligible to run again: resets its retry count and clears the
     /// previous execution's information.
@@ -54,10 +81,27 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         job: &JobId,
         task: &TaskId,
         options: ReactivateTaskOptions,
-    ) -> Result<ReactivateTaskOutcome>;
+    ) -> Result<ReactivateTaskOutcome> {
+        let op = Operation::ReactivateTask;
+        if let Err(e) = self.capabilities().check_reactivate(self.name(), &options) {
+            let call = Call::new(op, job, CallOptions::Reactivate(options)).with_task(task);
+            self.on_refused(call, &e);
+            return Err(e);
+        }
+        let result = self.reactivate_task_impl(job, task, options).await;
+        stamp(result, self.name(), op)
+    }
 
     /// A job's normalized status.
-    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus>;
+    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        let op = Operation::JobStatus;
+        if let Err(e) = self.capabilities().check_status(self.name(), op, &options) {
+            self.on_refused(Call::new(op, job, CallOptions::Status(options)), &e);
+            return Err(e);
+        }
+        let result = self.job_status_impl(job, options).await;
+        stamp(result, self.name(), op)
+    }
 
     /// A task's normalized status.
     async fn task_status(
@@ -65,16 +109,36 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         job: &JobId,
         task: &TaskId,
         options: StatusOptions,
-    ) -> Result<TaskStatus>;
+    ) -> Result<TaskStatus> {
+        let op = Operation::TaskStatus;
+        if let Err(e) = self.capabilities().check_status(self.name(), op, &options) {
+            let call = Call::new(op, job, CallOptions::Status(options)).with_task(task);
+            self.on_refused(call, &e);
+            return Err(e);
+        }
+        let result = self.task_status_impl(job, task, options).await;
+        stamp(result, self.name(), op)
+    }
 
     /// Per-node job preparation and release task status, fetched lazily page by page.
     ///
-    /// Nothing is sent until the stream is polled. An unsupported request yields one error.
+    /// Nothing is sent until the stream is polled. A refused request yields one error.
     fn list_prep_release_status(
         &self,
         job: &JobId,
         options: ListPrepReleaseOptions,
-    ) -> PrepReleaseStream;
+    ) -> PrepReleaseStream {
+        let op = Operation::ListPrepReleaseStatus;
+        let name = self.name();
+        if let Err(e) = self.capabilities().check_list_prep_release(name, &options) {
+            let options = CallOptions::ListPrepRelease { options, page: 0 };
+            self.on_refused(Call::new(op, job, options), &e);
+            return error_stream(e);
+        }
+        self.list_prep_release_status_impl(job, options)
+            .map_err(move |e| e.stamped(name, op))
+            .boxed()
+    }
 
     /// The portable "re-run what failed in this job": the outcome says, per task, what was
     /// retried and what could not be.
@@ -82,7 +146,63 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         &self,
         job: &JobId,
         options: RetryFailedTasksOptions,
+    ) -> Result<RetryFailedTasksOutcome> {
+        let op = Operation::RetryFailedTasks;
+        if let Err(e) = self.capabilities().check_operation(self.name(), op) {
+            self.on_refused(
+                Call::new(op, job, CallOptions::RetryFailedTasks(options)),
+                &e,
+            );
+            return Err(e);
+        }
+        let result = self.retry_failed_tasks_impl(job, options).await;
+        stamp(result, self.name(), op)
+    }
+
+    /// [`BatchBackend::terminate_job`] after its checks passed.
+    async fn terminate_job_impl(
+        &self,
+        job: &JobId,
+        options: TerminateJobOptions,
+    ) -> Result<TerminateJobOutcome>;
+
+    /// [`BatchBackend::reactivate_task`] after its checks passed.
+    async fn reactivate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+    ) -> Result<ReactivateTaskOutcome>;
+
+    /// [`BatchBackend::job_status`] after its checks passed.
+    async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus>;
+
+    /// [`BatchBackend::task_status`] after its checks passed.
+    async fn task_status_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: StatusOptions,
+    ) -> Result<TaskStatus>;
+
+    /// [`BatchBackend::list_prep_release_status`] after its checks passed.
+    fn list_prep_release_status_impl(
+        &self,
+        job: &JobId,
+        options: ListPrepReleaseOptions,
+    ) -> PrepReleaseStream;
+
+    /// [`BatchBackend::retry_failed_tasks`] after its checks passed.
+    async fn retry_failed_tasks_impl(
+        &self,
+        job: &JobId,
+        options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome>;
+}
+
+/// Every error leaves a trait operation named for the backend and the operation it came from.
+fn stamp<T>(result: Result<T>, backend: &'static str, operation: Operation) -> Result<T> {
+    result.map_err(|e| e.stamped(backend, operation))
 }
 
 macro_rules! forward_backend {
@@ -96,6 +216,10 @@ macro_rules! forward_backend {
 
             fn capabilities(&self) -> Capabilities {
                 (**self).capabilities()
+            }
+
+            fn on_refused(&self, call: Call, error: &Error) {
+                (**self).on_refused(call, error)
             }
 
             async fn terminate_job(
@@ -142,6 +266,56 @@ macro_rules! forward_backend {
                 options: RetryFailedTasksOptions,
             ) -> Result<RetryFailedTasksOutcome> {
                 (**self).retry_failed_tasks(job, options).await
+            }
+
+            async fn terminate_job_impl(
+                &self,
+                job: &JobId,
+                options: TerminateJobOptions,
+            ) -> Result<TerminateJobOutcome> {
+                (**self).terminate_job_impl(job, options).await
+            }
+
+            async fn reactivate_task_impl(
+                &self,
+                job: &JobId,
+                task: &TaskId,
+                options: ReactivateTaskOptions,
+            ) -> Result<ReactivateTaskOutcome> {
+                (**self).reactivate_task_impl(job, task, options).await
+            }
+
+            async fn job_status_impl(
+                &self,
+                job: &JobId,
+                options: StatusOptions,
+            ) -> Result<JobStatus> {
+                (**self).job_status_impl(job, options).await
+            }
+
+            async fn task_status_impl(
+                &self,
+                job: &JobId,
+                task: &TaskId,
+                options: StatusOptions,
+            ) -> Result<TaskStatus> {
+                (**self).task_status_impl(job, task, options).await
+            }
+
+            fn list_prep_release_status_impl(
+                &self,
+                job: &JobId,
+                options: ListPrepReleaseOptions,
+            ) -> PrepReleaseStream {
+                (**self).list_prep_release_status_impl(job, options)
+            }
+
+            async fn retry_failed_tasks_impl(
+                &self,
+                job: &JobId,
+                options: RetryFailedTasksOptions,
+            ) -> Result<RetryFailedTasksOutcome> {
+                (**self).retry_failed_tasks_impl(job, options).await
             }
         }
     };

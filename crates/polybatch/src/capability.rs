@@ -1,14 +1,16 @@
 //! What a backend supports, and the checks that turn "not supported" into a typed error before
 //! any I/O.
 //!
-//! Every backend calls the `check_*` functions at the top of each operation, so the rules are
-//! written once and the same unsupported request fails the same way on every backend.
+//! The trait's provided methods call the `check_*` functions before each operation, for every
+//! backend, so the rules are written once and the same unsupported request fails the same way
+//! everywhere.
 
 use serde::Serialize;
 
 use crate::error::{Error, Operation, Result};
 use crate::options::{
-    ListPrepReleaseOptions, Preconditions, ReactivateTaskOptions, TerminateJobOptions,
+    ListPrepReleaseOptions, Preconditions, ReactivateTaskOptions, StatusOptions,
+    TerminateJobOptions,
 };
 
 /// The operations and options a backend supports.
@@ -125,6 +127,24 @@ impl Capabilities {
             return Err(Error::unsupported_option(backend, op, "server_timeout"));
         }
         self.check_preconditions(backend, op, &o.preconditions)
+    }
+
+    /// Checks a job or task status request against the capabilities.
+    pub fn check_status(
+        &self,
+        backend: &'static str,
+        operation: Operation,
+        o: &StatusOptions,
+    ) -> Result<()> {
+        self.check_operation(backend, operation)?;
+        if o.server_timeout.is_some() && !self.server_timeout {
+            return Err(Error::unsupported_option(
+                backend,
+                operation,
+                "server_timeout",
+            ));
+        }
+        Ok(())
     }
 
     /// Checks a reactivate request against the capabilities.

@@ -421,6 +421,15 @@ impl Error {
         self
     }
 
+    /// Names the backend and the trait operation the error surfaced from (done once, by the
+    /// trait's provided methods, for every backend).
+    pub fn stamped(mut self, backend: &'static str, operation: Operation) -> Self {
+        let ctx = self.context_mut();
+        ctx.backend = Cow::Borrowed(backend);
+        ctx.operation = operation;
+        self
+    }
+
     /// Replaces the operation (used by wrappers that call one operation to serve another).
     pub fn with_operation(mut self, operation: Operation) -> Self {
         self.context_mut().operation = operation;

@@ -41,6 +41,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod backend;
+mod call;
 mod capability;
 pub mod clock;
 pub mod endpoint;
@@ -63,6 +64,7 @@ pub mod wrap;
 pub mod conformance;
 
 pub use backend::{BatchBackend, DynBatchBackend, PrepReleaseStream, error_stream};
+pub use call::{Call, CallOptions};
 pub use capability::Capabilities;
 pub use error::{
     BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,

@@ -248,7 +248,8 @@ async fn a_failing_terminate_fails_the_suite() {
     conformance::terminate_is_idempotent(&memory, &fixture).await;
 }
 
-/// A backend that reports `retry_failed_tasks` as unsupported only after sending a request.
+/// A backend that reports `retry_failed_tasks` as unsupported only after sending a request: it
+/// overrides the trait's checked entry point, which a backend must not do.
 #[derive(Debug)]
 struct ChecksTooLate(InMemoryBackend);
 
@@ -270,48 +271,6 @@ impl BatchBackend for ChecksTooLate {
         caps
     }
 
-    async fn terminate_job(
-        &self,
-        job: &JobId,
-        options: polybatch::TerminateJobOptions,
-    ) -> Result<polybatch::TerminateJobOutcome> {
-        self.0.terminate_job(job, options).await
-    }
-
-    async fn reactivate_task(
-        &self,
-        job: &JobId,
-        task: &TaskId,
-        options: polybatch::ReactivateTaskOptions,
-    ) -> Result<polybatch::ReactivateTaskOutcome> {
-        self.0.reactivate_task(job, task, options).await
-    }
-
-    async fn job_status(
-        &self,
-        job: &JobId,
-        options: polybatch::StatusOptions,
-    ) -> Result<polybatch::JobStatus> {
-        self.0.job_status(job, options).await
-    }
-
-    async fn task_status(
-        &self,
-        job: &JobId,
-        task: &TaskId,
-        options: polybatch::StatusOptions,
-    ) -> Result<polybatch::TaskStatus> {
-        self.0.task_status(job, task, options).await
-    }
-
-    fn list_prep_release_status(
-        &self,
-        job: &JobId,
-        options: polybatch::ListPrepReleaseOptions,
-    ) -> polybatch::PrepReleaseStream {
-        self.0.list_prep_release_status(job, options)
-    }
-
     async fn retry_failed_tasks(
         &self,
         job: &JobId,
@@ -325,6 +284,56 @@ impl BatchBackend for ChecksTooLate {
             self.name(),
             polybatch::Operation::RetryFailedTasks,
         ))
+    }
+
+    async fn terminate_job_impl(
+        &self,
+        job: &JobId,
+        options: polybatch::TerminateJobOptions,
+    ) -> Result<polybatch::TerminateJobOutcome> {
+        self.0.terminate_job_impl(job, options).await
+    }
+
+    async fn reactivate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::ReactivateTaskOptions,
+    ) -> Result<polybatch::ReactivateTaskOutcome> {
+        self.0.reactivate_task_impl(job, task, options).await
+    }
+
+    async fn job_status_impl(
+        &self,
+        job: &JobId,
+        options: polybatch::StatusOptions,
+    ) -> Result<polybatch::JobStatus> {
+        self.0.job_status_impl(job, options).await
+    }
+
+    async fn task_status_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::StatusOptions,
+    ) -> Result<polybatch::TaskStatus> {
+        self.0.task_status_impl(job, task, options).await
+    }
+
+    fn list_prep_release_status_impl(
+        &self,
+        job: &JobId,
+        options: polybatch::ListPrepReleaseOptions,
+    ) -> polybatch::PrepReleaseStream {
+        self.0.list_prep_release_status_impl(job, options)
+    }
+
+    async fn retry_failed_tasks_impl(
+        &self,
+        job: &JobId,
+        options: polybatch::RetryFailedTasksOptions,
+    ) -> Result<polybatch::RetryFailedTasksOutcome> {
+        self.0.retry_failed_tasks_impl(job, options).await
     }
 }
 

@@ -364,3 +364,207 @@ async fn waiting_through_a_rate_limit_takes_the_limit_into_account() {
     assert_eq!(start.elapsed(), Duration::from_millis(4000));
     assert_eq!(status.state, JobState::Completed);
 }
+
+// ----- checks once, outermost -----
+
+/// A memory backend that supports neither reactivate nor terminate reasons.
+fn reduced(jobs: u32) -> InMemoryBackend {
+    let mut caps = polybatch::Capabilities::all();
+    caps.reactivate_task = false;
+    caps.terminate_job_reason = false;
+    backend(jobs).with_capabilities(caps)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unsupported_call_fails_before_the_rate_limiter_waits() {
+    let memory = reduced(1);
+    let limited = RateLimited::new(
+        memory.clone(),
+        RateLimitConfig::uniform(Quota::every(Duration::from_secs(60))),
+    );
+    // Spend the only permits of both operations.
+    limited
+        .terminate_job(&job(0), TerminateJobOptions::default())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let e = limited
+        .terminate_job(&job(0), TerminateJobOptions::default().with_reason("r"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Unsupported {
+            option: Some("reason"),
+            ..
+        }
+    ));
+    let e = limited
+        .reactivate_task(&job(0), &task(1), Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { option: None, .. }));
+    assert_eq!(start.elapsed(), Duration::ZERO, "no permit was awaited");
+    // The refusals reached the inner backend's journal, never its service.
+    let journal = memory.journal();
+    assert_eq!(journal.len(), 3);
+    assert!(journal[0].executed);
+    assert!(journal[1..].iter().all(|e| !e.executed));
+    // A supported call still waits for its permit.
+    limited
+        .terminate_job(&job(0), TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unsupported_call_fails_while_the_concurrency_limit_is_full() {
+    let memory = reduced(1);
+    memory
+        .faults()
+        .delay_next(Operation::JobStatus, 1, Duration::from_secs(30));
+    let limited = ConcurrencyLimited::new(RateLimited::new(memory.clone(), Default::default()), 1);
+    let b = limited.clone();
+    let slow = tokio::spawn(async move { b.job_status(&job(0), StatusOptions::default()).await });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(limited.available(), 0);
+    let start = Instant::now();
+    let e = limited
+        .reactivate_task(&job(0), &task(1), Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    slow.await.unwrap().unwrap();
+}
+
+/// A backend whose every operation fails with an error naming another backend and operation.
+#[derive(Debug)]
+struct Mislabels;
+
+impl std::fmt::Display for Mislabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mislabels")
+    }
+}
+
+fn mislabelled<T>() -> polybatch::Result<T> {
+    Err(Error::service(
+        Some(500),
+        false,
+        polybatch::ErrorContext::new("elsewhere", Operation::TaskStatus),
+    ))
+}
+
+#[async_trait::async_trait]
+impl BatchBackend for Mislabels {
+    fn name(&self) -> &'static str {
+        "mislabels"
+    }
+
+    fn capabilities(&self) -> polybatch::Capabilities {
+        polybatch::Capabilities::all()
+    }
+
+    async fn terminate_job_impl(
+        &self,
+        _: &JobId,
+        _: TerminateJobOptions,
+    ) -> polybatch::Result<polybatch::TerminateJobOutcome> {
+        mislabelled()
+    }
+
+    async fn reactivate_task_impl(
+        &self,
+        _: &JobId,
+        _: &TaskId,
+        _: polybatch::ReactivateTaskOptions,
+    ) -> polybatch::Result<polybatch::ReactivateTaskOutcome> {
+        mislabelled()
+    }
+
+    async fn job_status_impl(
+        &self,
+        _: &JobId,
+        _: StatusOptions,
+    ) -> polybatch::Result<polybatch::JobStatus> {
+        mislabelled()
+    }
+
+    async fn task_status_impl(
+        &self,
+        _: &JobId,
+        _: &TaskId,
+        _: StatusOptions,
+    ) -> polybatch::Result<polybatch::TaskStatus> {
+        mislabelled()
+    }
+
+    fn list_prep_release_status_impl(
+        &self,
+        _: &JobId,
+        _: ListPrepReleaseOptions,
+    ) -> polybatch::PrepReleaseStream {
+        polybatch::error_stream(mislabelled::<()>().unwrap_err())
+    }
+
+    async fn retry_failed_tasks_impl(
+        &self,
+        _: &JobId,
+        _: polybatch::RetryFailedTasksOptions,
+    ) -> polybatch::Result<polybatch::RetryFailedTasksOutcome> {
+        mislabelled()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_error_names_the_backend_and_the_operation_called() {
+    let b: std::sync::Arc<dyn BatchBackend> = std::sync::Arc::new(Mislabels);
+    let (j, t) = (job(0), task(0));
+    let got = vec![
+        (
+            Operation::TerminateJob,
+            b.terminate_job(&j, Default::default()).await.unwrap_err(),
+        ),
+        (
+            Operation::ReactivateTask,
+            b.reactivate_task(&j, &t, Default::default())
+                .await
+                .unwrap_err(),
+        ),
+        (
+            Operation::JobStatus,
+            b.job_status(&j, Default::default()).await.unwrap_err(),
+        ),
+        (
+            Operation::TaskStatus,
+            b.task_status(&j, &t, Default::default()).await.unwrap_err(),
+        ),
+        (
+            Operation::ListPrepReleaseStatus,
+            b.list_prep_release_status(&j, Default::default())
+                .next()
+                .await
+                .unwrap()
+                .unwrap_err(),
+        ),
+        (
+            Operation::RetryFailedTasks,
+            b.retry_failed_tasks(&j, Default::default())
+                .await
+                .unwrap_err(),
+        ),
+    ];
+    for (op, e) in got {
+        assert_eq!((e.backend(), e.operation()), ("mislabels", op), "{e}");
+        assert_eq!(e.code(), None);
+        assert!(matches!(
+            e,
+            Error::Service {
+                status: Some(500),
+                ..
+            }
+        ));
+    }
+}

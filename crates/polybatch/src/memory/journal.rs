@@ -4,32 +4,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Operation};
 use crate::id::{JobId, TaskId};
-use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
-};
 
-/// The options a journaled call was made with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JournalOptions {
-    /// `terminate_job`.
-    Terminate(TerminateJobOptions),
-    /// `reactivate_task` (also the per-task reactivations of `retry_failed_tasks`).
-    Reactivate(ReactivateTaskOptions),
-    /// `job_status` or `task_status`.
-    Status(StatusOptions),
-    /// One page request of `list_prep_release_status` (`page` counts from 0), or the rejected
-    /// call itself when it failed before any page was requested.
-    ListPrepRelease {
-        /// The listing's options.
-        options: ListPrepReleaseOptions,
-        /// Which page this request fetched.
-        page: u32,
-    },
-    /// `retry_failed_tasks`.
-    RetryFailedTasks(RetryFailedTasksOptions),
-}
+/// The options a journaled call was made with (the core's [`CallOptions`]).
+pub use crate::call::CallOptions as JournalOptions;
 
 /// How a journaled call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -57,7 +57,8 @@ pub use faults::{ErrorFactory, Faults};
 pub use journal::{CallResult, JournalEntry, JournalOptions};
 pub use seed::Seeder;
 
-use crate::backend::{BatchBackend, PrepReleaseStream, error_stream};
+use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::call::Call;
 use crate::capability::Capabilities;
 use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, ErrorContext, Operation, Result};
@@ -331,10 +332,9 @@ impl InMemoryBackend {
     }
 
     /// Journals a call refused before any I/O and hands its error back.
-    fn refuse(&self, spec: CallSpec, error: Error) -> Error {
-        let entry = self.entry(spec, false, CallResult::failed(&error));
+    fn refuse(&self, spec: CallSpec, error: &Error) {
+        let entry = self.entry(spec, false, CallResult::failed(error));
         self.journal_lock().push(entry);
-        error
     }
 
     /// Runs a call that reaches the simulated service: journals it, applies injected faults,
@@ -393,7 +393,6 @@ impl InMemoryBackend {
 }
 
 #[async_trait]
-#[deny(clippy::missing_trait_methods)]
 impl BatchBackend for InMemoryBackend {
     fn name(&self) -> &'static str {
         BACKEND
@@ -403,7 +402,19 @@ impl BatchBackend for InMemoryBackend {
         self.capabilities
     }
 
-    async fn terminate_job(
+    /// Refused calls are journaled too (never executed): what a real backend must never send.
+    fn on_refused(&self, call: Call, error: &Error) {
+        let spec = CallSpec {
+            operation: call.operation,
+            job: call.job,
+            task: call.task,
+            options: call.options,
+            nested: false,
+        };
+        self.refuse(spec, error);
+    }
+
+    async fn terminate_job_impl(
         &self,
         job: &JobId,
         options: TerminateJobOptions,
@@ -413,9 +424,6 @@ impl BatchBackend for InMemoryBackend {
             job,
             JournalOptions::Terminate(options.clone()),
         );
-        if let Err(e) = self.capabilities.check_terminate(BACKEND, &options) {
-            return Err(self.refuse(spec, e));
-        }
         self.execute(spec, |s, now| {
             s.terminate(
                 job,
@@ -428,36 +436,21 @@ impl BatchBackend for InMemoryBackend {
         .await
     }
 
-    async fn reactivate_task(
+    async fn reactivate_task_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
-        if let Err(e) = self.capabilities.check_reactivate(BACKEND, &options) {
-            let spec = CallSpec::new(
-                Operation::ReactivateTask,
-                job,
-                JournalOptions::Reactivate(options),
-            )
-            .task(task);
-            return Err(self.refuse(spec, e));
-        }
         self.reactivate(job, task, options, false).await
     }
 
-    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+    async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let spec = CallSpec::new(Operation::JobStatus, job, JournalOptions::Status(options));
-        if let Err(e) = self
-            .capabilities
-            .check_operation(BACKEND, Operation::JobStatus)
-        {
-            return Err(self.refuse(spec, e));
-        }
         self.execute(spec, |s, now| s.job_status(job, now)).await
     }
 
-    async fn task_status(
+    async fn task_status_impl(
         &self,
         job: &JobId,
         task: &TaskId,
@@ -465,35 +458,16 @@ impl BatchBackend for InMemoryBackend {
     ) -> Result<TaskStatus> {
         let spec =
             CallSpec::new(Operation::TaskStatus, job, JournalOptions::Status(options)).task(task);
-        if let Err(e) = self
-            .capabilities
-            .check_operation(BACKEND, Operation::TaskStatus)
-        {
-            return Err(self.refuse(spec, e));
-        }
         self.execute(spec, |s, now| s.task_status(job, task, now))
             .await
     }
 
-    fn list_prep_release_status(
+    fn list_prep_release_status_impl(
         &self,
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
         let op = Operation::ListPrepReleaseStatus;
-        let spec_of = |options: &ListPrepReleaseOptions, page: u32| {
-            CallSpec::new(
-                op,
-                job,
-                JournalOptions::ListPrepRelease {
-                    options: options.clone(),
-                    page,
-                },
-            )
-        };
-        if let Err(e) = self.capabilities.check_list_prep_release(BACKEND, &options) {
-            return error_stream(self.refuse(spec_of(&options, 0), e));
-        }
         let backend = self.clone();
         let job = job.clone();
         let page_size =
@@ -543,7 +517,7 @@ impl BatchBackend for InMemoryBackend {
         .boxed()
     }
 
-    async fn retry_failed_tasks(
+    async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,
         options: RetryFailedTasksOptions,
@@ -554,12 +528,6 @@ impl BatchBackend for InMemoryBackend {
             job,
             JournalOptions::RetryFailedTasks(options),
         );
-        if let Err(e) = self
-            .capabilities
-            .check_operation(BACKEND, Operation::RetryFailedTasks)
-        {
-            return Err(self.refuse(spec, e));
-        }
         let failed = self
             .execute(spec, |s, now| s.failed_tasks(job, now))
             .await?;

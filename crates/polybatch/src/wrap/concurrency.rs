@@ -8,8 +8,9 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 
 use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::call::Call;
 use crate::capability::Capabilities;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
@@ -71,7 +72,6 @@ impl<B: BatchBackend> fmt::Display for ConcurrencyLimited<B> {
 }
 
 #[async_trait]
-#[deny(clippy::missing_trait_methods)]
 impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
     fn name(&self) -> &'static str {
         self.inner.name()
@@ -81,47 +81,51 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
         self.inner.capabilities()
     }
 
-    async fn terminate_job(
+    fn on_refused(&self, call: Call, error: &Error) {
+        self.inner.on_refused(call, error)
+    }
+
+    async fn terminate_job_impl(
         &self,
         job: &JobId,
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
         let _permit = self.permit().await;
-        self.inner.terminate_job(job, options).await
+        self.inner.terminate_job_impl(job, options).await
     }
 
-    async fn reactivate_task(
+    async fn reactivate_task_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
         let _permit = self.permit().await;
-        self.inner.reactivate_task(job, task, options).await
+        self.inner.reactivate_task_impl(job, task, options).await
     }
 
-    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+    async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let _permit = self.permit().await;
-        self.inner.job_status(job, options).await
+        self.inner.job_status_impl(job, options).await
     }
 
-    async fn task_status(
+    async fn task_status_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
         let _permit = self.permit().await;
-        self.inner.task_status(job, task, options).await
+        self.inner.task_status_impl(job, task, options).await
     }
 
-    fn list_prep_release_status(
+    fn list_prep_release_status_impl(
         &self,
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
         let semaphore = self.semaphore.clone();
-        let inner = self.inner.list_prep_release_status(job, options);
+        let inner = self.inner.list_prep_release_status_impl(job, options);
         futures::stream::once(async move {
             let permit = semaphore.acquire_owned().await.ok();
             // The permit lives as long as the stream.
@@ -134,12 +138,12 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
         .boxed()
     }
 
-    async fn retry_failed_tasks(
+    async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
         let _permit = self.permit().await;
-        self.inner.retry_failed_tasks(job, options).await
+        self.inner.retry_failed_tasks_impl(job, options).await
     }
 }

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::call::Call;
 use crate::capability::Capabilities;
-use crate::error::{Operation, Result};
+use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
@@ -85,7 +86,6 @@ impl<B: BatchBackend> fmt::Display for RateLimited<B> {
 }
 
 #[async_trait]
-#[deny(clippy::missing_trait_methods)]
 impl<B: BatchBackend> BatchBackend for RateLimited<B> {
     fn name(&self) -> &'static str {
         self.inner.name()
@@ -95,47 +95,51 @@ impl<B: BatchBackend> BatchBackend for RateLimited<B> {
         self.inner.capabilities()
     }
 
-    async fn terminate_job(
+    fn on_refused(&self, call: Call, error: &Error) {
+        self.inner.on_refused(call, error)
+    }
+
+    async fn terminate_job_impl(
         &self,
         job: &JobId,
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
         self.limiter.acquire(&Operation::TerminateJob).await;
-        self.inner.terminate_job(job, options).await
+        self.inner.terminate_job_impl(job, options).await
     }
 
-    async fn reactivate_task(
+    async fn reactivate_task_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
         self.limiter.acquire(&Operation::ReactivateTask).await;
-        self.inner.reactivate_task(job, task, options).await
+        self.inner.reactivate_task_impl(job, task, options).await
     }
 
-    async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+    async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         self.limiter.acquire(&Operation::JobStatus).await;
-        self.inner.job_status(job, options).await
+        self.inner.job_status_impl(job, options).await
     }
 
-    async fn task_status(
+    async fn task_status_impl(
         &self,
         job: &JobId,
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
         self.limiter.acquire(&Operation::TaskStatus).await;
-        self.inner.task_status(job, task, options).await
+        self.inner.task_status_impl(job, task, options).await
     }
 
-    fn list_prep_release_status(
+    fn list_prep_release_status_impl(
         &self,
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
         let limiter = self.limiter.clone();
-        let inner = self.inner.list_prep_release_status(job, options);
+        let inner = self.inner.list_prep_release_status_impl(job, options);
         futures::stream::once(async move {
             limiter.acquire(&Operation::ListPrepReleaseStatus).await;
             inner
@@ -144,12 +148,12 @@ impl<B: BatchBackend> BatchBackend for RateLimited<B> {
         .boxed()
     }
 
-    async fn retry_failed_tasks(
+    async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
         self.limiter.acquire(&Operation::RetryFailedTasks).await;
-        self.inner.retry_failed_tasks(job, options).await
+        self.inner.retry_failed_tasks_impl(job, options).await
     }
 }

@@ -1,0 +1,63 @@
+//! A trait call as data: what the checks refuse, and what records of calls (the in-memory
+//! backend's journal) keep.
+
+use crate::error::Operation;
+use crate::id::{JobId, TaskId};
+use crate::options::{
+    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    TerminateJobOptions,
+};
+
+/// The options a call was made with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallOptions {
+    /// `terminate_job`.
+    Terminate(TerminateJobOptions),
+    /// `reactivate_task` (also the per-task reactivations of `retry_failed_tasks`).
+    Reactivate(ReactivateTaskOptions),
+    /// `job_status` or `task_status`.
+    Status(StatusOptions),
+    /// One page request of `list_prep_release_status` (`page` counts from 0), or the refused
+    /// call itself when it failed before any page was requested.
+    ListPrepRelease {
+        /// The listing's options.
+        options: ListPrepReleaseOptions,
+        /// Which page this request fetched.
+        page: u32,
+    },
+    /// `retry_failed_tasks`.
+    RetryFailedTasks(RetryFailedTasksOptions),
+}
+
+/// One call of a [`crate::BatchBackend`] operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Call {
+    /// The operation.
+    pub operation: Operation,
+    /// The job it is about.
+    pub job: JobId,
+    /// The task it is about, if any.
+    pub task: Option<TaskId>,
+    /// Its options.
+    pub options: CallOptions,
+}
+
+impl Call {
+    /// A call of `operation` on `job` with `options`.
+    pub fn new(operation: Operation, job: &JobId, options: CallOptions) -> Self {
+        Call {
+            operation,
+            job: job.clone(),
+            task: None,
+            options,
+        }
+    }
+
+    /// The same call, about `task` too.
+    pub fn with_task(mut self, task: &TaskId) -> Self {
+        self.task = Some(task.clone());
+        self
+    }
+}
