@@ -19,23 +19,42 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags shared by every command.
+/// Flags of every command, accepted before or after it. Each command's own flags are listed
+/// first in its help.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The provider operator commands talk to.
-    #[arg(long, global = true, env = "POLYBATCH_PROVIDER", value_enum)]
-    pub provider: Option<ProviderName>,
-
-    /// Output format: a human table, or stable JSON for scripts (see docs/cli.md).
-    #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
+    /// Output format: a human table, or stable JSON for scripts (see docs/cli.md). `emulator`
+    /// and `demo` print text either way: for them it shapes only the error line.
+    #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table, display_order = 100)]
     pub output: OutputFormat,
 
     /// Log each request (ids, status, timings; never secrets) on stderr.
-    #[arg(long, short = 'v', global = true)]
+    #[arg(long, short = 'v', global = true, display_order = 100)]
     pub verbose: bool,
+}
 
-    #[command(flatten, next_help_heading = "Provider connection (operator commands)")]
+/// The flags of the operator commands (`job`, `task`, `jobs`): which provider to talk to and
+/// how to reach it. Declared on each command group with `global = true`, so they may come
+/// before or after the subcommand (`job --provider azure status J`, `job status J --provider
+/// azure`) and no other command offers them.
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// The provider to talk to.
+    #[arg(long, global = true, env = "POLYBATCH_PROVIDER", value_enum)]
+    pub provider: Option<ProviderName>,
+
+    #[command(flatten, next_help_heading = "Provider connection")]
     pub connection: ConnectionArgs,
+}
+
+/// An operator command group: its flags and which of its commands to run.
+#[derive(Debug, Args)]
+pub struct Operator<C: Subcommand> {
+    #[command(flatten)]
+    pub options: OperatorArgs,
+
+    #[command(subcommand)]
+    pub command: C,
 }
 
 /// Overrides of the provider configuration read from the environment and credential files.
@@ -101,14 +120,11 @@ pub enum Command {
     /// neutral interface with the real clients; exits 0 only if every step behaved as documented.
     Demo(DemoArgs),
     /// Operate on one job.
-    #[command(subcommand)]
-    Job(JobCommand),
+    Job(Operator<JobCommand>),
     /// Operate on one task.
-    #[command(subcommand)]
-    Task(TaskCommand),
+    Task(Operator<TaskCommand>),
     /// Operate on many jobs at once.
-    #[command(subcommand)]
-    Jobs(JobsCommand),
+    Jobs(Operator<JobsCommand>),
 }
 
 /// `polybatch emulator`.
@@ -295,20 +311,28 @@ mod tests {
         );
     }
 
+    /// The operator flags of `polybatch job ...` as parsed, for comparing invocations.
+    fn job_options(args: &[&str]) -> (Option<ProviderName>, ConnectionArgs) {
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let Command::Job(op) = cli.command else {
+            panic!("expected the job command");
+        };
+        (op.options.provider, op.options.connection)
+    }
+
     #[test]
-    fn flags_parse_before_and_after_the_command() {
-        let a = Cli::try_parse_from([
+    fn operator_flags_parse_before_and_after_the_subcommand() {
+        let a = job_options(&[
             "polybatch",
+            "job",
             "--provider",
             "azure",
             "--endpoint",
             "http://127.0.0.1:1",
-            "job",
             "status",
             "j",
-        ])
-        .unwrap();
-        let b = Cli::try_parse_from([
+        ]);
+        let b = job_options(&[
             "polybatch",
             "job",
             "status",
@@ -317,10 +341,147 @@ mod tests {
             "azure",
             "--endpoint",
             "http://127.0.0.1:1",
+        ]);
+        assert_eq!(a.0, Some(ProviderName::Azure));
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(a.1.endpoint, b.1.endpoint);
+    }
+
+    #[test]
+    fn every_connection_flag_reaches_the_operator_command() {
+        let cli = Cli::try_parse_from([
+            "polybatch",
+            "task",
+            "--account",
+            "acct",
+            "--api-version",
+            "2024-07-01.20.0",
+            "status",
+            "j",
+            "t",
+            "--region",
+            "ap-guangzhou",
+            "--secret-id",
+            "AKIDx",
+            "--max-attempts",
+            "3",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--provider",
+            "tencent",
         ])
         .unwrap();
-        assert_eq!(a.global.connection.endpoint, b.global.connection.endpoint);
-        assert_eq!(a.global.provider, Some(ProviderName::Azure));
+        let Command::Task(op) = cli.command else {
+            panic!("expected the task command");
+        };
+        let c = op.options.connection;
+        assert_eq!(op.options.provider, Some(ProviderName::Tencent));
+        assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(c.account.as_deref(), Some("acct"));
+        assert_eq!(c.api_version.as_deref(), Some("2024-07-01.20.0"));
+        assert_eq!(c.region.as_deref(), Some("ap-guangzhou"));
+        assert_eq!(c.secret_id.as_deref(), Some("AKIDx"));
+        assert_eq!(c.max_attempts, Some(3));
+
+        let cli = Cli::try_parse_from([
+            "polybatch",
+            "jobs",
+            "--region",
+            "r",
+            "terminate",
+            "--ids-file",
+            "-",
+            "--max-attempts",
+            "1",
+        ])
+        .unwrap();
+        let Command::Jobs(op) = cli.command else {
+            panic!("expected the jobs command");
+        };
+        assert_eq!(op.options.connection.region.as_deref(), Some("r"));
+        assert_eq!(op.options.connection.max_attempts, Some(1));
+    }
+
+    /// The long flags that only the operator commands have.
+    const OPERATOR_FLAGS: [&str; 7] = [
+        "provider",
+        "endpoint",
+        "account",
+        "api-version",
+        "region",
+        "secret-id",
+        "max-attempts",
+    ];
+
+    /// Every command path (`["job", "status"]`, ...) with the long flags clap gives it, global
+    /// ones included.
+    fn longs_by_command() -> Vec<(Vec<String>, Vec<String>)> {
+        fn walk(
+            cmd: &clap::Command,
+            path: &mut Vec<String>,
+            out: &mut Vec<(Vec<String>, Vec<String>)>,
+        ) {
+            let longs = cmd
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_string))
+                .collect();
+            out.push((path.clone(), longs));
+            for sub in cmd.get_subcommands() {
+                path.push(sub.get_name().to_string());
+                walk(sub, path, out);
+                path.pop();
+            }
+        }
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        // Propagates the global flags down, as parsing does.
+        cmd.build();
+        let mut out = Vec::new();
+        walk(&cmd, &mut Vec::new(), &mut out);
+        out
+    }
+
+    #[test]
+    fn operator_flags_belong_to_the_operator_commands_only() {
+        let commands = longs_by_command();
+        assert!(commands.len() > 10, "{commands:?}");
+        // clap's `help` subcommands take no flags.
+        let commands = commands
+            .iter()
+            .filter(|(path, _)| !path.iter().any(|c| c == "help"));
+        for (path, longs) in commands {
+            let first = path.first().map(String::as_str);
+            let operator = matches!(first, Some("job" | "task" | "jobs"));
+            for flag in OPERATOR_FLAGS {
+                assert_eq!(
+                    longs.iter().any(|l| l == flag),
+                    operator,
+                    "--{flag} on `polybatch {}`",
+                    path.join(" ")
+                );
+            }
+            assert!(
+                longs.iter().any(|l| l == "output"),
+                "--output on `polybatch {}`",
+                path.join(" ")
+            );
+        }
+    }
+
+    #[test]
+    fn operator_flags_are_refused_elsewhere() {
+        for args in [
+            &["polybatch", "emulator", "--endpoint", "http://127.0.0.1:1"][..],
+            &["polybatch", "demo", "--provider", "azure"][..],
+            &["polybatch", "--region", "r", "job", "status", "j"][..],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]
