@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use polybatch::secret::Secret;
 
+use crate::exit::CliError;
+
 /// Drive cloud batch services (Azure Batch, Tencent Cloud Batch) through one interface, run the
 /// local emulator, or run the demo.
 ///
@@ -19,15 +21,28 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags of every command, accepted before or after it. Each command's own flags are listed
-/// first in its help.
+/// Flags of the `polybatch` command itself, before the command name.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Output format: a human table, or stable JSON for scripts (see docs/cli.md). `emulator`
     /// and `demo` print text either way: for them it shapes only the error line.
+    // Global: accepted before or after any command; listed after each command's own flags.
     #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table, display_order = 100)]
     pub output: OutputFormat,
 
+    /// Log each request (ids, status, timings; never secrets) on stderr. Not for `emulator`,
+    /// which logs nothing.
+    // Not global: the demo and the operator commands also take it after their name (their
+    // `Verbosity`); the emulator does not list it, and `Cli::verbose` refuses it here.
+    #[arg(long, short = 'v', display_order = 100)]
+    pub verbose: bool,
+}
+
+/// `-v` of the commands whose requests are logged: the operator commands (anywhere after
+/// `job`, `task` or `jobs`) and the demo (its real clients). The emulator has nothing to log
+/// (its crate emits no log events), so it does not offer the flag.
+#[derive(Debug, Args)]
+pub struct Verbosity {
     /// Log each request (ids, status, timings; never secrets) on stderr.
     #[arg(long, short = 'v', global = true, display_order = 100)]
     pub verbose: bool,
@@ -42,6 +57,9 @@ pub struct OperatorArgs {
     /// The provider to talk to.
     #[arg(long, global = true, env = "POLYBATCH_PROVIDER", value_enum)]
     pub provider: Option<ProviderName>,
+
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 
     #[command(flatten, next_help_heading = "Provider connection")]
     pub connection: ConnectionArgs,
@@ -177,7 +195,10 @@ fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
 
 /// `polybatch demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
 
 /// `polybatch job ...`.
 #[derive(Debug, Subcommand)]
@@ -282,6 +303,28 @@ pub struct BulkTerminateArgs {
     /// Terminate even if nodes have not processed it (Azure api-version 2024-07-01.20.0+).
     #[arg(long)]
     pub force: bool,
+}
+
+impl Cli {
+    /// Whether request logs are on: `-v` before the command, or after it where the command
+    /// offers it. `Err` for `polybatch -v emulator`: the emulator logs nothing, so the flag
+    /// does not apply.
+    pub fn verbose(&self) -> Result<bool, CliError> {
+        let own = match &self.command {
+            Command::Emulator(_) if self.global.verbose => {
+                return Err(CliError::usage(
+                    "--verbose does not apply to `polybatch emulator`: it logs nothing \
+                     (GET /_polybatch/stats counts the requests it answered)",
+                ));
+            }
+            Command::Emulator(_) => false,
+            Command::Demo(args) => args.verbosity.verbose,
+            Command::Job(op) => op.options.verbosity.verbose,
+            Command::Task(op) => op.options.verbosity.verbose,
+            Command::Jobs(op) => op.options.verbosity.verbose,
+        };
+        Ok(self.global.verbose || own)
+    }
 }
 
 #[cfg(test)]
@@ -465,6 +508,12 @@ mod tests {
                 "--output on `polybatch {}`",
                 path.join(" ")
             );
+            assert_eq!(
+                longs.iter().any(|l| l == "verbose"),
+                first != Some("emulator"),
+                "--verbose on `polybatch {}`",
+                path.join(" ")
+            );
         }
     }
 
@@ -482,6 +531,33 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn verbose_before_or_after_the_command_except_the_emulator() {
+        let verbose = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+                .verbose()
+                .map_err(|e| format!("{e:?}"))
+        };
+        for args in [
+            &["polybatch", "-v", "job", "status", "j"][..],
+            &["polybatch", "job", "-v", "status", "j"],
+            &["polybatch", "job", "status", "j", "--verbose"],
+            &["polybatch", "task", "status", "j", "t", "-v"],
+            &["polybatch", "jobs", "terminate", "--ids-file", "-", "-v"],
+            &["polybatch", "-v", "demo"],
+            &["polybatch", "demo", "-v"],
+        ] {
+            assert_eq!(verbose(args), Ok(true), "{args:?}");
+        }
+        assert_eq!(verbose(&["polybatch", "job", "status", "j"]), Ok(false));
+        assert_eq!(verbose(&["polybatch", "emulator"]), Ok(false));
+        let e = verbose(&["polybatch", "-v", "emulator"]).unwrap_err();
+        assert!(e.contains("does not apply"), "{e}");
+        let e = Cli::try_parse_from(["polybatch", "emulator", "-v"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
     #[test]

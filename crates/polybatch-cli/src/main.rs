@@ -23,8 +23,14 @@ use crate::exit::CliError;
 fn main() -> ExitCode {
     // Usage errors exit 2 and --help/--version exit 0, as clap does.
     let cli = Cli::parse();
-    logging::init(cli.global.verbose);
     let output = cli.global.output;
+    match cli.verbose() {
+        Ok(verbose) => logging::init(verbose),
+        Err(e) => {
+            e.report(output);
+            return e.exit_code();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
