@@ -10,20 +10,17 @@ use polybatch::retry::RetryPolicy;
 use polybatch_azure::AzureBatchBuilder;
 use polybatch_tencent::{Endpoint, TencentBatchBuilder};
 
-use crate::cli::{ConnectionArgs, ProviderName};
+use crate::cli::{ConnectionArgs, OperatorArgs, ProviderName};
 use crate::exit::CliError;
 
 /// The backend for `--provider`, configured from the environment, credential files and flags.
-pub fn build(
-    provider: Option<ProviderName>,
-    connection: &ConnectionArgs,
-) -> Result<Arc<dyn BatchBackend>, CliError> {
-    let provider = provider.ok_or_else(|| {
+pub fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+    let provider = options.provider.ok_or_else(|| {
         CliError::usage("no provider: pass --provider azure|tencent or set POLYBATCH_PROVIDER")
     })?;
     match provider {
-        ProviderName::Azure => azure(connection),
-        ProviderName::Tencent => tencent(connection),
+        ProviderName::Azure => azure(&options.connection),
+        ProviderName::Tencent => tencent(&options.connection),
     }
 }
 

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use polybatch::secret::Secret;
 
+use crate::exit::CliError;
+
 /// Drive cloud batch services (Azure Batch, Tencent Cloud Batch) through one interface, run the
 /// local emulator, or run the demo.
 ///
@@ -19,23 +21,58 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags shared by every command.
+/// Flags of the `polybatch` command itself, before the command name.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The provider operator commands talk to.
+    /// Output format: a human table, or stable JSON for scripts (see docs/cli.md). `emulator`
+    /// and `demo` print text either way: for them it shapes only the error line.
+    // Global: accepted before or after any command; listed after each command's own flags.
+    #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table, display_order = 100)]
+    pub output: OutputFormat,
+
+    /// Log each request (ids, status, timings; never secrets) on stderr. Not for `emulator`,
+    /// which logs nothing.
+    // Not global: the demo and the operator commands also take it after their name (their
+    // `Verbosity`); the emulator does not list it, and `Cli::verbose` refuses it here.
+    #[arg(long, short = 'v', display_order = 100)]
+    pub verbose: bool,
+}
+
+/// `-v` of the commands whose requests are logged: the operator commands (anywhere after
+/// `job`, `task` or `jobs`) and the demo (its real clients). The emulator has nothing to log
+/// (its crate emits no log events), so it does not offer the flag.
+#[derive(Debug, Args)]
+pub struct Verbosity {
+    /// Log each request (ids, status, timings; never secrets) on stderr.
+    #[arg(long, short = 'v', global = true, display_order = 100)]
+    pub verbose: bool,
+}
+
+/// The flags of the operator commands (`job`, `task`, `jobs`): which provider to talk to and
+/// how to reach it. Declared on each command group with `global = true`, so they may come
+/// before or after the subcommand (`job --provider azure status J`, `job status J --provider
+/// azure`) and no other command offers them.
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// The provider to talk to.
     #[arg(long, global = true, env = "POLYBATCH_PROVIDER", value_enum)]
     pub provider: Option<ProviderName>,
 
-    /// Output format: a human table, or stable JSON for scripts (see docs/cli.md).
-    #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
 
-    /// Log each request (ids, status, timings; never secrets) on stderr.
-    #[arg(long, short = 'v', global = true)]
-    pub verbose: bool,
-
-    #[command(flatten, next_help_heading = "Provider connection (operator commands)")]
+    #[command(flatten, next_help_heading = "Provider connection")]
     pub connection: ConnectionArgs,
+}
+
+/// An operator command group: its flags and which of its commands to run.
+#[derive(Debug, Args)]
+pub struct Operator<C: Subcommand> {
+    #[command(flatten)]
+    pub options: OperatorArgs,
+
+    #[command(subcommand)]
+    pub command: C,
 }
 
 /// Overrides of the provider configuration read from the environment and credential files.
@@ -101,14 +138,11 @@ pub enum Command {
     /// neutral interface with the real clients; exits 0 only if every step behaved as documented.
     Demo(DemoArgs),
     /// Operate on one job.
-    #[command(subcommand)]
-    Job(JobCommand),
+    Job(Operator<JobCommand>),
     /// Operate on one task.
-    #[command(subcommand)]
-    Task(TaskCommand),
+    Task(Operator<TaskCommand>),
     /// Operate on many jobs at once.
-    #[command(subcommand)]
-    Jobs(JobsCommand),
+    Jobs(Operator<JobsCommand>),
 }
 
 /// `polybatch emulator`.
@@ -161,7 +195,10 @@ fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
 
 /// `polybatch demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
 
 /// `polybatch job ...`.
 #[derive(Debug, Subcommand)]
@@ -268,6 +305,28 @@ pub struct BulkTerminateArgs {
     pub force: bool,
 }
 
+impl Cli {
+    /// Whether request logs are on: `-v` before the command, or after it where the command
+    /// offers it. `Err` for `polybatch -v emulator`: the emulator logs nothing, so the flag
+    /// does not apply.
+    pub fn verbose(&self) -> Result<bool, CliError> {
+        let own = match &self.command {
+            Command::Emulator(_) if self.global.verbose => {
+                return Err(CliError::usage(
+                    "--verbose does not apply to `polybatch emulator`: it logs nothing \
+                     (GET /_polybatch/stats counts the requests it answered)",
+                ));
+            }
+            Command::Emulator(_) => false,
+            Command::Demo(args) => args.verbosity.verbose,
+            Command::Job(op) => op.options.verbosity.verbose,
+            Command::Task(op) => op.options.verbosity.verbose,
+            Command::Jobs(op) => op.options.verbosity.verbose,
+        };
+        Ok(self.global.verbose || own)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,20 +354,28 @@ mod tests {
         );
     }
 
+    /// The operator flags of `polybatch job ...` as parsed, for comparing invocations.
+    fn job_options(args: &[&str]) -> (Option<ProviderName>, ConnectionArgs) {
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        let Command::Job(op) = cli.command else {
+            panic!("expected the job command");
+        };
+        (op.options.provider, op.options.connection)
+    }
+
     #[test]
-    fn flags_parse_before_and_after_the_command() {
-        let a = Cli::try_parse_from([
+    fn operator_flags_parse_before_and_after_the_subcommand() {
+        let a = job_options(&[
             "polybatch",
+            "job",
             "--provider",
             "azure",
             "--endpoint",
             "http://127.0.0.1:1",
-            "job",
             "status",
             "j",
-        ])
-        .unwrap();
-        let b = Cli::try_parse_from([
+        ]);
+        let b = job_options(&[
             "polybatch",
             "job",
             "status",
@@ -317,10 +384,180 @@ mod tests {
             "azure",
             "--endpoint",
             "http://127.0.0.1:1",
+        ]);
+        assert_eq!(a.0, Some(ProviderName::Azure));
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(a.1.endpoint, b.1.endpoint);
+    }
+
+    #[test]
+    fn every_connection_flag_reaches_the_operator_command() {
+        let cli = Cli::try_parse_from([
+            "polybatch",
+            "task",
+            "--account",
+            "acct",
+            "--api-version",
+            "2024-07-01.20.0",
+            "status",
+            "j",
+            "t",
+            "--region",
+            "ap-guangzhou",
+            "--secret-id",
+            "AKIDx",
+            "--max-attempts",
+            "3",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "--provider",
+            "tencent",
         ])
         .unwrap();
-        assert_eq!(a.global.connection.endpoint, b.global.connection.endpoint);
-        assert_eq!(a.global.provider, Some(ProviderName::Azure));
+        let Command::Task(op) = cli.command else {
+            panic!("expected the task command");
+        };
+        let c = op.options.connection;
+        assert_eq!(op.options.provider, Some(ProviderName::Tencent));
+        assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(c.account.as_deref(), Some("acct"));
+        assert_eq!(c.api_version.as_deref(), Some("2024-07-01.20.0"));
+        assert_eq!(c.region.as_deref(), Some("ap-guangzhou"));
+        assert_eq!(c.secret_id.as_deref(), Some("AKIDx"));
+        assert_eq!(c.max_attempts, Some(3));
+
+        let cli = Cli::try_parse_from([
+            "polybatch",
+            "jobs",
+            "--region",
+            "r",
+            "terminate",
+            "--ids-file",
+            "-",
+            "--max-attempts",
+            "1",
+        ])
+        .unwrap();
+        let Command::Jobs(op) = cli.command else {
+            panic!("expected the jobs command");
+        };
+        assert_eq!(op.options.connection.region.as_deref(), Some("r"));
+        assert_eq!(op.options.connection.max_attempts, Some(1));
+    }
+
+    /// The long flags that only the operator commands have.
+    const OPERATOR_FLAGS: [&str; 7] = [
+        "provider",
+        "endpoint",
+        "account",
+        "api-version",
+        "region",
+        "secret-id",
+        "max-attempts",
+    ];
+
+    /// Every command path (`["job", "status"]`, ...) with the long flags clap gives it, global
+    /// ones included.
+    fn longs_by_command() -> Vec<(Vec<String>, Vec<String>)> {
+        fn walk(
+            cmd: &clap::Command,
+            path: &mut Vec<String>,
+            out: &mut Vec<(Vec<String>, Vec<String>)>,
+        ) {
+            let longs = cmd
+                .get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_string))
+                .collect();
+            out.push((path.clone(), longs));
+            for sub in cmd.get_subcommands() {
+                path.push(sub.get_name().to_string());
+                walk(sub, path, out);
+                path.pop();
+            }
+        }
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        // Propagates the global flags down, as parsing does.
+        cmd.build();
+        let mut out = Vec::new();
+        walk(&cmd, &mut Vec::new(), &mut out);
+        out
+    }
+
+    #[test]
+    fn operator_flags_belong_to_the_operator_commands_only() {
+        let commands = longs_by_command();
+        assert!(commands.len() > 10, "{commands:?}");
+        // clap's `help` subcommands take no flags.
+        let commands = commands
+            .iter()
+            .filter(|(path, _)| !path.iter().any(|c| c == "help"));
+        for (path, longs) in commands {
+            let first = path.first().map(String::as_str);
+            let operator = matches!(first, Some("job" | "task" | "jobs"));
+            for flag in OPERATOR_FLAGS {
+                assert_eq!(
+                    longs.iter().any(|l| l == flag),
+                    operator,
+                    "--{flag} on `polybatch {}`",
+                    path.join(" ")
+                );
+            }
+            assert!(
+                longs.iter().any(|l| l == "output"),
+                "--output on `polybatch {}`",
+                path.join(" ")
+            );
+            assert_eq!(
+                longs.iter().any(|l| l == "verbose"),
+                first != Some("emulator"),
+                "--verbose on `polybatch {}`",
+                path.join(" ")
+            );
+        }
+    }
+
+    #[test]
+    fn operator_flags_are_refused_elsewhere() {
+        for args in [
+            &["polybatch", "emulator", "--endpoint", "http://127.0.0.1:1"][..],
+            &["polybatch", "demo", "--provider", "azure"][..],
+            &["polybatch", "--region", "r", "job", "status", "j"][..],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn verbose_before_or_after_the_command_except_the_emulator() {
+        let verbose = |args: &[&str]| {
+            Cli::try_parse_from(args)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+                .verbose()
+                .map_err(|e| format!("{e:?}"))
+        };
+        for args in [
+            &["polybatch", "-v", "job", "status", "j"][..],
+            &["polybatch", "job", "-v", "status", "j"],
+            &["polybatch", "job", "status", "j", "--verbose"],
+            &["polybatch", "task", "status", "j", "t", "-v"],
+            &["polybatch", "jobs", "terminate", "--ids-file", "-", "-v"],
+            &["polybatch", "-v", "demo"],
+            &["polybatch", "demo", "-v"],
+        ] {
+            assert_eq!(verbose(args), Ok(true), "{args:?}");
+        }
+        assert_eq!(verbose(&["polybatch", "job", "status", "j"]), Ok(false));
+        assert_eq!(verbose(&["polybatch", "emulator"]), Ok(false));
+        let e = verbose(&["polybatch", "-v", "emulator"]).unwrap_err();
+        assert!(e.contains("does not apply"), "{e}");
+        let e = Cli::try_parse_from(["polybatch", "emulator", "-v"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
     #[test]

@@ -23,8 +23,14 @@ use crate::exit::CliError;
 fn main() -> ExitCode {
     // Usage errors exit 2 and --help/--version exit 0, as clap does.
     let cli = Cli::parse();
-    logging::init(cli.global.verbose);
     let output = cli.global.output;
+    match cli.verbose() {
+        Ok(verbose) => logging::init(verbose),
+        Err(e) => {
+            e.report(output);
+            return e.exit_code();
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,16 +56,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Demo(args) => demo::run(args).await,
-        Command::Job(command) => {
-            let backend = backend::build(cli.global.provider, &cli.global.connection)?;
-            ops::job(backend, command, output).await
+        Command::Job(op) => {
+            let backend = backend::build(&op.options)?;
+            ops::job(backend, op.command, output).await
         }
-        Command::Task(command) => {
-            let backend = backend::build(cli.global.provider, &cli.global.connection)?;
-            ops::task(backend, command, output).await
+        Command::Task(op) => {
+            let backend = backend::build(&op.options)?;
+            ops::task(backend, op.command, output).await
         }
-        Command::Jobs(cli::JobsCommand::Terminate(args)) => {
-            let backend = backend::build(cli.global.provider, &cli.global.connection)?;
+        Command::Jobs(op) => {
+            let backend = backend::build(&op.options)?;
+            let cli::JobsCommand::Terminate(args) = op.command;
             bulk::terminate(backend, args, output).await
         }
     }

@@ -255,10 +255,10 @@ fn entra_id_client_credentials_from_the_environment() {
         .env("AZURE_CLIENT_ID", DEFAULT_ENTRA_CLIENT_ID)
         .env("AZURE_CLIENT_SECRET", DEFAULT_ENTRA_CLIENT_SECRET)
         .args([
-            "--provider",
-            "azure",
             "--verbose",
             "job",
+            "--provider",
+            "azure",
             "status",
             "job-ok",
         ]));

@@ -116,6 +116,20 @@ fn configured_secrets_are_not_printed() {
 }
 
 #[test]
+fn the_operator_commands_environment_does_not_concern_the_emulator() {
+    // Values no operator command would take: the emulator does not read them at all.
+    let (mut child, url, _banner) = start(&[
+        ("POLYBATCH_PROVIDER", "aws"),
+        ("POLYBATCH_MAX_ATTEMPTS", "0"),
+        ("POLYBATCH_ENDPOINT", "not a url"),
+    ]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    interrupt(&child);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
 fn bad_settings_are_usage_errors() {
     let out = Command::new(BIN)
         .args([

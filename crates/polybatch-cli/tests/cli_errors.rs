@@ -10,7 +10,7 @@ fn missing_azure_credentials_name_the_setting() {
     let emu = TestEmulator::start();
     let out = run(emu
         .bare()
-        .args(["--provider", "azure", "job", "status", "j"]));
+        .args(["job", "--provider", "azure", "status", "j"]));
     let line = out.one_error_line(2);
     assert!(line.contains("AZURE_BATCH_ENDPOINT"), "{line}");
 
@@ -18,7 +18,7 @@ fn missing_azure_credentials_name_the_setting() {
         .bare()
         .env("AZURE_BATCH_ENDPOINT", &emu.url)
         .env("AZURE_BATCH_ACCOUNT", "devbatch")
-        .args(["--provider", "azure", "job", "status", "j"]));
+        .args(["job", "--provider", "azure", "status", "j"]));
     let line = out.one_error_line(2);
     assert!(line.contains("AZURE_BATCH_ACCESS_KEY"), "{line}");
 }
@@ -37,7 +37,7 @@ fn missing_tencent_credentials_name_the_setting() {
         .bare()
         .env("TENCENTCLOUD_SECRET_ID", "AKIDx")
         .env("TENCENTCLOUD_SECRET_KEY", "k")
-        .args(["--provider", "tencent", "job", "status", "j"]));
+        .args(["job", "--provider", "tencent", "status", "j"]));
     let line = out.one_error_line(2);
     assert!(line.contains("TENCENTCLOUD_REGION"), "{line}");
 }
@@ -65,16 +65,16 @@ fn no_provider_and_bad_usage_exit_2() {
     // clap's own usage errors.
     let out = run(emu.bare().args(["job", "frobnicate"]));
     assert_eq!(out.code, Some(2));
-    let out = run(emu.bare().args(["--provider", "aws", "job", "status", "j"]));
+    let out = run(emu.bare().args(["job", "--provider", "aws", "status", "j"]));
     assert_eq!(out.code, Some(2));
     let out = run(emu.bare().args(["jobs", "terminate"]));
     assert_eq!(out.code, Some(2), "--ids-file is required");
 
     // Options the api-version cannot express fail before any request.
     let out = run(emu.azure_cli().args([
+        "job",
         "--api-version",
         "2023-11-01.18.0",
-        "job",
         "terminate",
         "j",
         "--force",
@@ -83,7 +83,7 @@ fn no_provider_and_bad_usage_exit_2() {
     assert!(line.contains("force"), "{line}");
     let out = run(emu
         .azure_cli()
-        .args(["--api-version", "1999-01-01", "job", "status", "j"]));
+        .args(["job", "--api-version", "1999-01-01", "status", "j"]));
     out.one_error_line(2);
 }
 
@@ -106,11 +106,11 @@ fn unreachable_endpoint_is_one_line_exit_1() {
     assert!(line.contains("transport error"), "{line}");
 
     let out = run(emu.tencent_cli().args([
+        "job",
         "--endpoint",
         &closed,
         "--max-attempts",
         "1",
-        "job",
         "status",
         "job-1",
     ]));
