@@ -158,7 +158,7 @@ impl TestEmulator {
         cmd
     }
 
-    /// `polybatch --provider azure`, configured for the emulator through the environment.
+    /// `polybatch` with `POLYBATCH_PROVIDER=azure`, configured for the emulator through the environment.
     pub fn azure_cli(&self) -> Command {
         let mut cmd = self.bare();
         cmd.env("POLYBATCH_PROVIDER", "azure")
@@ -168,7 +168,7 @@ impl TestEmulator {
         cmd
     }
 
-    /// `polybatch --provider tencent`, configured for the emulator through the environment.
+    /// `polybatch` with `POLYBATCH_PROVIDER=tencent`, configured for the emulator through the environment.
     pub fn tencent_cli(&self) -> Command {
         let mut cmd = self.bare();
         cmd.env("POLYBATCH_PROVIDER", "tencent")
