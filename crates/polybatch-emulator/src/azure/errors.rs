@@ -1,6 +1,7 @@
 //! Batch error answers: the codes, their statuses and the service's messages.
 
 use axum::http::StatusCode;
+use polybatch_sim::azure::{Refusal, RefusalKind};
 use serde_json::Value;
 
 /// An error answer in the making: status, BatchError code, `values` and extra headers.
@@ -11,6 +12,20 @@ pub(crate) struct Reject {
     pub message: Option<String>,
     pub values: Vec<(String, String)>,
     pub headers: Vec<(&'static str, String)>,
+}
+
+impl From<Refusal> for Reject {
+    /// The simulation's refusal as the service answers it.
+    fn from(r: Refusal) -> Reject {
+        let status = match r.kind {
+            RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+        };
+        let mut reject = Reject::new(status, &r.code);
+        reject.values = r.values;
+        reject
+    }
 }
 
 impl Reject {
@@ -24,12 +39,8 @@ impl Reject {
         }
     }
 
-    pub(crate) fn not_found(code: &str) -> Reject {
-        Reject::new(StatusCode::NOT_FOUND, code)
-    }
-
     pub(crate) fn conflict(code: &str) -> Reject {
-        Reject::new(StatusCode::CONFLICT, code)
+        Refusal::conflict(code).into()
     }
 
     pub(crate) fn bad_request(code: &str) -> Reject {
@@ -37,21 +48,11 @@ impl Reject {
     }
 
     pub(crate) fn invalid_body() -> Reject {
-        Reject::bad_request("InvalidRequestBody")
-    }
-
-    pub(crate) fn missing_property(name: &str) -> Reject {
-        Reject::bad_request("MissingRequiredProperty").value("PropertyName", name)
+        Refusal::invalid_body().into()
     }
 
     pub(crate) fn invalid_property(name: &str, value: &Value) -> Reject {
-        let shown = match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        Reject::bad_request("InvalidPropertyValue")
-            .value("PropertyName", name)
-            .value("PropertyValue", &shown)
+        Refusal::invalid_property(name, value).into()
     }
 
     pub(crate) fn condition_not_met(status: StatusCode) -> Reject {

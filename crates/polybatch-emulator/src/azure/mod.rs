@@ -17,7 +17,6 @@ mod handlers;
 mod odata;
 mod render;
 mod reply;
-mod sim;
 mod token;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,6 +27,7 @@ use polybatch::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::Context;
+use polybatch_sim::azure as sim;
 
 pub use sim::{EXIT_CODE_VAR, RUN_SECONDS_VAR};
 

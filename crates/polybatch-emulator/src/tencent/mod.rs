@@ -12,7 +12,6 @@ pub mod auth;
 pub mod envelope;
 pub mod rate_limit;
 pub mod requests;
-pub mod sim;
 pub mod views;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,6 +32,8 @@ use rate_limit::RateLimits;
 use sim::Store;
 
 pub use polybatch_protocol::tencent::API_VERSION;
+/// The simulation this front end serves (from `polybatch-sim`).
+pub use polybatch_sim::tencent as sim;
 
 /// The largest body accepted (the TC3 limit for POST).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;

@@ -11,25 +11,30 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-use super::errors::Reject;
+use super::refusal::Refusal;
 
-pub(crate) type Time = DateTime<Utc>;
+/// A point in simulated time.
+pub type Time = DateTime<Utc>;
 
 /// Job ids and task ids are case-preserving but case-insensitive in Batch.
-pub(crate) fn key_of(id: &str) -> String {
+pub fn key_of(id: &str) -> String {
     id.to_lowercase()
 }
 
 /// The job states this simulation reaches (Batch also has disabling/disabled/enabling/deleting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobState {
+pub enum JobState {
+    /// Accepting and running tasks.
     Active,
+    /// Terminate accepted; release tasks still running.
     Terminating,
+    /// Finished.
     Completed,
 }
 
 impl JobState {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The state as Batch spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             JobState::Active => "active",
             JobState::Terminating => "terminating",
@@ -40,15 +45,20 @@ impl JobState {
 
 /// Batch task states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TaskState {
+pub enum TaskState {
+    /// Waiting to be scheduled (Batch `active`).
     Active,
+    /// On a node, waiting for the job preparation task.
     Preparing,
+    /// Running its command.
     Running,
+    /// Finished, successfully or not.
     Completed,
 }
 
 impl TaskState {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The state as Batch spells it.
+    pub fn as_str(self) -> &'static str {
         match self {
             TaskState::Active => "active",
             TaskState::Preparing => "preparing",
@@ -60,9 +70,12 @@ impl TaskState {
 
 /// A state with its transition time and the one before it.
 #[derive(Debug, Clone)]
-pub(crate) struct Transition<S> {
+pub struct Transition<S> {
+    /// The current state.
     pub state: S,
+    /// When it was entered.
     pub time: Time,
+    /// The state before it and when that was entered.
     pub previous: Option<(S, Time)>,
 }
 
@@ -86,15 +99,19 @@ impl<S: Copy + PartialEq> Transition<S> {
 
 /// What makes an ETag and Last-Modified.
 #[derive(Debug, Clone)]
-pub(crate) struct Meta {
+pub struct Meta {
+    /// The ETag (`0x...`, from .NET ticks, strictly increasing).
     pub etag: String,
+    /// When the resource last changed.
     pub last_modified: Time,
 }
 
 /// How long a command runs and how it exits, read from its environment settings.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Outcome {
+pub struct Outcome {
+    /// How long one run of the command takes.
     pub duration: Duration,
+    /// The exit code it ends with.
     pub exit_code: i32,
 }
 
@@ -133,48 +150,68 @@ fn after(t: Time, d: Duration) -> Time {
 
 /// A `failureInfo` object.
 #[derive(Debug, Clone)]
-pub(crate) struct Failure {
+pub struct Failure {
+    /// The `failureInfo.code`.
     pub code: &'static str,
+    /// The `failureInfo.message`.
     pub message: &'static str,
 }
 
-pub(crate) const EXIT_FAILURE: Failure = Failure {
+/// A command that exited non-zero.
+pub const EXIT_FAILURE: Failure = Failure {
     code: "FailureExitCode",
     message: "The task exited with an exit code representing a failure",
 };
 
-pub(crate) const TASK_ENDED: Failure = Failure {
+/// A task ended by Task_Terminate or its job's termination.
+pub const TASK_ENDED: Failure = Failure {
     code: "TaskEnded",
     message: "Task was ended by user request",
 };
 
 /// A task's `executionInfo`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Execution {
+pub struct Execution {
+    /// When the current (or last) attempt started.
     pub start: Option<Time>,
+    /// When the task completed.
     pub end: Option<Time>,
+    /// The last exit code.
     pub exit_code: Option<i32>,
+    /// Why it failed, if it did.
     pub failure: Option<Failure>,
+    /// Retries made so far.
     pub retry_count: u32,
+    /// When the last retry started.
     pub last_retry: Option<Time>,
+    /// Times the task was put back in the queue (a failed preparation task).
     pub requeue_count: u32,
+    /// When it was last requeued.
     pub last_requeue: Option<Time>,
+    /// Whether it completed successfully (`None` until completed).
     pub success: Option<bool>,
 }
 
 /// One task.
 #[derive(Debug, Clone)]
-pub(crate) struct Task {
+pub struct Task {
+    /// The task id as given.
     pub id: String,
+    /// Order of creation across the account (scheduling is oldest first).
     pub seq: u64,
     /// The Task_Add body, echoed back with service fields added.
     pub body: Value,
+    /// When it was added.
     pub created: Time,
+    /// Its state and the one before.
     pub state: Transition<TaskState>,
+    /// Its ETag and Last-Modified.
     pub meta: Meta,
+    /// How its command runs and ends.
     pub outcome: Outcome,
     /// -1 means unlimited.
     pub max_retries: i64,
+    /// Its `executionInfo`.
     pub exec: Execution,
     /// The node it occupies (preparing/running) or last ran on.
     pub node: Option<usize>,
@@ -188,21 +225,30 @@ pub(crate) struct Task {
 
 /// A job preparation or release task's settings.
 #[derive(Debug, Clone)]
-pub(crate) struct SideTask {
+pub struct SideTask {
+    /// The task id (`jobpreparation` / `jobrelease` unless given).
     pub id: String,
+    /// How its command runs and ends.
     pub outcome: Outcome,
+    /// The retries allowed after a failure (-1: unlimited).
     pub max_retries: i64,
+    /// Whether the job's tasks wait for it to succeed on their node.
     pub wait_for_success: bool,
 }
 
 /// A preparation or release task run on one node. Its state follows from the clock: running
 /// until `end`, then completed.
 #[derive(Debug, Clone)]
-pub(crate) struct Run {
+pub struct Run {
+    /// When the first attempt started.
     pub start: Time,
+    /// When the last attempt ends.
     pub end: Time,
+    /// The exit code of every attempt.
     pub exit_code: i32,
+    /// Retries it makes in all.
     pub retries: u32,
+    /// How long one attempt takes.
     pub attempt: Duration,
 }
 
@@ -226,12 +272,13 @@ impl Run {
         }
     }
 
-    pub(crate) fn completed(&self, now: Time) -> bool {
+    /// Whether the run has ended by `now`.
+    pub fn completed(&self, now: Time) -> bool {
         now >= self.end
     }
 
     /// Retries done by `now` and the start of the current attempt.
-    pub(crate) fn progress(&self, now: Time) -> (u32, Time) {
+    pub fn progress(&self, now: Time) -> (u32, Time) {
         let done = if self.completed(now) || self.attempt <= Duration::zero() {
             self.retries
         } else {
@@ -245,31 +292,47 @@ impl Run {
 
 /// What happened on one node for one job.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct NodeRecord {
+pub struct NodeRecord {
+    /// The job preparation task's run on the node.
     pub prep: Option<Run>,
+    /// The job release task's run on the node.
     pub release: Option<Run>,
 }
 
 /// One job.
 #[derive(Debug, Clone)]
-pub(crate) struct Job {
+pub struct Job {
+    /// The job id as given.
     pub id: String,
     /// The Job_Add body, echoed back with service fields added.
     pub body: Value,
+    /// When it was added.
     pub created: Time,
+    /// Its state and the one before.
     pub state: Transition<JobState>,
+    /// Its ETag and Last-Modified.
     pub meta: Meta,
+    /// Its pool's key (lowercased id).
     pub pool_key: String,
+    /// Its pool's id as given.
     pub pool_id: String,
+    /// The job preparation task, if any.
     pub prep: Option<SideTask>,
+    /// The job release task, if any.
     pub release: Option<SideTask>,
+    /// `onAllTasksComplete: terminatejob`.
     pub terminate_when_done: bool,
+    /// `constraints.maxTaskRetryCount` (the tasks' default).
     pub max_task_retries: i64,
+    /// `usesTaskDependencies`.
     pub uses_dependencies: bool,
+    /// When it completed.
     pub end_time: Option<Time>,
+    /// Why it was terminated.
     pub terminate_reason: Option<String>,
     /// When a terminating job completes (its release tasks are done).
     pub completes_at: Option<Time>,
+    /// Its tasks, by lowercased id.
     pub tasks: BTreeMap<String, Task>,
     /// Keyed by node index in the pool.
     pub records: BTreeMap<usize, NodeRecord>,
@@ -300,8 +363,10 @@ impl Job {
 
 /// A pool, provided on demand for the first job that names it.
 #[derive(Debug, Clone)]
-pub(crate) struct Pool {
+pub struct Pool {
+    /// The pool id as given.
     pub id: String,
+    /// Its nodes' ids, one per node.
     pub node_ids: Vec<String>,
     /// `(job key, task key)` occupying each node.
     busy: Vec<Option<(String, String)>>,
@@ -329,17 +394,19 @@ impl Pool {
 
 /// The whole simulated account.
 #[derive(Debug)]
-pub(crate) struct Sim {
+pub struct Sim {
     now: Time,
     last_tag: u64,
     seq: u64,
     nodes_per_pool: usize,
+    /// Every job, by lowercased id.
     pub jobs: BTreeMap<String, Job>,
+    /// Every pool, by lowercased id.
     pub pools: BTreeMap<String, Pool>,
 }
 
 /// The "unlimited" duration Batch reports (.NET `TimeSpan.MaxValue`).
-pub(crate) const UNLIMITED: &str = "P10675199DT2H48M5.4775807S";
+pub const UNLIMITED: &str = "P10675199DT2H48M5.4775807S";
 
 /// Ticks of .NET `DateTime` (100 ns since 0001-01-01), which Batch ETags are made from.
 fn dotnet_ticks(t: Time) -> u64 {
@@ -360,7 +427,7 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn max_retries_of(v: &Value, default: i64) -> Result<i64, Reject> {
+fn max_retries_of(v: &Value, default: i64) -> Result<i64, Refusal> {
     match v
         .get("constraints")
         .and_then(|c| c.get("maxTaskRetryCount"))
@@ -368,7 +435,7 @@ fn max_retries_of(v: &Value, default: i64) -> Result<i64, Reject> {
         None | Some(Value::Null) => Ok(default),
         Some(n) => match n.as_i64() {
             Some(n) if n >= -1 => Ok(n),
-            _ => Err(Reject::invalid_property("maxTaskRetryCount", n)),
+            _ => Err(Refusal::invalid_property("maxTaskRetryCount", n)),
         },
     }
 }
@@ -378,19 +445,21 @@ fn side_task(
     property: &str,
     default_id: &str,
     common_env: &Value,
-) -> Result<Option<SideTask>, Reject> {
+) -> Result<Option<SideTask>, Refusal> {
     let Some(spec) = v.get(property).filter(|s| !s.is_null()) else {
         return Ok(None);
     };
     if !spec.is_object() {
-        return Err(Reject::invalid_property(property, spec));
+        return Err(Refusal::invalid_property(property, spec));
     }
     if str_field(spec, "commandLine").is_none_or(str::is_empty) {
-        return Err(Reject::missing_property(&format!("{property}.commandLine")));
+        return Err(Refusal::missing_property(&format!(
+            "{property}.commandLine"
+        )));
     }
     let id = str_field(spec, "id").unwrap_or(default_id).to_string();
     if !valid_id(&id) {
-        return Err(Reject::invalid_property(
+        return Err(Refusal::invalid_property(
             &format!("{property}.id"),
             &spec["id"],
         ));
@@ -408,7 +477,8 @@ fn side_task(
 }
 
 impl Sim {
-    pub(crate) fn new(now: Time, nodes_per_pool: usize) -> Sim {
+    /// An empty account at `now` whose pools get `nodes_per_pool` nodes each.
+    pub fn new(now: Time, nodes_per_pool: usize) -> Sim {
         Sim {
             now,
             last_tag: 0,
@@ -420,7 +490,7 @@ impl Sim {
     }
 
     /// The time the simulation has reached.
-    pub(crate) fn now(&self) -> Time {
+    pub fn now(&self) -> Time {
         self.now
     }
 
@@ -438,31 +508,34 @@ impl Sim {
         self.seq
     }
 
-    pub(crate) fn job(&self, id: &str) -> Option<&Job> {
+    /// The job with this id (ids are case-insensitive).
+    pub fn job(&self, id: &str) -> Option<&Job> {
         self.jobs.get(&key_of(id))
     }
 
     /// The job, or the service's `JobNotFound`.
-    pub(crate) fn found_job(&self, id: &str) -> Result<&Job, Reject> {
-        self.job(id).ok_or_else(|| Reject::not_found("JobNotFound"))
+    pub fn found_job(&self, id: &str) -> Result<&Job, Refusal> {
+        self.job(id)
+            .ok_or_else(|| Refusal::not_found("JobNotFound"))
     }
 
     /// The job and its task, or the service's `JobNotFound` / `TaskNotFound`.
-    pub(crate) fn found_task(&self, job_id: &str, task_id: &str) -> Result<(&Job, &Task), Reject> {
+    pub fn found_task(&self, job_id: &str, task_id: &str) -> Result<(&Job, &Task), Refusal> {
         let job = self.found_job(job_id)?;
         let task = job
             .tasks
             .get(&key_of(task_id))
-            .ok_or_else(|| Reject::not_found("TaskNotFound"))?;
+            .ok_or_else(|| Refusal::not_found("TaskNotFound"))?;
         Ok((job, task))
     }
 
-    pub(crate) fn pool_of(&self, job: &Job) -> Option<&Pool> {
+    /// The pool a job runs on.
+    pub fn pool_of(&self, job: &Job) -> Option<&Pool> {
         self.pools.get(&job.pool_key)
     }
 
     /// Replays everything due up to `to` (never moves backwards).
-    pub(crate) fn advance(&mut self, to: Time) {
+    pub fn advance(&mut self, to: Time) {
         let to = to.max(self.now);
         self.schedule(self.now);
         while let Some(t) = self.next_event().filter(|t| *t <= to) {
@@ -768,19 +841,19 @@ impl Sim {
     }
 
     /// Job_Add.
-    pub(crate) fn add_job(&mut self, body: Value, t: Time) -> Result<Meta, Reject> {
+    pub fn add_job(&mut self, body: Value, t: Time) -> Result<Meta, Refusal> {
         if !body.is_object() {
-            return Err(Reject::invalid_body());
+            return Err(Refusal::invalid_body());
         }
         let id = match body.get("id") {
-            None | Some(Value::Null) => return Err(Reject::missing_property("id")),
+            None | Some(Value::Null) => return Err(Refusal::missing_property("id")),
             Some(Value::String(s)) if valid_id(s) => s.clone(),
-            Some(other) => return Err(Reject::invalid_property("id", other)),
+            Some(other) => return Err(Refusal::invalid_property("id", other)),
         };
         let pool_id = match body.get("poolInfo").and_then(|p| p.get("poolId")) {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(other) => return Err(Reject::invalid_property("poolInfo.poolId", other)),
-            None => return Err(Reject::missing_property("poolInfo.poolId")),
+            Some(other) => return Err(Refusal::invalid_property("poolInfo.poolId", other)),
+            None => return Err(Refusal::missing_property("poolInfo.poolId")),
         };
         let common_env = body
             .get("commonEnvironmentSettings")
@@ -791,7 +864,7 @@ impl Sim {
         if release.is_some() && prep.is_none() {
             // "A Job Release Task cannot be specified without also specifying a Job
             // Preparation Task for the Job."
-            return Err(Reject::invalid_property(
+            return Err(Refusal::invalid_property(
                 "jobReleaseTask",
                 &body["jobReleaseTask"],
             ));
@@ -801,7 +874,7 @@ impl Sim {
             .zip(release.as_ref())
             .is_some_and(|(p, r)| key_of(&p.id) == key_of(&r.id))
         {
-            return Err(Reject::invalid_property(
+            return Err(Refusal::invalid_property(
                 "jobReleaseTask.id",
                 &body["jobReleaseTask"]["id"],
             ));
@@ -810,7 +883,7 @@ impl Sim {
             None | Some(Value::Null) => false,
             Some(Value::String(s)) if s.eq_ignore_ascii_case("noaction") => false,
             Some(Value::String(s)) if s.eq_ignore_ascii_case("terminatejob") => true,
-            Some(other) => return Err(Reject::invalid_property("onAllTasksComplete", other)),
+            Some(other) => return Err(Refusal::invalid_property("onAllTasksComplete", other)),
         };
         let max_task_retries = max_retries_of(&body, 0)?;
         let uses_dependencies = body
@@ -819,7 +892,7 @@ impl Sim {
             .unwrap_or(false);
         let key = key_of(&id);
         if self.jobs.contains_key(&key) {
-            return Err(Reject::conflict("JobExists"));
+            return Err(Refusal::conflict("JobExists"));
         }
         let pool_key = key_of(&pool_id);
         let nodes = self.nodes_per_pool;
@@ -853,37 +926,37 @@ impl Sim {
     }
 
     /// Task_Add.
-    pub(crate) fn add_task(&mut self, job_id: &str, body: Value, t: Time) -> Result<Meta, Reject> {
+    pub fn add_task(&mut self, job_id: &str, body: Value, t: Time) -> Result<Meta, Refusal> {
         let jk = key_of(job_id);
         let Some(job) = self.jobs.get(&jk) else {
-            return Err(Reject::not_found("JobNotFound"));
+            return Err(Refusal::not_found("JobNotFound"));
         };
         match job.state.state {
-            JobState::Completed => return Err(Reject::conflict("JobCompleted")),
-            JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
+            JobState::Completed => return Err(Refusal::conflict("JobCompleted")),
+            JobState::Terminating => return Err(Refusal::conflict("JobBeingTerminated")),
             JobState::Active => {}
         }
         if !body.is_object() {
-            return Err(Reject::invalid_body());
+            return Err(Refusal::invalid_body());
         }
         let id = match body.get("id") {
-            None | Some(Value::Null) => return Err(Reject::missing_property("id")),
+            None | Some(Value::Null) => return Err(Refusal::missing_property("id")),
             Some(Value::String(s)) if valid_id(s) => s.clone(),
-            Some(other) => return Err(Reject::invalid_property("id", other)),
+            Some(other) => return Err(Refusal::invalid_property("id", other)),
         };
         if str_field(&body, "commandLine").is_none_or(str::is_empty) {
-            return Err(Reject::missing_property("commandLine"));
+            return Err(Refusal::missing_property("commandLine"));
         }
         let tk = key_of(&id);
         if job.prep.as_ref().is_some_and(|p| key_of(&p.id) == tk) {
-            return Err(Reject::conflict("TaskIdSameAsJobPreparationTask"));
+            return Err(Refusal::conflict("TaskIdSameAsJobPreparationTask"));
         }
         if job.release.as_ref().is_some_and(|r| key_of(&r.id) == tk) {
-            return Err(Reject::conflict("TaskIdSameAsJobReleaseTask"));
+            return Err(Refusal::conflict("TaskIdSameAsJobReleaseTask"));
         }
         let deps = body.get("dependsOn").filter(|d| !d.is_null());
         if deps.is_some() && !job.uses_dependencies {
-            return Err(Reject::bad_request("TaskDependenciesNotSpecifiedOnJob"));
+            return Err(Refusal::bad_request("TaskDependenciesNotSpecifiedOnJob"));
         }
         let depends_on: Vec<String> = deps
             .and_then(|d| d.get("taskIds"))
@@ -906,7 +979,7 @@ impl Sim {
             .unwrap_or_default();
         let max_retries = max_retries_of(&body, job.max_task_retries)?;
         if job.tasks.contains_key(&tk) {
-            return Err(Reject::conflict("TaskExists"));
+            return Err(Refusal::conflict("TaskExists"));
         }
         let common_env = job
             .body
@@ -944,20 +1017,20 @@ impl Sim {
     }
 
     /// Job_Terminate (after the job was found and conditions checked).
-    pub(crate) fn terminate_job(
+    pub fn terminate_job(
         &mut self,
         job_id: &str,
         reason: Option<String>,
         force: bool,
         t: Time,
-    ) -> Result<Meta, Reject> {
+    ) -> Result<Meta, Refusal> {
         let jk = key_of(job_id);
         let Some(job) = self.jobs.get(&jk) else {
-            return Err(Reject::not_found("JobNotFound"));
+            return Err(Refusal::not_found("JobNotFound"));
         };
         match job.state.state {
-            JobState::Completed => return Err(Reject::conflict("JobCompleted")),
-            JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
+            JobState::Completed => return Err(Refusal::conflict("JobCompleted")),
+            JobState::Terminating => return Err(Refusal::conflict("JobBeingTerminated")),
             JobState::Active => {}
         }
         let reason = reason
@@ -976,19 +1049,19 @@ impl Sim {
     }
 
     /// Task_Terminate (after the task was found and conditions checked).
-    pub(crate) fn terminate_task(
+    pub fn terminate_task(
         &mut self,
         job_id: &str,
         task_id: &str,
         t: Time,
-    ) -> Result<Meta, Reject> {
+    ) -> Result<Meta, Refusal> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
         let (job, task) = self.found_task(job_id, task_id)?;
         if task.state.state == TaskState::Completed {
-            return Err(Reject::conflict("TaskCompleted"));
+            return Err(Refusal::conflict("TaskCompleted"));
         }
         if job.state.state == JobState::Completed {
-            return Err(Reject::conflict("JobCompleted"));
+            return Err(Refusal::conflict("JobCompleted"));
         }
         self.end_task(&jk, &tk, t);
         self.check_all_complete(&jk, t);
@@ -997,24 +1070,24 @@ impl Sim {
     }
 
     /// Task_Reactivate (after the task was found and conditions checked).
-    pub(crate) fn reactivate_task(
+    pub fn reactivate_task(
         &mut self,
         job_id: &str,
         task_id: &str,
         t: Time,
-    ) -> Result<Meta, Reject> {
+    ) -> Result<Meta, Refusal> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
         let (job, task) = self.found_task(job_id, task_id)?;
         match job.state.state {
-            JobState::Completed => return Err(Reject::conflict("JobCompleted")),
-            JobState::Terminating => return Err(Reject::conflict("JobBeingTerminated")),
+            JobState::Completed => return Err(Refusal::conflict("JobCompleted")),
+            JobState::Terminating => return Err(Refusal::conflict("JobBeingTerminated")),
             JobState::Active => {}
         }
         if task.state.state != TaskState::Completed {
-            return Err(Reject::conflict("TaskNotCompleted"));
+            return Err(Refusal::conflict("TaskNotCompleted"));
         }
         if task.exec.exit_code == Some(0) {
-            return Err(Reject::conflict("TaskSucceeded"));
+            return Err(Refusal::conflict("TaskSucceeded"));
         }
         let meta = self.meta(t);
         if let Some(task) = self.jobs.get_mut(&jk).and_then(|j| j.tasks.get_mut(&tk)) {
@@ -1029,7 +1102,7 @@ impl Sim {
         self.task_meta(&jk, &tk, t)
     }
 
-    fn task_meta(&self, jk: &str, tk: &str, t: Time) -> Result<Meta, Reject> {
+    fn task_meta(&self, jk: &str, tk: &str, t: Time) -> Result<Meta, Refusal> {
         Ok(self
             .jobs
             .get(jk)
@@ -1043,12 +1116,7 @@ impl Sim {
 
     /// Test seeding: records a successful preparation task run at `t` on up to `nodes` nodes
     /// of the job's pool where it has not run yet. Returns how many nodes got one.
-    pub(crate) fn seed_preparation(
-        &mut self,
-        job_id: &str,
-        nodes: usize,
-        t: Time,
-    ) -> Option<usize> {
+    pub fn seed_preparation(&mut self, job_id: &str, nodes: usize, t: Time) -> Option<usize> {
         let job = self.jobs.get_mut(&key_of(job_id))?;
         let prep = job.prep.clone()?;
         let size = self

@@ -1,0 +1,5 @@
+//! The simulated Tencent Cloud Batch service.
+
+mod sim;
+
+pub use sim::*;
