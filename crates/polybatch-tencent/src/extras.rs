@@ -7,8 +7,9 @@ use polybatch::paging::{Page, paginate};
 use polybatch::retry::Idempotency;
 use polybatch::{Error, ErrorContext, JobId, JobState, Operation, Result, TaskCounts, TaskId};
 
-use crate::backend::{TencentBatchBackend, job_state, parse_time, task_counts};
+use crate::backend::TencentBatchBackend;
 use crate::client::{Call, Reply};
+use crate::convert::{job_state, parse_time, task_counts};
 use crate::error::{BACKEND, Subject};
 use crate::model::{
     AnonymousComputeEnv, Application, DescribeJobsRequest, DescribeJobsResponse, EmptyResponse,

@@ -28,6 +28,7 @@
 mod backend;
 mod builder;
 mod client;
+mod convert;
 mod error;
 mod extras;
 pub mod model;
@@ -36,12 +37,13 @@ mod rate_limit;
 /// verifies with).
 pub use polybatch_protocol::tencent::tc3 as signing;
 
-pub use backend::{TencentBatchBackend, job_state, parse_time, task_state, tencent_capabilities};
+pub use backend::{TencentBatchBackend, tencent_capabilities};
 pub use builder::{
     ENV_CREDENTIALS_FILE, ENV_REGION, ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SECURITY_TOKEN, ENV_TOKEN,
     Endpoint, TencentBatchBuilder,
 };
 pub use client::{CONTENT_TYPE, MAX_RESPONSE_BYTES, REQUEST_CLIENT};
+pub use convert::{job_state, parse_time, task_state};
 pub use extras::{
     ComputeEnvironment, DescribeJobsOptions, JobSummary, SubmitJobRequest, TaskRequest,
 };
