@@ -23,7 +23,7 @@ use polybatch::{
 };
 use polybatch_emulator::EmulatorConfig;
 use polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY;
-use polybatch_emulator::tencent::rate_limit::documented_limit;
+use polybatch_protocol::tencent::documented_limit;
 use polybatch_tencent::{DEFAULT_RATE_LIMITS, DescribeJobsOptions, TencentBatchBackend};
 use support::tencent::{FOREVER_SECS, TencentEnv, TencentFixture, ZONE, task, uniform_limits};
 

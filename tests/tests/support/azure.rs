@@ -24,11 +24,11 @@ use polybatch_azure::{
     AddJobRequest, AddTaskRequest, ApiVersion, AzureBatchBackend, AzureBatchBuilder, JobTaskSpec,
     OnAllTasksComplete,
 };
-use polybatch_emulator::azure::{EXIT_CODE_VAR, RUN_SECONDS_VAR};
 use polybatch_emulator::{
     AzureConfig, Context, Emulator, EmulatorConfig, Faults, Provider, RunningEmulator, SimClock,
     StatsSnapshot,
 };
+use polybatch_protocol::sim_env::{EXIT_CODE_VAR, RUN_SECONDS_VAR};
 
 /// Nodes in every pool: more than [`PREP_RELEASE_NODES`].
 pub const NODES_PER_POOL: usize = 30;

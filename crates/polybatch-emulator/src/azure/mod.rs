@@ -6,9 +6,14 @@
 //! `GET /jobs/{job}/jobpreparationandreleasetaskstatus`, and the Entra ID stand-in
 //! `POST /{tenant}/oauth2/v2.0/token`. Behaviour is documented in `docs/emulator.md`.
 //!
-//! A command's simulated run is steered by its environment settings:
-//! [`RUN_SECONDS_VAR`] (seconds; tasks default to 5, preparation and release tasks to 1) and
-//! [`EXIT_CODE_VAR`] (default 0).
+//! Each request goes through authentication (`auth.rs`, Entra ID tokens from `token.rs`), the
+//! route and query checks (`requests.rs`, OData options from `odata.rs`), conditional headers
+//! (`conditions.rs`), then the operation (`handlers.rs`) over the simulated account of
+//! `polybatch-sim`, rendered by `render.rs` into replies (`reply.rs`, errors from `errors.rs`).
+//!
+//! A command's simulated run is steered by its environment settings (the names in
+//! `polybatch_protocol::sim_env`): seconds to run (tasks default to 5, preparation and release
+//! tasks to 1) and the exit code (default 0).
 
 mod auth;
 mod conditions;
@@ -17,6 +22,7 @@ mod handlers;
 mod odata;
 mod render;
 mod reply;
+mod requests;
 mod token;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,8 +34,6 @@ use serde_json::{Value, json};
 
 use crate::Context;
 use polybatch_sim::azure as sim;
-
-pub use sim::{EXIT_CODE_VAR, RUN_SECONDS_VAR};
 
 /// The simulated Azure service and its HTTP front end.
 #[derive(Debug)]

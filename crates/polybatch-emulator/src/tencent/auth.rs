@@ -7,7 +7,7 @@ use polybatch_protocol::tencent::verify::{Credentials, Received, verify as verif
 
 pub use polybatch_protocol::tencent::verify::Verified;
 
-use super::envelope::ApiError;
+use super::errors::ApiError;
 use crate::config::TencentConfig;
 
 /// Verifies a POST to `/` with query `query` (empty for the SDKs), `headers` and `body`

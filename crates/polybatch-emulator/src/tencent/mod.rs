@@ -2,17 +2,19 @@
 //! `POST /` routed by `X-TC-Action`.
 //!
 //! Each request goes through, in order: request counting, TC3-HMAC-SHA256 verification
-//! ([`auth`]), version and region checks, fault injection, the per-action rate limit
-//! ([`rate_limit`]), then the action ([`actions`]) over the simulated jobs ([`sim`]). Every
-//! answer is HTTP 200 with the `{"Response": ...}` envelope ([`envelope`]), except injected
-//! faults that ask for another status.
+//! (`auth.rs`), version and region checks, fault injection, the per-action rate limit
+//! (`rate_limit.rs`), the request body's parsing (`requests.rs`), then the action
+//! (`handlers.rs`) over the simulated jobs of `polybatch-sim`, rendered by `render.rs`. Every
+//! answer is HTTP 200 with the `{"Response": ...}` envelope (`reply.rs`, errors from
+//! `errors.rs`), except injected faults that ask for another status.
 
-pub mod actions;
-pub mod auth;
-pub mod envelope;
-pub mod rate_limit;
-pub mod requests;
-pub mod views;
+mod auth;
+mod errors;
+mod handlers;
+mod rate_limit;
+mod render;
+mod reply;
+mod requests;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,13 +29,12 @@ use serde_json::{Map, Value, json};
 
 use crate::Context;
 use crate::faults::{FaultKind, Provider};
-use envelope::ApiError;
+use errors::ApiError;
 use rate_limit::RateLimits;
 use sim::Store;
 
-pub use polybatch_protocol::tencent::API_VERSION;
-/// The simulation this front end serves (from `polybatch-sim`).
-pub use polybatch_sim::tencent as sim;
+use polybatch_protocol::tencent::API_VERSION;
+use polybatch_sim::tencent as sim;
 
 /// The largest body accepted (the TC3 limit for POST).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -84,7 +85,7 @@ impl TencentService {
         let jobs: Vec<Value> = store
             .all()
             .into_iter()
-            .map(|job| views::snapshot(job, &job.view(now)))
+            .map(|job| render::snapshot(job, &job.view(now)))
             .collect();
         json!({ "jobs": jobs })
     }
@@ -95,17 +96,17 @@ impl TencentService {
 
     /// Serves one API request.
     async fn serve(&self, headers: &HeaderMap, query: &str, body: &[u8]) -> Response {
-        let request_id = envelope::request_id();
+        let request_id = reply::request_id();
         let action = header(headers, "x-tc-action")
             .unwrap_or_default()
             .to_string();
         self.ctx.stats.record_request(Provider::Tencent, &action);
         match self.process(&action, headers, query, body).await {
-            Ok(Reply::Fields(fields)) => envelope::success(fields, &request_id),
+            Ok(Reply::Fields(fields)) => reply::success(fields, &request_id),
             Ok(Reply::Raw(resp)) => resp,
             Err(err) => {
                 self.ctx.stats.record_error(Provider::Tencent, &err.code);
-                envelope::failure(&err, &request_id)
+                reply::failure(&err, &request_id)
             }
         }
     }
@@ -150,7 +151,7 @@ impl TencentService {
             }
             Some(FaultKind::Error { status, code, .. }) => {
                 self.ctx.stats.record_error(Provider::Tencent, &code);
-                return Ok(Reply::Raw(envelope::raw_status(status, &code)));
+                return Ok(Reply::Raw(reply::raw_status(status, &code)));
             }
             Some(FaultKind::Delay { millis }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
@@ -171,7 +172,7 @@ impl TencentService {
                 ),
             ));
         }
-        if !actions::ACTIONS.contains(&action) {
+        if !handlers::ACTIONS.contains(&action) {
             return Err(ApiError::new(
                 "InvalidAction",
                 format!("The action `{action}` does not exist."),
@@ -189,7 +190,7 @@ impl TencentService {
         }
         let now = self.ctx.sim_clock.now();
         let mut store = self.store();
-        actions::run(&mut store, action, region, &body, now).map(Reply::Fields)
+        handlers::run(&mut store, action, region, &body, now).map(Reply::Fields)
     }
 }
 

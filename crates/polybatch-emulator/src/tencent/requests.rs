@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::envelope::ApiError;
+use super::errors::ApiError;
 use super::sim::{DependOn, JobSpec, TaskSpec, topological_order};
 
 pub use polybatch_protocol::sim_env::{DEFAULT_RUN_SECONDS, EXIT_CODE_VAR, RUN_SECONDS_VAR};

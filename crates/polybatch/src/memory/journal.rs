@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Operation};
 use crate::id::{JobId, TaskId};
 
-/// The options a journaled call was made with (the core's [`CallOptions`]).
+/// The options a journaled call was made with (the core's [`crate::CallOptions`]).
 pub use crate::call::CallOptions as JournalOptions;
 
 /// How a journaled call ended.

@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::envelope::ApiError;
+use super::errors::ApiError;
+use super::render;
 use super::requests::{
     DescribeJobsRequest, DescribeTaskRequest, Filter, JobIdRequest, RetryJobsRequest,
     SubmitJobRequest, TerminateTaskInstanceRequest, check_job_id, job_spec, parse,
 };
 use super::sim::{Job, Refusal, Store};
-use super::views;
 
 /// The actions this front end serves: every action polybatch calls.
 pub use polybatch_protocol::tencent::action::ALL as ACTIONS;
@@ -118,7 +118,7 @@ fn describe_job(
 ) -> Result<Map<String, Value>, ApiError> {
     let req: JobIdRequest = parse(body)?;
     let job = job(store, region, &req.job_id)?;
-    Ok(views::describe_job(job, &job.view(now)))
+    Ok(render::describe_job(job, &job.view(now)))
 }
 
 /// Whether `job` (seen as `view_state`) passes one DescribeJobs filter.
@@ -195,7 +195,7 @@ fn describe_jobs(
             }
         }
         if keep {
-            matched.push(views::job_summary(job, &view));
+            matched.push(render::job_summary(job, &view));
         }
     }
     let total = matched.len();
@@ -339,11 +339,11 @@ fn describe_task(
                 .iter()
                 .all(|f| f.values.iter().any(|v| v == i.state.as_str()))
         })
-        .map(|i| views::task_instance(job, spec, i))
+        .map(|i| render::task_instance(job, spec, i))
         .collect();
     let total = matched.len();
     let page = matched.into_iter().skip(offset).take(limit).collect();
-    Ok(views::describe_task(job, task, page, total))
+    Ok(render::describe_task(job, task, page, total))
 }
 
 fn fields(v: Value) -> Map<String, Value> {

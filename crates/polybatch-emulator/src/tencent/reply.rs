@@ -1,46 +1,11 @@
 //! The API 3.0 response envelope: `{"Response": {..., "RequestId"}}`, errors inside it, and
 //! HTTP 200 for both (the SDKs treat any other status as a transport failure).
 
+use super::errors::ApiError;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-
-/// An error answer: a Tencent error code and its message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The code, e.g. `ResourceNotFound.Job`.
-    pub code: String,
-    /// The human-readable message.
-    pub message: String,
-}
-
-impl ApiError {
-    /// An error with this code and message.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    /// `MissingParameter` for a named parameter.
-    pub fn missing(name: &str) -> Self {
-        ApiError::new(
-            "MissingParameter",
-            format!("The request is missing a required parameter `{name}`."),
-        )
-    }
-
-    /// `InvalidParameter` with a message.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        ApiError::new("InvalidParameter", message)
-    }
-
-    /// `InvalidParameterValue` with a message.
-    pub fn invalid_value(message: impl Into<String>) -> Self {
-        ApiError::new("InvalidParameterValue", message)
-    }
-}
 
 /// A fresh request id (a UUID, as the service sends).
 pub fn request_id() -> String {
