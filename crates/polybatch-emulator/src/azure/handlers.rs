@@ -20,6 +20,7 @@ use super::render;
 use super::reply::{self, RequestInfo, accepted, json_ok, with_meta};
 use super::requests::Route;
 use crate::faults::{FaultKind, Provider};
+use polybatch_sim::azure::rules;
 
 /// Request bodies larger than this are refused (the service's own limit is about 1 MB for a task).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -256,9 +257,7 @@ async fn serve(
             )?;
             let job = sim.found_job(job_id)?;
             // A release task requires a preparation task, so this covers "neither".
-            if job.prep.is_none() {
-                return Err(Reject::conflict("JobPreparationTaskNotSpecified"));
-            }
+            rules::list_prep_release_status(job.prep.is_some())?;
             let items: Vec<(String, Value)> =
                 render::prep_release_items(job, sim.pool_of(job), base, sim.now())
                     .into_iter()

@@ -1,6 +1,7 @@
 //! The simulated Azure Batch account.
 
 mod refusal;
+pub mod rules;
 mod sim;
 
 pub use refusal::{Refusal, RefusalKind};

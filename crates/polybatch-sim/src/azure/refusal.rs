@@ -1,6 +1,7 @@
 //! What the simulated Batch service refuses a request with: the kind of refusal (which HTTP
 //! status a front end answers) and the `BatchError` code and values.
 
+use polybatch_protocol::azure::message_for;
 use serde_json::Value;
 
 /// The class of a refusal; an HTTP front end answers 400, 404 or 409.
@@ -68,6 +69,11 @@ impl Refusal {
         Refusal::bad_request("InvalidPropertyValue")
             .value("PropertyName", name)
             .value("PropertyValue", &shown)
+    }
+
+    /// The service's message for this refusal's code.
+    pub fn message(&self) -> &'static str {
+        message_for(&self.code)
     }
 
     /// The same refusal with one more value.

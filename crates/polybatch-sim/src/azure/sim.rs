@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::refusal::Refusal;
+use super::rules::{self, JobPhase, TaskPhase};
 
 /// A point in simulated time.
 pub type Time = DateTime<Utc>;
@@ -223,6 +224,17 @@ pub struct Task {
     depends_on_ranges: Vec<(i64, i64)>,
 }
 
+impl Task {
+    /// The task's state as the refusal rules see it.
+    pub fn phase(&self) -> TaskPhase {
+        match (self.state.state, self.exec.success) {
+            (TaskState::Completed, Some(true)) => TaskPhase::Succeeded,
+            (TaskState::Completed, _) => TaskPhase::Failed,
+            _ => TaskPhase::Unfinished,
+        }
+    }
+}
+
 /// A job preparation or release task's settings.
 #[derive(Debug, Clone)]
 pub struct SideTask {
@@ -339,6 +351,15 @@ pub struct Job {
 }
 
 impl Job {
+    /// The job's state as the refusal rules see it.
+    pub fn phase(&self) -> JobPhase {
+        match self.state.state {
+            JobState::Active => JobPhase::Active,
+            JobState::Terminating => JobPhase::Terminating,
+            JobState::Completed => JobPhase::Completed,
+        }
+    }
+
     fn eligible(&self, node: usize, now: Time) -> bool {
         let Some(prep) = &self.prep else { return true };
         match self.records.get(&node).and_then(|r| r.prep.as_ref()) {
@@ -931,11 +952,7 @@ impl Sim {
         let Some(job) = self.jobs.get(&jk) else {
             return Err(Refusal::not_found("JobNotFound"));
         };
-        match job.state.state {
-            JobState::Completed => return Err(Refusal::conflict("JobCompleted")),
-            JobState::Terminating => return Err(Refusal::conflict("JobBeingTerminated")),
-            JobState::Active => {}
-        }
+        rules::add_task(job.phase())?;
         if !body.is_object() {
             return Err(Refusal::invalid_body());
         }
@@ -1028,11 +1045,7 @@ impl Sim {
         let Some(job) = self.jobs.get(&jk) else {
             return Err(Refusal::not_found("JobNotFound"));
         };
-        match job.state.state {
-            JobState::Completed => return Err(Refusal::conflict("JobCompleted")),
-            JobState::Terminating => return Err(Refusal::conflict("JobBeingTerminated")),
-            JobState::Active => {}
-        }
+        rules::terminate_job(job.phase())?;
         let reason = reason
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| "UserTerminate".into());
@@ -1057,12 +1070,7 @@ impl Sim {
     ) -> Result<Meta, Refusal> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
         let (job, task) = self.found_task(job_id, task_id)?;
-        if task.state.state == TaskState::Completed {
-            return Err(Refusal::conflict("TaskCompleted"));
-        }
-        if job.state.state == JobState::Completed {
-            return Err(Refusal::conflict("JobCompleted"));
-        }
+        rules::terminate_task(job.phase(), task.phase())?;
         self.end_task(&jk, &tk, t);
         self.check_all_complete(&jk, t);
         self.advance(t);
@@ -1078,17 +1086,7 @@ impl Sim {
     ) -> Result<Meta, Refusal> {
         let (jk, tk) = (key_of(job_id), key_of(task_id));
         let (job, task) = self.found_task(job_id, task_id)?;
-        match job.state.state {
-            JobState::Completed => return Err(Refusal::conflict("JobCompleted")),
-            JobState::Terminating => return Err(Refusal::conflict("JobBeingTerminated")),
-            JobState::Active => {}
-        }
-        if task.state.state != TaskState::Completed {
-            return Err(Refusal::conflict("TaskNotCompleted"));
-        }
-        if task.exec.exit_code == Some(0) {
-            return Err(Refusal::conflict("TaskSucceeded"));
-        }
+        rules::reactivate_task(job.phase(), task.phase())?;
         let meta = self.meta(t);
         if let Some(task) = self.jobs.get_mut(&jk).and_then(|j| j.tasks.get_mut(&tk)) {
             task.state.set(TaskState::Active, t);

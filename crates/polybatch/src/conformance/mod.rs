@@ -11,8 +11,10 @@
 
 mod errors;
 mod fixture;
+mod memory_fixture;
 mod preconditions;
 mod prep_release;
+mod refusals;
 mod retry;
 mod status;
 mod support;
@@ -21,8 +23,10 @@ mod unsupported;
 
 pub use errors::errors_carry_context;
 pub use fixture::Fixture;
+pub use memory_fixture::MemoryFixture;
 pub use preconditions::preconditions;
 pub use prep_release::prep_release_paging;
+pub use refusals::refusal_table;
 pub use retry::{reactivate_rules, retry_failed_tasks_reports_per_task};
 pub use status::status_after_transitions;
 pub use terminate::terminate_is_idempotent;

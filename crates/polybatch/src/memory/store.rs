@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use polybatch_sim::azure::{Refusal, rules};
+
 use super::preconditions;
 use super::prep_release::{Filter, Select};
 use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
@@ -22,10 +24,13 @@ fn ctx(operation: Operation) -> ErrorContext {
     ErrorContext::new(BACKEND, operation)
 }
 
-fn conflict(operation: Operation, state: &str, code: &str, message: &str) -> Error {
+/// A refusal by the service's rules (`polybatch_sim::azure::rules`, shared with the emulator),
+/// as the error the caller sees; `state` is the provider state of the job or task refused.
+fn refused(operation: Operation, state: &str, refusal: Refusal) -> Error {
+    let message = refusal.message();
     Error::invalid_state(
         Some(state.to_owned()),
-        ctx(operation).with_code(code).with_message(message),
+        ctx(operation).with_code(refusal.code).with_message(message),
     )
 }
 
@@ -50,6 +55,16 @@ impl JobPhase {
             JobPhase::Terminating { .. } => "terminating",
             JobPhase::Completed => "completed",
             JobPhase::Deleting => "deleting",
+        }
+    }
+
+    fn rules(self) -> rules::JobPhase {
+        match self {
+            JobPhase::Active => rules::JobPhase::Active,
+            JobPhase::Disabled => rules::JobPhase::Disabled,
+            JobPhase::Terminating { .. } => rules::JobPhase::Terminating,
+            JobPhase::Completed => rules::JobPhase::Completed,
+            JobPhase::Deleting => rules::JobPhase::Deleting,
         }
     }
 
@@ -130,6 +145,14 @@ struct Task {
 }
 
 impl Task {
+    fn rules(&self) -> rules::TaskPhase {
+        match (self.phase, self.result) {
+            (TaskPhase::Completed, Some(TaskResult::Success)) => rules::TaskPhase::Succeeded,
+            (TaskPhase::Completed, _) => rules::TaskPhase::Failed,
+            _ => rules::TaskPhase::Unfinished,
+        }
+    }
+
     fn normalized(&self) -> TaskState {
         match (self.phase, self.result) {
             (TaskPhase::Pending, _) => TaskState::Pending,
@@ -211,28 +234,8 @@ impl Job {
 
     /// The error a task operation gets when the job no longer accepts task changes.
     fn refuse_task_changes(&self, operation: Operation) -> Result<()> {
-        let state = self.phase.provider();
-        match self.phase {
-            JobPhase::Active | JobPhase::Disabled => Ok(()),
-            JobPhase::Completed => Err(conflict(
-                operation,
-                state,
-                "JobCompleted",
-                "The specified job is already in a completed state.",
-            )),
-            JobPhase::Terminating { .. } => Err(conflict(
-                operation,
-                state,
-                "JobBeingTerminated",
-                "The specified job is being terminated.",
-            )),
-            JobPhase::Deleting => Err(conflict(
-                operation,
-                state,
-                "JobBeingDeleted",
-                "The specified job has been marked for deletion and is being garbage collected.",
-            )),
-        }
+        rules::job_accepts_task_changes(self.phase.rules())
+            .map_err(|r| refused(operation, self.phase.provider(), r))
     }
 
     fn task_mut(&mut self, operation: Operation, task: &TaskId) -> Result<&mut Task> {
@@ -309,18 +312,13 @@ impl Store {
             &job.version.etag,
             job.version.last_modified,
         )?;
-        let disposition = match job.phase {
-            JobPhase::Terminating { .. } => TerminateDisposition::AlreadyTerminating,
-            JobPhase::Completed => TerminateDisposition::AlreadyCompleted,
-            JobPhase::Deleting => {
-                return Err(conflict(
-                    op,
-                    job.phase.provider(),
-                    "JobBeingDeleted",
-                    "The specified job has been marked for deletion and is being garbage collected.",
-                ));
-            }
-            JobPhase::Active | JobPhase::Disabled => {
+        // Terminate is idempotent on the trait: the service's refusals of a job already
+        // terminating or completed are answers, not errors.
+        let disposition = match rules::terminate_job(job.phase.rules()) {
+            Err(r) if r.code == "JobBeingTerminated" => TerminateDisposition::AlreadyTerminating,
+            Err(r) if r.code == "JobCompleted" => TerminateDisposition::AlreadyCompleted,
+            Err(r) => return Err(refused(op, job.phase.provider(), r)),
+            Ok(()) => {
                 // `force` skips the simulated wait for nodes to process the termination.
                 let completes_at = if force {
                     now
@@ -348,6 +346,7 @@ impl Store {
         let op = Operation::ReactivateTask;
         let (job, etags) = self.job(op, id, now)?;
         let refusal = job.refuse_task_changes(op);
+        let job_phase = job.phase.rules();
         let task = job.task_mut(op, task_id)?;
         preconditions::check(
             || ctx(op),
@@ -356,25 +355,8 @@ impl Store {
             task.version.last_modified,
         )?;
         refusal?;
-        match (task.phase, task.result) {
-            (TaskPhase::Completed, Some(TaskResult::Success)) => {
-                return Err(conflict(
-                    op,
-                    task.phase.provider(),
-                    "TaskSucceeded",
-                    "The specified task has already completed successfully.",
-                ));
-            }
-            (TaskPhase::Completed, _) => {}
-            (phase, _) => {
-                return Err(conflict(
-                    op,
-                    phase.provider(),
-                    "TaskNotCompleted",
-                    "The specified task is not in completed state.",
-                ));
-            }
-        }
+        rules::reactivate_task(job_phase, task.rules())
+            .map_err(|r| refused(op, task.phase.provider(), r))?;
         task.exit_code = None;
         task.result = None;
         task.failure = None;
@@ -450,14 +432,11 @@ impl Store {
     ) -> Result<PrepReleasePage> {
         let op = Operation::ListPrepReleaseStatus;
         let (job, _) = self.job(op, id, now)?;
-        let records = job.prep_release.as_ref().ok_or_else(|| {
-            conflict(
-                op,
-                job.phase.provider(),
-                "JobPreparationTaskNotSpecified",
-                "The specified job does not have a job preparation or release task.",
-            )
-        })?;
+        rules::list_prep_release_status(job.prep_release.is_some())
+            .map_err(|r| refused(op, job.phase.provider(), r))?;
+        let Some(records) = job.prep_release.as_ref() else {
+            return Ok((Vec::new(), None));
+        };
         let mut matching = records
             .iter()
             .filter(|(node, _)| after.is_none_or(|a| node.as_str() > a))
@@ -646,14 +625,11 @@ impl Store {
         let op = Operation::Other("seed_prep_release_record");
         let (job, _) = self.job(op, id, now)?;
         let state = job.phase.provider();
-        let records = job.prep_release.as_mut().ok_or_else(|| {
-            conflict(
-                op,
-                state,
-                "JobPreparationTaskNotSpecified",
-                "The specified job does not have a job preparation or release task.",
-            )
-        })?;
+        rules::list_prep_release_status(job.prep_release.is_some())
+            .map_err(|r| refused(op, state, r))?;
+        let Some(records) = job.prep_release.as_mut() else {
+            return Ok(());
+        };
         records.insert(record.node_id.clone(), record);
         Ok(())
     }
