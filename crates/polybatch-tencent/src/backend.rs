@@ -20,6 +20,7 @@ use crate::model::{
     DescribeJobResponse, DescribeTaskRequest, DescribeTaskResponse, EmptyResponse, JobIdRequest,
     RetryJobsRequest,
 };
+use crate::paging::next_offset;
 
 /// The largest `DescribeTask` instance page.
 const TASK_INSTANCE_PAGE: u64 = 1000;
@@ -194,11 +195,10 @@ impl BatchBackend for TencentBatchBackend {
             let page = reply.value.task_instance_set.take().unwrap_or_default();
             let got = page.len() as u64;
             instances.extend(page);
-            offset += got;
-            let total = reply.value.task_instance_total_count.unwrap_or(0);
-            // Stop on a short or empty page, too, so a server that miscounts cannot loop us.
-            if got == 0 || got < TASK_INSTANCE_PAGE || offset >= total {
-                return Ok(task_status_from(job, task, &reply.value, &instances));
+            // A short page is the last one too.
+            match next_offset(offset, got, reply.value.task_instance_total_count) {
+                Some(next) if got == TASK_INSTANCE_PAGE => offset = next,
+                _ => return Ok(task_status_from(job, task, &reply.value, &instances)),
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::model::{
     EnvData, EnvVar, Filter, JobIdRequest, JobSpec, Placement, SubmitJobBody, SubmitJobResponse,
     TaskSpec, TerminateTaskInstanceRequest,
 };
+use crate::paging::next_offset;
 
 const OP_SUBMIT: Operation = Operation::Other("submit_job");
 const OP_DESCRIBE_JOBS: Operation = Operation::Other("describe_jobs");
@@ -430,10 +431,8 @@ impl TencentBatchBackend {
                         task_counts: v.task_metrics.as_ref().map(task_counts),
                     });
                 }
-                let next = offset + got;
-                // An empty page ends the walk even if TotalCount says otherwise.
-                let more = got > 0 && next < reply.value.total_count.unwrap_or(0);
-                Ok(Page::new(items, more.then_some(next)))
+                let next = next_offset(offset, got, reply.value.total_count);
+                Ok(Page::new(items, next))
             }
         })
     }

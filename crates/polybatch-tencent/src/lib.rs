@@ -32,6 +32,7 @@ mod convert;
 mod error;
 mod extras;
 pub mod model;
+mod paging;
 mod rate_limit;
 /// TC3-HMAC-SHA256 signing, as pure functions (from `polybatch-protocol`, which the emulator
 /// verifies with).
