@@ -42,20 +42,11 @@ pub fn run(
 }
 
 fn not_found(id: &str) -> ApiError {
-    ApiError::new(
-        "ResourceNotFound.Job",
-        format!("The specified job does not exist: `{id}`."),
-    )
+    refused(Refusal::JobNotFound(id.to_string()))
 }
 
 fn refused(r: Refusal) -> ApiError {
-    match r {
-        Refusal::Unsupported(msg) => ApiError::new("UnsupportedOperation", msg),
-        Refusal::InUse => ApiError::new(
-            "ResourceInUse.Job",
-            "The job is in use: it and all its task instances must be SUCCEED or FAILED.",
-        ),
-    }
+    ApiError::new(r.code(), r.message())
 }
 
 fn job<'a>(store: &'a Store, region: &str, id: &str) -> Result<&'a Job, ApiError> {
@@ -304,15 +295,7 @@ fn describe_task(
     let req: DescribeTaskRequest = parse(body)?;
     let job = job(store, region, &req.job_id)?;
     let (offset, limit) = paging(req.offset, req.limit, 100, 1000)?;
-    let no_task = || {
-        ApiError::new(
-            "ResourceNotFound.Task",
-            format!(
-                "The specified job task does not exist: `{}`.",
-                req.task_name
-            ),
-        )
-    };
+    let no_task = || refused(Refusal::TaskNotFound(req.task_name.clone()));
     let k = job.task_index(&req.task_name).ok_or_else(no_task)?;
     let view = job.view(now);
     let (Some(task), Some(spec)) = (view.tasks.get(k), job.spec.tasks.get(k)) else {

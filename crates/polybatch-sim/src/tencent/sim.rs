@@ -140,13 +140,45 @@ pub struct JobSpec {
     pub tags: Vec<(String, String)>,
 }
 
-/// Why a mutation was refused; the front end turns it into an error code.
+/// Why a request was refused, with the code and message Tencent answers (so every front end
+/// over this simulation answers alike).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// `ResourceNotFound.Job`: no job with this id.
+    JobNotFound(String),
+    /// `ResourceNotFound.Task`: the job has no task of this name.
+    TaskNotFound(String),
     /// `UnsupportedOperation` with this message.
     Unsupported(String),
     /// `ResourceInUse.Job`.
     InUse,
+}
+
+impl Refusal {
+    /// The error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::JobNotFound(_) => "ResourceNotFound.Job",
+            Refusal::TaskNotFound(_) => "ResourceNotFound.Task",
+            Refusal::Unsupported(_) => "UnsupportedOperation",
+            Refusal::InUse => "ResourceInUse.Job",
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::JobNotFound(id) => format!("The specified job does not exist: `{id}`."),
+            Refusal::TaskNotFound(name) => {
+                format!("The specified job task does not exist: `{name}`.")
+            }
+            Refusal::Unsupported(message) => message.clone(),
+            Refusal::InUse => {
+                "The job is in use: it and all its task instances must be SUCCEED or FAILED."
+                    .to_string()
+            }
+        }
+    }
 }
 
 /// One step of an instance's timeline.

@@ -338,11 +338,11 @@ impl InMemoryBackend {
     }
 
     /// Runs a call that reaches the simulated service: journals it, applies injected faults,
-    /// then `run`s it against the store at the current time.
+    /// then `run`s it at the current time (it locks the simulation it needs).
     async fn execute<T>(
         &self,
         spec: CallSpec,
-        run: impl FnOnce(&mut Store, DateTime<Utc>) -> Result<T> + Send,
+        run: impl FnOnce(DateTime<Utc>) -> Result<T> + Send,
     ) -> Result<T> {
         let operation = spec.operation;
         let seq = {
@@ -361,11 +361,7 @@ impl InMemoryBackend {
         }
         let result = match failure {
             Some(make) => Err(make(ErrorContext::new(BACKEND, operation))),
-            None => {
-                let now = self.now();
-                let mut store = self.store();
-                run(&mut store, now)
-            }
+            None => run(self.now()),
         };
         in_flight.finish(&result);
         result
@@ -385,8 +381,9 @@ impl InMemoryBackend {
         )
         .task(task);
         spec.nested = nested;
-        self.execute(spec, |s, now| {
-            s.reactivate(job, task, &options.preconditions, now)
+        self.execute(spec, |now| {
+            self.store()
+                .reactivate(job, task, &options.preconditions, now)
         })
         .await
     }
@@ -424,8 +421,8 @@ impl BatchBackend for InMemoryBackend {
             job,
             JournalOptions::Terminate(options.clone()),
         );
-        self.execute(spec, |s, now| {
-            s.terminate(
+        self.execute(spec, |now| {
+            self.store().terminate(
                 job,
                 options.reason,
                 options.force,
@@ -447,7 +444,8 @@ impl BatchBackend for InMemoryBackend {
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let spec = CallSpec::new(Operation::JobStatus, job, JournalOptions::Status(options));
-        self.execute(spec, |s, now| s.job_status(job, now)).await
+        self.execute(spec, |now| self.store().job_status(job, now))
+            .await
     }
 
     async fn task_status_impl(
@@ -458,7 +456,7 @@ impl BatchBackend for InMemoryBackend {
     ) -> Result<TaskStatus> {
         let spec =
             CallSpec::new(Operation::TaskStatus, job, JournalOptions::Status(options)).task(task);
-        self.execute(spec, |s, now| s.task_status(job, task, now))
+        self.execute(spec, |now| self.store().task_status(job, task, now))
             .await
     }
 
@@ -490,7 +488,7 @@ impl BatchBackend for InMemoryBackend {
                     },
                 );
                 let (items, next) = backend
-                    .execute(spec, |s, now| {
+                    .execute(spec, |now| {
                         let ctx = || ErrorContext::new(BACKEND, op);
                         let filter = options
                             .filter
@@ -498,7 +496,7 @@ impl BatchBackend for InMemoryBackend {
                             .map(|f| Filter::parse(f, ctx))
                             .transpose()?;
                         let select = Select::parse(&options.select, ctx)?;
-                        s.prep_release_page(
+                        backend.store().prep_release_page(
                             &job,
                             filter.as_ref(),
                             &select,
@@ -529,7 +527,7 @@ impl BatchBackend for InMemoryBackend {
             JournalOptions::RetryFailedTasks(options),
         );
         let failed = self
-            .execute(spec, |s, now| s.failed_tasks(job, now))
+            .execute(spec, |now| self.store().failed_tasks(job, now))
             .await?;
         let mut results: Vec<(TaskId, Result<ReactivateTaskOutcome>)> =
             futures::stream::iter(failed)
