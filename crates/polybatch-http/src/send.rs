@@ -245,8 +245,9 @@ impl std::error::Error for TransportFailure {}
 
 /// Sends one attempt and reads its response within the cap.
 ///
-/// - A connection that could not be established (refused, DNS, connect timeout) is
-///   [`Error::Transport`] with [`Error::certainly_not_sent`]; a timeout of the attempt is
+/// - A connection that could not be established (refused, DNS, connect timeout), or a request
+///   reqwest could not even build, is [`Error::Transport`] with
+///   [`Error::certainly_not_sent`]; a timeout of the attempt is
 ///   [`Error::Timeout`]; any other failure, before or while reading the body, is
 ///   [`Error::Transport`] that may have reached the server.
 /// - Error messages name the method and path (never the query), keep the context's message,
