@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use polybatch::clock::{Clock, SystemClock};
-use polybatch::endpoint::{is_loopback, parse_endpoint};
 use polybatch::retry::RetryPolicy;
 use polybatch::secret::Secret;
 use polybatch::{Error, Result};
+use polybatch_http::{ClientOptions, parse_endpoint};
 use url::Url;
 
 use crate::ApiVersion;
@@ -43,8 +43,9 @@ const BATCH_HOST_SUFFIXES: &[&str] = &[
     ".batch.usgovcloudapi.net",
 ];
 
-/// The default per-request HTTP timeout: longer than the 30 s the service may spend.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default per-attempt HTTP timeout: longer than the 30 s the service may spend (the
+/// shared [`polybatch_http::DEFAULT_TIMEOUT`]).
+pub const DEFAULT_TIMEOUT: Duration = polybatch_http::DEFAULT_TIMEOUT;
 
 /// Builds an [`AzureBatchBackend`].
 ///
@@ -74,7 +75,7 @@ pub struct AzureBatchBuilder {
     api_version: ApiVersion,
     retry_policy: RetryPolicy,
     clock: Arc<dyn Clock>,
-    timeout: Duration,
+    client_options: ClientOptions,
 }
 
 /// Parses an api-version as configured; an unsupported one is `Error::Configuration` naming
@@ -97,7 +98,7 @@ impl fmt::Debug for AzureBatchBuilder {
             .field("authority_host", &self.authority_host)
             .field("api_version", &self.api_version)
             .field("retry_policy", &self.retry_policy)
-            .field("timeout", &self.timeout)
+            .field("client_options", &self.client_options)
             .finish()
     }
 }
@@ -115,7 +116,8 @@ fn non_empty(value: impl Into<String>) -> Option<String> {
 }
 
 impl AzureBatchBuilder {
-    /// An empty builder: default api-version, retry policy, system clock, 60 s timeout.
+    /// An empty builder: default api-version, retry policy, system clock and
+    /// [`ClientOptions`] (60 s per attempt).
     pub fn new() -> Self {
         AzureBatchBuilder {
             endpoint: None,
@@ -128,7 +130,7 @@ impl AzureBatchBuilder {
             api_version: ApiVersion::default(),
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
-            timeout: DEFAULT_TIMEOUT,
+            client_options: ClientOptions::default(),
         }
     }
 
@@ -222,10 +224,22 @@ impl AzureBatchBuilder {
         self
     }
 
-    /// The per-request HTTP timeout (default 60 s). Keep it above 30 s: the service may
-    /// spend up to 30 s on a request.
+    /// The per-attempt HTTP timeout (default 60 s): shorthand for
+    /// [`ClientOptions::with_timeout`] on the current client options. Keep it above 30 s: the
+    /// service may spend up to 30 s on a request.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.client_options = self.client_options.with_timeout(timeout);
+        self
+    }
+
+    /// How the HTTP clients connect: timeouts, proxy, user agent, extra TLS roots (default
+    /// [`ClientOptions::default`]). Used for the Batch endpoint and for the Entra ID token
+    /// endpoint alike. Replaces any earlier [`AzureBatchBuilder::with_timeout`].
+    ///
+    /// Each attempt is bounded by the options' per-attempt timeout, and the whole call by the
+    /// retry policy's total budget ([`AzureBatchBuilder::with_retry_policy`]).
+    pub fn with_client_options(mut self, options: ClientOptions) -> Self {
+        self.client_options = options;
         self
     }
 
@@ -234,7 +248,8 @@ impl AzureBatchBuilder {
     /// Fails with `Error::Configuration` naming the environment variable of the setting that
     /// is missing or malformed: no endpoint, an endpoint that is not https (http is allowed to
     /// loopback only), a key that is not base64, no account name for Shared Key, or not
-    /// exactly one of Shared Key and client credentials.
+    /// exactly one of Shared Key and client credentials; or naming the client option that is
+    /// malformed (see [`ClientOptions::build_client`]).
     pub fn build(self) -> Result<AzureBatchBackend> {
         let raw_endpoint = self.endpoint.as_deref().ok_or_else(|| {
             Error::configuration(
@@ -258,7 +273,7 @@ impl AzureBatchBuilder {
 
         let entra_set =
             self.tenant_id.is_some() || self.client_id.is_some() || self.client_secret.is_some();
-        let http = http_client(self.timeout, is_loopback(&endpoint))?;
+        let http = self.client_options.build_client(BACKEND, &endpoint)?;
         let credential = match (&self.shared_key, entra_set) {
             (Some(_), true) => {
                 return Err(Error::configuration(
@@ -323,7 +338,7 @@ impl AzureBatchBuilder {
                         .as_deref()
                         .unwrap_or(DEFAULT_AUTHORITY_HOST),
                 )?;
-                let token_http = http_client(self.timeout, is_loopback(&authority))?;
+                let token_http = self.client_options.build_client(BACKEND, &authority)?;
                 let source =
                     ClientSecretSource::new(token_http, &authority, tenant, client_id, secret)?;
                 Credential::Entra(Arc::new(TokenCache::new(Arc::new(source))))
@@ -379,21 +394,10 @@ fn account_from_host(endpoint: &Url) -> Option<String> {
         .then(|| account.to_string())
 }
 
-fn http_client(timeout: Duration, loopback: bool) -> Result<reqwest::Client> {
-    let mut b = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)));
-    if loopback {
-        // An emulator on this machine: a system proxy must not intercept it.
-        b = b.no_proxy();
-    }
-    b.build()
-        .map_err(|e| Error::configuration(BACKEND, "http_client", format!("cannot build: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polybatch_http::Proxy;
 
     const KEY: &str =
         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZg==";
@@ -532,6 +536,54 @@ mod tests {
         let shown = format!("{backend:?} {backend}");
         assert!(!shown.contains(KEY), "{shown}");
         assert!(shown.contains("shared_key"), "{shown}");
+    }
+
+    #[test]
+    fn client_options_are_checked_for_both_endpoints() {
+        let shared = AzureBatchBuilder::new()
+            .with_endpoint("https://acct.westus.batch.azure.com")
+            .with_shared_key(KEY);
+        assert_eq!(
+            config_key(shared.clone().with_timeout(Duration::ZERO).build()),
+            "timeout"
+        );
+        assert_eq!(
+            config_key(
+                shared
+                    .with_client_options(
+                        ClientOptions::default().with_proxy(Proxy::url("not a url"))
+                    )
+                    .build()
+            ),
+            "proxy"
+        );
+        // The endpoint is loopback (never proxied), the authority is not: the error comes from
+        // the token client, built from the same options.
+        let entra = AzureBatchBuilder::new()
+            .with_endpoint("http://127.0.0.1:9")
+            .with_client_credentials("t", "c", "s")
+            .with_authority_host("https://login.example.com")
+            .with_client_options(ClientOptions::default().with_proxy(Proxy::url("not a url")));
+        assert_eq!(config_key(entra.clone().build()), "proxy");
+        entra
+            .with_client_options(ClientOptions::default().with_proxy(Proxy::None))
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn with_timeout_changes_only_the_timeout_of_the_options() {
+        let b = AzureBatchBuilder::new()
+            .with_client_options(ClientOptions::default().with_user_agent("my-app/1"))
+            .with_timeout(Duration::from_secs(5));
+        assert_eq!(b.client_options.timeout(), Duration::from_secs(5));
+        assert_eq!(b.client_options.connect_timeout(), Duration::from_secs(5));
+        assert_eq!(b.client_options.user_agent(), "my-app/1");
+        assert_eq!(
+            AzureBatchBuilder::new().client_options,
+            ClientOptions::default()
+        );
+        assert_eq!(DEFAULT_TIMEOUT, Duration::from_secs(60));
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! One Azure Batch HTTP round trip: build the URL and headers, authorize each attempt afresh,
-//! send, read the response within limits, and run it all through the shared retry loop.
+//! send it through the shared HTTP layer ([`polybatch_http::send`]), map the response, and run
+//! it all through the shared retry loop.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use polybatch::clock::Clock;
-use polybatch::retry::{Idempotency, RetryPolicy, parse_retry_after, parse_retry_after_ms};
+use polybatch::retry::{Idempotency, RetryPolicy};
 use polybatch::secret::Secret;
-use polybatch::transport::{read_capped, transport_error};
 use polybatch::{Error, ErrorContext, Operation, Preconditions, Result};
+use polybatch_http::{Request, parse_retry_after, parse_retry_after_ms};
 use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
-use tokio::time::Instant;
+use tracing::Instrument;
 use url::Url;
 
 use crate::ApiVersion;
@@ -24,6 +26,9 @@ use crate::signing::{self, QueryNameCase};
 
 /// The largest response body read (the biggest Batch page is far smaller).
 const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The response header carrying the service's request id.
+const REQUEST_ID: &str = "request-id";
 
 /// The `Content-Type` of JSON request bodies (signed byte for byte).
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; odata=minimalmetadata";
@@ -152,6 +157,7 @@ impl Response {
 
 /// The HTTP client of one backend (shared by its clones).
 pub(crate) struct Client {
+    /// Built by [`polybatch_http::ClientOptions::build_client`].
     pub(crate) http: reqwest::Client,
     pub(crate) endpoint: Url,
     pub(crate) account: String,
@@ -288,6 +294,7 @@ impl Client {
         }
     }
 
+    /// One attempt: sign, send, map.
     async fn attempt(
         &self,
         call: &Call,
@@ -297,90 +304,78 @@ impl Client {
     ) -> Result<Response> {
         let headers = self.headers(call, client_request_id);
         let auth = self.authorization(call, url, &headers).await?;
-        let mut request = self.http.request(call.method.clone(), url.clone());
-        for (name, value) in &headers {
-            request = request.header(*name, value.as_str());
-        }
-        request = request.header("Authorization", auth.expose());
-        if call.method != Method::GET && call.method != Method::HEAD {
-            // Bodiless POSTs still get an (empty) body so the explicit Content-Length: 0 holds.
-            request = request.body(call.body.clone().unwrap_or_default());
-        }
+        let headers = header_map(&headers, &auth, call.operation)?;
+        // Bodiless POSTs still get an (empty) body so the explicit Content-Length: 0 holds.
+        let body = (call.method != Method::GET && call.method != Method::HEAD)
+            .then(|| call.body.clone().unwrap_or_default());
+        let secrets = self.credential.secrets();
+        let ctx = ErrorContext::new(BACKEND, call.operation)
+            .with_message(format!("client-request-id {client_request_id}"));
+        let request = Request::new(call.method.clone(), url, ctx)
+            .headers(headers)
+            .sensitive_header("authorization")
+            .body(body)
+            .max_body(MAX_BODY)
+            .request_id_header(REQUEST_ID)
+            .secret(&auth)
+            .secrets(&secrets)
+            .attempt(attempt);
+        let response = polybatch_http::send(&self.http, request)
+            .instrument(tracing::debug_span!("azure", client_request_id))
+            .await?;
+        self.map_response(call, url, client_request_id, response, &secrets)
+    }
 
-        let ctx = || {
-            ErrorContext::new(BACKEND, call.operation).with_message(format!(
-                "{} {} (client-request-id {client_request_id})",
-                call.method,
-                url.path()
-            ))
-        };
-        let started = Instant::now();
-        let response = request.send().await.map_err(|e| {
-            let e = e.without_url();
-            transport_error(e.is_connect(), e.is_timeout(), Box::new(e), ctx())
-        })?;
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let request_id = header("request-id");
-        let etag = header("etag");
-        let last_modified = header("last-modified")
-            .and_then(|v| httpdate::parse_http_date(&v).ok())
-            .map(DateTime::<Utc>::from);
-        let retry_after = header("retry-after-ms")
-            .or_else(|| header("x-ms-retry-after-ms"))
-            .and_then(|v| parse_retry_after_ms(&v))
-            .or_else(|| {
-                header("retry-after").and_then(|v| parse_retry_after(&v, self.clock.now()))
+    /// A response as the service meant it: a [`Response`] for 2xx, else its `BatchError`
+    /// mapped to an [`Error`].
+    fn map_response(
+        &self,
+        call: &Call,
+        url: &Url,
+        client_request_id: &str,
+        response: polybatch_http::Response,
+        secrets: &[Secret],
+    ) -> Result<Response> {
+        let status = response.status;
+        let request_id = response.request_id.clone();
+        if response.truncated {
+            let e = Error::service(
+                Some(status),
+                false,
+                ErrorContext::new(BACKEND, call.operation).with_message(format!(
+                    "{} {} (client-request-id {client_request_id}): response body over {MAX_BODY} bytes",
+                    call.method,
+                    url.path(),
+                )),
+            );
+            return Err(match request_id {
+                Some(id) => e.with_request_id(id),
+                None => e,
             });
-        let body = read_capped(response.bytes_stream(), MAX_BODY).await;
-        tracing::debug!(
-            method = %call.method,
-            path = url.path(),
-            status,
-            attempt,
-            client_request_id,
-            request_id = request_id.as_deref().unwrap_or(""),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "azure batch request"
-        );
-        let body = match body {
-            Ok((body, false)) => body,
-            failed => {
-                let e = match failed {
-                    Err(e) => {
-                        let e = e.without_url();
-                        transport_error(false, e.is_timeout(), Box::new(e), ctx())
-                    }
-                    _ => Error::service(
-                        Some(status),
-                        false,
-                        ctx().with_message(format!("response body over {MAX_BODY} bytes")),
-                    ),
-                };
-                return Err(match &request_id {
-                    Some(id) => e.with_request_id(id.clone()),
-                    None => e,
-                });
-            }
-        };
-        if (200..300).contains(&status) {
+        }
+        if response.is_success() {
             return Ok(Response {
                 operation: call.operation,
                 status,
                 request_id,
-                etag,
-                last_modified,
-                body,
+                etag: response.header("etag").map(str::to_string),
+                last_modified: response
+                    .header("last-modified")
+                    .and_then(|v| httpdate::parse_http_date(v).ok())
+                    .map(DateTime::<Utc>::from),
+                body: response.body,
             });
         }
-        let error = BatchError::parse(&body);
-        let secrets = self.credential.secrets();
+        let retry_after = response
+            .header("retry-after-ms")
+            .or_else(|| response.header("x-ms-retry-after-ms"))
+            .and_then(parse_retry_after_ms)
+            .or_else(|| {
+                response
+                    .header("retry-after")
+                    .and_then(|v| parse_retry_after(v, self.clock.now()))
+            });
+        let error = BatchError::parse(&response.body);
         let secret_refs: Vec<&Secret> = secrets.iter().collect();
         Err(map_error(
             Failure {
@@ -394,5 +389,178 @@ impl Client {
             },
             &secret_refs,
         ))
+    }
+}
+
+/// The signed headers and `Authorization` as a header map. A value that cannot be a header
+/// (only a caller's ETag could hold such characters) is invalid input naming the header.
+fn header_map(
+    headers: &[(&'static str, String)],
+    auth: &Secret,
+    operation: Operation,
+) -> Result<HeaderMap> {
+    let invalid = |name: &'static str| {
+        Error::invalid_input(
+            name,
+            "contains characters not allowed in an HTTP header",
+            ErrorContext::new(BACKEND, operation),
+        )
+    };
+    let mut map = HeaderMap::with_capacity(headers.len() + 1);
+    for (name, value) in headers {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(name))?;
+        let value = HeaderValue::from_str(value).map_err(|_| invalid(name))?;
+        map.append(header, value);
+    }
+    let mut value = HeaderValue::from_str(auth.expose()).map_err(|_| invalid("Authorization"))?;
+    value.set_sensitive(true);
+    map.insert(AUTHORIZATION, value);
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AzureBatchBuilder;
+    use polybatch::{BatchBackend, JobId, StatusOptions};
+
+    const KEY: &str =
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZg==";
+
+    /// An http URL on 127.0.0.1 where nothing listens.
+    fn refused() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}")
+    }
+
+    /// A token endpoint on 127.0.0.1 that hands out `token`.
+    async fn token_endpoint(token: &'static str) -> String {
+        let app = axum::Router::new().fallback(move || async move {
+            axum::Json(serde_json::json!({"access_token": token, "expires_in": 3600}))
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    async fn job_status_error(builder: AzureBatchBuilder) -> Error {
+        builder
+            .with_retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap()
+            .job_status(&JobId::new("job-1").unwrap(), StatusOptions::default())
+            .await
+            .unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn refused_connection_error_never_shows_the_shared_key() {
+        let e = job_status_error(
+            AzureBatchBuilder::new()
+                .with_endpoint(refused())
+                .with_account("myaccount")
+                .with_shared_key(KEY),
+        )
+        .await;
+        assert!(e.certainly_not_sent(), "{e}");
+        let shown = format!("{e} | {e:?}");
+        assert!(shown.contains("GET /jobs/job-1"), "{shown}");
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(!shown.contains("SharedKey myaccount:"), "{shown}");
+        assert!(!shown.contains("api-version"), "the query: {shown}");
+    }
+
+    #[tokio::test]
+    async fn refused_connection_error_never_shows_the_token() {
+        let builder = |token_url: String| {
+            AzureBatchBuilder::new()
+                .with_endpoint(refused())
+                .with_client_credentials("tenant-1", "client-1", "client-SECRET")
+                .with_authority_host(token_url)
+        };
+        let e = job_status_error(builder(token_endpoint("tok-SECRET").await)).await;
+        assert!(e.certainly_not_sent(), "{e}");
+        let shown = format!("{e} | {e:?}");
+        // The token was fetched: it is the Batch request that failed.
+        assert!(shown.contains("GET /jobs/job-1"), "{shown}");
+        for hidden in ["tok-SECRET", "Bearer", "client-SECRET"] {
+            assert!(!shown.contains(hidden), "{hidden}: {shown}");
+        }
+
+        // Redaction runs on the transport text itself: a token that happens to be a phrase of
+        // the OS's error text is replaced there too.
+        let e = job_status_error(builder(token_endpoint("tcp connect error").await)).await;
+        let shown = format!("{e} | {e:?}");
+        assert!(!shown.contains("tcp connect error"), "{shown}");
+        assert!(shown.contains(polybatch::secret::REDACTED), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn both_endpoints_get_the_client_options_user_agent() {
+        use std::sync::Mutex;
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let s = seen.clone();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let s = s.clone();
+            async move {
+                let agent = req.headers()["user-agent"].to_str().unwrap().to_string();
+                s.lock()
+                    .unwrap()
+                    .push((req.uri().path().to_string(), agent));
+                if req.uri().path().ends_with("/token") {
+                    axum::Json(serde_json::json!({"access_token": "t", "expires_in": 3600}))
+                } else {
+                    axum::Json(serde_json::json!({"id": "job-1", "state": "active"}))
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        AzureBatchBuilder::new()
+            .with_endpoint(&base)
+            .with_client_credentials("tenant-1", "client-1", "secret")
+            .with_authority_host(&base)
+            .with_client_options(
+                polybatch_http::ClientOptions::default().with_user_agent("my-app/1.0"),
+            )
+            .build()
+            .unwrap()
+            .job_status(&JobId::new("job-1").unwrap(), StatusOptions::default())
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "/tenant-1/oauth2/v2.0/token".to_string(),
+                    "my-app/1.0".to_string()
+                ),
+                ("/jobs/job-1".to_string(), "my-app/1.0".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn authorization_is_marked_sensitive() {
+        let headers = vec![("ocp-date", "Fri, 17 Feb 2017 00:00:00 GMT".to_string())];
+        let map = header_map(
+            &headers,
+            &Secret::new("SharedKey a:SIG-SECRET"),
+            Operation::JobStatus,
+        )
+        .unwrap();
+        assert!(map[AUTHORIZATION].is_sensitive());
+        assert!(!format!("{map:?}").contains("SIG-SECRET"));
+        let bad = vec![("If-Match", "0x1\n".to_string())];
+        let e = header_map(&bad, &Secret::new("a"), Operation::JobStatus).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidInput { ref field, .. } if field == "If-Match"),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use polybatch::secret::{Secret, redact};
 use polybatch::{Error, ErrorContext, Operation, Result};
+use polybatch_http::Request;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
@@ -22,6 +25,9 @@ pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 
 /// Refresh when less than this much of a token's life remains (or less than half of it).
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// The largest token response read (a real one is a few KiB).
+const MAX_TOKEN_RESPONSE: usize = 1024 * 1024;
 
 /// A cached token that failed to refresh is still used while it has at least this long left.
 const MIN_USABLE: Duration = Duration::from_secs(30);
@@ -261,29 +267,43 @@ impl TokenSource for ClientSecretSource {
             .append_pair("grant_type", "client_credentials")
             .append_pair("scope", BATCH_SCOPE)
             .finish();
-        let response = self
-            .http
-            .post(self.token_url.clone())
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Accept", "application/json")
-            .body(form)
-            .send()
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let host = self.token_url.host_str().unwrap_or("");
+        let request = Request::new(
+            Method::POST,
+            &self.token_url,
+            ErrorContext::new(BACKEND, operation).with_message(format!("token endpoint {host}")),
+        )
+        .headers(headers)
+        .body(Some(form.into_bytes()))
+        .max_body(MAX_TOKEN_RESPONSE)
+        .request_id_header("x-ms-request-id")
+        .secret(&self.client_secret);
+        let response = polybatch_http::send(&self.http, request)
             .await
             // The Batch request itself was certainly not sent, so even a non-idempotent
             // operation may retry.
-            .map_err(|e| {
-                let e = e.without_url();
-                if e.is_timeout() && !e.is_connect() {
-                    Error::timeout(ctx())
-                } else {
-                    Error::transport(false, Some(Box::new(e)), ctx())
-                }
+            .map_err(|e| match e {
+                Error::Transport { source, ctx, .. } => Error::transport(false, source, *ctx),
+                other => other,
             })?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(false, Some(Box::new(e.without_url())), ctx()))?;
+        let status = response.status;
+        if response.truncated {
+            return Err(Error::service(
+                Some(status),
+                false,
+                ctx().with_message(format!(
+                    "token endpoint {} sent a response over {MAX_TOKEN_RESPONSE} bytes",
+                    self.token_url
+                )),
+            ));
+        }
+        let body = response.body;
         if (200..300).contains(&status) {
             let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
                 Error::unauthenticated(ctx().with_message(format!(

@@ -9,7 +9,9 @@
 //!   reported unsupported, before any request, on versions that lack it.
 //! - Every request carries `client-request-id` (the same on retries), `ocp-date`,
 //!   `api-version`, an explicit `Content-Length` on POST, and the caller's conditional headers.
-//!   Retries go through the shared [`polybatch::retry::RetryPolicy`].
+//!   Retries go through the shared [`polybatch::retry::RetryPolicy`]; each attempt goes through
+//!   the shared HTTP layer ([`polybatch_http::send`]), configured by [`ClientOptions`]
+//!   (timeouts, proxy, user agent, TLS roots) for the Batch and Entra ID endpoints alike.
 //! - The service's `BatchError` codes map to typed [`polybatch::Error`]s in one function
 //!   ([`error::map_error`]).
 //! - Listings are lazy and follow `odata.nextLink` only on the endpoint's own origin.
@@ -42,6 +44,8 @@ pub use builder::{
 pub use credential::{BATCH_SCOPE, DEFAULT_AUTHORITY_HOST};
 pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, WriteOutcome};
 pub use model::OnAllTasksComplete;
+/// How the HTTP clients connect (from `polybatch-http`, shared with the other providers).
+pub use polybatch_http::{ClientOptions, Proxy};
 /// Shared Key signing, as pure functions (from `polybatch-protocol`, which the emulator verifies
 /// with).
 pub use polybatch_protocol::azure::shared_key as signing;

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use polybatch::clock::{Clock, SystemClock};
-use polybatch::endpoint::parse_endpoint;
 use polybatch::rate::Quota;
 use polybatch::retry::RetryPolicy;
 use polybatch::secret::Secret;
 use polybatch::{Error, Result};
+use polybatch_http::{ClientOptions, parse_endpoint};
 use url::Url;
 
 use crate::backend::TencentBatchBackend;
-use crate::client::{Client, DEFAULT_TIMEOUT, mask_id};
+use crate::client::{Client, mask_id};
 use crate::error::BACKEND;
 use crate::rate_limit::ActionRateLimiter;
 
@@ -85,7 +85,7 @@ pub struct TencentBatchBuilder {
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     language: Option<String>,
-    timeout: Duration,
+    client_options: ClientOptions,
 }
 
 impl fmt::Debug for TencentBatchBuilder {
@@ -100,7 +100,7 @@ impl fmt::Debug for TencentBatchBuilder {
             .field("rate_limits_disabled", &self.rate_limits_disabled)
             .field("retry", &self.retry)
             .field("language", &self.language)
-            .field("timeout", &self.timeout)
+            .field("client_options", &self.client_options)
             .finish()
     }
 }
@@ -153,7 +153,7 @@ impl TencentBatchBuilder {
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
             language: None,
-            timeout: DEFAULT_TIMEOUT,
+            client_options: ClientOptions::default(),
         }
     }
 
@@ -281,9 +281,21 @@ impl TencentBatchBuilder {
         self
     }
 
-    /// Sets the per-attempt HTTP timeout (default 60 s).
+    /// Sets the per-attempt HTTP timeout (default 60 s): shorthand for
+    /// [`ClientOptions::with_timeout`] on the current client options.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.client_options = self.client_options.with_timeout(timeout);
+        self
+    }
+
+    /// Sets how the HTTP client connects: timeouts, proxy, user agent, extra TLS roots
+    /// (default [`ClientOptions::default`]: 60 s per attempt, connect timeout 10 s). Replaces
+    /// any earlier [`TencentBatchBuilder::with_timeout`].
+    ///
+    /// Each attempt is bounded by the options' per-attempt timeout, and the whole call by the
+    /// retry policy's total budget ([`TencentBatchBuilder::with_retry_policy`]).
+    pub fn with_client_options(mut self, options: ClientOptions) -> Self {
+        self.client_options = options;
         self
     }
 
@@ -328,9 +340,6 @@ impl TencentBatchBuilder {
                 format!("must be zh-CN or en-US (got {lang:?})"),
             ));
         }
-        if self.timeout.is_zero() {
-            return Err(Error::configuration(BACKEND, "timeout", "must be positive"));
-        }
         let url = self.endpoint.resolve(&region)?;
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -339,12 +348,7 @@ impl TencentBatchBuilder {
                 return Err(Error::configuration(BACKEND, "endpoint", "has no host"));
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .build()
-            .map_err(|e| {
-                Error::configuration(BACKEND, "http client", format!("cannot be built ({e})"))
-            })?;
+        let http = self.client_options.build_client(BACKEND, &url)?;
         let limiter = if self.rate_limits_disabled {
             ActionRateLimiter::disabled()
         } else {
@@ -359,6 +363,7 @@ impl TencentBatchBuilder {
             host,
             language: self.language,
             http,
+            options: self.client_options,
             retry: self.retry,
             clock: self.clock,
             limiter,
@@ -392,6 +397,7 @@ fn check_credential<'a>(key: &'static str, value: Option<&'a str>) -> Result<&'a
 mod tests {
     use super::*;
     use polybatch::BatchBackend;
+    use polybatch_http::Proxy;
 
     const ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
     const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
@@ -554,6 +560,48 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_http_client_has_a_connect_timeout() {
+        // The options the client was built from: the connect timeout follows the per-attempt
+        // one up to 10 s, unless set.
+        let options = |b: TencentBatchBuilder| b.build().unwrap().client.options.clone();
+        let o = options(full());
+        assert_eq!(o.timeout(), Duration::from_secs(60));
+        assert_eq!(o.connect_timeout(), Duration::from_secs(10));
+        let o = options(full().with_timeout(Duration::from_secs(3)));
+        assert_eq!(o.connect_timeout(), Duration::from_secs(3));
+        let o = options(
+            full()
+                .with_client_options(
+                    ClientOptions::default().with_connect_timeout(Duration::from_secs(2)),
+                )
+                .with_timeout(Duration::from_secs(30)),
+        );
+        assert_eq!(o.timeout(), Duration::from_secs(30));
+        assert_eq!(o.connect_timeout(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_client_options_name_the_setting() {
+        let with = |o: ClientOptions| config_key(full().with_client_options(o).build());
+        assert_eq!(
+            with(ClientOptions::default().with_connect_timeout(Duration::ZERO)),
+            "connect_timeout"
+        );
+        assert_eq!(
+            with(ClientOptions::default().with_proxy(Proxy::url("ftp://proxy"))),
+            "proxy"
+        );
+        assert_eq!(
+            with(ClientOptions::default().with_user_agent("a\nb")),
+            "user_agent"
+        );
+        assert_eq!(
+            with(ClientOptions::default().with_root_certificate("not pem")),
+            "root_certificates"
+        );
     }
 
     #[test]

@@ -1,20 +1,21 @@
 //! One API 3.0 call over HTTP: serialise once, then per attempt wait for a rate-limit permit,
-//! sign afresh, send, read the response within Tencent's 50 MB cap and parse the envelope, all
-//! inside the shared retry loop.
+//! sign afresh, send through the shared HTTP layer ([`polybatch_http::send`], within Tencent's
+//! 50 MB cap) and parse the envelope, all inside the shared retry loop.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use polybatch::clock::Clock;
-use polybatch::retry::{Idempotency, RetryPolicy, parse_retry_after};
+use polybatch::retry::{Idempotency, RetryPolicy};
 use polybatch::secret::{Secret, redact};
-use polybatch::transport::{read_capped, transport_error};
 use polybatch::{Error, ErrorContext, Operation, ResourceKind, Result, error_from_status};
+use polybatch_http::{ClientOptions, Request, parse_retry_after};
+use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::{ApiFailure, BACKEND, Subject, map_api_error};
@@ -27,6 +28,12 @@ pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
 
 /// How much of a non-200 body is kept for the error message.
 const ERROR_SNIPPET_BYTES: usize = 4096;
+
+/// The response header carrying the request id (also in the envelope's `RequestId`).
+const REQUEST_ID_HEADER: &str = "x-tc-requestid";
+
+/// The request headers that carry credentials.
+const SENSITIVE_HEADERS: [&str; 2] = ["authorization", "x-tc-token"];
 
 /// The `Content-Type` sent, and signed byte for byte.
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -44,7 +51,9 @@ pub(crate) struct Client {
     /// The `Host` header: the endpoint's host, plus its port when not the default.
     pub host: String,
     pub language: Option<String>,
+    /// Built by [`ClientOptions::build_client`] from `options`.
     pub http: reqwest::Client,
+    pub options: ClientOptions,
     pub retry: RetryPolicy,
     pub clock: Arc<dyn Clock>,
     pub limiter: ActionRateLimiter,
@@ -59,6 +68,7 @@ impl fmt::Debug for Client {
             .field("region", &self.region)
             .field("endpoint", &self.url.as_str())
             .field("language", &self.language)
+            .field("options", &self.options)
             .field("retry", &self.retry)
             .field("clock", &self.clock)
             .field("limiter", &self.limiter)
@@ -159,12 +169,17 @@ impl Client {
         ErrorContext::new(BACKEND, operation)
     }
 
-    fn redact(&self, text: &str) -> String {
+    /// The secrets to redact from any text that reaches an error.
+    fn secrets(&self) -> Vec<&Secret> {
         let mut secrets = vec![&self.secret_key];
         if let Some(t) = &self.token {
             secrets.push(t);
         }
-        redact(text, &secrets)
+        secrets
+    }
+
+    fn redact(&self, text: &str) -> String {
+        redact(text, &self.secrets())
     }
 
     /// Sends `body` as `call.action` with retries, and parses the success response as `T`.
@@ -228,92 +243,65 @@ impl Client {
             header("x-tc-requestclient", REQUEST_CLIENT, "request client")?,
         ];
         if let Some(token) = &self.token {
-            let (name, mut value) = header("x-tc-token", token.expose(), "TENCENTCLOUD_TOKEN")?;
-            value.set_sensitive(true);
-            pairs.push((name, value));
+            pairs.push(header("x-tc-token", token.expose(), "TENCENTCLOUD_TOKEN")?);
         }
         if let Some(lang) = &self.language {
             pairs.push(header("x-tc-language", lang, "language")?);
         }
-        let mut map = HeaderMap::with_capacity(pairs.len());
-        for (name, mut value) in pairs {
-            if name == reqwest::header::AUTHORIZATION {
-                value.set_sensitive(true);
-            }
-            map.insert(name, value);
-        }
-        Ok(map)
+        // `send` marks the credential headers (SENSITIVE_HEADERS) sensitive.
+        Ok(pairs.into_iter().collect())
     }
 
-    fn transport_error(&self, operation: Operation, e: reqwest::Error) -> Error {
-        let ctx = self
-            .ctx(operation)
-            .with_message(self.redact(&e.to_string()));
-        transport_error(e.is_connect(), e.is_timeout(), Box::new(e), ctx)
-    }
-
-    /// One signed round trip.
+    /// One round trip: sign, send, map.
     async fn attempt<T: DeserializeOwned>(
         &self,
         call: &Call,
         payload: &[u8],
         attempt: u32,
     ) -> Result<Reply<T>> {
-        let op = call.operation;
         // A fresh timestamp per attempt: a long backoff never yields AuthFailure.SignatureExpire.
         let timestamp = self.clock.now().timestamp();
         let headers = self.headers(call.action, timestamp, payload)?;
-        let started = tokio::time::Instant::now();
-        let response = self
-            .http
-            .post(self.url.clone())
-            .headers(headers)
-            .body(payload.to_vec())
-            .send()
-            .await
-            .map_err(|e| self.transport_error(op, e))?;
-        let status = response.status().as_u16();
-        let header_request_id = response
-            .headers()
-            .get("x-tc-requestid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, self.clock.now()));
-        let too_large = response
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64);
-        let cap = if status == 200 {
-            MAX_RESPONSE_BYTES
-        } else {
-            ERROR_SNIPPET_BYTES
-        };
-        let (body, truncated) = if too_large && status == 200 {
-            (Vec::new(), true)
-        } else {
-            read_capped(response.bytes_stream(), cap)
-                .await
-                .map_err(|e| self.transport_error(op, e))?
-        };
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let mut request = Request::new(
+            Method::POST,
+            &self.url,
+            self.ctx(call.operation).with_message(call.action),
+        )
+        .headers(headers)
+        .body(Some(payload.to_vec()))
+        .max_body(MAX_RESPONSE_BYTES)
+        .max_error_body(ERROR_SNIPPET_BYTES)
+        .request_id_header(REQUEST_ID_HEADER)
+        .secrets(self.secrets())
+        .attempt(attempt);
+        for name in SENSITIVE_HEADERS {
+            request = request.sensitive_header(name);
+        }
+        let response = polybatch_http::send(&self.http, request)
+            .instrument(tracing::debug_span!("tencent", action = call.action))
+            .await?;
+        self.map_response(call, response)
+    }
 
+    /// A response as the API meant it: a parsed success envelope, or the error it carries (in
+    /// the envelope or, rarely, as a non-200 status).
+    fn map_response<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        response: polybatch_http::Response,
+    ) -> Result<Reply<T>> {
+        let op = call.operation;
+        let status = response.status;
         if status != 200 {
-            tracing::debug!(
-                action = call.action,
-                attempt,
-                status,
-                request_id = header_request_id.as_deref().unwrap_or(""),
-                elapsed_ms,
-                "tencent request failed"
-            );
-            let snippet = self.redact(String::from_utf8_lossy(&body).trim());
+            let retry_after = response
+                .header(reqwest::header::RETRY_AFTER.as_str())
+                .and_then(|v| parse_retry_after(v, self.clock.now()));
+            let snippet = &response.body[..response.body.len().min(ERROR_SNIPPET_BYTES)];
+            let snippet = self.redact(String::from_utf8_lossy(snippet).trim());
             let mut ctx = self
                 .ctx(op)
                 .with_message(format!("HTTP {status} from {}: {snippet}", call.action));
-            if let Some(id) = header_request_id {
+            if let Some(id) = response.request_id {
                 ctx = ctx.with_request_id(id);
             }
             let (resource, id) = match (&call.subject.job, &call.subject.task) {
@@ -323,14 +311,7 @@ impl Client {
             };
             return Err(error_from_status(status, retry_after, resource, &id, ctx));
         }
-        if truncated {
-            tracing::debug!(
-                action = call.action,
-                attempt,
-                status,
-                elapsed_ms,
-                "response too large"
-            );
+        if response.truncated {
             return Err(Error::service(
                 Some(status),
                 false,
@@ -341,35 +322,22 @@ impl Client {
                 )),
             ));
         }
-        match parse_envelope::<T>(&body) {
-            Ok(Envelope::Success(reply)) => {
-                tracing::debug!(
-                    action = call.action,
-                    attempt,
-                    status,
-                    request_id = reply.request_id.as_deref().unwrap_or(""),
-                    elapsed_ms,
-                    "tencent request succeeded"
-                );
-                Ok(reply)
-            }
+        match parse_envelope::<T>(&response.body) {
+            Ok(Envelope::Success(reply)) => Ok(reply),
             Ok(Envelope::Failure(mut failure)) => {
                 tracing::debug!(
                     action = call.action,
-                    attempt,
-                    status,
-                    request_id = failure.request_id.as_deref().unwrap_or(""),
                     code = failure.code.as_str(),
-                    elapsed_ms,
+                    request_id = failure.request_id.as_deref().unwrap_or(""),
                     "tencent request returned an error"
                 );
                 failure.message = self.redact(&failure.message);
                 Err(map_api_error(&failure, op, &call.subject))
             }
             Err(why) => {
-                tracing::debug!(action = call.action, attempt, status, elapsed_ms, "{why}");
+                tracing::debug!(action = call.action, status, "{why}");
                 let mut ctx = self.ctx(op).with_message(format!("{}: {why}", call.action));
-                if let Some(id) = header_request_id {
+                if let Some(id) = response.request_id {
                     ctx = ctx.with_request_id(id);
                 }
                 Err(Error::service(Some(status), false, ctx))
@@ -377,9 +345,6 @@ impl Client {
         }
     }
 }
-
-/// The default per-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,8 @@
 //!   ([`DEFAULT_RATE_LIMITS`]), keyed by (action, region, SecretId) and shared by clones.
 //! - Retries use the shared [`polybatch::retry::RetryPolicy`]; `RequestLimitExceeded*` is
 //!   [`polybatch::Error::Throttled`] and retried with backoff.
+//! - Each attempt goes through the shared HTTP layer ([`polybatch_http::send`]), configured by
+//!   [`ClientOptions`] (timeouts, proxy, user agent, TLS roots).
 //!
 //! ```no_run
 //! use polybatch::{BatchBackend, JobId, StatusOptions};
@@ -48,4 +50,6 @@ pub use convert::{job_state, parse_time, task_state};
 pub use extras::{
     ComputeEnvironment, DescribeJobsOptions, JobSummary, SubmitJobRequest, TaskRequest,
 };
+/// How the HTTP client connects (from `polybatch-http`, shared with the other providers).
+pub use polybatch_http::{ClientOptions, Proxy};
 pub use rate_limit::{DEFAULT_RATE_LIMITS, default_quota};

@@ -44,7 +44,6 @@ mod backend;
 mod call;
 mod capability;
 pub mod clock;
-pub mod endpoint;
 mod error;
 mod ext;
 mod id;
@@ -57,7 +56,6 @@ pub mod retry;
 pub mod secret;
 mod state;
 mod status;
-pub mod transport;
 pub mod wrap;
 
 #[cfg(feature = "conformance")]

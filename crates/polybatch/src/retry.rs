@@ -5,15 +5,19 @@
 //! retryable error; a non-idempotent one (Azure task reactivate, Tencent `RetryJobs`) only when
 //! the request certainly never reached the server or the server refused it by throttling.
 //!
-//! Delays are exponential with jitter, never shorter than the server's `Retry-After`, and the
-//! whole loop stays inside a total budget. Sleeping uses `tokio::time`, so tests with a paused
-//! clock are instant and exact.
+//! Delays are exponential with jitter, never shorter than the server's `Retry-After` (read by
+//! the client from its response headers, with `polybatch-http`'s parsers, and handed over as
+//! [`crate::Error::retry_after`]), and the whole loop stays inside a total budget. Sleeping uses
+//! `tokio::time`, so tests with a paused clock are instant and exact.
+//!
+//! The total budget bounds the attempts and the waits between them; each attempt is bounded by
+//! the client's own per-attempt timeout (`polybatch-http`'s `ClientOptions`). No new attempt
+//! starts once the budget is spent, but a running one is not cut short.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
@@ -185,21 +189,6 @@ impl RetryPolicy {
     }
 }
 
-/// Parses an HTTP `Retry-After` value: delay-seconds or an HTTP date (relative to `now`).
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when: DateTime<Utc> = httpdate::parse_http_date(value).ok()?.into();
-    Some((when - now).to_std().unwrap_or(Duration::ZERO))
-}
-
-/// Parses a millisecond retry header (`retry-after-ms`, `x-ms-retry-after-ms`).
-pub fn parse_retry_after_ms(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_millis)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,25 +328,5 @@ mod tests {
         // 100 ms, then 200 ms would exceed 250 ms in total: two attempts.
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(start.elapsed(), Duration::from_millis(100));
-    }
-
-    #[test]
-    fn parses_retry_after() {
-        let now: DateTime<Utc> = "2025-01-01T00:00:00Z".parse().unwrap();
-        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after("Wed, 01 Jan 2025 00:00:10 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("Tue, 31 Dec 2024 00:00:10 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(
-            parse_retry_after_ms("1500"),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(parse_retry_after_ms("x"), None);
     }
 }

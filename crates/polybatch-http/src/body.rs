@@ -1,10 +1,8 @@
-//! Pieces every HTTP client needs, kept free of any HTTP library so the core stays
-//! transport-agnostic: reading a response body within a size cap, and classifying a failed
-//! round trip into the one [`Error`] type.
+//! Reading a response body within a size cap, and classifying a failed round trip into the one
+//! [`polybatch::Error`] type.
 
 use futures::{Stream, StreamExt};
-
-use crate::error::{BoxError, Error, ErrorContext};
+use polybatch::{BoxError, Error, ErrorContext};
 
 /// Reads a body stream into memory, stopping as soon as more than `cap` bytes arrived (the rest
 /// is never pulled). Returns the bytes (at most `cap`) and whether the body was longer.
@@ -43,7 +41,7 @@ pub fn transport_error(connect: bool, timeout: bool, source: BoxError, ctx: Erro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Operation;
+    use polybatch::Operation;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,8 +1,7 @@
-//! Endpoint checks both provider builders share.
+//! Endpoint checks both provider builders share: https everywhere, plain http to loopback only.
 
+use polybatch::{Error, Result};
 use url::Url;
-
-use crate::error::{Error, Result};
 
 /// Whether `url` points at this machine (`localhost`, 127.0.0.0/8 or `[::1]`).
 pub fn is_loopback(url: &Url) -> bool {
