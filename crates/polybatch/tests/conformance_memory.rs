@@ -255,3 +255,13 @@ async fn unsupported_after_io_fails_the_suite() {
     let fixture = MemoryFixture::new(&memory);
     conformance::unsupported_fail_before_io(&ChecksTooLate(memory), &fixture).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn in_memory_tencent_flavour() {
+    let backend = InMemoryBackend::tencent();
+    conformance::run_all(&backend, &MemoryFixture::new(&backend)).await;
+    assert!(backend.requests_seen() > 10);
+    assert_eq!(backend.in_flight(), 0);
+    // The refusals of what Tencent cannot do were journaled, never executed.
+    assert!(backend.journal().iter().any(|e| !e.executed));
+}

@@ -6,13 +6,25 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::Fixture;
-use crate::error::Result;
+use crate::backend::BatchBackend;
+use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
-use crate::memory::InMemoryBackend;
+use crate::memory::{Flavour, InMemoryBackend, TencentTask};
 use crate::state::{PrepReleaseState, TaskResult};
 use crate::status::{PrepReleaseExecution, PrepReleaseStatus};
 
-/// Seeds an `InMemoryBackend` (through a clone sharing its state) with fresh ids every time.
+/// How long a Tencent task that "keeps running until terminated" runs.
+const FOREVER: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How far the fixture moves tokio's (paused) clock per look at a Tencent job, and how many
+/// looks a situation may take.
+const STEP: Duration = Duration::from_secs(1);
+const MAX_STEPS: usize = 600;
+
+/// Seeds an `InMemoryBackend` (through a clone sharing its state) with fresh ids every time,
+/// in the backend's flavour: the Azure flavour directly into the wanted state, the Tencent
+/// flavour by submitting jobs and moving tokio's clock until they get there (the clock must be
+/// paused).
 pub struct MemoryFixture {
     backend: InMemoryBackend,
     next: AtomicU64,
@@ -38,9 +50,76 @@ impl MemoryFixture {
     }
 }
 
+/// The Tencent flavour's situations, as `tests/` builds them on the emulator.
+impl MemoryFixture {
+    fn tencent(&self) -> bool {
+        self.backend.flavour() == Flavour::Tencent
+    }
+
+    fn task(&self, name: &str, secs: Duration, exit_code: i64) -> Result<TencentTask> {
+        let name = TaskId::new(name)?;
+        Ok(TencentTask::new(&name).runs(secs, exit_code))
+    }
+
+    /// Moves the clock until `reached` says yes.
+    async fn until(&self, what: &str, reached: impl Fn() -> Result<bool>) -> Result<()> {
+        for _ in 0..MAX_STEPS {
+            if reached()? {
+                return Ok(());
+            }
+            tokio::time::advance(STEP).await;
+        }
+        Err(Error::invalid_state(
+            None,
+            ErrorContext::new(self.backend.name(), Operation::Other("fixture"))
+                .with_message(format!("{what} not reached within {MAX_STEPS} s")),
+        ))
+    }
+
+    async fn tencent_job(&self, tasks: &[TencentTask], state: &str) -> Result<JobId> {
+        let seed = self.backend.seed();
+        let job = seed.tencent_job(tasks)?;
+        self.until(state, || Ok(seed.tencent_job_state(&job)? == state))
+            .await?;
+        Ok(job)
+    }
+
+    async fn tencent_situation(&self, which: &str) -> Result<(JobId, TaskId)> {
+        let first = |tasks: &[TencentTask]| tasks.first().map(|t| t.name.clone());
+        let (tasks, state) = match which {
+            "running" => (vec![self.task("work", FOREVER, 0)?], "RUNNING"),
+            "completed" => (vec![self.task("work", STEP, 0)?], "SUCCEED"),
+            "failed" => (vec![self.task("broken", STEP, 3)?], "FAILED"),
+            _ => {
+                // One task done, the job still running.
+                let tasks = vec![self.task("quick", STEP, 0)?, self.task("long", FOREVER, 0)?];
+                let seed = self.backend.seed();
+                let job = seed.tencent_job(&tasks)?;
+                let quick = TaskId::new("quick")?;
+                self.until("a succeeded task", || {
+                    Ok(seed.tencent_task_state(&job, &quick)? == "SUCCEED")
+                })
+                .await?;
+                return Ok((job, quick));
+            }
+        };
+        let task = first(&tasks).ok_or_else(|| {
+            Error::invalid_input(
+                "tasks",
+                "empty",
+                ErrorContext::new(self.backend.name(), Operation::Other("fixture")),
+            )
+        })?;
+        Ok((self.tencent_job(&tasks, state).await?, task))
+    }
+}
+
 #[async_trait]
 impl Fixture for MemoryFixture {
     async fn running_job(&self) -> Result<(JobId, TaskId)> {
+        if self.tencent() {
+            return self.tencent_situation("running").await;
+        }
         let (job, task) = self.ids();
         let seed = self.backend.seed();
         seed.job(&job, "pool-1")?;
@@ -50,6 +129,9 @@ impl Fixture for MemoryFixture {
     }
 
     async fn completed_job(&self) -> Result<JobId> {
+        if self.tencent() {
+            return Ok(self.tencent_situation("completed").await?.0);
+        }
         let (job, task) = self.ids();
         let seed = self.backend.seed();
         seed.job(&job, "pool-1")?;
@@ -59,6 +141,9 @@ impl Fixture for MemoryFixture {
     }
 
     async fn job_with_failed_task(&self) -> Result<(JobId, TaskId)> {
+        if self.tencent() {
+            return self.tencent_situation("failed").await;
+        }
         let (job, task) = self.ids();
         let seed = self.backend.seed();
         seed.job(&job, "pool-1")?;
@@ -68,6 +153,9 @@ impl Fixture for MemoryFixture {
     }
 
     async fn job_with_succeeded_task(&self) -> Result<(JobId, TaskId)> {
+        if self.tencent() {
+            return self.tencent_situation("succeeded task").await;
+        }
         let (job, task) = self.ids();
         let seed = self.backend.seed();
         seed.job(&job, "pool-1")?;
@@ -76,6 +164,13 @@ impl Fixture for MemoryFixture {
     }
 
     async fn job_with_prep_release(&self, nodes: usize) -> Result<JobId> {
+        if self.tencent() {
+            // Tencent has no preparation/release tasks; the suite never asks here.
+            return Err(Error::unsupported(
+                self.backend.name(),
+                Operation::ListPrepReleaseStatus,
+            ));
+        }
         let (job, _) = self.ids();
         let seed = self.backend.seed();
         seed.job_with_prep_release(&job, "pool-1")?;

@@ -119,7 +119,7 @@ pub async fn refusal_table(
 
     let (ended, ended_task) = setup!("setup", fixture.job_with_failed_task());
     rows.push((
-        "terminate an active job",
+        "terminate the job with a failed task",
         terminated(terminate(&ended).await),
     ));
     // However long the termination takes, once it is over the job is completed.
@@ -130,11 +130,11 @@ pub async fn refusal_table(
         }
     }
     rows.push((
-        "terminate a job it terminated",
+        "terminate that job again once it is terminal",
         terminated(terminate(&ended).await),
     ));
     rows.push((
-        "reactivate a failed task of a completed job",
+        "reactivate the failed task of that terminal job",
         answer(reactivate(&ended, &ended_task).await, done),
     ));
     rows

@@ -43,6 +43,7 @@ mod preconditions;
 mod prep_release;
 mod seed;
 mod store;
+mod tencent;
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +57,7 @@ use futures::StreamExt;
 pub use faults::{ErrorFactory, Faults};
 pub use journal::{CallResult, JournalEntry, JournalOptions};
 pub use seed::Seeder;
+pub use tencent::TencentTask;
 
 use crate::backend::{BatchBackend, PrepReleaseStream};
 use crate::call::Call;
@@ -81,10 +83,21 @@ use store::{BACKEND, Store};
 /// default).
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
 
+/// Which provider's rules a backend follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Flavour {
+    /// Azure Batch (the default): see [`InMemoryBackend`].
+    Azure,
+    /// Tencent Cloud Batch: see [`InMemoryBackend::tencent`].
+    Tencent,
+}
+
 /// The state clones share.
 #[derive(Default)]
 struct Shared {
     store: Mutex<Store>,
+    tencent: Mutex<polybatch_sim::tencent::Store>,
     journal: Mutex<Journal>,
     faults: Arc<Mutex<FaultQueues>>,
     in_flight: AtomicUsize,
@@ -129,6 +142,7 @@ pub struct InMemoryBackend {
     shared: Arc<Shared>,
     clock: Arc<dyn Clock>,
     capabilities: Capabilities,
+    flavour: Flavour,
 }
 
 impl Default for InMemoryBackend {
@@ -140,6 +154,7 @@ impl Default for InMemoryBackend {
 impl fmt::Debug for InMemoryBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryBackend")
+            .field("flavour", &self.flavour)
             .field("capabilities", &self.capabilities)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
@@ -148,7 +163,10 @@ impl fmt::Debug for InMemoryBackend {
 
 impl fmt::Display for InMemoryBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("InMemory")
+        match self.flavour {
+            Flavour::Azure => f.write_str("InMemory"),
+            Flavour::Tencent => f.write_str("InMemory(tencent)"),
+        }
     }
 }
 
@@ -233,7 +251,60 @@ impl InMemoryBackend {
             shared: Arc::new(Shared::default()),
             clock,
             capabilities: Capabilities::all(),
+            flavour: Flavour::Azure,
         }
+    }
+
+    /// The Azure flavour: the same as [`InMemoryBackend::new`].
+    pub fn azure() -> Self {
+        InMemoryBackend::new()
+    }
+
+    /// The Tencent flavour, on a [`TokioClock`]: Tencent Cloud Batch's state machine and rules,
+    /// the very simulation the emulator serves (`polybatch-sim`), behind the trait.
+    ///
+    /// Jobs are seeded with [`Seeder::tencent_job`] and then live on their own: every instance
+    /// is `SUBMITTED`, then `PENDING` → `RUNNABLE` → `STARTING` → `RUNNING` for its run time,
+    /// retried up to `max_retry` times, and ends `SUCCEED` or `FAILED`, as tokio's (paused) clock
+    /// moves. Capabilities are Tencent's: terminate (refused while the job is `SUBMITTED`, code
+    /// `UnsupportedOperation`; a finished job is `AlreadyCompleted`, a terminating one
+    /// `AlreadyTerminating`), job and task status with Tencent's states as the provider state,
+    /// and `retry_failed_tasks` as `RetryJobs` (only on a `FAILED` job); no per-task
+    /// reactivate, no prep/release, no preconditions, no server timeout. Unknown jobs and tasks
+    /// are `NotFound` with `ResourceNotFound.Job` / `ResourceNotFound.Task`. The journal and
+    /// fault injection work as in the Azure flavour.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use polybatch::memory::{InMemoryBackend, TencentTask};
+    /// use polybatch::{BatchBackend, Error, JobState, StatusOptions, TaskId, TerminateJobOptions};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> polybatch::Result<()> {
+    /// let backend = InMemoryBackend::tencent();
+    /// let task = TencentTask::new(&TaskId::new("render")?).runs(Duration::from_secs(60), 0);
+    /// let job = backend.seed().tencent_job(&[task])?;
+    ///
+    /// // Just submitted: Tencent refuses to terminate it yet.
+    /// let e = backend.terminate_job(&job, TerminateJobOptions::default()).await.unwrap_err();
+    /// assert!(matches!(e, Error::InvalidState { .. }));
+    /// assert_eq!(e.code(), Some("UnsupportedOperation"));
+    ///
+    /// tokio::time::advance(Duration::from_secs(120)).await;
+    /// let status = backend.job_status(&job, StatusOptions::default()).await?;
+    /// assert_eq!((status.state, status.provider_state.as_str()), (JobState::Succeeded, "SUCCEED"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tencent() -> Self {
+        let mut backend = InMemoryBackend::new();
+        backend.flavour = Flavour::Tencent;
+        backend.capabilities = tencent::capabilities();
+        backend
+    }
+
+    /// Which provider's rules this backend follows.
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
     }
 
     /// This handle with different capabilities (the state stays shared with other clones):
@@ -306,6 +377,13 @@ impl InMemoryBackend {
         // A panic elsewhere while holding the lock cannot leave the store half-changed in a way
         // that matters more than refusing all further calls would.
         self.shared.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tencent_store(&self) -> MutexGuard<'_, polybatch_sim::tencent::Store> {
+        self.shared
+            .tencent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn journal_lock(&self) -> MutexGuard<'_, Journal> {
@@ -421,6 +499,13 @@ impl BatchBackend for InMemoryBackend {
             job,
             JournalOptions::Terminate(options.clone()),
         );
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(spec, |now| {
+                    tencent::terminate(&mut self.tencent_store(), job, now)
+                })
+                .await;
+        }
         self.execute(spec, |now| {
             self.store().terminate(
                 job,
@@ -439,11 +524,22 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
+        if self.flavour == Flavour::Tencent {
+            // Tencent has no per-task reactivate (only whole-job RetryJobs).
+            return Err(Error::unsupported(BACKEND, Operation::ReactivateTask));
+        }
         self.reactivate(job, task, options, false).await
     }
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let spec = CallSpec::new(Operation::JobStatus, job, JournalOptions::Status(options));
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(spec, |now| {
+                    tencent::job_status(&mut self.tencent_store(), job, now)
+                })
+                .await;
+        }
         self.execute(spec, |now| self.store().job_status(job, now))
             .await
     }
@@ -456,6 +552,13 @@ impl BatchBackend for InMemoryBackend {
     ) -> Result<TaskStatus> {
         let spec =
             CallSpec::new(Operation::TaskStatus, job, JournalOptions::Status(options)).task(task);
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(spec, |now| {
+                    tencent::task_status(&mut self.tencent_store(), job, task, now)
+                })
+                .await;
+        }
         self.execute(spec, |now| self.store().task_status(job, task, now))
             .await
     }
@@ -466,6 +569,10 @@ impl BatchBackend for InMemoryBackend {
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
         let op = Operation::ListPrepReleaseStatus;
+        if self.flavour == Flavour::Tencent {
+            // Tencent has no job preparation or release tasks.
+            return crate::backend::error_stream(Error::unsupported(BACKEND, op));
+        }
         let backend = self.clone();
         let job = job.clone();
         let page_size =
@@ -526,6 +633,13 @@ impl BatchBackend for InMemoryBackend {
             job,
             JournalOptions::RetryFailedTasks(options),
         );
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(spec, |now| {
+                    tencent::retry_failed(&mut self.tencent_store(), job, now)
+                })
+                .await;
+        }
         let failed = self
             .execute(spec, |now| self.store().failed_tasks(job, now))
             .await?;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::InMemoryBackend;
 use super::store::SeedJobState;
-use crate::error::Result;
+use super::{Flavour, InMemoryBackend, TencentTask};
+use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::status::PrepReleaseStatus;
 
@@ -24,8 +24,48 @@ impl Seeder<'_> {
         &self,
         f: impl FnOnce(&mut super::store::Store, chrono::DateTime<chrono::Utc>) -> Result<T>,
     ) -> Result<T> {
+        self.flavour(Flavour::Azure)?;
         let now = self.backend.now();
         f(&mut self.backend.store(), now)
+    }
+
+    /// Seeding calls are for one flavour; on the other they would seed jobs it never reads.
+    fn flavour(&self, wanted: Flavour) -> Result<()> {
+        if self.backend.flavour == wanted {
+            return Ok(());
+        }
+        Err(Error::invalid_input(
+            "seed",
+            format!(
+                "this seeding call is for the {wanted:?} flavour; the backend is {:?}",
+                self.backend.flavour
+            ),
+            ErrorContext::new(super::store::BACKEND, Operation::Other("seed")),
+        ))
+    }
+
+    /// Tencent flavour: submits a job of `tasks` now (as `SubmitJob` would) and returns its
+    /// Tencent-shaped id. From then on the job runs by itself as the clock moves.
+    pub fn tencent_job(&self, tasks: &[TencentTask]) -> Result<JobId> {
+        self.flavour(Flavour::Tencent)?;
+        let now = self.backend.now();
+        super::tencent::submit(&mut self.backend.tencent_store(), tasks, now)
+    }
+
+    /// Tencent flavour: a task's state as `DescribeTask` would say it now, without a journaled
+    /// call.
+    pub fn tencent_task_state(&self, job: &JobId, task: &TaskId) -> Result<String> {
+        self.flavour(Flavour::Tencent)?;
+        let now = self.backend.now();
+        super::tencent::task_state_now(&mut self.backend.tencent_store(), job, task, now)
+    }
+
+    /// Tencent flavour: a job's state as `DescribeJob` would say it now (`SUBMITTED`, ...),
+    /// without a journaled call.
+    pub fn tencent_job_state(&self, job: &JobId) -> Result<String> {
+        self.flavour(Flavour::Tencent)?;
+        let now = self.backend.now();
+        super::tencent::job_state_now(&mut self.backend.tencent_store(), job, now)
     }
 
     /// Adds an active job on `pool`, without job preparation or release task. An existing id

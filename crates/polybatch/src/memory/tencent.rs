@@ -1,0 +1,352 @@
+//! The Tencent flavour of [`super::InMemoryBackend`]: the trait's operations over
+//! `polybatch-sim`'s Tencent Batch state machine, the same one the emulator serves, so a test
+//! on this flavour sees Tencent's rules (terminate refused while `SUBMITTED`, `RetryJobs` only on
+//! a `FAILED` job, instances that run, retry and fail on their own timeline) without HTTP.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use polybatch_sim::tencent::{
+    DependOn, InstanceView, Job, JobSpec, Refusal, State, Store, TaskSpec, TaskView,
+};
+
+use crate::capability::Capabilities;
+use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
+use crate::id::{JobId, TaskId};
+use crate::outcome::{RetryFailedTasksOutcome, TerminateDisposition, TerminateJobOutcome};
+use crate::state::{JobState, TaskResult, TaskState};
+use crate::status::{FailureInfo, JobStatus, TaskCounts, TaskStatus};
+
+use super::store::BACKEND;
+
+/// The one region the flavour simulates.
+pub(crate) const REGION: &str = "ap-guangzhou";
+
+/// What Tencent Batch supports through the trait: terminate (no reason, no force), status, and
+/// `RetryJobs` as the portable retry; no per-task reactivate, no prep/release, no preconditions,
+/// no server timeout.
+pub(crate) fn capabilities() -> Capabilities {
+    let mut c = Capabilities::none();
+    c.terminate_job = true;
+    c.job_status = true;
+    c.task_status = true;
+    c.retry_failed_tasks = true;
+    c
+}
+
+/// One task of a job seeded into the Tencent flavour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TencentTask {
+    /// `TaskName` (also its [`TaskId`]).
+    pub name: TaskId,
+    /// `TaskInstanceNum`.
+    pub instances: u32,
+    /// How long each run of an instance takes.
+    pub run_time: Duration,
+    /// The exit code every run ends with (0 succeeds).
+    pub exit_code: i64,
+    /// `MaxRetryCount`: runs after a failure before the instance fails.
+    pub max_retry: u32,
+}
+
+impl TencentTask {
+    /// One instance that runs for 5 s and succeeds (the emulator's defaults).
+    pub fn new(name: &TaskId) -> Self {
+        TencentTask {
+            name: name.clone(),
+            instances: 1,
+            run_time: Duration::from_secs(5),
+            exit_code: 0,
+            max_retry: 0,
+        }
+    }
+
+    /// Runs for `run_time`, then exits with `exit_code`.
+    pub fn runs(mut self, run_time: Duration, exit_code: i64) -> Self {
+        self.run_time = run_time;
+        self.exit_code = exit_code;
+        self
+    }
+
+    /// With `n` instances.
+    pub fn with_instances(mut self, n: u32) -> Self {
+        self.instances = n;
+        self
+    }
+
+    /// Retries a failed run up to `n` times.
+    pub fn with_max_retry(mut self, n: u32) -> Self {
+        self.max_retry = n;
+        self
+    }
+}
+
+fn ctx(op: Operation) -> ErrorContext {
+    ErrorContext::new(BACKEND, op)
+}
+
+/// A refusal of the simulation as the Tencent client reports the same answer.
+fn refused(op: Operation, job: &JobId, state: Option<State>, r: Refusal) -> Error {
+    let c = ctx(op).with_code(r.code()).with_message(r.message());
+    match r {
+        Refusal::JobNotFound(_) => Error::not_found(ResourceKind::Job, job.as_str(), c),
+        Refusal::TaskNotFound(name) => Error::not_found(ResourceKind::Task, name, c),
+        Refusal::Unsupported(_) | Refusal::InUse => {
+            Error::invalid_state(state.map(|s| s.as_str().to_string()), c)
+        }
+    }
+}
+
+fn find<'a>(store: &'a mut Store, op: Operation, job: &JobId) -> Result<&'a mut Job> {
+    store
+        .get_mut(REGION, job.as_str())
+        .ok_or_else(|| refused(op, job, None, Refusal::JobNotFound(job.as_str().into())))
+}
+
+/// Submits a job of `tasks` at `now`; its id is Tencent-shaped (`job-xxxxxxxx`).
+pub(crate) fn submit(
+    store: &mut Store,
+    tasks: &[TencentTask],
+    now: DateTime<Utc>,
+) -> Result<JobId> {
+    let op = Operation::Other("seed_tencent_job");
+    if tasks.is_empty() {
+        return Err(Error::invalid_input(
+            "tasks",
+            "a job needs at least one task",
+            ctx(op),
+        ));
+    }
+    let mut specs = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        if specs.iter().any(|s: &TaskSpec| s.name == t.name.as_str()) {
+            return Err(Error::invalid_input(
+                "tasks",
+                format!("task name {} is given twice", t.name),
+                ctx(op),
+            ));
+        }
+        if t.instances == 0 {
+            return Err(Error::invalid_input(
+                "instances",
+                format!("task {} needs at least one instance", t.name),
+                ctx(op),
+            ));
+        }
+        let run_time = chrono::Duration::from_std(t.run_time).map_err(|_| {
+            Error::invalid_input("run_time", format!("{:?} is too long", t.run_time), ctx(op))
+        })?;
+        specs.push(TaskSpec {
+            name: t.name.as_str().to_string(),
+            instance_num: t.instances,
+            exit_code: t.exit_code,
+            run_time,
+            max_retry: t.max_retry,
+            interrupt_on_failure: false,
+            env_id: None,
+            redirect_info: None,
+        });
+    }
+    let spec = JobSpec {
+        name: "polybatch-memory".into(),
+        zone: format!("{REGION}-3"),
+        priority: 0,
+        tasks: specs,
+        dependences: Vec::new(),
+        depend_on: DependOn::PreTaskSucceed,
+        tags: Vec::new(),
+    };
+    let id = store.submit(REGION, spec, None, now);
+    JobId::new(id).map_err(|e| Error::invalid_input("job id", e.to_string(), ctx(op)))
+}
+
+/// A job's Tencent state now, for seeding and fixtures.
+pub(crate) fn job_state_now(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> Result<String> {
+    let j = find(store, Operation::Other("seed_tencent_state"), job)?;
+    Ok(j.view(now).state.as_str().to_string())
+}
+
+/// A task's Tencent state now, for seeding and fixtures.
+pub(crate) fn task_state_now(
+    store: &mut Store,
+    job: &JobId,
+    task: &TaskId,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let op = Operation::Other("seed_tencent_state");
+    let j = find(store, op, job)?;
+    let no_task = || refused(op, job, None, Refusal::TaskNotFound(task.as_str().into()));
+    let k = j.task_index(task.as_str()).ok_or_else(no_task)?;
+    let view = j.view(now);
+    let t = view.tasks.get(k).ok_or_else(no_task)?;
+    Ok(t.state.as_str().to_string())
+}
+
+/// A Tencent state as the neutral job state (as `polybatch-tencent` maps the wire string).
+fn job_state(s: State) -> JobState {
+    match s {
+        State::Submitted => JobState::Submitted,
+        State::Pending | State::Runnable => JobState::Pending,
+        State::Starting | State::Running => JobState::Running,
+        State::Succeed => JobState::Succeeded,
+        State::Failed => JobState::Failed,
+        State::FailedInterrupted => JobState::Interrupted,
+    }
+}
+
+/// A Tencent state as the neutral task state.
+fn task_state(s: State) -> TaskState {
+    match s {
+        State::Submitted | State::Pending | State::Runnable => TaskState::Pending,
+        State::Starting => TaskState::Preparing,
+        State::Running => TaskState::Running,
+        State::Succeed => TaskState::Succeeded,
+        State::Failed => TaskState::Failed,
+        State::FailedInterrupted => TaskState::Interrupted,
+    }
+}
+
+fn failed(s: State) -> bool {
+    matches!(s, State::Failed | State::FailedInterrupted)
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_string())
+}
+
+fn counts(tasks: &[TaskView]) -> TaskCounts {
+    let mut c = TaskCounts::default();
+    for t in tasks {
+        match t.state {
+            State::Running => c.running += 1,
+            State::Succeed => c.succeeded += 1,
+            State::Failed | State::FailedInterrupted => c.failed += 1,
+            _ => c.pending += 1,
+        }
+    }
+    c
+}
+
+/// `DescribeJob`, as a [`JobStatus`].
+pub(crate) fn job_status(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> Result<JobStatus> {
+    let j = find(store, Operation::JobStatus, job)?;
+    let view = j.view(now);
+    let state = job_state(view.state);
+    let raw = view.state.as_str().to_string();
+    let mut s = JobStatus::new(job.clone(), state, raw.clone());
+    let reason = non_empty(&view.reason);
+    s.terminate_reason = reason.clone();
+    s.start_time = Some(j.created);
+    s.end_time = view.ended;
+    s.task_counts = Some(counts(&view.tasks));
+    if failed(view.state) {
+        s.failure = Some(FailureInfo::new(Some(raw), reason));
+    }
+    Ok(s)
+}
+
+/// `DescribeTask` with every instance, as a [`TaskStatus`].
+pub(crate) fn task_status(
+    store: &mut Store,
+    job: &JobId,
+    task: &TaskId,
+    now: DateTime<Utc>,
+) -> Result<TaskStatus> {
+    let op = Operation::TaskStatus;
+    let j = find(store, op, job)?;
+    let no_task = || refused(op, job, None, Refusal::TaskNotFound(task.as_str().into()));
+    let k = j.task_index(task.as_str()).ok_or_else(no_task)?;
+    let view = j.view(now);
+    let t = view.tasks.get(k).ok_or_else(no_task)?;
+    let state = task_state(t.state);
+    let mut s = TaskStatus::new(
+        job.clone(),
+        task.clone(),
+        state,
+        t.state.as_str().to_string(),
+    );
+    s.instance_count = u32::try_from(t.instances.len()).unwrap_or(u32::MAX);
+    let first_failed: Option<&InstanceView> = t.instances.iter().find(|i| failed(i.state));
+    let all_succeeded =
+        !t.instances.is_empty() && t.instances.iter().all(|i| i.state == State::Succeed);
+    s.exit_code = match t
+        .instances
+        .iter()
+        .filter(|i| failed(i.state))
+        .filter_map(|i| i.exit_code)
+        .find(|c| *c != 0)
+    {
+        Some(code) => i32::try_from(code).ok(),
+        None if all_succeeded => Some(0),
+        None => None,
+    };
+    if let Some(f) = first_failed {
+        let mut info = FailureInfo::new(Some(f.state.as_str().to_string()), non_empty(&f.reason));
+        info.details
+            .push(("TaskInstanceIndex".to_string(), f.index.to_string()));
+        s.failure = Some(info);
+    }
+    s.result = match state {
+        TaskState::Succeeded => Some(TaskResult::Success),
+        TaskState::Failed => Some(TaskResult::Failure),
+        _ => None,
+    };
+    s.start_time = t
+        .instances
+        .iter()
+        .filter_map(|i| i.running.or(i.launched))
+        .min()
+        .or(Some(t.created));
+    s.end_time = t.ended.or_else(|| {
+        state
+            .is_terminal()
+            .then(|| t.instances.iter().filter_map(|i| i.ended).max())
+            .flatten()
+    });
+    Ok(s)
+}
+
+/// `TerminateJob`, idempotent as the trait wants it: a finished job is `AlreadyCompleted`, one
+/// already terminating `AlreadyTerminating`; a `SUBMITTED` job is refused, as Tencent refuses
+/// it (`UnsupportedOperation`).
+pub(crate) fn terminate(
+    store: &mut Store,
+    job: &JobId,
+    now: DateTime<Utc>,
+) -> Result<TerminateJobOutcome> {
+    let op = Operation::TerminateJob;
+    let j = find(store, op, job)?;
+    let view = j.view(now);
+    let disposition = if view.state.is_terminal() {
+        TerminateDisposition::AlreadyCompleted
+    } else if view.next_action == "TERMINATING" {
+        TerminateDisposition::AlreadyTerminating
+    } else {
+        j.terminate(now)
+            .map_err(|r| refused(op, job, Some(view.state), r))?;
+        TerminateDisposition::Accepted
+    };
+    Ok(TerminateJobOutcome::new(disposition))
+}
+
+/// `RetryJobs` on one job: only a `FAILED` job; the outcome names its failed tasks.
+pub(crate) fn retry_failed(
+    store: &mut Store,
+    job: &JobId,
+    now: DateTime<Utc>,
+) -> Result<RetryFailedTasksOutcome> {
+    let op = Operation::RetryFailedTasks;
+    let j = find(store, op, job)?;
+    let view = j.view(now);
+    j.can_retry(now)
+        .map_err(|r| refused(op, job, Some(view.state), r))?;
+    let mut outcome = RetryFailedTasksOutcome::new();
+    outcome.retried = view
+        .tasks
+        .iter()
+        .filter(|t| failed(t.state))
+        .filter_map(|t| TaskId::new(&t.name).ok())
+        .collect();
+    j.retry(now);
+    Ok(outcome)
+}
