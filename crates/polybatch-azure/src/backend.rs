@@ -20,7 +20,7 @@ use crate::BACKEND;
 use crate::client::{Call, Client};
 use crate::convert::{self, Meta};
 use crate::model::{CloudJob, CloudTask, JobTerminateParameter, PrepReleaseInfo};
-use crate::odata::{self, ListQuery};
+use crate::paging::{self, ListQuery};
 
 /// The `$filter` that selects a job's failed tasks.
 pub const FAILED_TASKS_FILTER: &str = "state eq 'completed' and executionInfo/result eq 'failure'";
@@ -111,7 +111,7 @@ impl AzureBatchBackend {
                 let page: crate::model::ListPage<W> = response.json()?;
                 let next = page.next_link.filter(|l| !l.is_empty()).map(|link| {
                     let url =
-                        odata::resolve_next_link(&backend.inner.endpoint, &link, call.operation)?;
+                        paging::resolve_next_link(&backend.inner.endpoint, &link, call.operation)?;
                     // A server that hands back the link it was given would loop forever.
                     if current.as_ref() == Some(&url) {
                         return Err(Error::service(

@@ -10,7 +10,7 @@ use polybatch::clock::Clock;
 use polybatch::retry::{Idempotency, RetryPolicy};
 use polybatch::secret::Secret;
 use polybatch::{Error, ErrorContext, Operation, Preconditions, Result};
-use polybatch_http::{Request, parse_retry_after, parse_retry_after_ms};
+use polybatch_http::Request;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -21,7 +21,8 @@ use crate::ApiVersion;
 use crate::BACKEND;
 use crate::credential::Credential;
 use crate::error::{BatchError, Failure, map_error};
-use crate::odata;
+use crate::paging;
+use crate::rate_limit;
 use crate::signing::{self, QueryNameCase};
 
 /// The largest response body read (the biggest Batch page is far smaller).
@@ -212,14 +213,14 @@ impl Client {
                 if let Some((name, value)) = timeout {
                     pairs.push((name.into(), value));
                 }
-                url.set_query(Some(&odata::encode_query(&pairs)));
+                url.set_query(Some(&paging::encode_query(&pairs)));
                 Ok(url)
             }
             Target::Link(link) => {
                 let mut url = link.clone();
-                odata::ensure_query(&mut url, "api-version", self.api_version.as_str());
+                paging::ensure_query(&mut url, "api-version", self.api_version.as_str());
                 if let Some((name, value)) = timeout {
-                    odata::ensure_query(&mut url, name, &value);
+                    paging::ensure_query(&mut url, name, &value);
                 }
                 Ok(url)
             }
@@ -366,15 +367,7 @@ impl Client {
                 body: response.body,
             });
         }
-        let retry_after = response
-            .header("retry-after-ms")
-            .or_else(|| response.header("x-ms-retry-after-ms"))
-            .and_then(parse_retry_after_ms)
-            .or_else(|| {
-                response
-                    .header("retry-after")
-                    .and_then(|v| parse_retry_after(v, self.clock.now()))
-            });
+        let retry_after = rate_limit::retry_after(&response, self.clock.now());
         let error = BatchError::parse(&response.body);
         let secret_refs: Vec<&Secret> = secrets.iter().collect();
         Err(map_error(

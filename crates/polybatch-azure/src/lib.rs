@@ -13,9 +13,9 @@
 //!   the shared HTTP layer ([`polybatch_http::send`]), configured by [`ClientOptions`]
 //!   (timeouts, proxy, user agent, TLS roots) for the Batch and Entra ID endpoints alike.
 //! - The service's `BatchError` codes map to typed [`polybatch::Error`]s in one function
-//!   ([`error::map_error`]).
+//!   (`error.rs`).
 //! - Listings are lazy and follow `odata.nextLink` only on the endpoint's own origin.
-//! - Azure-only operations (create jobs and tasks, ...) are inherent methods ([`extras`]).
+//! - Azure-only operations (create jobs and tasks, ...) are inherent methods of [`AzureBatchBackend`] (`extras.rs`).
 //!
 //! The server-side timeout option is sent as given (whole seconds); the service itself uses
 //! its default (30 s) for larger values, so the client does not clamp it.
@@ -25,12 +25,13 @@
 mod backend;
 mod builder;
 mod client;
-pub mod convert;
+mod convert;
 mod credential;
-pub mod error;
-pub mod extras;
-pub mod model;
-pub mod odata;
+mod error;
+mod extras;
+mod model;
+mod paging;
+mod rate_limit;
 
 /// The backend's short name, used in errors.
 pub const BACKEND: &str = "azure";

@@ -5,13 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use polybatch::retry::Idempotency;
 use polybatch::{
     BatchBackend, Capabilities, Error, JobId, JobStatus, ListPrepReleaseOptions, Operation,
     PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
     RetryFailedTasksOptions, RetryFailedTasksOutcome, StatusOptions, TaskId, TaskStatus,
     TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
 };
+
+use polybatch_protocol::tencent::action;
 
 use crate::client::{Call, Client, Reply};
 use crate::convert::{is_failed, job_status_from, task_status_from};
@@ -61,12 +62,7 @@ impl TencentBatchBackend {
         job: &JobId,
         operation: Operation,
     ) -> Result<Reply<DescribeJobResponse>> {
-        let call = Call {
-            action: "DescribeJob",
-            operation,
-            idempotency: Idempotency::Idempotent,
-            subject: Subject::job(job.as_str()),
-        };
+        let call = Call::new(action::DESCRIBE_JOB, operation).subject(Subject::job(job.as_str()));
         let body = JobIdRequest {
             job_id: job.as_str().to_string(),
         };
@@ -135,12 +131,8 @@ impl BatchBackend for TencentBatchBackend {
         }
         // A SUBMITTED job is refused by the server (UnsupportedOperation or ResourceInUse.Job):
         // the error carries the state we saw.
-        let call = Call {
-            action: "TerminateJob",
-            operation: op,
-            idempotency: Idempotency::Idempotent,
-            subject: Subject::job(job.as_str()).with_state(Some(state)),
-        };
+        let call = Call::new(action::TERMINATE_JOB, op)
+            .subject(Subject::job(job.as_str()).with_state(Some(state)));
         let body = JobIdRequest {
             job_id: job.as_str().to_string(),
         };
@@ -175,12 +167,8 @@ impl BatchBackend for TencentBatchBackend {
         _options: StatusOptions,
     ) -> Result<TaskStatus> {
         let op = Operation::TaskStatus;
-        let call = Call {
-            action: "DescribeTask",
-            operation: op,
-            idempotency: Idempotency::Idempotent,
-            subject: Subject::task(job.as_str(), task.as_str()),
-        };
+        let call = Call::new(action::DESCRIBE_TASK, op)
+            .subject(Subject::task(job.as_str(), task.as_str()));
         let mut offset = 0;
         let mut instances = Vec::new();
         loop {
@@ -242,12 +230,9 @@ impl BatchBackend for TencentBatchBackend {
             .collect();
         // RetryJobs acts on the whole job and is refused unless the job is FAILED; replaying
         // it after it may have arrived could double-retry, so it is not idempotent.
-        let call = Call {
-            action: "RetryJobs",
-            operation: op,
-            idempotency: Idempotency::NotIdempotent,
-            subject: Subject::job(job.as_str()).with_state(described.value.job_state.clone()),
-        };
+        let call = Call::new(action::RETRY_JOBS, op)
+            .subject(Subject::job(job.as_str()).with_state(described.value.job_state.clone()))
+            .not_idempotent();
         let body = RetryJobsRequest {
             job_ids: vec![job.as_str().to_string()],
         };

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::backend::TencentBatchBackend;
 use crate::client::{Client, mask_id};
+use crate::credential::{check_credential, file_credential, missing};
 use crate::error::BACKEND;
 use crate::rate_limit::ActionRateLimiter;
 
@@ -111,34 +112,6 @@ impl Default for TencentBatchBuilder {
     }
 }
 
-/// `[default]` `secret_id` / `secret_key` of an SDK credentials file (INI).
-fn read_credentials_file(path: &Path) -> std::io::Result<(Option<String>, Option<String>)> {
-    let text = std::fs::read_to_string(path)?;
-    let (mut id, mut key) = (None, None);
-    let mut in_default = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_default = section.trim() == "default";
-            continue;
-        }
-        if !in_default {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            match k.trim() {
-                "secret_id" => id = Some(v.trim().to_string()),
-                "secret_key" => key = Some(v.trim().to_string()),
-                _ => {}
-            }
-        }
-    }
-    Ok((id, key))
-}
-
 impl TencentBatchBuilder {
     /// An empty builder: set the credentials and region, or use [`TencentBatchBuilder::from_env`].
     pub fn new() -> Self {
@@ -188,34 +161,13 @@ impl TencentBatchBuilder {
             .map(Secret::new);
         b.region = get(ENV_REGION);
 
-        if b.secret_id.is_none() || b.secret_key.is_none() {
-            let (path, explicit) = match get(ENV_CREDENTIALS_FILE) {
-                Some(p) => (Some(PathBuf::from(p)), true),
-                None => (
-                    home.map(|h| h.join(".tencentcloud").join("credentials")),
-                    false,
-                ),
-            };
-            if let Some(path) = path {
-                match read_credentials_file(&path) {
-                    Ok((id, key)) => {
-                        // The file is one credential: take both halves from it, never mix
-                        // an environment SecretId with a file SecretKey.
-                        if let (Some(id), Some(key)) = (id, key) {
-                            b.secret_id = Some(id);
-                            b.secret_key = Some(Secret::new(key));
-                        }
-                    }
-                    Err(e) if explicit || e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(Error::configuration(
-                            BACKEND,
-                            ENV_CREDENTIALS_FILE,
-                            format!("cannot read {} ({e})", path.display()),
-                        ));
-                    }
-                    Err(_) => {}
-                }
-            }
+        if (b.secret_id.is_none() || b.secret_key.is_none())
+            && let Some((id, key)) = file_credential(get(ENV_CREDENTIALS_FILE), home)?
+        {
+            // The file is one credential: take both halves from it, never mix an environment
+            // SecretId with a file SecretKey.
+            b.secret_id = Some(id);
+            b.secret_key = Some(key);
         }
         Ok(b)
     }
@@ -368,28 +320,6 @@ impl TencentBatchBuilder {
             clock: self.clock,
             limiter,
         }))
-    }
-}
-
-fn missing(key: &'static str) -> Error {
-    Error::configuration(BACKEND, key, "is not set")
-}
-
-/// Checks a credential without ever putting its value in the error.
-fn check_credential<'a>(key: &'static str, value: Option<&'a str>) -> Result<&'a str> {
-    let value = value.ok_or_else(|| missing(key))?;
-    let rule = if value.is_empty() {
-        Some("is empty")
-    } else if value.trim() != value {
-        Some("must not have leading or trailing whitespace")
-    } else if !value.chars().all(|c| c.is_ascii_graphic()) {
-        Some("must contain only printable ASCII characters")
-    } else {
-        None
-    };
-    match rule {
-        Some(rule) => Err(Error::configuration(BACKEND, key, rule)),
-        None => Ok(value),
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
-use crate::error::{ApiFailure, BACKEND, Subject, map_api_error};
+use crate::error::{ApiFailure, BACKEND, Subject, map_error};
 use crate::model::{API_VERSION, ApiError};
 use crate::rate_limit::ActionRateLimiter;
 use crate::signing;
@@ -92,6 +92,32 @@ pub(crate) struct Call {
     pub idempotency: Idempotency,
     /// What the request is about, for errors.
     pub subject: Subject,
+}
+
+impl Call {
+    /// A call of `action` for `operation`, about nothing in particular, replayable: every
+    /// Tencent action polybatch makes is safe to replay except `RetryJobs`
+    /// ([`Call::not_idempotent`]).
+    pub(crate) fn new(action: &'static str, operation: Operation) -> Self {
+        Call {
+            action,
+            operation,
+            idempotency: Idempotency::Idempotent,
+            subject: Subject::default(),
+        }
+    }
+
+    /// What the request is about, for errors.
+    pub(crate) fn subject(mut self, subject: Subject) -> Self {
+        self.subject = subject;
+        self
+    }
+
+    /// Replayed only when it certainly never reached the server or was throttled.
+    pub(crate) fn not_idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::NotIdempotent;
+        self
+    }
 }
 
 /// A parsed success response and its request id.
@@ -332,7 +358,7 @@ impl Client {
                     "tencent request returned an error"
                 );
                 failure.message = self.redact(&failure.message);
-                Err(map_api_error(&failure, op, &call.subject))
+                Err(map_error(&failure, op, &call.subject))
             }
             Err(why) => {
                 tracing::debug!(action = call.action, status, "{why}");

@@ -83,11 +83,7 @@ fn field_of(code: &str) -> String {
 }
 
 /// Maps a service error to a [`polybatch::Error`], keeping code, message and request id.
-pub(crate) fn map_api_error(
-    failure: &ApiFailure,
-    operation: Operation,
-    subject: &Subject,
-) -> Error {
+pub(crate) fn map_error(failure: &ApiFailure, operation: Operation, subject: &Subject) -> Error {
     let code = failure.code.as_str();
     let mut ctx = ErrorContext::new(BACKEND, operation)
         .with_code(code)
@@ -188,7 +184,7 @@ mod tests {
             instance: Some(2),
             state: Some("SUBMITTED".into()),
         };
-        map_api_error(&f, Operation::TerminateJob, &subject)
+        map_error(&f, Operation::TerminateJob, &subject)
     }
 
     /// Every code of reference §3.2 (common) and §3.3 (job APIs), with the expected variant.

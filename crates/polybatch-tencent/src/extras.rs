@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use polybatch::paging::{Page, paginate};
-use polybatch::retry::Idempotency;
 use polybatch::{Error, ErrorContext, JobId, JobState, Operation, Result, TaskCounts, TaskId};
 
 use crate::backend::TencentBatchBackend;
+use polybatch_protocol::tencent::action;
+
 use crate::client::{Call, Reply};
 use crate::convert::{job_state, parse_time, task_counts};
 use crate::error::{BACKEND, Subject};
@@ -340,12 +341,7 @@ impl TencentBatchBackend {
     /// Getting an id does not mean the job parsed or runs: poll its status.
     pub async fn submit_job(&self, request: SubmitJobRequest) -> Result<JobId> {
         let body = request.to_body()?;
-        let call = Call {
-            action: "SubmitJob",
-            operation: OP_SUBMIT,
-            idempotency: Idempotency::Idempotent,
-            subject: Subject::default(),
-        };
+        let call = Call::new(action::SUBMIT_JOB, OP_SUBMIT);
         let reply: Reply<SubmitJobResponse> = self.client.call(&call, &body).await?;
         let ctx = || {
             let mut c = ErrorContext::new(BACKEND, OP_SUBMIT);
@@ -398,12 +394,7 @@ impl TencentBatchBackend {
                     offset: Some(offset),
                     limit: Some(page_size),
                 };
-                let call = Call {
-                    action: "DescribeJobs",
-                    operation: OP_DESCRIBE_JOBS,
-                    idempotency: Idempotency::Idempotent,
-                    subject: Subject::default(),
-                };
+                let call = Call::new(action::DESCRIBE_JOBS, OP_DESCRIBE_JOBS);
                 let reply: Reply<DescribeJobsResponse> = this.client.call(&call, &body).await?;
                 let views = reply.value.job_set.unwrap_or_default();
                 let got = views.len() as u64;
@@ -446,12 +437,8 @@ impl TencentBatchBackend {
     ) -> Result<Option<String>> {
         let mut subject = Subject::task(job.as_str(), task.as_str());
         subject.instance = Some(index);
-        let call = Call {
-            action: "TerminateTaskInstance",
-            operation: OP_TERMINATE_INSTANCE,
-            idempotency: Idempotency::Idempotent,
-            subject,
-        };
+        let call =
+            Call::new(action::TERMINATE_TASK_INSTANCE, OP_TERMINATE_INSTANCE).subject(subject);
         let body = TerminateTaskInstanceRequest {
             job_id: job.as_str().to_string(),
             task_name: task.as_str().to_string(),
@@ -464,12 +451,7 @@ impl TencentBatchBackend {
     /// Deletes a finished job and everything about it (`DeleteJob`). The job and all its
     /// instances must be `SUCCEED` or `FAILED`. Returns the request id.
     pub async fn delete_job(&self, job: &JobId) -> Result<Option<String>> {
-        let call = Call {
-            action: "DeleteJob",
-            operation: OP_DELETE,
-            idempotency: Idempotency::Idempotent,
-            subject: Subject::job(job.as_str()),
-        };
+        let call = Call::new(action::DELETE_JOB, OP_DELETE).subject(Subject::job(job.as_str()));
         let body = JobIdRequest {
             job_id: job.as_str().to_string(),
         };

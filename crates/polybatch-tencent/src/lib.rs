@@ -31,6 +31,7 @@ mod backend;
 mod builder;
 mod client;
 mod convert;
+mod credential;
 mod error;
 mod extras;
 pub mod model;

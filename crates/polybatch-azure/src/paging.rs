@@ -1,4 +1,5 @@
-//! OData query building and `odata.nextLink` following.
+//! Azure Batch's listing protocol: OData query options (`$filter`, `$select`, `maxresults`)
+//! encoded as the SDKs send them, and `odata.nextLink` followed on the endpoint's origin only.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use polybatch::{Error, ErrorContext, Operation, Result};
