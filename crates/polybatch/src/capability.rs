@@ -70,6 +70,27 @@ impl Capabilities {
         }
     }
 
+    /// What both `self` and `other` support.
+    pub fn intersect(&self, other: &Capabilities) -> Capabilities {
+        Capabilities {
+            terminate_job: self.terminate_job && other.terminate_job,
+            terminate_job_reason: self.terminate_job_reason && other.terminate_job_reason,
+            terminate_job_force: self.terminate_job_force && other.terminate_job_force,
+            reactivate_task: self.reactivate_task && other.reactivate_task,
+            job_status: self.job_status && other.job_status,
+            task_status: self.task_status && other.task_status,
+            list_prep_release_status: self.list_prep_release_status
+                && other.list_prep_release_status,
+            list_prep_release_filter: self.list_prep_release_filter
+                && other.list_prep_release_filter,
+            list_prep_release_select: self.list_prep_release_select
+                && other.list_prep_release_select,
+            retry_failed_tasks: self.retry_failed_tasks && other.retry_failed_tasks,
+            conditional_requests: self.conditional_requests && other.conditional_requests,
+            server_timeout: self.server_timeout && other.server_timeout,
+        }
+    }
+
     /// Whether the trait operation is supported at all.
     pub fn supports(&self, operation: Operation) -> bool {
         match operation {
@@ -232,6 +253,19 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, Error::Unsupported { option: None, .. }));
         assert_eq!(e.operation(), Operation::ReactivateTask);
+    }
+
+    #[test]
+    fn intersection_keeps_what_both_support() {
+        let mut a = Capabilities::all();
+        a.terminate_job_force = false;
+        let mut b = Capabilities::none();
+        b.terminate_job = true;
+        b.terminate_job_force = true;
+        let both = a.intersect(&b);
+        assert!(both.terminate_job && !both.terminate_job_force && !both.job_status);
+        assert_eq!(a.intersect(&Capabilities::all()), a);
+        assert_eq!(a.intersect(&Capabilities::none()), Capabilities::none());
     }
 
     #[test]

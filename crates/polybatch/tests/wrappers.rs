@@ -568,3 +568,143 @@ async fn every_error_names_the_backend_and_the_operation_called() {
         ));
     }
 }
+
+// ----- Restricted, FaultInjected, Journaled: over any backend -----
+
+use polybatch::memory::CallResult;
+use polybatch::wrap::{FaultInjected, Journaled, Restricted};
+
+#[tokio::test(start_paused = true)]
+async fn restricted_refuses_before_the_inner_backend_and_never_widens() {
+    let memory = reduced(1);
+    let mut allowed = polybatch::Capabilities::all();
+    allowed.retry_failed_tasks = false;
+    let r = Restricted::new(memory.clone(), allowed);
+    let caps = r.capabilities();
+    assert!(!caps.retry_failed_tasks, "narrowed");
+    assert!(!caps.reactivate_task, "the inner backend's own limits stay");
+    assert!(caps.job_status);
+    let e = r
+        .retry_failed_tasks(&job(0), Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }));
+    assert_eq!(memory.requests_seen(), 0);
+    // The refusal reached the inner backend's journal as never executed.
+    assert_eq!(memory.journal().len(), 1);
+    assert!(!memory.journal()[0].executed);
+    r.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(memory.requests_seen(), 1);
+    assert_eq!(r.to_string(), "Restricted(InMemory)");
+}
+
+#[tokio::test(start_paused = true)]
+async fn injected_faults_answer_instead_of_the_inner_backend() {
+    let memory = backend(1);
+    let f = FaultInjected::new(memory.clone());
+    f.faults()
+        .fail_next(Operation::JobStatus, 2, |ctx| Error::throttled(None, ctx))
+        .delay_next(Operation::TaskStatus, 1, Duration::from_secs(7));
+    for _ in 0..2 {
+        let e = f
+            .job_status(&job(0), StatusOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Throttled { .. }));
+        assert_eq!(
+            (e.backend(), e.operation()),
+            ("memory", Operation::JobStatus)
+        );
+    }
+    assert_eq!(memory.requests_seen(), 0, "the inner backend saw none");
+    f.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(memory.requests_seen(), 1);
+    let start = Instant::now();
+    f.task_status(&job(0), &task(1), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_secs(7));
+    assert_eq!(f.faults().pending(Operation::JobStatus), (0, 0));
+    // A listing takes its faults when first polled.
+    f.faults()
+        .fail_next(Operation::ListPrepReleaseStatus, 1, |ctx| {
+            Error::service(Some(500), true, ctx)
+        });
+    let mut listing = f.list_prep_release_status(&job(0), ListPrepReleaseOptions::default());
+    assert!(listing.next().await.unwrap().is_err());
+    assert!(listing.next().await.is_none());
+    let all: Vec<_> = f
+        .list_prep_release_status(&job(0), ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_journal_wrapper_records_every_call_in_order() {
+    let memory = reduced(1);
+    let j = Journaled::new(memory.clone());
+    j.job_status(&job(0), StatusOptions::default())
+        .await
+        .unwrap();
+    let _ = j
+        .reactivate_task(&job(0), &task(1), Default::default())
+        .await
+        .unwrap_err();
+    let e = j
+        .job_status(&job(7), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }));
+    let listed: Vec<_> = j
+        .list_prep_release_status(&job(0), ListPrepReleaseOptions::default().with_page_size(1))
+        .collect()
+        .await;
+    assert_eq!(listed.len(), 2);
+    let entries = j.journal();
+    let ops: Vec<_> = entries.iter().map(|e| (e.operation, e.executed)).collect();
+    assert_eq!(
+        ops,
+        [
+            (Operation::JobStatus, true),
+            (Operation::ReactivateTask, false),
+            (Operation::JobStatus, true),
+            (Operation::ListPrepReleaseStatus, true),
+        ]
+    );
+    assert!(entries[0].succeeded());
+    assert_eq!(entries[1].error_kind(), Some("unsupported"));
+    assert_eq!(entries[2].error_kind(), Some("not_found"));
+    assert!(entries[3].succeeded(), "{:?}", entries[3].result);
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(j.requests_seen(), 3);
+    // Two pages of the listing reached the inner backend, as one journal entry here.
+    assert_eq!(memory.requests_seen(), 4);
+    j.clear_journal();
+    assert!(j.journal().is_empty());
+    assert_eq!(j.requests_seen(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_call_is_journaled_as_cancelled_by_the_wrapper() {
+    let memory = backend(1);
+    memory
+        .faults()
+        .delay_next(Operation::JobStatus, 1, Duration::from_secs(60));
+    let j = Journaled::new(memory);
+    let id = job(0);
+    let call = j.job_status(&id, StatusOptions::default());
+    let timed_out = tokio::time::timeout(Duration::from_secs(1), call).await;
+    assert!(timed_out.is_err());
+    let entries = j.journal();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].result, CallResult::Cancelled);
+    assert!(entries[0].finished_at.is_some());
+}

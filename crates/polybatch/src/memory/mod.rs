@@ -37,8 +37,6 @@
 //! # Ok(()) }
 //! ```
 
-mod faults;
-mod journal;
 mod preconditions;
 mod prep_release;
 mod seed;
@@ -54,8 +52,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
-pub use faults::{ErrorFactory, Faults};
-pub use journal::{CallResult, JournalEntry, JournalOptions};
+pub use crate::wrap::{CallResult, ErrorFactory, Faults, JournalEntry, JournalOptions};
 pub use seed::Seeder;
 pub use tencent::TencentTask;
 
@@ -74,8 +71,7 @@ use crate::outcome::{
 };
 use crate::paging::{Page, paginate};
 use crate::status::{JobStatus, TaskStatus};
-use faults::FaultQueues;
-use journal::Journal;
+use crate::wrap::journal::Journal;
 use prep_release::{Filter, Select};
 use store::{BACKEND, Store};
 
@@ -99,7 +95,7 @@ struct Shared {
     store: Mutex<Store>,
     tencent: Mutex<polybatch_sim::tencent::Store>,
     journal: Mutex<Journal>,
-    faults: Arc<Mutex<FaultQueues>>,
+    faults: Faults,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
 }
@@ -328,9 +324,7 @@ impl InMemoryBackend {
 
     /// Injects failures and delays into the next calls.
     pub fn faults(&self) -> Faults {
-        Faults {
-            queues: self.shared.faults.clone(),
-        }
+        self.shared.faults.clone()
     }
 
     /// Every call so far (since the last [`InMemoryBackend::clear_journal`]), in call order.
@@ -427,12 +421,7 @@ impl InMemoryBackend {
             let entry = self.entry(spec, true, CallResult::InFlight);
             self.journal_lock().push(entry)
         };
-        let (delay, failure) = self
-            .shared
-            .faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take(operation);
+        let (delay, failure) = self.shared.faults.take(operation);
         let in_flight = InFlight::start(self, seq);
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;

@@ -1,4 +1,5 @@
-//! The record of every call made to an [`super::InMemoryBackend`], in call order.
+//! The record of every call made to a backend, in call order: kept by
+//! [`crate::memory::InMemoryBackend`] and by the [`super::Journaled`] wrapper over any backend.
 
 use chrono::{DateTime, Utc};
 
@@ -51,7 +52,7 @@ impl CallResult {
 #[non_exhaustive]
 pub struct JournalEntry {
     /// Position in call order, counting from 0 for the backend's lifetime (not reset by
-    /// [`super::InMemoryBackend::clear_journal`]).
+    /// [`crate::memory::InMemoryBackend::clear_journal`] or [`super::Journaled::clear_journal`]).
     pub seq: u64,
     /// The operation.
     pub operation: Operation,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorContext, Operation};
 
-/// Builds the error an injected failure returns, from the context of the failing call (backend
-/// `"memory"`, its operation).
+/// Builds the error an injected failure returns, from the context of the failing call (the
+/// backend's name, its operation).
 pub type ErrorFactory = Arc<dyn Fn(ErrorContext) -> Error + Send + Sync>;
 
 struct Pending<T> {
@@ -18,7 +18,7 @@ struct Pending<T> {
 
 /// The queued faults, per operation. Each call consumes at most one failure and one delay.
 #[derive(Default)]
-pub(crate) struct FaultQueues {
+struct FaultQueues {
     failures: HashMap<Operation, VecDeque<Pending<ErrorFactory>>>,
     delays: HashMap<Operation, VecDeque<Pending<Duration>>>,
 }
@@ -36,10 +36,7 @@ fn take<T: Clone>(queue: Option<&mut VecDeque<Pending<T>>>) -> Option<T> {
 
 impl FaultQueues {
     /// The delay and failure the next call of `operation` gets, consuming them.
-    pub(crate) fn take(
-        &mut self,
-        operation: Operation,
-    ) -> (Option<Duration>, Option<ErrorFactory>) {
+    fn take(&mut self, operation: Operation) -> (Option<Duration>, Option<ErrorFactory>) {
         (
             take(self.delays.get_mut(&operation)),
             take(self.failures.get_mut(&operation)),
@@ -63,17 +60,18 @@ impl FaultQueues {
     }
 }
 
-/// Injects faults into an [`super::InMemoryBackend`]; get one with
-/// [`super::InMemoryBackend::faults`].
+/// Injects faults into a backend's next calls; get one from
+/// [`crate::memory::InMemoryBackend::faults`] or [`super::FaultInjected::faults`].
 ///
-/// Faults apply to calls that reach the simulated service (not to calls refused as
-/// unsupported), in call order: a queued delay first, then a queued failure, and the failure
-/// replaces the call's effect (nothing changes). For `list_prep_release_status` each page
-/// request is one call; the per-task reactivations of `retry_failed_tasks` are
-/// `ReactivateTask` calls.
-#[derive(Clone)]
+/// Faults apply to calls that reach the service (not to calls refused as unsupported), in
+/// call order: a queued delay first, then a queued failure, and the failure replaces the call's
+/// effect (nothing changes). In the in-memory backend each page request of
+/// `list_prep_release_status` is one call and the per-task reactivations of
+/// `retry_failed_tasks` are `ReactivateTask` calls; over another backend a listing takes its
+/// faults once.
+#[derive(Clone, Default)]
 pub struct Faults {
-    pub(crate) queues: Arc<Mutex<FaultQueues>>,
+    queues: Arc<Mutex<FaultQueues>>,
 }
 
 impl fmt::Debug for Faults {
@@ -132,6 +130,11 @@ impl Faults {
                 });
         }
         self
+    }
+
+    /// Takes the next queued delay and failure of `operation`.
+    pub(crate) fn take(&self, operation: Operation) -> (Option<Duration>, Option<ErrorFactory>) {
+        self.queues().take(operation)
     }
 
     /// How many injected failures and delays of `operation` are still queued.

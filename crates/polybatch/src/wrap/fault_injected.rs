@@ -1,0 +1,150 @@
+//! Fault injection over any backend: the next calls of an operation fail with an error of your
+//! making, or wait first, without the inner backend seeing the failed ones.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+
+use super::faults::Faults;
+use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::call::Call;
+use crate::capability::Capabilities;
+use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::id::{JobId, TaskId};
+use crate::options::{
+    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    TerminateJobOptions,
+};
+use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::status::{JobStatus, TaskStatus};
+
+/// Wraps a backend so that [`FaultInjected::faults`] can make its next calls fail or wait.
+///
+/// A queued delay is slept (on tokio's clock, so a paused test clock makes it instant and
+/// exact) before the call; a queued failure answers instead of the inner backend, which never
+/// sees that call. Calls the capability checks refuse take no fault. A listing takes its
+/// faults once, when it is first polled. Clones share the queues.
+#[derive(Debug, Clone)]
+pub struct FaultInjected<B> {
+    inner: B,
+    faults: Faults,
+}
+
+impl<B: BatchBackend> FaultInjected<B> {
+    /// Wraps `inner` with no faults queued.
+    pub fn new(inner: B) -> Self {
+        FaultInjected {
+            inner,
+            faults: Faults::default(),
+        }
+    }
+
+    /// The fault queues (shared by clones).
+    pub fn faults(&self) -> Faults {
+        self.faults.clone()
+    }
+
+    /// The wrapped backend.
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+
+    /// Waits for a queued delay, then answers a queued failure, if any.
+    async fn inject(&self, operation: Operation) -> Result<()> {
+        inject(&self.faults, self.inner.name(), operation).await
+    }
+}
+
+async fn inject(faults: &Faults, backend: &'static str, operation: Operation) -> Result<()> {
+    let (delay, failure) = faults.take(operation);
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    match failure {
+        Some(make) => Err(make(ErrorContext::new(backend, operation))),
+        None => Ok(()),
+    }
+}
+
+impl<B: BatchBackend> fmt::Display for FaultInjected<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FaultInjected({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn on_refused(&self, call: Call, error: &Error) {
+        self.inner.on_refused(call, error)
+    }
+
+    async fn terminate_job_impl(
+        &self,
+        job: &JobId,
+        options: TerminateJobOptions,
+    ) -> Result<TerminateJobOutcome> {
+        self.inject(Operation::TerminateJob).await?;
+        self.inner.terminate_job_impl(job, options).await
+    }
+
+    async fn reactivate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: ReactivateTaskOptions,
+    ) -> Result<ReactivateTaskOutcome> {
+        self.inject(Operation::ReactivateTask).await?;
+        self.inner.reactivate_task_impl(job, task, options).await
+    }
+
+    async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        self.inject(Operation::JobStatus).await?;
+        self.inner.job_status_impl(job, options).await
+    }
+
+    async fn task_status_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: StatusOptions,
+    ) -> Result<TaskStatus> {
+        self.inject(Operation::TaskStatus).await?;
+        self.inner.task_status_impl(job, task, options).await
+    }
+
+    fn list_prep_release_status_impl(
+        &self,
+        job: &JobId,
+        options: ListPrepReleaseOptions,
+    ) -> PrepReleaseStream {
+        let faults = self.faults.clone();
+        let backend = self.inner.name();
+        let inner = self.inner.list_prep_release_status_impl(job, options);
+        futures::stream::once(async move {
+            match inject(&faults, backend, Operation::ListPrepReleaseStatus).await {
+                Ok(()) => inner,
+                Err(e) => crate::backend::error_stream(e),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+
+    async fn retry_failed_tasks_impl(
+        &self,
+        job: &JobId,
+        options: RetryFailedTasksOptions,
+    ) -> Result<RetryFailedTasksOutcome> {
+        self.inject(Operation::RetryFailedTasks).await?;
+        self.inner.retry_failed_tasks_impl(job, options).await
+    }
+}
