@@ -22,6 +22,8 @@ impl From<Refusal> for Reject {
             RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
             RefusalKind::NotFound => StatusCode::NOT_FOUND,
             RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            RefusalKind::NotModified => StatusCode::NOT_MODIFIED,
         };
         let mut reject = Reject::new(status, &r.code);
         reject.values = r.values;
@@ -50,10 +52,6 @@ impl Reject {
 
     pub(crate) fn invalid_property(name: &str, value: &Value) -> Reject {
         Refusal::invalid_property(name, value).into()
-    }
-
-    pub(crate) fn condition_not_met(status: StatusCode) -> Reject {
-        Reject::new(status, "ConditionNotMet")
     }
 
     pub(crate) fn query(code: &str, name: &str, value: Option<&str>) -> Reject {

@@ -1,5 +1,6 @@
 //! The simulated Azure Batch account.
 
+pub mod conditions;
 mod refusal;
 pub mod rules;
 mod sim;

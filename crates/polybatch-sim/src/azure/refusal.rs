@@ -4,7 +4,7 @@
 use polybatch_protocol::azure::message_for;
 use serde_json::Value;
 
-/// The class of a refusal; an HTTP front end answers 400, 404 or 409.
+/// The class of a refusal; an HTTP front end answers 400, 404, 409, 412 or 304.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalKind {
     /// The request is malformed (400).
@@ -13,6 +13,10 @@ pub enum RefusalKind {
     NotFound,
     /// The resource's state forbids the request (409).
     Conflict,
+    /// A conditional request's condition is not met (412).
+    PreconditionFailed,
+    /// A conditional read's resource has not changed (304).
+    NotModified,
 }
 
 /// A refused request: its kind, the Batch code and the `values` of the `BatchError`.
@@ -27,7 +31,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(kind: RefusalKind, code: &str) -> Refusal {
+    /// A refusal of `kind` with `code`.
+    pub fn of_kind(kind: RefusalKind, code: &str) -> Refusal {
         Refusal {
             kind,
             code: code.to_string(),
@@ -37,17 +42,17 @@ impl Refusal {
 
     /// A 404 with `code`.
     pub fn not_found(code: &str) -> Refusal {
-        Refusal::new(RefusalKind::NotFound, code)
+        Refusal::of_kind(RefusalKind::NotFound, code)
     }
 
     /// A 409 with `code`.
     pub fn conflict(code: &str) -> Refusal {
-        Refusal::new(RefusalKind::Conflict, code)
+        Refusal::of_kind(RefusalKind::Conflict, code)
     }
 
     /// A 400 with `code`.
     pub fn bad_request(code: &str) -> Refusal {
-        Refusal::new(RefusalKind::BadRequest, code)
+        Refusal::of_kind(RefusalKind::BadRequest, code)
     }
 
     /// `InvalidRequestBody`.

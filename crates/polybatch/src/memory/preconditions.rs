@@ -1,15 +1,17 @@
-//! Conditional-request preconditions, evaluated the way Azure Batch evaluates them on writes.
+//! Conditional-request preconditions on the in-memory backend's writes, evaluated by the Azure
+//! rules the emulator shares.
 
 use chrono::{DateTime, Utc};
+
+use polybatch_sim::azure::conditions::Conditions;
 
 use crate::error::{Error, ErrorContext, Result};
 use crate::options::Preconditions;
 use crate::status::ETag;
 
 /// Fails with `PreconditionFailed` (code `ConditionNotMet`) unless `p` holds for a resource
-/// with `etag` last modified at `last_modified`.
-///
-/// Like Azure, only one condition may be set, except the pairs `If-None-Match` +
+/// with `etag` last modified at `last_modified`, by the rules the emulator uses too
+/// (`polybatch_sim::azure::conditions`): one condition, or the pairs `If-None-Match` +
 /// `If-Modified-Since` and `If-Match` + `If-Unmodified-Since` (the ETag condition wins); any
 /// other combination is `InvalidInput` (code `MultipleConditionHeadersNotSupported`). Times are
 /// compared in whole seconds, the precision of an HTTP date.
@@ -19,46 +21,28 @@ pub(crate) fn check(
     etag: &ETag,
     last_modified: DateTime<Utc>,
 ) -> Result<()> {
-    let set = [
-        p.if_match.is_some(),
-        p.if_none_match.is_some(),
-        p.if_modified_since.is_some(),
-        p.if_unmodified_since.is_some(),
-    ]
-    .iter()
-    .filter(|s| **s)
-    .count();
-    let allowed_pair = set == 2
-        && ((p.if_none_match.is_some() && p.if_modified_since.is_some())
-            || (p.if_match.is_some() && p.if_unmodified_since.is_some()));
-    if set > 1 && !allowed_pair {
-        return Err(Error::invalid_input(
+    let text = |e: &Option<ETag>| e.as_ref().map(|e| e.as_str().to_string());
+    let conditions = Conditions::new(
+        text(&p.if_match),
+        text(&p.if_none_match),
+        p.if_modified_since,
+        p.if_unmodified_since,
+    )
+    .map_err(|r| {
+        Error::invalid_input(
             "preconditions",
             "only If-None-Match with If-Modified-Since, or If-Match with If-Unmodified-Since, \
              may be combined",
-            ctx().with_code("MultipleConditionHeadersNotSupported"),
-        ));
-    }
-    let modified = last_modified.timestamp();
-    let met_match = match (&p.if_match, p.if_unmodified_since) {
-        (Some(m), _) => m.as_str() == "*" || m == etag,
-        (None, Some(t)) => modified <= t.timestamp(),
-        (None, None) => true,
-    };
-    let met_none_match = match (&p.if_none_match, p.if_modified_since) {
-        (Some(n), _) => !(n.as_str() == "*" || n == etag),
-        (None, Some(t)) => modified > t.timestamp(),
-        (None, None) => true,
-    };
-    if met_match && met_none_match {
-        Ok(())
-    } else {
-        Err(Error::precondition_failed(
-            ctx().with_code("ConditionNotMet").with_message(
-                "The condition specified using HTTP conditional header(s) is not met.",
-            ),
-        ))
-    }
+            ctx().with_code(r.code),
+        )
+    })?;
+    // Writes only: every unmet condition is 412.
+    conditions
+        .check(etag.as_str(), last_modified, false)
+        .map_err(|r| {
+            let message = r.message();
+            Error::precondition_failed(ctx().with_code(r.code).with_message(message))
+        })
 }
 
 #[cfg(test)]
@@ -90,6 +74,17 @@ mod tests {
         assert!(!ok(Preconditions::default().with_if_modified_since(t(10))));
         assert!(ok(Preconditions::default().with_if_unmodified_since(t(10))));
         assert!(!ok(Preconditions::default().with_if_unmodified_since(t(9))));
+    }
+
+    /// As the service (and the emulator) reads them: quoted, weak and listed ETags match.
+    #[test]
+    fn etag_lists_match_as_the_service_reads_them() {
+        let e = ETag::new("0x1");
+        let ok = |p: Preconditions| check(ctx, &p, &e, t(10)).is_ok();
+        assert!(ok(Preconditions::default().with_if_match("\"0x1\"")));
+        assert!(ok(Preconditions::default().with_if_match("W/\"0x1\"")));
+        assert!(ok(Preconditions::default().with_if_match("0x7, 0x1")));
+        assert!(!ok(Preconditions::default().with_if_none_match("0x7, \"0x1\"")));
     }
 
     #[test]
