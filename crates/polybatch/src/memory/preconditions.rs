@@ -84,7 +84,9 @@ mod tests {
         assert!(ok(Preconditions::default().with_if_match("\"0x1\"")));
         assert!(ok(Preconditions::default().with_if_match("W/\"0x1\"")));
         assert!(ok(Preconditions::default().with_if_match("0x7, 0x1")));
-        assert!(!ok(Preconditions::default().with_if_none_match("0x7, \"0x1\"")));
+        assert!(!ok(
+            Preconditions::default().with_if_none_match("0x7, \"0x1\"")
+        ));
     }
 
     #[test]

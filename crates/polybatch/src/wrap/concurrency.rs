@@ -8,9 +8,7 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 
 use crate::backend::{BatchBackend, PrepReleaseStream};
-use crate::call::Call;
-use crate::capability::Capabilities;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::{JobId, TaskId};
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
@@ -73,17 +71,7 @@ impl<B: BatchBackend> fmt::Display for ConcurrencyLimited<B> {
 
 #[async_trait]
 impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn on_refused(&self, call: Call, error: &Error) {
-        self.inner.on_refused(call, error)
-    }
+    inner_identity!();
 
     async fn terminate_job_impl(
         &self,

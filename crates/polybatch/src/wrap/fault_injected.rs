@@ -8,9 +8,7 @@ use futures::StreamExt;
 
 use super::faults::Faults;
 use crate::backend::{BatchBackend, PrepReleaseStream};
-use crate::call::Call;
-use crate::capability::Capabilities;
-use crate::error::{Error, ErrorContext, Operation, Result};
+use crate::error::{ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
@@ -75,17 +73,7 @@ impl<B: BatchBackend> fmt::Display for FaultInjected<B> {
 
 #[async_trait]
 impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn on_refused(&self, call: Call, error: &Error) {
-        self.inner.on_refused(call, error)
-    }
+    inner_identity!();
 
     async fn terminate_job_impl(
         &self,

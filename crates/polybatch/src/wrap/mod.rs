@@ -12,6 +12,24 @@
 //! All of them work over any backend, the real clients included; the in-memory backend has the
 //! same fault injection and journal built in.
 
+/// `name`, `capabilities` and `on_refused` of a wrapper that changes none of them: the inner
+/// backend's.
+macro_rules! inner_identity {
+    () => {
+        fn name(&self) -> &'static str {
+            self.inner.name()
+        }
+
+        fn capabilities(&self) -> $crate::Capabilities {
+            self.inner.capabilities()
+        }
+
+        fn on_refused(&self, call: $crate::Call, error: &$crate::Error) {
+            self.inner.on_refused(call, error)
+        }
+    };
+}
+
 mod concurrency;
 mod fault_injected;
 pub(crate) mod faults;

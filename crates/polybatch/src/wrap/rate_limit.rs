@@ -7,9 +7,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use crate::backend::{BatchBackend, PrepReleaseStream};
-use crate::call::Call;
-use crate::capability::Capabilities;
-use crate::error::{Error, Operation, Result};
+use crate::error::{Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
@@ -87,17 +85,7 @@ impl<B: BatchBackend> fmt::Display for RateLimited<B> {
 
 #[async_trait]
 impl<B: BatchBackend> BatchBackend for RateLimited<B> {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn on_refused(&self, call: Call, error: &Error) {
-        self.inner.on_refused(call, error)
-    }
+    inner_identity!();
 
     async fn terminate_job_impl(
         &self,
