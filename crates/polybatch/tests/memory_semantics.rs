@@ -134,7 +134,8 @@ async fn terminate_goes_through_terminating_after_the_delay() {
         (JobState::Terminating, "terminating")
     );
     assert_eq!(s.previous_provider_state.as_deref(), Some("active"));
-    assert_eq!(s.terminate_reason.as_deref(), Some("UserTerminate"));
+    // Batch reports the terminate reason once the job has completed.
+    assert_eq!(s.terminate_reason, None);
     assert_ne!(s.etag, start.etag);
     assert_eq!(
         terminate(&b, &job(1)).await.unwrap(),
@@ -162,7 +163,7 @@ async fn terminate_goes_through_terminating_after_the_delay() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn terminate_with_no_delay_completes_at_once_and_ends_unfinished_tasks() {
+async fn terminate_with_no_delay_completes_at_once_ends_running_tasks_and_leaves_active_ones() {
     let b = seeded();
     b.seed().task(&job(1), &task(4)).unwrap();
     let outcome = b
@@ -181,14 +182,18 @@ async fn terminate_with_no_delay_completes_at_once_and_ends_unfinished_tasks() {
         "the outcome carries the job's current ETag"
     );
 
-    // The running and the pending task ended; finished ones kept their result.
-    for t in [task(1), task(4)] {
-        let ts = task_status(&b, &job(1), &t).await;
-        assert_eq!(ts.state, TaskState::Failed, "{t}");
-        assert_eq!(ts.provider_state, "completed");
-        assert_eq!(ts.result, Some(TaskResult::Failure));
-        assert_eq!(ts.failure.unwrap().code.as_deref(), Some("TaskEnded"));
-    }
+    // The running task ended; the active one stays active and is never scheduled (Job_Terminate:
+    // "Active tasks stay active"); finished ones kept their result.
+    let ts = task_status(&b, &job(1), &task(1)).await;
+    assert_eq!(ts.state, TaskState::Failed);
+    assert_eq!(ts.provider_state, "completed");
+    assert_eq!(ts.result, Some(TaskResult::Failure));
+    assert_eq!(ts.failure.unwrap().code.as_deref(), Some("TaskEnded"));
+    let waiting = task_status(&b, &job(1), &task(4)).await;
+    assert_eq!(
+        (waiting.state, waiting.provider_state.as_str()),
+        (TaskState::Pending, "active")
+    );
     assert_eq!(
         task_status(&b, &job(1), &task(3)).await.state,
         TaskState::Succeeded
@@ -457,8 +462,8 @@ async fn every_change_gets_a_new_etag_and_reads_change_nothing() {
         "reads change nothing"
     );
     b.seed().task(&job(1), &task(1)).unwrap();
-    let j1 = note(job_status(&b, &job(1)).await.etag);
-    assert_ne!(j0, j1);
+    // Adding a task changes the task, not the job's properties (as in Batch).
+    assert_eq!(job_status(&b, &job(1)).await.etag, Some(j0.clone()));
     note(task_status(&b, &job(1), &task(1)).await.etag);
     b.seed().start_task(&job(1), &task(1)).unwrap();
     note(task_status(&b, &job(1), &task(1)).await.etag);
@@ -466,15 +471,19 @@ async fn every_change_gets_a_new_etag_and_reads_change_nothing() {
     note(task_status(&b, &job(1), &task(1)).await.etag);
     reactivate(&b, &job(1), &task(1)).await.unwrap();
     let t = task_status(&b, &job(1), &task(1)).await;
-    note(t.etag);
+    note(t.etag.clone());
     assert!(t.last_modified.is_some());
     terminate(&b, &job(1)).await.unwrap();
     note(job_status(&b, &job(1)).await.etag);
-    note(task_status(&b, &job(1), &task(1)).await.etag);
+    // The reactivated task is active again, and Batch leaves active tasks of a terminated
+    // job as they are: no change, same ETag.
+    let after = task_status(&b, &job(1), &task(1)).await;
+    assert_eq!((after.state, after.etag), (TaskState::Pending, t.etag));
+    b.seed().task(&job(1), &task(2)).unwrap_err();
     tokio::time::advance(Duration::from_secs(5)).await;
     note(job_status(&b, &job(1)).await.etag);
     // A second backend's ETags are its own business; this one never repeats.
-    assert_eq!(seen.len(), 9);
+    assert_eq!(seen.len(), 7);
 }
 
 #[tokio::test(start_paused = true)]

@@ -31,7 +31,7 @@ fn merged(given: Option<&Value>, defaults: Value) -> Value {
 
 fn failure_json(f: &Failure) -> Value {
     json!({
-        "category": "usererror",
+        "category": f.category,
         "code": f.code,
         "message": f.message,
         "details": [{"name": "Message", "value": f.message}],

@@ -22,11 +22,16 @@ pub fn key_of(id: &str) -> String {
     id.to_lowercase()
 }
 
-/// The job states this simulation reaches (Batch also has disabling/disabled/enabling/deleting).
+/// The job states this simulation reaches (Batch also has the passing `disabling` and
+/// `enabling`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
     /// Accepting and running tasks.
     Active,
+    /// Accepting tasks, running none (Job_Disable; reached here by seeding).
+    Disabled,
+    /// Being deleted (Job_Delete; reached here by seeding).
+    Deleting,
     /// Terminate accepted; release tasks still running.
     Terminating,
     /// Finished.
@@ -38,6 +43,8 @@ impl JobState {
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Active => "active",
+            JobState::Disabled => "disabled",
+            JobState::Deleting => "deleting",
             JobState::Terminating => "terminating",
             JobState::Completed => "completed",
         }
@@ -152,6 +159,8 @@ fn after(t: Time, d: Duration) -> Time {
 /// A `failureInfo` object.
 #[derive(Debug, Clone)]
 pub struct Failure {
+    /// The `failureInfo.category`.
+    pub category: &'static str,
     /// The `failureInfo.code`.
     pub code: &'static str,
     /// The `failureInfo.message`.
@@ -160,12 +169,14 @@ pub struct Failure {
 
 /// A command that exited non-zero.
 pub const EXIT_FAILURE: Failure = Failure {
+    category: "usererror",
     code: "FailureExitCode",
     message: "The task exited with an exit code representing a failure",
 };
 
 /// A task ended by Task_Terminate or its job's termination.
 pub const TASK_ENDED: Failure = Failure {
+    category: "usererror",
     code: "TaskEnded",
     message: "Task was ended by user request",
 };
@@ -355,6 +366,8 @@ impl Job {
     pub fn phase(&self) -> JobPhase {
         match self.state.state {
             JobState::Active => JobPhase::Active,
+            JobState::Disabled => JobPhase::Disabled,
+            JobState::Deleting => JobPhase::Deleting,
             JobState::Terminating => JobPhase::Terminating,
             JobState::Completed => JobPhase::Completed,
         }
@@ -420,10 +433,26 @@ pub struct Sim {
     last_tag: u64,
     seq: u64,
     nodes_per_pool: usize,
+    /// How long a terminating job takes at least, besides its release tasks.
+    termination_time: Duration,
     /// Every job, by lowercased id.
     pub jobs: BTreeMap<String, Job>,
     /// Every pool, by lowercased id.
     pub pools: BTreeMap<String, Pool>,
+}
+
+/// A job transition only seeding makes (see [`Sim::seed_job_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeedJob {
+    /// Active → disabled.
+    Disable,
+    /// Disabled → active.
+    Enable,
+    /// Any state → deleting.
+    Delete,
+    /// Active or disabled → completed at once, by the service, with this reason (for example
+    /// `AllTasksComplete`); running tasks are ended.
+    Complete(String),
 }
 
 /// The "unlimited" duration Batch reports (.NET `TimeSpan.MaxValue`).
@@ -505,6 +534,7 @@ impl Sim {
             last_tag: 0,
             seq: 0,
             nodes_per_pool,
+            termination_time: Duration::zero(),
             jobs: BTreeMap::new(),
             pools: BTreeMap::new(),
         }
@@ -828,7 +858,7 @@ impl Sim {
             })
             .map(|(k, _)| k.clone())
             .collect();
-        let mut completes_at = t;
+        let mut completes_at = after(t, self.termination_time);
         if let Some(release) = job.release.clone() {
             for record in job.records.values_mut() {
                 if record.release.is_some() {
@@ -1110,6 +1140,129 @@ impl Sim {
                 etag: String::new(),
                 last_modified: t,
             }))
+    }
+
+    /// How long a termination takes at least, besides release tasks (default zero: a job
+    /// without release tasks completes at once, or when `force` says so).
+    pub fn set_termination_time(&mut self, time: Duration) {
+        self.termination_time = time;
+    }
+
+    /// Seeding: starts an active task of an active job at `t`, on no node; it runs until
+    /// [`Sim::seed_complete_task`] ends it (what a pool's scheduler does, by hand).
+    pub fn seed_start_task(&mut self, job_id: &str, task_id: &str, t: Time) -> Result<(), Refusal> {
+        self.advance(t);
+        let (job, task) = self.found_task(job_id, task_id)?;
+        if job.state.state != JobState::Active {
+            return Err(Refusal::conflict("JobNotActive"));
+        }
+        if task.state.state != TaskState::Active {
+            return Err(Refusal::conflict("TaskNotActive"));
+        }
+        let meta = self.meta(t);
+        if let Some(task) = self.task_mut(job_id, task_id) {
+            task.state.set(TaskState::Running, t);
+            task.meta = meta;
+            task.exec.start = Some(t);
+            task.phase_end = None;
+        }
+        Ok(())
+    }
+
+    /// Seeding: a running task exits with `exit_code` at `t`.
+    pub fn seed_complete_task(
+        &mut self,
+        job_id: &str,
+        task_id: &str,
+        exit_code: i32,
+        t: Time,
+    ) -> Result<(), Refusal> {
+        self.advance(t);
+        let (_, task) = self.found_task(job_id, task_id)?;
+        if task.state.state != TaskState::Running {
+            return Err(Refusal::conflict("TaskNotRunning"));
+        }
+        let meta = self.meta(t);
+        let mut freed = None;
+        if let Some(task) = self.task_mut(job_id, task_id) {
+            task.state.set(TaskState::Completed, t);
+            task.meta = meta;
+            task.exec.end = Some(t);
+            task.exec.exit_code = Some(exit_code);
+            task.exec.success = Some(exit_code == 0);
+            task.exec.failure = (exit_code != 0).then_some(EXIT_FAILURE);
+            task.phase_end = None;
+            freed = task.node;
+        }
+        let jk = key_of(job_id);
+        if let (Some(n), Some(pool)) = (freed, self.jobs.get(&jk).map(|j| j.pool_key.clone())) {
+            self.free_node(&pool, n);
+        }
+        self.check_all_complete(&jk, t);
+        Ok(())
+    }
+
+    /// Seeding: sets a task's retry count.
+    pub fn seed_retry_count(
+        &mut self,
+        job_id: &str,
+        task_id: &str,
+        retries: u32,
+        t: Time,
+    ) -> Result<(), Refusal> {
+        self.advance(t);
+        self.found_task(job_id, task_id)?;
+        let meta = self.meta(t);
+        if let Some(task) = self.task_mut(job_id, task_id) {
+            task.exec.retry_count = retries;
+            task.meta = meta;
+        }
+        Ok(())
+    }
+
+    /// Seeding: a job transition no request served here makes.
+    pub fn seed_job_state(
+        &mut self,
+        job_id: &str,
+        target: SeedJob,
+        t: Time,
+    ) -> Result<(), Refusal> {
+        self.advance(t);
+        let state = self.found_job(job_id)?.state.state;
+        let jk = key_of(job_id);
+        let next = match (target, state) {
+            (SeedJob::Disable, JobState::Active) => JobState::Disabled,
+            (SeedJob::Disable, _) => return Err(Refusal::conflict("JobNotActive")),
+            (SeedJob::Enable, JobState::Disabled) => JobState::Active,
+            (SeedJob::Enable, _) => return Err(Refusal::conflict("JobNotDisabled")),
+            (SeedJob::Delete, JobState::Deleting) => {
+                return Err(Refusal::conflict("JobBeingDeleted"));
+            }
+            (SeedJob::Delete, _) => JobState::Deleting,
+            (SeedJob::Complete(reason), JobState::Active | JobState::Disabled) => {
+                self.terminate_job_at(&jk, reason, true, t);
+                return Ok(());
+            }
+            (SeedJob::Complete(_), _) => return Err(Refusal::conflict("JobNotActive")),
+        };
+        let meta = self.meta(t);
+        if let Some(job) = self.jobs.get_mut(&jk) {
+            job.state.set(next, t);
+            job.meta = meta;
+        }
+        self.advance(t);
+        Ok(())
+    }
+
+    /// Seeding: forgets a job (what Job_Delete ends in). `false` if there was none.
+    pub fn remove_job(&mut self, job_id: &str) -> bool {
+        self.jobs.remove(&key_of(job_id)).is_some()
+    }
+
+    fn task_mut(&mut self, job_id: &str, task_id: &str) -> Option<&mut Task> {
+        self.jobs
+            .get_mut(&key_of(job_id))
+            .and_then(|j| j.tasks.get_mut(&key_of(task_id)))
     }
 
     /// Test seeding: records a successful preparation task run at `t` on up to `nodes` nodes

@@ -1,8 +1,10 @@
 //! [`InMemoryBackend`]: a [`BatchBackend`] with real semantics, for your tests.
 //!
-//! It follows Azure Batch, the richest of the providers: jobs go active → terminating →
-//! completed, tasks pending (Azure `active`) → running → completed; reactivation, preconditions,
-//! ETags, paging and error codes behave as the service documents them. Around that:
+//! One flavour per provider, each a front end over that provider's simulation in
+//! `polybatch-sim` (the very one the emulator serves, so the two agree by construction):
+//! [`InMemoryBackend::azure`] (the default: jobs go active → terminating → completed, tasks
+//! pending (Azure `active`) → running → completed; reactivation, preconditions, ETags, paging
+//! and error codes as Batch documents them) and [`InMemoryBackend::tencent`]. Around that:
 //!
 //! - [`InMemoryBackend::seed`] puts jobs, tasks and node records in known situations;
 //! - [`InMemoryBackend::faults`] makes the next calls fail or take simulated time;
@@ -106,10 +108,13 @@ struct Shared {
 /// `backend.clone().with_capabilities(..)` views the same jobs as a more limited provider.
 /// See the [module documentation](self) for an example.
 ///
-/// Semantics, following Azure Batch:
+/// The default flavour is Azure's ([`InMemoryBackend::azure`]): the simulated Batch account of
+/// `polybatch-sim`, the one the emulator serves, behind the trait (its pools have no nodes, so
+/// tasks run only when seeding says). Semantics, as Azure Batch documents them:
 ///
 /// - **terminate**: active or disabled → terminating, recording the reason (default
-///   `UserTerminate`) and ending every unfinished task (failed, failure code `TaskEnded`); the
+///   `UserTerminate`, reported once the job has completed) and ending every running task
+///   (failed, failure code `TaskEnded`); active tasks stay active and are never scheduled. The
 ///   job becomes completed after the termination delay ([`Seeder::set_termination_delay`],
 ///   default zero), observed lazily from the clock. `force` completes it at once. Terminating →
 ///   `AlreadyTerminating`, completed → `AlreadyCompleted`, deleting → `InvalidState`
@@ -119,8 +124,9 @@ struct Shared {
 ///   `InvalidState` with Azure's code: `TaskNotCompleted`, `TaskSucceeded`, `JobCompleted`,
 ///   `JobBeingTerminated`, `JobBeingDeleted`.
 /// - **ETags**: every change of a job or task gives it a new ETag, never issued before, and a
-///   new last-modified time. Preconditions on terminate and reactivate are evaluated as Azure
-///   evaluates them on writes (unmet → `PreconditionFailed`, code `ConditionNotMet`).
+///   new last-modified time (adding a task changes the task, not the job). Preconditions on
+///   terminate and reactivate are evaluated as Azure evaluates them on writes (unmet →
+///   `PreconditionFailed`, code `ConditionNotMet`).
 /// - **not found**: `NotFound` with code `JobNotFound` / `TaskNotFound`.
 /// - **list_prep_release_status**: the seeded per-node records in node-id order, paged for real
 ///   (`page_size`, default [`DEFAULT_PAGE_SIZE`]; each page is one journaled call). Filters:

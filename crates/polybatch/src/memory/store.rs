@@ -1,18 +1,27 @@
-//! The simulated service's state machine: jobs, tasks, ETags and the rules of every
-//! transition, following Azure Batch. Pure and synchronous: every method is handed the time.
+//! The Azure flavour of the in-memory backend: `polybatch-sim`'s simulated Batch account (the
+//! one the emulator serves) behind the trait's operations, with Batch's refusal rules and
+//! conditional requests from the same crate. Its pools have no nodes, so nothing runs by
+//! itself: seeding starts and ends tasks by hand, and terminations take the configured delay.
+//!
+//! Only the preparation/release records are kept here: they are data a test seeds and the
+//! listing returns, paged and filtered, not state the service's rules act on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
-use polybatch_sim::azure::{Refusal, rules};
+use polybatch_sim::azure::rules::{self, TaskPhase as RulesTaskPhase};
+use polybatch_sim::azure::{
+    Failure, Job, JobState as SimJobState, Refusal, RefusalKind, SeedJob, Sim, Task,
+    TaskState as SimTaskState, key_of,
+};
+use serde_json::json;
 
 use super::preconditions;
 use super::prep_release::{Filter, Select};
 use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
 use crate::id::{JobId, TaskId};
-use crate::options::{DEFAULT_TERMINATE_REASON, Preconditions};
+use crate::options::Preconditions;
 use crate::outcome::{ReactivateTaskOutcome, TerminateDisposition, TerminateJobOutcome};
 use crate::state::{JobState, TaskResult, TaskState};
 use crate::status::{ETag, FailureInfo, JobStatus, PrepReleaseStatus, TaskCounts, TaskStatus};
@@ -24,272 +33,117 @@ fn ctx(operation: Operation) -> ErrorContext {
     ErrorContext::new(BACKEND, operation)
 }
 
-/// A refusal by the service's rules (`polybatch_sim::azure::rules`, shared with the emulator),
-/// as the error the caller sees; `state` is the provider state of the job or task refused.
-fn refused(operation: Operation, state: &str, refusal: Refusal) -> Error {
-    let message = refusal.message();
-    Error::invalid_state(
-        Some(state.to_owned()),
-        ctx(operation).with_code(refusal.code).with_message(message),
-    )
-}
-
-/// A job's state, with Azure's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JobPhase {
-    Active,
-    Disabled,
-    /// Terminate accepted; completes (lazily, when next observed) at `completes_at`.
-    Terminating {
-        completes_at: DateTime<Utc>,
-    },
-    Completed,
-    Deleting,
-}
-
-impl JobPhase {
-    fn provider(self) -> &'static str {
-        match self {
-            JobPhase::Active => "active",
-            JobPhase::Disabled => "disabled",
-            JobPhase::Terminating { .. } => "terminating",
-            JobPhase::Completed => "completed",
-            JobPhase::Deleting => "deleting",
+/// A refusal of the simulation as the error the caller sees; `state` is the provider state of
+/// the job or task refused, `id` the resource named.
+fn refused(operation: Operation, state: Option<&str>, id: &str, r: Refusal) -> Error {
+    let message = r.message();
+    let c = ctx(operation)
+        .with_code(r.code.clone())
+        .with_message(message);
+    match r.kind {
+        RefusalKind::NotFound => {
+            let resource = if r.code == "TaskNotFound" {
+                ResourceKind::Task
+            } else {
+                ResourceKind::Job
+            };
+            Error::not_found(resource, id, c)
         }
-    }
-
-    fn rules(self) -> rules::JobPhase {
-        match self {
-            JobPhase::Active => rules::JobPhase::Active,
-            JobPhase::Disabled => rules::JobPhase::Disabled,
-            JobPhase::Terminating { .. } => rules::JobPhase::Terminating,
-            JobPhase::Completed => rules::JobPhase::Completed,
-            JobPhase::Deleting => rules::JobPhase::Deleting,
-        }
-    }
-
-    fn normalized(self) -> JobState {
-        match self {
-            JobPhase::Active => JobState::Active,
-            JobPhase::Disabled => JobState::Disabled,
-            JobPhase::Terminating { .. } => JobState::Terminating,
-            JobPhase::Completed => JobState::Completed,
-            JobPhase::Deleting => JobState::Deleting,
-        }
+        RefusalKind::Conflict => Error::invalid_state(state.map(str::to_owned), c),
+        RefusalKind::PreconditionFailed | RefusalKind::NotModified => Error::precondition_failed(c),
+        RefusalKind::BadRequest => Error::invalid_input("request", r.message(), c),
     }
 }
 
-/// A task's state, with Azure's names (`Pending` is Azure `active`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TaskPhase {
-    Pending,
-    Running,
-    Completed,
-}
-
-impl TaskPhase {
-    fn provider(self) -> &'static str {
-        match self {
-            TaskPhase::Pending => "active",
-            TaskPhase::Running => "running",
-            TaskPhase::Completed => "completed",
-        }
+/// Batch's job states as the neutral ones.
+fn job_state(s: SimJobState) -> JobState {
+    match s {
+        SimJobState::Active => JobState::Active,
+        SimJobState::Disabled => JobState::Disabled,
+        SimJobState::Deleting => JobState::Deleting,
+        SimJobState::Terminating => JobState::Terminating,
+        SimJobState::Completed => JobState::Completed,
     }
 }
 
-/// Hands out ETags that never repeat for the backend's lifetime.
-#[derive(Debug, Default)]
-struct ETags {
-    issued: u64,
-}
-
-impl ETags {
-    fn next(&mut self) -> ETag {
-        self.issued += 1;
-        ETag::new(format!("0x8D{:014X}", self.issued))
+/// Batch's task states (and the result of a completed one) as the neutral ones.
+fn task_state(t: &Task) -> TaskState {
+    match (t.state.state, t.phase()) {
+        (SimTaskState::Active, _) => TaskState::Pending,
+        (SimTaskState::Preparing, _) => TaskState::Preparing,
+        (SimTaskState::Running, _) => TaskState::Running,
+        (SimTaskState::Completed, RulesTaskPhase::Succeeded) => TaskState::Succeeded,
+        (SimTaskState::Completed, _) => TaskState::Failed,
     }
 }
 
-/// What every mutable resource carries.
-#[derive(Debug)]
-struct Version {
-    etag: ETag,
-    last_modified: DateTime<Utc>,
-}
-
-impl Version {
-    fn new(etags: &mut ETags, now: DateTime<Utc>) -> Self {
-        Version {
-            etag: etags.next(),
-            last_modified: now,
-        }
+fn failure(f: &Failure, exit_code: Option<i32>) -> FailureInfo {
+    let mut info = FailureInfo {
+        category: Some(f.category.to_string()),
+        code: Some(f.code.to_string()),
+        message: Some(f.message.to_string()),
+        details: Vec::new(),
+    };
+    if let Some(code) = exit_code {
+        info.details.push(("exitCode".into(), code.to_string()));
     }
-
-    fn bump(&mut self, etags: &mut ETags, at: DateTime<Utc>) {
-        self.etag = etags.next();
-        self.last_modified = at;
-    }
-}
-
-#[derive(Debug)]
-struct Task {
-    phase: TaskPhase,
-    previous: Option<&'static str>,
-    version: Version,
-    exit_code: Option<i32>,
-    result: Option<TaskResult>,
-    failure: Option<FailureInfo>,
-    start_time: Option<DateTime<Utc>>,
-    end_time: Option<DateTime<Utc>>,
-    retry_count: u32,
-}
-
-impl Task {
-    fn rules(&self) -> rules::TaskPhase {
-        match (self.phase, self.result) {
-            (TaskPhase::Completed, Some(TaskResult::Success)) => rules::TaskPhase::Succeeded,
-            (TaskPhase::Completed, _) => rules::TaskPhase::Failed,
-            _ => rules::TaskPhase::Unfinished,
-        }
-    }
-
-    fn normalized(&self) -> TaskState {
-        match (self.phase, self.result) {
-            (TaskPhase::Pending, _) => TaskState::Pending,
-            (TaskPhase::Running, _) => TaskState::Running,
-            (TaskPhase::Completed, Some(TaskResult::Success)) => TaskState::Succeeded,
-            (TaskPhase::Completed, Some(TaskResult::Failure)) => TaskState::Failed,
-            (TaskPhase::Completed, _) => TaskState::Completed,
-        }
-    }
-
-    fn move_to(&mut self, phase: TaskPhase, etags: &mut ETags, now: DateTime<Utc>) {
-        self.previous = Some(self.phase.provider());
-        self.phase = phase;
-        self.version.bump(etags, now);
-    }
-
-    /// Ends a task that has not finished because its job was terminated.
-    fn end_by_job_termination(&mut self, etags: &mut ETags, now: DateTime<Utc>) {
-        self.result = Some(TaskResult::Failure);
-        self.failure = Some(FailureInfo {
-            category: Some("usererror".into()),
-            code: Some("TaskEnded".into()),
-            message: Some("Task Was Ended by User Request".into()),
-            details: Vec::new(),
-        });
-        self.end_time = Some(now);
-        self.move_to(TaskPhase::Completed, etags, now);
-    }
-}
-
-#[derive(Debug)]
-struct Job {
-    pool_id: String,
-    phase: JobPhase,
-    previous: Option<&'static str>,
-    version: Version,
-    created: DateTime<Utc>,
-    end_time: Option<DateTime<Utc>>,
-    terminate_reason: Option<String>,
-    /// `None`: the job has no preparation or release task.
-    prep_release: Option<BTreeMap<String, PrepReleaseStatus>>,
-    tasks: BTreeMap<TaskId, Task>,
-}
-
-impl Job {
-    fn move_to(&mut self, phase: JobPhase, etags: &mut ETags, at: DateTime<Utc>) {
-        self.previous = Some(self.phase.provider());
-        self.phase = phase;
-        self.version.bump(etags, at);
-    }
-
-    /// Applies a termination whose time has come (observed lazily, on every access).
-    fn settle(&mut self, etags: &mut ETags, now: DateTime<Utc>) {
-        if let JobPhase::Terminating { completes_at } = self.phase
-            && completes_at <= now
-        {
-            self.end_time = Some(completes_at);
-            self.move_to(JobPhase::Completed, etags, completes_at);
-        }
-    }
-
-    /// Accepts a termination: the job becomes terminating and its unfinished tasks end.
-    fn terminate(
-        &mut self,
-        reason: String,
-        completes_at: DateTime<Utc>,
-        etags: &mut ETags,
-        now: DateTime<Utc>,
-    ) {
-        self.terminate_reason = Some(reason);
-        self.move_to(JobPhase::Terminating { completes_at }, etags, now);
-        for task in self.tasks.values_mut() {
-            if task.phase != TaskPhase::Completed {
-                task.end_by_job_termination(etags, now);
-            }
-        }
-        self.settle(etags, now);
-    }
-
-    /// The error a task operation gets when the job no longer accepts task changes.
-    fn refuse_task_changes(&self, operation: Operation) -> Result<()> {
-        rules::job_accepts_task_changes(self.phase.rules())
-            .map_err(|r| refused(operation, self.phase.provider(), r))
-    }
-
-    fn task_mut(&mut self, operation: Operation, task: &TaskId) -> Result<&mut Task> {
-        self.tasks
-            .get_mut(task)
-            .ok_or_else(|| task_not_found(operation, task))
-    }
-}
-
-fn job_not_found(operation: Operation, job: &JobId) -> Error {
-    Error::not_found(
-        ResourceKind::Job,
-        job.as_str(),
-        ctx(operation)
-            .with_code("JobNotFound")
-            .with_message("The specified job does not exist."),
-    )
-}
-
-fn task_not_found(operation: Operation, task: &TaskId) -> Error {
-    Error::not_found(
-        ResourceKind::Task,
-        task.as_str(),
-        ctx(operation)
-            .with_code("TaskNotFound")
-            .with_message("The specified task does not exist."),
-    )
+    info
 }
 
 /// One page of a prep/release listing and the node id the next page starts after.
 pub(crate) type PrepReleasePage = (Vec<PrepReleaseStatus>, Option<String>);
 
-/// The whole simulated service.
-#[derive(Debug, Default)]
+/// The simulated account, and the seeded prep/release records of each job (by job key).
 pub(crate) struct Store {
-    jobs: BTreeMap<JobId, Job>,
-    etags: ETags,
-    termination_delay: Duration,
+    sim: Sim,
+    records: HashMap<String, BTreeMap<String, PrepReleaseStatus>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            // Pools get no nodes: tasks run only when seeding says so.
+            sim: Sim::new(DateTime::<Utc>::MIN_UTC, 0),
+            records: HashMap::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("jobs", &self.sim.jobs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
-    /// The job, with any due termination applied, and the ETag source.
-    fn job(
+    /// The job at `now`, every transition due by then applied.
+    fn job(&mut self, op: Operation, id: &JobId, now: DateTime<Utc>) -> Result<&Job> {
+        self.sim.advance(now);
+        self.sim
+            .found_job(id.as_str())
+            .map_err(|r| refused(op, None, id.as_str(), r))
+    }
+
+    fn task(
         &mut self,
-        operation: Operation,
+        op: Operation,
         id: &JobId,
+        task: &TaskId,
         now: DateTime<Utc>,
-    ) -> Result<(&mut Job, &mut ETags)> {
-        let job = self
-            .jobs
-            .get_mut(id)
-            .ok_or_else(|| job_not_found(operation, id))?;
-        job.settle(&mut self.etags, now);
-        Ok((job, &mut self.etags))
+    ) -> Result<(&Job, &Task)> {
+        self.sim.advance(now);
+        self.sim
+            .found_task(id.as_str(), task.as_str())
+            .map_err(|r| {
+                let named = if r.code == "TaskNotFound" {
+                    task.as_str()
+                } else {
+                    id.as_str()
+                };
+                refused(op, None, named, r)
+            })
     }
 
     // ----- the trait operations -----
@@ -303,36 +157,32 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TerminateJobOutcome> {
         let op = Operation::TerminateJob;
-        let delay =
-            chrono::Duration::from_std(self.termination_delay).unwrap_or(chrono::Duration::MAX);
-        let (job, etags) = self.job(op, id, now)?;
+        let job = self.job(op, id, now)?;
         preconditions::check(
             || ctx(op),
             preconditions,
-            &job.version.etag,
-            job.version.last_modified,
+            &ETag::new(job.meta.etag.clone()),
+            job.meta.last_modified,
         )?;
+        let state = job.state.state.as_str();
         // Terminate is idempotent on the trait: the service's refusals of a job already
         // terminating or completed are answers, not errors.
-        let disposition = match rules::terminate_job(job.phase.rules()) {
+        let disposition = match rules::terminate_job(job.phase()) {
             Err(r) if r.code == "JobBeingTerminated" => TerminateDisposition::AlreadyTerminating,
             Err(r) if r.code == "JobCompleted" => TerminateDisposition::AlreadyCompleted,
-            Err(r) => return Err(refused(op, job.phase.provider(), r)),
+            Err(r) => return Err(refused(op, Some(state), id.as_str(), r)),
             Ok(()) => {
-                // `force` skips the simulated wait for nodes to process the termination.
-                let completes_at = if force {
-                    now
-                } else {
-                    now.checked_add_signed(delay)
-                        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-                };
-                let reason = reason.unwrap_or_else(|| DEFAULT_TERMINATE_REASON.to_owned());
-                job.terminate(reason, completes_at, etags, now);
+                self.sim
+                    .terminate_job(id.as_str(), reason, force, now)
+                    .map_err(|r| refused(op, Some(state), id.as_str(), r))?;
                 TerminateDisposition::Accepted
             }
         };
         let mut outcome = TerminateJobOutcome::new(disposition);
-        outcome.etag = Some(job.version.etag.clone());
+        outcome.etag = self
+            .sim
+            .job(id.as_str())
+            .map(|j| ETag::new(j.meta.etag.clone()));
         Ok(outcome)
     }
 
@@ -344,48 +194,47 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ReactivateTaskOutcome> {
         let op = Operation::ReactivateTask;
-        let (job, etags) = self.job(op, id, now)?;
-        let refusal = job.refuse_task_changes(op);
-        let job_phase = job.phase.rules();
-        let task = job.task_mut(op, task_id)?;
+        let (job, task) = self.task(op, id, task_id, now)?;
         preconditions::check(
             || ctx(op),
             preconditions,
-            &task.version.etag,
-            task.version.last_modified,
+            &ETag::new(task.meta.etag.clone()),
+            task.meta.last_modified,
         )?;
-        refusal?;
-        rules::reactivate_task(job_phase, task.rules())
-            .map_err(|r| refused(op, task.phase.provider(), r))?;
-        task.exit_code = None;
-        task.result = None;
-        task.failure = None;
-        task.start_time = None;
-        task.end_time = None;
-        task.retry_count = 0;
-        task.move_to(TaskPhase::Pending, etags, now);
+        let (job_state, task_state) = (job.state.state.as_str(), task.state.state.as_str());
+        rules::job_accepts_task_changes(job.phase())
+            .map_err(|r| refused(op, Some(job_state), id.as_str(), r))?;
+        let meta = self
+            .sim
+            .reactivate_task(id.as_str(), task_id.as_str(), now)
+            .map_err(|r| refused(op, Some(task_state), task_id.as_str(), r))?;
         Ok(ReactivateTaskOutcome {
-            etag: Some(task.version.etag.clone()),
+            etag: Some(ETag::new(meta.etag)),
             request_id: None,
         })
     }
 
     pub(crate) fn job_status(&mut self, id: &JobId, now: DateTime<Utc>) -> Result<JobStatus> {
-        let (job, _) = self.job(Operation::JobStatus, id, now)?;
+        let job = self.job(Operation::JobStatus, id, now)?;
         let mut counts = TaskCounts::default();
         for task in job.tasks.values() {
-            match task.normalized() {
+            match task_state(task) {
                 TaskState::Pending | TaskState::Preparing => counts.pending += 1,
                 TaskState::Running => counts.running += 1,
                 TaskState::Succeeded => counts.succeeded += 1,
                 _ => counts.failed += 1,
             }
         }
-        let mut s = JobStatus::new(id.clone(), job.phase.normalized(), job.phase.provider());
-        s.previous_provider_state = job.previous.map(str::to_owned);
-        s.etag = Some(job.version.etag.clone());
-        s.last_modified = Some(job.version.last_modified);
-        s.terminate_reason = job.terminate_reason.clone();
+        let state = job.state.state;
+        let mut s = JobStatus::new(id.clone(), job_state(state), state.as_str());
+        s.previous_provider_state = job.state.previous.map(|(p, _)| p.as_str().to_owned());
+        s.etag = Some(ETag::new(job.meta.etag.clone()));
+        s.last_modified = Some(job.meta.last_modified);
+        // Batch reports the reason once the job has completed.
+        s.terminate_reason = job
+            .terminate_reason
+            .clone()
+            .filter(|_| state == SimJobState::Completed);
         s.start_time = Some(job.created);
         s.end_time = job.end_time;
         s.pool_id = Some(job.pool_id.clone());
@@ -399,24 +248,31 @@ impl Store {
         task_id: &TaskId,
         now: DateTime<Utc>,
     ) -> Result<TaskStatus> {
-        let op = Operation::TaskStatus;
-        let (job, _) = self.job(op, id, now)?;
-        let task = job.task_mut(op, task_id)?;
+        let (_, task) = self.task(Operation::TaskStatus, id, task_id, now)?;
+        let state = task_state(task);
         let mut s = TaskStatus::new(
             id.clone(),
             task_id.clone(),
-            task.normalized(),
-            task.phase.provider(),
+            state,
+            task.state.state.as_str(),
         );
-        s.previous_provider_state = task.previous.map(str::to_owned);
-        s.etag = Some(task.version.etag.clone());
-        s.last_modified = Some(task.version.last_modified);
-        s.exit_code = task.exit_code;
-        s.retry_count = task.retry_count;
-        s.result = task.result;
-        s.failure = task.failure.clone();
-        s.start_time = task.start_time;
-        s.end_time = task.end_time;
+        s.previous_provider_state = task.state.previous.map(|(p, _)| p.as_str().to_owned());
+        s.etag = Some(ETag::new(task.meta.etag.clone()));
+        s.last_modified = Some(task.meta.last_modified);
+        let exec = &task.exec;
+        s.exit_code = exec.exit_code;
+        s.retry_count = exec.retry_count;
+        s.result = match state {
+            TaskState::Succeeded => Some(TaskResult::Success),
+            TaskState::Failed => Some(TaskResult::Failure),
+            _ => None,
+        };
+        s.failure = exec.failure.as_ref().map(|f| {
+            let exit = exec.exit_code.filter(|c| *c != 0);
+            failure(f, exit)
+        });
+        s.start_time = exec.start;
+        s.end_time = exec.end;
         Ok(s)
     }
 
@@ -431,10 +287,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PrepReleasePage> {
         let op = Operation::ListPrepReleaseStatus;
-        let (job, _) = self.job(op, id, now)?;
-        rules::list_prep_release_status(job.prep_release.is_some())
-            .map_err(|r| refused(op, job.phase.provider(), r))?;
-        let Some(records) = job.prep_release.as_ref() else {
+        let job = self.job(op, id, now)?;
+        rules::list_prep_release_status(job.prep.is_some())
+            .map_err(|r| refused(op, Some(job.state.state.as_str()), id.as_str(), r))?;
+        let Some(records) = self.records.get(&key_of(id.as_str())) else {
             return Ok((Vec::new(), None));
         };
         let mut matching = records
@@ -456,19 +312,20 @@ impl Store {
 
     /// The job's failed tasks, in id order.
     pub(crate) fn failed_tasks(&mut self, id: &JobId, now: DateTime<Utc>) -> Result<Vec<TaskId>> {
-        let (job, _) = self.job(Operation::RetryFailedTasks, id, now)?;
+        let job = self.job(Operation::RetryFailedTasks, id, now)?;
         Ok(job
             .tasks
-            .iter()
-            .filter(|(_, t)| t.normalized() == TaskState::Failed)
-            .map(|(id, _)| id.clone())
+            .values()
+            .filter(|t| task_state(t) == TaskState::Failed)
+            .filter_map(|t| TaskId::new(&t.id).ok())
             .collect())
     }
 
     // ----- seeding -----
 
     pub(crate) fn set_termination_delay(&mut self, delay: Duration) {
-        self.termination_delay = delay;
+        let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+        self.sim.set_termination_time(delay);
     }
 
     pub(crate) fn add_job(
@@ -479,34 +336,33 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_job");
-        if self.jobs.contains_key(id) {
-            return Err(Error::invalid_state(
-                None,
-                ctx(op)
-                    .with_code("JobExists")
-                    .with_message(format!("job {id} already exists")),
-            ));
+        let mut body = json!({"id": id.as_str(), "poolInfo": {"poolId": pool}});
+        if prep_release {
+            body["jobPreparationTask"] = json!({"commandLine": "seeded preparation"});
+            body["jobReleaseTask"] = json!({"commandLine": "seeded release"});
         }
-        let job = Job {
-            pool_id: pool.to_owned(),
-            phase: JobPhase::Active,
-            previous: None,
-            version: Version::new(&mut self.etags, now),
-            created: now,
-            end_time: None,
-            terminate_reason: None,
-            prep_release: prep_release.then(BTreeMap::new),
-            tasks: BTreeMap::new(),
-        };
-        self.jobs.insert(id.clone(), job);
+        self.sim.advance(now);
+        self.sim
+            .add_job(body, now)
+            .map_err(|r| refused(op, None, id.as_str(), r))?;
+        if prep_release {
+            self.records.insert(key_of(id.as_str()), BTreeMap::new());
+        }
         Ok(())
     }
 
     pub(crate) fn remove_job(&mut self, id: &JobId) -> Result<()> {
-        self.jobs
-            .remove(id)
-            .map(|_| ())
-            .ok_or_else(|| job_not_found(Operation::Other("seed_remove_job"), id))
+        self.records.remove(&key_of(id.as_str()));
+        if self.sim.remove_job(id.as_str()) {
+            Ok(())
+        } else {
+            Err(refused(
+                Operation::Other("seed_remove_job"),
+                None,
+                id.as_str(),
+                Refusal::not_found("JobNotFound"),
+            ))
+        }
     }
 
     pub(crate) fn add_task(
@@ -516,30 +372,29 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_task");
-        let (job, etags) = self.job(op, id, now)?;
-        job.refuse_task_changes(op)?;
-        if job.tasks.contains_key(task_id) {
-            return Err(Error::invalid_state(
-                None,
-                ctx(op)
-                    .with_code("TaskExists")
-                    .with_message(format!("task {task_id} already exists in job {id}")),
-            ));
-        }
-        let task = Task {
-            phase: TaskPhase::Pending,
-            previous: None,
-            version: Version::new(etags, now),
-            exit_code: None,
-            result: None,
-            failure: None,
-            start_time: None,
-            end_time: None,
-            retry_count: 0,
+        let body = json!({"id": task_id.as_str(), "commandLine": "seeded"});
+        let state = self.job(op, id, now)?.state.state.as_str();
+        self.sim
+            .add_task(id.as_str(), body, now)
+            .map(|_| ())
+            .map_err(|r| refused(op, Some(state), id.as_str(), r))
+    }
+
+    /// The refusal of a seeding step, naming the job or task it is about.
+    fn seeding(&mut self, op: Operation, id: &JobId, task: Option<&TaskId>, r: Refusal) -> Error {
+        let state = match task {
+            Some(t) => self
+                .sim
+                .found_task(id.as_str(), t.as_str())
+                .ok()
+                .map(|(_, t)| t.state.state.as_str()),
+            None => self.sim.job(id.as_str()).map(|j| j.state.state.as_str()),
         };
-        job.tasks.insert(task_id.clone(), task);
-        job.version.bump(etags, now);
-        Ok(())
+        let named = match (task, r.code.as_str()) {
+            (Some(t), "TaskNotFound" | "TaskNotActive" | "TaskNotRunning") => t.as_str(),
+            _ => id.as_str(),
+        };
+        refused(op, state, named, r)
     }
 
     pub(crate) fn start_task(
@@ -549,23 +404,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_start_task");
-        let (job, etags) = self.job(op, id, now)?;
-        if job.phase != JobPhase::Active {
-            return Err(Error::invalid_state(
-                Some(job.phase.provider().to_owned()),
-                ctx(op).with_message(format!("job {id} is not active: tasks cannot start")),
-            ));
-        }
-        let task = job.task_mut(op, task_id)?;
-        if task.phase != TaskPhase::Pending {
-            return Err(Error::invalid_state(
-                Some(task.phase.provider().to_owned()),
-                ctx(op).with_message(format!("task {task_id} is not waiting to run")),
-            ));
-        }
-        task.start_time = Some(now);
-        task.move_to(TaskPhase::Running, etags, now);
-        Ok(())
+        self.sim
+            .seed_start_task(id.as_str(), task_id.as_str(), now)
+            .map_err(|r| self.seeding(op, id, Some(task_id), r))
     }
 
     pub(crate) fn complete_task(
@@ -576,29 +417,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_complete_task");
-        let (job, etags) = self.job(op, id, now)?;
-        let task = job.task_mut(op, task_id)?;
-        if task.phase != TaskPhase::Running {
-            return Err(Error::invalid_state(
-                Some(task.phase.provider().to_owned()),
-                ctx(op).with_message(format!("task {task_id} is not running")),
-            ));
-        }
-        task.exit_code = Some(exit_code);
-        task.end_time = Some(now);
-        if exit_code == 0 {
-            task.result = Some(TaskResult::Success);
-        } else {
-            task.result = Some(TaskResult::Failure);
-            task.failure = Some(FailureInfo {
-                category: Some("usererror".into()),
-                code: Some("FailureExitCode".into()),
-                message: Some("The task exited with an exit code representing a failure".into()),
-                details: vec![("exitCode".into(), exit_code.to_string())],
-            });
-        }
-        task.move_to(TaskPhase::Completed, etags, now);
-        Ok(())
+        self.sim
+            .seed_complete_task(id.as_str(), task_id.as_str(), exit_code, now)
+            .map_err(|r| self.seeding(op, id, Some(task_id), r))
     }
 
     pub(crate) fn set_retry_count(
@@ -609,11 +430,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_retry_count");
-        let (job, etags) = self.job(op, id, now)?;
-        let task = job.task_mut(op, task_id)?;
-        task.retry_count = retry_count;
-        task.version.bump(etags, now);
-        Ok(())
+        self.sim
+            .seed_retry_count(id.as_str(), task_id.as_str(), retry_count, now)
+            .map_err(|r| self.seeding(op, id, Some(task_id), r))
     }
 
     pub(crate) fn add_prep_release_record(
@@ -623,14 +442,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_prep_release_record");
-        let (job, _) = self.job(op, id, now)?;
-        let state = job.phase.provider();
-        rules::list_prep_release_status(job.prep_release.is_some())
-            .map_err(|r| refused(op, state, r))?;
-        let Some(records) = job.prep_release.as_mut() else {
-            return Ok(());
-        };
-        records.insert(record.node_id.clone(), record);
+        let job = self.job(op, id, now)?;
+        rules::list_prep_release_status(job.prep.is_some())
+            .map_err(|r| refused(op, Some(job.state.state.as_str()), id.as_str(), r))?;
+        self.records
+            .entry(key_of(id.as_str()))
+            .or_default()
+            .insert(record.node_id.clone(), record);
         Ok(())
     }
 
@@ -642,32 +460,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let op = Operation::Other("seed_job_state");
-        let (job, etags) = self.job(op, id, now)?;
-        let illegal = |job: &Job, what: &str| {
-            Err(Error::invalid_state(
-                Some(job.phase.provider().to_owned()),
-                ctx(op).with_message(format!("job {id} cannot be {what} from this state")),
-            ))
+        let target = match target {
+            SeedJobState::Disabled => SeedJob::Disable,
+            SeedJobState::Enabled => SeedJob::Enable,
+            SeedJobState::Deleting => SeedJob::Delete,
+            SeedJobState::Completed(reason) => SeedJob::Complete(reason),
         };
-        match target {
-            SeedJobState::Disabled if job.phase == JobPhase::Active => {
-                job.move_to(JobPhase::Disabled, etags, now);
-            }
-            SeedJobState::Disabled => return illegal(job, "disabled"),
-            SeedJobState::Enabled if job.phase == JobPhase::Disabled => {
-                job.move_to(JobPhase::Active, etags, now);
-            }
-            SeedJobState::Enabled => return illegal(job, "enabled"),
-            SeedJobState::Deleting if job.phase == JobPhase::Deleting => {
-                return illegal(job, "deleted");
-            }
-            SeedJobState::Deleting => job.move_to(JobPhase::Deleting, etags, now),
-            SeedJobState::Completed(reason) => match job.phase {
-                JobPhase::Active | JobPhase::Disabled => job.terminate(reason, now, etags, now),
-                _ => return illegal(job, "completed"),
-            },
-        }
-        Ok(())
+        self.sim
+            .seed_job_state(id.as_str(), target, now)
+            .map_err(|r| self.seeding(op, id, None, r))
     }
 }
 
