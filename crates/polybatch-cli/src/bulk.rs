@@ -13,8 +13,9 @@ use polybatch::wrap::ConcurrencyLimited;
 use polybatch::{BatchBackend, JobId, TerminateDisposition, TerminateJobOptions};
 use serde_json::json;
 
-use crate::cli::{BulkTerminateArgs, OutputFormat};
+use crate::cli::BulkTerminateArgs;
 use crate::exit::{CliError, error_json, one_line};
+use crate::format::OutputFormat;
 use crate::output::print_json;
 
 /// One line of the ids file: a valid id, or the text and why it is not one.

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use polybatch::secret::Secret;
 
 use crate::exit::CliError;
+use crate::format::OutputFormat;
 
 /// Drive cloud batch services (Azure Batch, Tencent Cloud Batch) through one interface, run the
 /// local emulator, or run the demo.
@@ -119,15 +120,6 @@ pub enum ProviderName {
     Azure,
     /// Tencent Cloud Batch.
     Tencent,
-}
-
-/// `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable tables and lines.
-    Table,
-    /// JSON (one document; JSON Lines for streamed listings).
-    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::cli::OutputFormat;
+use crate::format::OutputFormat;
 
 /// Exit code: an operation failed.
 pub const FAILED: u8 = 1;

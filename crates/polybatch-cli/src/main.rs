@@ -9,6 +9,7 @@ mod cli;
 mod demo;
 mod emulator;
 mod exit;
+mod format;
 mod logging;
 mod ops;
 mod output;

@@ -11,8 +11,9 @@ use polybatch::{
     WaitOptions,
 };
 
-use crate::cli::{JobCommand, OutputFormat, TaskCommand, TerminateArgs};
+use crate::cli::{JobCommand, TaskCommand, TerminateArgs};
 use crate::exit::CliError;
+use crate::format::OutputFormat;
 use crate::output;
 
 /// Runs a `polybatch job ...` command.

@@ -11,8 +11,8 @@ use polybatch::{
 };
 use serde_json::{Value, json};
 
-use crate::cli::OutputFormat;
 use crate::exit::error_json;
+use crate::format::OutputFormat;
 
 /// Prints a JSON document on one line of stdout.
 pub fn print_json(value: &Value) {

@@ -1,6 +1,7 @@
 //! The admin API under [`crate::ADMIN_PREFIX`]: inspect the simulated service, move its clock,
 //! and switch fault injection. Documented in `docs/emulator.md`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -11,10 +12,26 @@ use polybatch::clock::Clock;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::Context;
+use crate::azure::AzureService;
 use crate::faults::FaultRule;
-use crate::server::Emulator;
+use crate::tencent::TencentService;
 
-pub(crate) fn router(emulator: Emulator) -> Router {
+/// What the admin API reads and steers: the shared context and both simulated services.
+#[derive(Clone)]
+pub(crate) struct Admin {
+    pub(crate) ctx: Arc<Context>,
+    pub(crate) azure: Arc<AzureService>,
+    pub(crate) tencent: Arc<TencentService>,
+}
+
+impl Admin {
+    fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+}
+
+pub(crate) fn router(admin: Admin) -> Router {
     Router::new()
         .route("/_polybatch/health", get(health))
         .route("/_polybatch/state", get(state))
@@ -26,22 +43,22 @@ pub(crate) fn router(emulator: Emulator) -> Router {
         )
         .route("/_polybatch/faults/enabled", post(set_enabled))
         .route("/_polybatch/stats", get(stats).delete(reset_stats))
-        .with_state(emulator)
+        .with_state(admin)
 }
 
 async fn health() -> Json<Value> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-async fn state(State(e): State<Emulator>) -> Json<Value> {
+async fn state(State(e): State<Admin>) -> Json<Value> {
     Json(json!({
         "clock": e.context().sim_clock.now().to_rfc3339(),
-        "azure": e.azure().snapshot(),
-        "tencent": e.tencent().snapshot(),
+        "azure": e.azure.snapshot(),
+        "tencent": e.tencent.snapshot(),
     }))
 }
 
-async fn clock(State(e): State<Emulator>) -> Json<Value> {
+async fn clock(State(e): State<Admin>) -> Json<Value> {
     Json(json!({"now": e.context().sim_clock.now().to_rfc3339()}))
 }
 
@@ -51,7 +68,7 @@ struct Advance {
 }
 
 async fn advance(
-    State(e): State<Emulator>,
+    State(e): State<Admin>,
     Json(a): Json<Advance>,
 ) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
     if !a.seconds.is_finite() || a.seconds < 0.0 || a.seconds > 1e9 {
@@ -68,16 +85,16 @@ async fn advance(
     ))
 }
 
-async fn faults(State(e): State<Emulator>) -> Json<Value> {
+async fn faults(State(e): State<Admin>) -> Json<Value> {
     Json(json!({"enabled": e.context().faults.enabled(), "rules": e.context().faults.rules()}))
 }
 
-async fn add_fault(State(e): State<Emulator>, Json(rule): Json<FaultRule>) -> StatusCode {
+async fn add_fault(State(e): State<Admin>, Json(rule): Json<FaultRule>) -> StatusCode {
     e.context().faults.add(rule);
     StatusCode::CREATED
 }
 
-async fn clear_faults(State(e): State<Emulator>) -> StatusCode {
+async fn clear_faults(State(e): State<Admin>) -> StatusCode {
     e.context().faults.clear();
     StatusCode::NO_CONTENT
 }
@@ -87,16 +104,16 @@ struct Enabled {
     enabled: bool,
 }
 
-async fn set_enabled(State(e): State<Emulator>, Json(b): Json<Enabled>) -> Json<Value> {
+async fn set_enabled(State(e): State<Admin>, Json(b): Json<Enabled>) -> Json<Value> {
     e.context().faults.set_enabled(b.enabled);
     Json(json!({"enabled": b.enabled}))
 }
 
-async fn stats(State(e): State<Emulator>) -> Json<Value> {
+async fn stats(State(e): State<Admin>) -> Json<Value> {
     Json(serde_json::to_value(e.context().stats.snapshot()).unwrap_or(Value::Null))
 }
 
-async fn reset_stats(State(e): State<Emulator>) -> StatusCode {
+async fn reset_stats(State(e): State<Admin>) -> StatusCode {
     e.context().stats.reset();
     StatusCode::NO_CONTENT
 }

@@ -56,7 +56,11 @@ impl Emulator {
         Router::new()
             .merge(AzureService::router(&self.azure))
             .merge(TencentService::router(&self.tencent))
-            .merge(crate::admin::router(self.clone()))
+            .merge(crate::admin::router(crate::admin::Admin {
+                ctx: self.ctx.clone(),
+                azure: self.azure.clone(),
+                tencent: self.tencent.clone(),
+            }))
     }
 
     /// Serves on `listener` until `shutdown` resolves.

@@ -31,8 +31,7 @@ pub const ENV_TOKEN: &str = "TENCENTCLOUD_TOKEN";
 pub const ENV_SECURITY_TOKEN: &str = "TENCENTCLOUD_SECURITY_TOKEN";
 /// Environment variable: the region, e.g. `ap-guangzhou`.
 pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
-/// Environment variable: the path of the credentials file (as the Go SDK reads it).
-pub const ENV_CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
+pub use crate::credential::ENV_CREDENTIALS_FILE;
 
 /// Which host requests go to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

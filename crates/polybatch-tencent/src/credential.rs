@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use polybatch::secret::Secret;
 use polybatch::{Error, Result};
 
-use crate::builder::ENV_CREDENTIALS_FILE;
 use crate::error::BACKEND;
+
+/// Environment variable: the path of the credentials file (as the Go SDK reads it).
+pub const ENV_CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
 
 /// `[default]` `secret_id` / `secret_key` of an SDK credentials file (INI).
 fn read_credentials_file(path: &Path) -> std::io::Result<(Option<String>, Option<String>)> {
