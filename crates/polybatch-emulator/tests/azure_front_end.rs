@@ -719,9 +719,13 @@ async fn versions_and_query_parameters() {
         (a.status, a.code()),
         (StatusCode::BAD_REQUEST, "UnsupportedRequestVersion".into())
     );
+    // Every stable data-plane version is served (16.0 is what Microsoft's Node SDK sends).
     for v in [
         "2022-01-01.15.0",
+        "2022-10-01.16.0",
+        "2023-05-01.17.0",
         "2023-11-01.18.0",
+        "2024-02-01.19.0",
         "2024-07-01.20.0",
         "2025-06-01",
         "2025-06-01.21.0",
@@ -748,16 +752,19 @@ async fn versions_and_query_parameters() {
         ("UnsupportedQueryParameter".into(), "colour".into())
     );
     // `force` exists from 2024-07-01.20.0 on.
-    let a = h
-        .post(
-            "/jobs/v/terminate?api-version=2023-11-01.18.0&force=true",
-            None,
-        )
-        .await;
-    assert_eq!(
-        (a.code(), a.detail("QueryParameterName")),
-        ("UnsupportedQueryParameter".into(), "force".into())
-    );
+    for v in ["2022-10-01.16.0", "2023-11-01.18.0", "2024-02-01.19.0"] {
+        let a = h
+            .post(
+                &format!("/jobs/v/terminate?api-version={v}&force=true"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (a.code(), a.detail("QueryParameterName")),
+            ("UnsupportedQueryParameter".into(), "force".into()),
+            "{v}"
+        );
+    }
     let a = h
         .post(
             "/jobs/v/terminate?api-version=2024-07-01.20.0&force=true",

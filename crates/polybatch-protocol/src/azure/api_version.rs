@@ -65,11 +65,16 @@ impl fmt::Display for ApiVersion {
 }
 
 impl ApiVersion {
-    /// The version a request names, as the service reads it: the exact wire strings, plus
-    /// `2025-06-01.21.0`, the name the 2025 spec was first emitted under, which the service
-    /// also accepts. A client sends only [`ApiVersion::as_str`].
+    /// The version whose behaviour a request naming `s` gets, as the service reads it: every
+    /// stable data-plane version of the operations polybatch uses is served, each with the
+    /// behaviour of its generation. The versions between the four a client speaks behave as
+    /// the one before them that it does speak (none of them changed what these operations
+    /// take: `force` arrived with 20.0, `timeOut` with 2025-06-01), and `2025-06-01.21.0` is the
+    /// name the 2025 spec was first emitted under. A client sends only [`ApiVersion::as_str`].
     pub fn from_received(s: &str) -> Option<ApiVersion> {
         match s {
+            "2022-10-01.16.0" | "2023-05-01.17.0" => Some(ApiVersion::V2022_01_01_15_0),
+            "2024-02-01.19.0" => Some(ApiVersion::V2023_11_01_18_0),
             "2025-06-01.21.0" => Some(ApiVersion::V2025_06_01),
             _ => ApiVersion::ALL.into_iter().find(|v| v.as_str() == s),
         }
@@ -134,11 +139,26 @@ mod tests {
     }
 
     #[test]
-    fn the_service_also_reads_the_first_2025_name() {
+    fn the_service_reads_every_stable_version_with_its_generation() {
         assert_eq!(
             ApiVersion::from_received("2025-06-01.21.0"),
             Some(ApiVersion::V2025_06_01)
         );
+        // What Microsoft's Node SDK @azure/batch 10.x sends.
+        for (sent, force) in [
+            ("2022-01-01.15.0", false),
+            ("2022-10-01.16.0", false),
+            ("2023-05-01.17.0", false),
+            ("2023-11-01.18.0", false),
+            ("2024-02-01.19.0", false),
+            ("2024-07-01.20.0", true),
+            ("2025-06-01", true),
+        ] {
+            let v = ApiVersion::from_received(sent).unwrap_or_else(|| panic!("{sent}"));
+            assert_eq!(v.supports_force(), force, "{sent}");
+        }
+        // A client configures only the four it speaks.
+        assert!("2022-10-01.16.0".parse::<ApiVersion>().is_err());
         for v in ApiVersion::ALL {
             assert_eq!(ApiVersion::from_received(v.as_str()), Some(v));
         }
