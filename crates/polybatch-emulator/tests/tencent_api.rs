@@ -792,6 +792,9 @@ async fn session_token_must_match() {
     assert_eq!(h.send(&r).await.code(), "");
     r.token = Some("another-token".into());
     assert_eq!(h.send(&r).await.code(), "AuthFailure.TokenFailure");
+    // Temporary keys are valid only with their token.
+    r.token = None;
+    assert_eq!(h.send(&r).await.code(), "AuthFailure.TokenFailure");
     // The token never shows in the configuration's Debug output.
     let printed = format!("{:?}", h.ctx().config);
     assert!(!printed.contains("the-session-token"), "{printed}");

@@ -215,15 +215,9 @@ fn terminate_task_instance(
 ) -> Result<Map<String, Value>, ApiError> {
     let req: TerminateTaskInstanceRequest = parse(body)?;
     let job = job_mut(store, region, &req.job_id)?;
-    let task = job.task_index(&req.task_name).ok_or_else(|| {
-        ApiError::new(
-            "ResourceNotFound.Task",
-            format!(
-                "The specified job task does not exist: `{}`.",
-                req.task_name
-            ),
-        )
-    })?;
+    let task = job
+        .task_index(&req.task_name)
+        .ok_or_else(|| refused(Refusal::TaskNotFound(req.task_name.clone())))?;
     let no_instance = || {
         ApiError::new(
             "ResourceNotFound.TaskInstance",

@@ -94,7 +94,7 @@ pub enum Failure {
     SignedHeaderMissing,
     /// The signature is not the one the server computed.
     SignatureMismatch,
-    /// An `X-TC-Token` that is not the session token of these keys.
+    /// An `X-TC-Token` that is not the session token of these keys, or none for temporary keys.
     InvalidToken,
 }
 
@@ -227,13 +227,13 @@ pub fn verify(
     ) {
         return Err(Failure::SignatureMismatch);
     }
-    if let Some(token) = request.header("x-tc-token").filter(|t| !t.is_empty()) {
-        let ok = credentials
-            .session_token
-            .is_some_and(|expected| constant_time::eq(expected.as_bytes(), token.as_bytes()));
-        if !ok {
-            return Err(Failure::InvalidToken);
+    // Temporary keys are valid only with their token; permanent keys take none.
+    let token = request.header("x-tc-token").filter(|t| !t.is_empty());
+    match (token, credentials.session_token) {
+        (None, None) => {}
+        (Some(sent), Some(expected)) if constant_time::eq(expected.as_bytes(), sent.as_bytes()) => {
         }
+        _ => return Err(Failure::InvalidToken),
     }
     Ok(Verified {
         secret_id: auth.secret_id,
@@ -329,6 +329,16 @@ mod tests {
             Err(Failure::InvalidToken)
         );
         assert_eq!(code(check(&h, body, &creds(Some("tok")), TS)), None);
+        // Temporary keys without their token are refused too.
+        let without: Vec<_> = h
+            .iter()
+            .filter(|(n, _)| *n != "x-tc-token")
+            .copied()
+            .collect();
+        assert_eq!(
+            check(&without, body, &creds(Some("tok")), TS),
+            Err(Failure::InvalidToken)
+        );
         h[2] = ("host", "batch.ap-shanghai.tencentcloudapi.com");
         assert_eq!(
             check(&h, body, &creds(Some("tok")), TS),
