@@ -701,6 +701,51 @@ async fn paging_filter_and_select() {
 }
 
 #[tokio::test]
+async fn a_post_states_its_length_and_a_body_its_json_type() {
+    let h = start(config(1)).await;
+    h.add_job(json!({"id": "l", "poolInfo": {"poolId": "p"}}))
+        .await;
+    let terminate = format!("/jobs/l/terminate?api-version={API}");
+    let mut r = Req::new(Method::POST, &terminate);
+    r.no_length = true;
+    let a = h.send(r).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLengthHeader".into()
+        )
+    );
+    let body = json!({"terminateReason": "r"});
+    let mut r = Req::new(Method::POST, &terminate).json(&body);
+    r.content_type = None;
+    let a = h.send(r).await;
+    assert_eq!(
+        (a.status, a.code(), a.detail("HeaderName")),
+        (
+            StatusCode::BAD_REQUEST,
+            "MissingRequiredHeader".into(),
+            "Content-Type".into()
+        )
+    );
+    let mut r = Req::new(Method::POST, &terminate).json(&body);
+    r.content_type = Some("text/plain".into());
+    let a = h.send(r).await;
+    assert_eq!(
+        (a.status, a.code(), a.detail("HeaderValue")),
+        (
+            StatusCode::BAD_REQUEST,
+            "InvalidHeaderValue".into(),
+            "text/plain".into()
+        )
+    );
+    // Refused requests changed nothing; a proper one is accepted.
+    assert_eq!(h.job("l").await["state"], "active");
+    let a = h.post(&terminate, Some(body)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.text);
+}
+
+#[tokio::test]
 async fn versions_and_query_parameters() {
     let h = start(config(1)).await;
     h.add_job(json!({"id": "v", "poolInfo": {"poolId": "p"}}))

@@ -71,6 +71,10 @@ pub struct Req {
     pub account: Option<String>,
     pub names: QueryNameCase,
     pub authorization: Option<String>,
+    /// Send the body chunked, with no `Content-Length`.
+    pub no_length: bool,
+    /// The body's `Content-Type`, when it has one (`None`: send none).
+    pub content_type: Option<String>,
 }
 
 impl Req {
@@ -86,6 +90,8 @@ impl Req {
             account: None,
             names: QueryNameCase::Lowercase,
             authorization: None,
+            no_length: false,
+            content_type: Some("application/json; odata=minimalmetadata".into()),
         }
     }
     pub fn json(mut self, body: &Value) -> Req {
@@ -143,13 +149,10 @@ impl Harness {
             headers.push(("ocp-date".into(), rfc1123(date)));
         }
         let body = req.body.clone().unwrap_or_default();
-        if req.body.is_some() {
-            headers.push((
-                "content-type".into(),
-                "application/json; odata=minimalmetadata".into(),
-            ));
+        if let (Some(_), Some(ct)) = (&req.body, &req.content_type) {
+            headers.push(("content-type".into(), ct.clone()));
         }
-        if req.method != Method::GET {
+        if req.method != Method::GET && !req.no_length {
             headers.push(("content-length".into(), body.len().to_string()));
         }
         headers.extend(req.headers.iter().cloned());
@@ -182,7 +185,10 @@ impl Harness {
         if !authorization.is_empty() {
             rb = rb.header("authorization", authorization);
         }
-        if req.method != Method::GET {
+        if req.no_length {
+            let chunks = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+            rb = rb.body(reqwest::Body::wrap_stream(chunks));
+        } else if req.method != Method::GET {
             rb = rb.body(body);
         }
         let resp = rb.send().await.unwrap();

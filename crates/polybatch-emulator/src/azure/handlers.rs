@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use polybatch::clock::Clock;
 use polybatch_protocol::azure::ApiVersion;
@@ -120,9 +121,38 @@ async fn serve(
         ));
     }
     let conditions = Conditions::parse(&parts.headers)?;
+    // Every POST states its length, 0 included (the SDKs always send one).
+    if parts.method == Method::POST && !parts.headers.contains_key(CONTENT_LENGTH) {
+        return Err(Reject::new(
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLengthHeader",
+        ));
+    }
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| Reject::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestBodyTooLarge"))?;
+    // A body is JSON, and says so.
+    if !body.is_empty() {
+        match parts
+            .headers
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or(""))
+        {
+            None => {
+                return Err(Reject::bad_request("MissingRequiredHeader")
+                    .value("HeaderName", "Content-Type"));
+            }
+            Some(ct)
+                if !ct
+                    .trim()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json") =>
+            {
+                return Err(Reject::header("InvalidHeaderValue", "Content-Type", ct));
+            }
+            Some(_) => {}
+        }
+    }
     let now = ctx.sim_clock.now();
     let base = info.base.as_str();
     let mut sim = svc.lock();
