@@ -82,6 +82,13 @@ impl Answer {
             .unwrap_or_default()
             .to_string()
     }
+
+    fn message(&self) -> String {
+        self.response()["Error"]["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
 }
 
 impl Harness {
@@ -825,6 +832,11 @@ async fn version_region_action_and_json_checks() {
     let mut r = base.clone();
     r.body = String::new();
     assert_eq!(h.send(&r).await.code(), "");
+    // DescribeJobs documents UnknownParameter for a parameter it does not define.
+    let r = Req::new("DescribeJobs", json!({"Limit": 5, "Colour": "blue"}));
+    let a = h.send(&r).await;
+    assert_eq!(a.code(), "UnknownParameter");
+    assert!(a.message().contains("Colour"), "{}", a.message());
 }
 
 #[tokio::test]

@@ -17,12 +17,20 @@ pub use polybatch_protocol::sim_env::{DEFAULT_RUN_SECONDS, EXIT_CODE_VAR, RUN_SE
 pub fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
     serde_json::from_value(body.clone()).map_err(|e| {
         let msg = e.to_string();
-        match msg
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            Some(field) => ApiError::missing(field),
-            None => ApiError::invalid(format!("Invalid request parameters: {msg}.")),
+        let field = |prefix: &str| {
+            msg.strip_prefix(prefix)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+        };
+        if let Some(f) = field("missing field `") {
+            ApiError::missing(&f)
+        } else if let Some(f) = field("unknown field `") {
+            ApiError::new(
+                "UnknownParameter",
+                format!("Unknown parameter error: `{f}`."),
+            )
+        } else {
+            ApiError::invalid(format!("Invalid request parameters: {msg}."))
         }
     })
 }
@@ -66,9 +74,10 @@ pub struct Filter {
     pub values: Vec<String>,
 }
 
-/// DescribeJobs.
+/// DescribeJobs. Its documented errors include `UnknownParameter`, so a parameter it does not
+/// define is refused (the other actions' error lists do not name it).
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct DescribeJobsRequest {
     /// `JobIds`.
     pub job_ids: Option<Vec<String>>,
