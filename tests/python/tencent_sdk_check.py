@@ -39,9 +39,9 @@ except ImportError as exc:  # pragma: no cover - environment problem, reported t
 DEFAULT_SECRET_ID = "AKIDpolybatchEMULATORdevelopment00000"
 DEFAULT_SECRET_KEY = "polybatchEmulatorDevelopmentKey00"
 
-# The SDK warns about response fields its models do not declare (the emulator adds
-# StartTime/TaskInstanceMetrics to TaskSet items); that is harmless.
-warnings.filterwarnings("ignore", message=".*fileds are useless.*")
+# The emulator answers only the documented fields, so the SDK's warning about response fields
+# its models do not declare must not appear: make it an error.
+warnings.filterwarnings("error", message=".*fileds are useless.*")
 
 
 class CheckFailed(Exception):

@@ -39,13 +39,12 @@ pub fn describe_job(job: &Job, view: &JobView) -> Map<String, Value> {
         .tasks
         .iter()
         .map(|t| {
+            // Only TaskView's documented fields.
             json!({
                 "TaskName": t.name,
                 "TaskState": t.state.as_str(),
                 "CreateTime": time(t.created),
-                "StartTime": opt_time(t.started),
                 "EndTime": opt_time(t.ended),
-                "TaskInstanceMetrics": metrics(instance_states(&t.instances)),
             })
         })
         .collect();

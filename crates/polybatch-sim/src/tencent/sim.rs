@@ -855,9 +855,11 @@ impl Store {
         self.jobs.get_mut(id).filter(|j| j.region == region)
     }
 
-    /// Deletes a job.
+    /// Deletes a job; the ClientTokens that named it name nothing any more, so a later
+    /// SubmitJob with one of them creates a new job.
     pub fn remove(&mut self, id: &str) {
         self.jobs.remove(id);
+        self.tokens.retain(|_, job| job != id);
     }
 
     /// Jobs of `region`, newest first.
@@ -1098,5 +1100,15 @@ mod tests {
         assert_eq!(s.list("r").len(), 2);
         assert_eq!(s.list("r")[0].id, c);
         assert!(s.get("other", &a).is_none());
+        // DeleteJob ends the token's mapping: the same token then creates a new job.
+        s.remove(&a);
+        let d = s.submit(
+            "r",
+            job(vec![task("A", 0, 1)], &[], DependOn::PreTaskSucceed).spec,
+            Some("t".into()),
+            t0(),
+        );
+        assert_ne!(d, a);
+        assert!(s.get("r", &d).is_some());
     }
 }
