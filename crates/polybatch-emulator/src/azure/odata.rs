@@ -64,10 +64,11 @@ struct Comparison {
     literal: Literal,
 }
 
-/// A `$filter`: comparisons joined by `and`.
+/// A `$filter`: comparisons joined by `and` and `or` (`and` binds tighter, as in OData;
+/// parentheses are not served), kept as alternatives of conjunctions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    terms: Vec<Comparison>,
+    any_of: Vec<Vec<Comparison>>,
 }
 
 fn tokens(text: &str) -> Result<Vec<String>, String> {
@@ -107,13 +108,14 @@ fn tokens(text: &str) -> Result<Vec<String>, String> {
 }
 
 impl Filter {
-    /// Parses `prop op literal [and ...]`, accepting only the `allowed` property paths.
+    /// Parses `prop op literal [and|or ...]`, accepting only the `allowed` property paths.
     pub(crate) fn parse(text: &str, allowed: &[&str]) -> Result<Filter, Reject> {
         let invalid = |reason: &str| {
             Reject::query("InvalidQueryParameterValue", "$filter", Some(text))
                 .value("Reason", reason)
         };
         let toks = tokens(text).map_err(|e| invalid(&e))?;
+        let mut any_of = Vec::new();
         let mut terms = Vec::new();
         let mut i = 0;
         loop {
@@ -154,40 +156,49 @@ impl Filter {
             match toks.get(i) {
                 None => break,
                 Some(t) if t.eq_ignore_ascii_case("and") => i += 1,
+                Some(t) if t.eq_ignore_ascii_case("or") => {
+                    any_of.push(std::mem::take(&mut terms));
+                    i += 1;
+                }
                 Some(t) => {
                     return Err(invalid(&format!(
-                        "unexpected '{t}' (only 'and' joins terms)"
+                        "unexpected '{t}' (terms are joined by 'and' or 'or')"
                     )));
                 }
             }
         }
-        Ok(Filter { terms })
+        any_of.push(terms);
+        Ok(Filter { any_of })
     }
 
     pub(crate) fn matches(&self, item: &Value) -> bool {
-        self.terms.iter().all(|c| {
-            let found = c.path.iter().try_fold(item, |v, p| v.get(p));
-            match (&c.literal, found) {
-                (Literal::Str(s), Some(Value::String(v))) => {
-                    let eq = v.eq_ignore_ascii_case(s);
-                    if c.op == Op::Eq { eq } else { !eq }
-                }
-                (Literal::Int(n), Some(v)) if v.is_i64() => {
-                    let v = v.as_i64().unwrap_or_default();
-                    match c.op {
-                        Op::Eq => v == *n,
-                        Op::Ne => v != *n,
-                        Op::Gt => v > *n,
-                        Op::Ge => v >= *n,
-                        Op::Lt => v < *n,
-                        Op::Le => v <= *n,
-                    }
-                }
-                // A missing or differently typed property only satisfies `ne`.
-                _ => c.op == Op::Ne,
-            }
-        })
+        self.any_of.is_empty() || self.any_of.iter().any(|terms| all_match(terms, item))
     }
+}
+
+fn all_match(terms: &[Comparison], item: &Value) -> bool {
+    terms.iter().all(|c| {
+        let found = c.path.iter().try_fold(item, |v, p| v.get(p));
+        match (&c.literal, found) {
+            (Literal::Str(s), Some(Value::String(v))) => {
+                let eq = v.eq_ignore_ascii_case(s);
+                if c.op == Op::Eq { eq } else { !eq }
+            }
+            (Literal::Int(n), Some(v)) if v.is_i64() => {
+                let v = v.as_i64().unwrap_or_default();
+                match c.op {
+                    Op::Eq => v == *n,
+                    Op::Ne => v != *n,
+                    Op::Gt => v > *n,
+                    Op::Ge => v >= *n,
+                    Op::Lt => v < *n,
+                    Op::Le => v <= *n,
+                }
+            }
+            // A missing or differently typed property only satisfies `ne`.
+            _ => c.op == Op::Ne,
+        }
+    })
 }
 
 /// `maxresults`: 1..=1000, default 1000.
@@ -279,7 +290,18 @@ mod tests {
         assert!(f.matches(&json!({"state": "completed", "executionInfo": {}})));
         assert!(!f.matches(&json!({"state": "active", "executionInfo": {}})));
         assert!(Filter::parse("nodeId eq 'x'", &["state"]).is_err());
-        assert!(Filter::parse("state eq 'x' or state eq 'y'", &["state"]).is_err());
+        // `or` joins alternatives; `and` binds tighter.
+        let or = Filter::parse(
+            "state eq 'active' or state eq 'completed' and executionInfo/exitCode ne 0",
+            &["state", "executionInfo/exitCode"],
+        )
+        .unwrap();
+        assert!(or.matches(&json!({"state": "active"})));
+        assert!(or.matches(&json!({"state": "completed", "executionInfo": {"exitCode": 3}})));
+        assert!(!or.matches(&json!({"state": "completed", "executionInfo": {"exitCode": 0}})));
+        assert!(!or.matches(&json!({"state": "running"})));
+        assert!(Filter::parse("state eq 'x' xor state eq 'y'", &["state"]).is_err());
+        assert!(Filter::parse("state eq 'x' or", &["state"]).is_err());
         assert!(Filter::parse("state gt 'x'", &["state"]).is_err());
         let q = Filter::parse("nodeId eq 'it''s'", &["nodeId"]).unwrap();
         assert!(q.matches(&json!({"nodeId": "it's"})));
