@@ -95,6 +95,7 @@ fn shown_proxy(raw: &str) -> String {
 pub struct ClientOptions {
     timeout: Duration,
     connect_timeout: Option<Duration>,
+    total_timeout: Option<Duration>,
     proxy: Proxy,
     user_agent: String,
     root_certificates: Vec<Vec<u8>>,
@@ -107,6 +108,7 @@ impl Default for ClientOptions {
         ClientOptions {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
+            total_timeout: None,
             proxy: Proxy::System,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             root_certificates: Vec::new(),
@@ -119,6 +121,7 @@ impl fmt::Debug for ClientOptions {
         f.debug_struct("ClientOptions")
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout())
+            .field("total_timeout", &self.total_timeout)
             .field("proxy", &self.proxy)
             .field("user_agent", &self.user_agent)
             .field("root_certificates", &self.root_certificates.len())
@@ -193,6 +196,20 @@ impl ClientOptions {
         &self.root_certificates
     }
 
+    /// The most a whole call may take, every attempt and backoff included: the builders cap the
+    /// retry policy's total budget with it (no attempt starts once it is spent, so a call
+    /// lasts at most this plus one per-attempt timeout). `None` (the default) leaves the
+    /// policy's own budget.
+    pub fn with_total_timeout(mut self, total: Duration) -> Self {
+        self.total_timeout = Some(total);
+        self
+    }
+
+    /// The total timeout, if one was set.
+    pub fn total_timeout(&self) -> Option<Duration> {
+        self.total_timeout
+    }
+
     /// Builds the HTTP client for requests to `endpoint` (which decides only whether the proxy
     /// is bypassed: it is for loopback). Errors are [`Error::Configuration`] of `backend`
     /// naming the setting: `timeout` or `connect_timeout` (zero), `proxy` (not an http(s) URL),
@@ -204,6 +221,9 @@ impl ClientOptions {
         }
         if self.connect_timeout().is_zero() {
             return Err(bad("connect_timeout", "must be positive".into()));
+        }
+        if self.total_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(bad("total_timeout", "must be positive".into()));
         }
         let user_agent = HeaderValue::from_str(&self.user_agent).map_err(|_| {
             bad(
@@ -363,6 +383,14 @@ M1V6pI8yqV5lss/WSAmEFJ/k9Jds+IQ=
             config_key(zero.build_client("t", &remote())),
             "connect_timeout"
         );
+        let zero = ClientOptions::default().with_total_timeout(Duration::ZERO);
+        assert_eq!(
+            config_key(zero.build_client("t", &remote())),
+            "total_timeout"
+        );
+        let total = ClientOptions::default().with_total_timeout(Duration::from_secs(90));
+        assert_eq!(total.total_timeout(), Some(Duration::from_secs(90)));
+        assert_eq!(ClientOptions::default().total_timeout(), None);
     }
 
     #[test]
