@@ -34,6 +34,10 @@ pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
 /// Environment variable: the path of the credentials file (as the Go SDK reads it).
 pub const ENV_CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
 
+/// The `X-TC-Language` sent when none is configured. The SDKs always send the header (their
+/// default is `zh-CN`); English messages are what this crate's errors are written in.
+pub const DEFAULT_LANGUAGE: &str = "en-US";
+
 /// Which host requests go to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Endpoint {
@@ -227,7 +231,8 @@ impl TencentBatchBuilder {
         self
     }
 
-    /// Sets `X-TC-Language` (`zh-CN` or `en-US`; `en-US` gives English error messages).
+    /// Sets `X-TC-Language` (`zh-CN` or `en-US`; default [`DEFAULT_LANGUAGE`], English error
+    /// messages). The header is sent on every request, as the official SDKs send it.
     pub fn with_language(mut self, language: impl Into<String>) -> Self {
         self.language = Some(language.into());
         self
@@ -313,7 +318,9 @@ impl TencentBatchBuilder {
             region,
             url,
             host,
-            language: self.language,
+            language: self
+                .language
+                .unwrap_or_else(|| DEFAULT_LANGUAGE.to_string()),
             http,
             options: self.client_options,
             retry: self.retry,
@@ -410,6 +417,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.secret_id.as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn the_language_defaults_to_english() {
+        let backend = full().build().unwrap();
+        assert_eq!(backend.client.language, DEFAULT_LANGUAGE);
+        assert_eq!(DEFAULT_LANGUAGE, "en-US");
+        let backend = full().with_language("zh-CN").build().unwrap();
+        assert_eq!(backend.client.language, "zh-CN");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -39,6 +39,7 @@ const JOB: &str = "job-abcd1234";
 /// One request as the mock received it.
 #[derive(Debug, Clone)]
 struct Recorded {
+    path: String,
     headers: HashMap<String, String>,
     body: Vec<u8>,
 }
@@ -115,8 +116,14 @@ fn check_auth(r: &Recorded) -> Option<&'static str> {
         .map(verify::Failure::code)
 }
 
-async fn handle(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(state): State<Arc<MockState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let recorded = Recorded {
+        path: uri.path().to_string(),
         headers: headers
             .iter()
             .map(|(k, v)| {
@@ -268,7 +275,7 @@ async fn sends_the_documented_headers_and_a_verifiable_signature() {
 }
 
 #[tokio::test]
-async fn optional_headers_are_omitted_when_unset() {
+async fn the_token_is_omitted_when_unset_and_the_language_always_sent() {
     let mock = Mock::start(|_, _| describe("RUNNING")).await;
     mock.backend()
         .job_status(&job(), StatusOptions::default())
@@ -276,7 +283,31 @@ async fn optional_headers_are_omitted_when_unset() {
         .unwrap();
     let r = &mock.requests()[0];
     assert!(!r.headers.contains_key("x-tc-token"));
-    assert!(!r.headers.contains_key("x-tc-language"));
+    // The SDKs always send X-TC-Language; unset, this client asks for English.
+    assert_eq!(r.h("x-tc-language"), "en-US");
+}
+
+#[tokio::test]
+async fn an_endpoint_path_is_requested_but_the_canonical_uri_stays_slash() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    let backend = mock
+        .builder()
+        .with_endpoint(Endpoint::Custom(format!(
+            "http://{}/gateway/batch/",
+            mock.addr
+        )))
+        .build()
+        .unwrap();
+    let status = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status.provider_state, "RUNNING");
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 1, "not an AuthFailure, so not a retry either");
+    assert_eq!(reqs[0].path, "/gateway/batch/");
+    // The mock verifies with canonical URI `/`, as Tencent (and every SDK) does.
+    assert_eq!(check_auth(&reqs[0]), None);
 }
 
 #[tokio::test]
