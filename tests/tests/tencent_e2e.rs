@@ -17,9 +17,9 @@ use polybatch::conformance::run_all;
 use polybatch::rate::Quota;
 use polybatch::retry::RetryPolicy;
 use polybatch::{
-    BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Operation, Preconditions,
-    ReactivateTaskOptions, ResourceKind, RetryFailedTasksOptions, StatusOptions, TaskId,
-    TaskResult, TaskState, TerminateDisposition, TerminateJobOptions,
+    BatchBackend, BatchBackendExt, Error, JobId, JobState, ListPrepReleaseOptions, Operation,
+    Preconditions, ReactivateTaskOptions, ResourceKind, RetryFailedTasksOptions, StatusOptions,
+    TaskId, TaskResult, TaskState, TerminateDisposition, TerminateJobOptions, WaitOptions,
 };
 use polybatch_emulator::EmulatorConfig;
 use polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY;
@@ -222,6 +222,58 @@ async fn terminate_submitted_job_is_refused_retryably_with_the_code() {
     assert_eq!(fx.env.errors("UnsupportedOperation"), 4);
     // Refused means untouched: it goes on to run.
     fx.advance_until(&job, "RUNNING").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_then_terminate_and_wait_terminates_once_the_job_leaves_submitted() {
+    let fx = TencentFixture::fast().await;
+    let job = fx
+        .submit("cancelled", vec![task("work", 0, FOREVER_SECS)])
+        .await
+        .unwrap();
+    let backend = fx.backend.clone();
+    let waiting = {
+        let job = job.clone();
+        tokio::spawn(async move {
+            backend
+                .terminate_job_and_wait(
+                    &job,
+                    TerminateJobOptions::default(),
+                    WaitOptions::new(Duration::from_millis(20), Duration::from_secs(60)),
+                )
+                .await
+        })
+    };
+    // Simulated time moves only once the job was refused for being SUBMITTED; from then on
+    // it moves a second at a time until the wait is over, whatever the real timing.
+    for _ in 0..2000 {
+        if fx.env.errors("UnsupportedOperation") > 0 || waiting.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..600 {
+        if waiting.is_finished() {
+            break;
+        }
+        fx.env.advance(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let s = waiting.await.unwrap().unwrap();
+    assert_eq!(s.provider_state, "FAILED");
+    assert_eq!(s.state, JobState::Failed);
+    let refused = fx.env.errors("UnsupportedOperation");
+    assert!(refused >= 1);
+    assert_eq!(
+        fx.env.requests_of("TerminateJob"),
+        refused + 1,
+        "refused while SUBMITTED, then accepted once"
+    );
+    let f = s.failure.unwrap();
+    assert!(
+        f.message.unwrap_or_default().contains("Terminated by user"),
+        "the job failed because it was terminated"
+    );
 }
 
 #[tokio::test]
