@@ -16,7 +16,9 @@ use crate::ApiVersion;
 use crate::BACKEND;
 use crate::backend::AzureBatchBackend;
 use crate::client::Client;
-use crate::credential::{ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache};
+use crate::credential::{
+    ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache, batch_scope,
+};
 use crate::signing;
 
 /// `https://{account}.{region}.batch.azure.com` (or a sovereign cloud's host).
@@ -339,8 +341,14 @@ impl AzureBatchBuilder {
                         .unwrap_or(DEFAULT_AUTHORITY_HOST),
                 )?;
                 let token_http = self.client_options.build_client(BACKEND, &authority)?;
-                let source =
-                    ClientSecretSource::new(token_http, &authority, tenant, client_id, secret)?;
+                let source = ClientSecretSource::new(
+                    token_http,
+                    &authority,
+                    tenant,
+                    batch_scope(&endpoint),
+                    client_id,
+                    secret,
+                )?;
                 Credential::Entra(Arc::new(TokenCache::new(Arc::new(source))))
             }
         };

@@ -971,6 +971,63 @@ async fn entra_fetches_one_token_and_sends_bearer() {
     );
 }
 
+/// A loopback address where nothing listens.
+fn refused_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn entra_asks_for_the_batch_scope_of_the_endpoints_cloud() {
+    for (endpoint, scope) in [
+        (
+            "https://acct.westus.batch.azure.com",
+            "https://batch.core.windows.net//.default",
+        ),
+        (
+            "https://acct.chinanorth.batch.chinacloudapi.cn",
+            "https://batch.chinacloudapi.cn//.default",
+        ),
+        (
+            "https://acct.usgovvirginia.batch.usgovcloudapi.net",
+            "https://batch.core.usgovcloudapi.net//.default",
+        ),
+    ] {
+        // The token endpoint is the loopback mock; the Batch request goes through a loopback
+        // "proxy" where nothing listens, so nothing leaves this machine.
+        let mock =
+            Mock::start(|_, _| Reply::json(200, r#"{"expires_in":3599,"access_token":"tok"}"#))
+                .await;
+        let b = AzureBatchBuilder::new()
+            .with_endpoint(endpoint)
+            .with_client_credentials("tenant-1", "client-1", "secret")
+            .with_authority_host(&mock.base)
+            .with_retry_policy(RetryPolicy::none())
+            .with_client_options(
+                polybatch_azure::ClientOptions::default()
+                    .with_proxy(polybatch_azure::Proxy::url(refused_addr())),
+            )
+            .build()
+            .unwrap();
+        let (job, _) = ids();
+        let e = b
+            .job_status(&job, StatusOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{endpoint}: {e:?}");
+        let seen = mock.seen();
+        assert_eq!(seen.len(), 1, "{endpoint}: one token request");
+        let form = signing::decode_query(std::str::from_utf8(&seen[0].body).unwrap());
+        let asked = form
+            .iter()
+            .find(|(n, _)| n == "scope")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(asked, Some(scope), "{endpoint}");
+    }
+}
+
 #[tokio::test]
 async fn entra_token_errors_are_unauthenticated_without_the_secret() {
     let mock = Mock::start(|_, _| {
