@@ -34,6 +34,15 @@ const REQUEST_ID: &str = "request-id";
 /// The `Content-Type` of JSON request bodies (signed byte for byte).
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; odata=minimalmetadata";
 
+/// The server-timeout query parameter, on every api-version.
+///
+/// The 2025-06-01 spec (and `azure-batch` 15.x) spells it `timeOut`; earlier versions
+/// `timeout`. The service matches query names case-insensitively (SDKs of both generations
+/// run against it), but the two Shared Key rules sign a name differently: the documented one
+/// lowercases it, Python 15.x signs it as sent. In lowercase both rules give the same string
+/// to sign, so a server verifying either way accepts the request.
+const TIMEOUT_QUERY: &str = "timeout";
+
 /// Where a request goes.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
@@ -187,12 +196,9 @@ impl Client {
 
     /// The full URL of a call: endpoint + path, `api-version`, the timeout, the call's query.
     pub(crate) fn url(&self, call: &Call) -> Result<Url> {
-        let timeout = call.server_timeout.map(|t| {
-            (
-                self.api_version.timeout_query_name(),
-                t.as_secs().max(1).to_string(),
-            )
-        });
+        let timeout = call
+            .server_timeout
+            .map(|t| (TIMEOUT_QUERY, t.as_secs().max(1).to_string()));
         match &call.target {
             Target::Path { segments, query } => {
                 let mut url = self.endpoint.clone();

@@ -56,6 +56,11 @@ impl Recorded {
 
     /// Verifies the Shared Key signature the way a server does: from the request as received.
     fn assert_signed(&self, account: &str) {
+        self.assert_signed_as(QueryNameCase::Lowercase, account);
+    }
+
+    /// Like [`Recorded::assert_signed`], with query names canonicalised by `case`.
+    fn assert_signed_as(&self, case: QueryNameCase, account: &str) {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
@@ -74,7 +79,7 @@ impl Recorded {
             &headers,
             &self.path,
             &query,
-            QueryNameCase::Lowercase,
+            case,
         );
         assert_eq!(
             self.header("authorization"),
@@ -345,7 +350,7 @@ async fn terminate_with_reason_force_conditions_and_timeout() {
 }
 
 #[tokio::test]
-async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout() {
+async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout_in_lowercase() {
     let mock = Mock::start(|_, _| Reply::new(202)).await;
     let (job, _) = ids();
     builder(&mock)
@@ -359,12 +364,14 @@ async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout() {
         .await
         .unwrap();
     let r = &mock.seen()[0];
-    assert_eq!(r.query, "api-version=2025-06-01&timeOut=30");
+    // `timeout` in lowercase on 2025-06-01 too (its spec says `timeOut`): the service takes
+    // either, and only the lowercase name signs the same under both Shared Key rules.
+    assert_eq!(r.query, "api-version=2025-06-01&timeout=30");
     assert!(r.body.is_empty());
     assert_eq!(r.header("content-length"), Some("0"));
     assert_eq!(r.header("content-type"), None);
-    // Signed with the name lowercased, as documented.
     r.assert_signed("myaccount");
+    r.assert_signed_as(QueryNameCase::AsSent, "myaccount");
 }
 
 #[tokio::test]
