@@ -224,7 +224,10 @@ impl Client {
             }
             Target::Link(link) => {
                 let mut url = link.clone();
-                paging::ensure_query(&mut url, "api-version", self.api_version.as_str());
+                // The configured api-version, whatever the link says: the Python SDK
+                // (azure-batch 15.x) re-encodes a next link's query and overwrites its
+                // api-version with the client's, so every page speaks one version.
+                paging::set_query(&mut url, "api-version", self.api_version.as_str());
                 if let Some((name, value)) = timeout {
                     paging::ensure_query(&mut url, name, &value);
                 }

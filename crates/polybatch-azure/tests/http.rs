@@ -718,6 +718,41 @@ async fn next_links_are_followed_lazily() {
 }
 
 #[tokio::test]
+async fn next_links_are_followed_with_the_configured_api_version() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b2 = base.clone();
+    let mock = Mock::start(move |_, n| {
+        let base = b2.lock().unwrap().clone();
+        let body = if n == 0 {
+            // A link naming another version (the service's links carry one).
+            format!(
+                r#"{{"value":[{}],"odata.nextLink":"{base}/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken=tvm-1&api-version=2025-06-01.21.0"}}"#,
+                prep_item("tvm-1")
+            )
+        } else {
+            format!(r#"{{"value":[{}]}}"#, prep_item("tvm-2"))
+        };
+        Reply::json(200, body)
+    })
+    .await;
+    *base.lock().unwrap() = mock.base.clone();
+    let (job, _) = ids();
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2);
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 2);
+    // As the Python SDK does: the client's api-version replaces the link's.
+    assert_eq!(
+        seen[1].query,
+        "$skiptoken=tvm-1&api-version=2024-07-01.20.0"
+    );
+    seen[1].assert_signed("myaccount");
+}
+
+#[tokio::test]
 async fn off_host_next_links_are_refused() {
     let mock = Mock::start(|_, _| {
         Reply::json(
