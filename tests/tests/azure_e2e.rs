@@ -368,6 +368,32 @@ async fn force_terminates_on_new_versions() {
     }
 }
 
+#[tokio::test]
+async fn a_forced_terminate_during_an_unforced_one_is_reported_not_forced() {
+    let f = AzureFixture::start(Auth::SharedKey, ApiVersion::V2024_07_01_20_0).await;
+    let b = f.backend();
+    let (job, _) = job_with_slow_release(&f).await;
+    let first = b
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first.disposition, TerminateDisposition::Accepted);
+    assert_eq!(first.forced, None);
+    // The release task keeps the job terminating; a forced terminate now changes nothing.
+    let forced = b
+        .terminate_job(&job, TerminateJobOptions::default().with_force(true))
+        .await
+        .unwrap();
+    assert_eq!(forced.disposition, TerminateDisposition::AlreadyTerminating);
+    assert_eq!(forced.forced, Some(false));
+    let s = b.job_status(&job, StatusOptions::default()).await.unwrap();
+    assert_eq!(
+        s.state,
+        JobState::Terminating,
+        "still at the first terminate's pace"
+    );
+}
+
 /// A job whose preparation task ran on one node, whose release task runs for 30 simulated
 /// seconds, and whose one task runs until terminated.
 async fn job_with_slow_release(f: &AzureFixture) -> (JobId, TaskId) {

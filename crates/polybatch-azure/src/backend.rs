@@ -205,6 +205,7 @@ impl BatchBackend for AzureBatchBackend {
                 terminate_reason: reason,
             })?;
         }
+        let force = options.force;
         let disposition = |d, etag: Option<String>, request_id: Option<String>| {
             let mut o = TerminateJobOutcome::new(d);
             o.etag = etag.map(polybatch::ETag::new);
@@ -212,22 +213,28 @@ impl BatchBackend for AzureBatchBackend {
             o
         };
         match self.client().send(&call).await {
-            Ok(r) => Ok(disposition(
-                TerminateDisposition::Accepted,
-                r.etag,
-                r.request_id,
-            )),
+            Ok(r) => {
+                let mut o = disposition(TerminateDisposition::Accepted, r.etag, r.request_id);
+                o.forced = force.then_some(true);
+                Ok(o)
+            }
             // Terminate is idempotent: a job already finishing or finished is not an error.
             Err(e) if e.code() == Some("JobCompleted") => Ok(disposition(
                 TerminateDisposition::AlreadyCompleted,
                 None,
                 e.request_id().map(String::from),
             )),
-            Err(e) if e.code() == Some("JobBeingTerminated") => Ok(disposition(
-                TerminateDisposition::AlreadyTerminating,
-                None,
-                e.request_id().map(String::from),
-            )),
+            // An earlier terminate is under way and this one changed nothing: asked with
+            // force, it did not force the job (it ends at the earlier terminate's pace).
+            Err(e) if e.code() == Some("JobBeingTerminated") => {
+                let mut o = disposition(
+                    TerminateDisposition::AlreadyTerminating,
+                    None,
+                    e.request_id().map(String::from),
+                );
+                o.forced = force.then_some(false);
+                Ok(o)
+            }
             Err(e) => Err(e),
         }
     }

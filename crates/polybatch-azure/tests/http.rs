@@ -536,6 +536,33 @@ async fn terminate_is_idempotent_over_409s() {
 }
 
 #[tokio::test]
+async fn a_forced_terminate_that_meets_one_under_way_is_reported_not_forced() {
+    let (job, _) = ids();
+    let forced = TerminateJobOptions::default().with_force(true);
+    let mock = Mock::start(|_, _| Reply::error(409, "JobBeingTerminated")).await;
+    let out = backend(&mock)
+        .terminate_job(&job, forced.clone())
+        .await
+        .unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::AlreadyTerminating);
+    assert_eq!(
+        out.forced,
+        Some(false),
+        "the earlier terminate was not forced"
+    );
+    let out = backend(&mock)
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.forced, None, "force was not asked");
+
+    let mock = Mock::start(|_, _| Reply::new(202)).await;
+    let out = backend(&mock).terminate_job(&job, forced).await.unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+    assert_eq!(out.forced, Some(true));
+}
+
+#[tokio::test]
 async fn statuses_and_empty_bodies_map_to_typed_errors() {
     let (job, task) = ids();
     let mock = Mock::start(|_, n| match n {
