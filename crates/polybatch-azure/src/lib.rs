@@ -45,7 +45,7 @@ pub use builder::{
 pub use credential::{
     BATCH_SCOPE, BATCH_SCOPE_CHINA, BATCH_SCOPE_US_GOV, DEFAULT_AUTHORITY_HOST, batch_scope,
 };
-pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, WriteOutcome};
+pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, TerminateTaskOptions, WriteOutcome};
 pub use model::OnAllTasksComplete;
 /// How the HTTP clients connect (from `polybatch-http`, shared with the other providers).
 pub use polybatch_http::{ClientOptions, Proxy};

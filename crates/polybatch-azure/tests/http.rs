@@ -22,7 +22,7 @@ use polybatch::{
 use polybatch_azure::signing::{self, QueryNameCase};
 use polybatch_azure::{
     AddJobRequest, AddTaskRequest, ApiVersion, AzureBatchBackend, AzureBatchBuilder, JobTaskSpec,
-    OnAllTasksComplete,
+    OnAllTasksComplete, TerminateTaskOptions,
 };
 
 const KEY: &str =
@@ -925,6 +925,56 @@ async fn task_status_and_list_tasks() {
 }
 
 #[tokio::test]
+async fn terminate_task_takes_conditions_and_the_server_timeout() {
+    let mock = Mock::start(|_, _| Reply::new(204).header("etag", "0xT")).await;
+    let (job, task) = ids();
+    let out = backend(&mock)
+        .terminate_task(
+            &job,
+            &task,
+            TerminateTaskOptions::default()
+                .with_preconditions(Preconditions::default().with_if_match("0xOLD"))
+                .with_server_timeout(Duration::from_secs(12)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.etag.unwrap().as_str(), "0xT");
+    let r = &mock.seen()[0];
+    assert_eq!(r.path, "/jobs/job-1/tasks/task-1/terminate");
+    assert_eq!(r.query, "api-version=2024-07-01.20.0&timeout=12");
+    assert_eq!(r.header("if-match"), Some("0xOLD"));
+    r.assert_signed("myaccount");
+}
+
+#[tokio::test]
+async fn task_completed_answering_a_retry_of_terminate_task_is_success() {
+    // The first attempt was lost (503); the retry finds the task completed: by that attempt.
+    let mock = Mock::start(|_, n| match n {
+        0 => Reply::error(503, "ServerBusy"),
+        _ => Reply::error(409, "TaskCompleted"),
+    })
+    .await;
+    let (job, task) = ids();
+    let out = backend(&mock)
+        .terminate_task(&job, &task, TerminateTaskOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.request_id.as_deref(), Some("rid-TaskCompleted"));
+    assert_eq!(out.etag, None);
+    assert_eq!(mock.seen().len(), 2);
+
+    // On the first attempt it means the task had completed before: an error.
+    let mock = Mock::start(|_, _| Reply::error(409, "TaskCompleted")).await;
+    let e = backend(&mock)
+        .terminate_task(&job, &task, TerminateTaskOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
+    assert_eq!(e.code(), Some("TaskCompleted"));
+    assert_eq!(mock.seen().len(), 1);
+}
+
+#[tokio::test]
 async fn add_job_add_task_and_terminate_task() {
     let mock = Mock::start(|r, _| {
         if r.path.ends_with("/terminate") {
@@ -957,7 +1007,9 @@ async fn add_job_add_task_and_terminate_task() {
     )
     .await
     .unwrap();
-    b.terminate_task(&job, &task).await.unwrap();
+    b.terminate_task(&job, &task, TerminateTaskOptions::default())
+        .await
+        .unwrap();
     let seen = mock.seen();
     assert_eq!(seen[0].path, "/jobs");
     let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
