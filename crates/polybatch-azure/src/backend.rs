@@ -22,8 +22,12 @@ use crate::convert::{self, Meta};
 use crate::model::{CloudJob, CloudTask, JobTerminateParameter, PrepReleaseInfo};
 use crate::paging::{self, ListQuery};
 
-/// The `$filter` that selects a job's failed tasks.
-pub const FAILED_TASKS_FILTER: &str = "state eq 'completed' and executionInfo/result eq 'failure'";
+/// The `$filter` that selects a job's failed tasks: `executionInfo.result` is set only once a
+/// task completed (and cleared when it is reactivated), so it alone picks the failed ones.
+pub const FAILED_TASKS_FILTER: &str = "executionInfo/result eq 'failure'";
+
+/// The `$select` of the failed-task listing: only the ids are needed to reactivate them.
+pub const FAILED_TASKS_SELECT: &str = "id";
 
 /// The Azure Batch backend. Cheap to clone: clones share the HTTP client, credentials and
 /// token cache.
@@ -131,7 +135,24 @@ impl AzureBatchBackend {
             .boxed()
     }
 
-    /// Every task of `job` matching `filter`, lazily (used by `retry_failed_tasks` and
+    /// The ids of `job`'s failed tasks, lazily: `$filter` [`FAILED_TASKS_FILTER`] and
+    /// `$select` [`FAILED_TASKS_SELECT`], so the service sends ids, not whole tasks.
+    fn failed_task_ids(&self, job: &JobId) -> BoxStream<'static, Result<TaskId>> {
+        let operation = Operation::RetryFailedTasks;
+        let mut call =
+            Call::new(operation, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
+        let query = ListQuery {
+            filter: Some(FAILED_TASKS_FILTER.to_string()),
+            select: vec![FAILED_TASKS_SELECT.to_string()],
+            max_results: None,
+        };
+        for (n, v) in query.pairs() {
+            call = call.query(&n, v);
+        }
+        self.list(call, move |task: CloudTask| task_id_of(operation, task.id))
+    }
+
+    /// Every task of `job` matching `filter`, lazily (used by
     /// [`AzureBatchBackend::list_tasks`]).
     pub(crate) fn list_tasks_as(
         &self,
@@ -151,16 +172,7 @@ impl AzureBatchBackend {
         }
         let job = job.clone();
         self.list(call, move |task: CloudTask| {
-            let id = task.id.clone().unwrap_or_default();
-            let task_id = TaskId::new(id.clone()).map_err(|_| {
-                Error::service(
-                    None,
-                    false,
-                    polybatch::ErrorContext::new(BACKEND, operation).with_message(format!(
-                        "the service listed a task with an invalid id {id:?}"
-                    )),
-                )
-            })?;
+            let task_id = task_id_of(operation, task.id.clone())?;
             Ok(convert::task_status(
                 job.clone(),
                 task_id,
@@ -169,6 +181,20 @@ impl AzureBatchBackend {
             ))
         })
     }
+}
+
+/// The id of a listed task; one that is not a valid [`TaskId`] is a service error.
+fn task_id_of(operation: Operation, id: Option<String>) -> Result<TaskId> {
+    let id = id.unwrap_or_default();
+    TaskId::new(id.clone()).map_err(|_| {
+        Error::service(
+            None,
+            false,
+            polybatch::ErrorContext::new(BACKEND, operation).with_message(format!(
+                "the service listed a task with an invalid id {id:?}"
+            )),
+        )
+    })
 }
 
 #[async_trait]
@@ -336,15 +362,7 @@ impl BatchBackend for AzureBatchBackend {
     ) -> Result<RetryFailedTasksOutcome> {
         // List everything first: reactivated tasks leave the filter, which would shift the
         // pages of a listing still in progress.
-        let failed: Vec<TaskId> = self
-            .list_tasks_as(
-                Operation::RetryFailedTasks,
-                job,
-                Some(FAILED_TASKS_FILTER.to_string()),
-            )
-            .map_ok(|t| t.task_id)
-            .try_collect()
-            .await?;
+        let failed: Vec<TaskId> = self.failed_task_ids(job).try_collect().await?;
         let mut results: Vec<(usize, TaskId, Result<ReactivateTaskOutcome>)> =
             stream::iter(failed.into_iter().enumerate())
                 .map(|(i, task)| async move {

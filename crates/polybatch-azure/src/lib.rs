@@ -36,7 +36,7 @@ mod rate_limit;
 /// The backend's short name, used in errors.
 pub const BACKEND: &str = "azure";
 
-pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER};
+pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER, FAILED_TASKS_SELECT};
 pub use builder::parse_api_version;
 pub use builder::{
     AzureBatchBuilder, DEFAULT_TIMEOUT, ENV_ACCESS_KEY, ENV_ACCOUNT, ENV_API_VERSION,
