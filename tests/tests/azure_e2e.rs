@@ -394,6 +394,49 @@ async fn a_forced_terminate_during_an_unforced_one_is_reported_not_forced() {
     );
 }
 
+#[tokio::test]
+async fn polling_can_select_properties_and_read_conditionally() {
+    let f = AzureFixture::start(Auth::SharedKey, ApiVersion::default()).await;
+    let b = f.backend();
+    let (job, task) = f.running_job().await.unwrap();
+    let cheap = StatusOptions::default().with_select(["id", "state", "eTag"]);
+    let s = b.job_status(&job, cheap.clone()).await.unwrap();
+    assert_eq!(s.state, JobState::Active);
+    assert_eq!(s.pool_id, None, "poolInfo was not selected");
+    let etag = s.etag.clone().expect("an ETag");
+    let t = b
+        .task_status(
+            &job,
+            &task,
+            StatusOptions::default().with_select(["id", "state"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.state, TaskState::Running);
+
+    // Unchanged: "not modified", no body.
+    let e = b
+        .job_status(&job, cheap.clone().with_if_none_match(etag.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+    assert!(e.message().contains("not modified"), "{e}");
+
+    // Changed: the new status.
+    b.terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    let s = b
+        .job_status(&job, cheap.with_if_none_match(etag.clone()))
+        .await
+        .unwrap();
+    assert_ne!(s.etag, Some(etag));
+    assert!(
+        s.state == JobState::Terminating || s.state.is_terminal(),
+        "{s:?}"
+    );
+}
+
 /// A job whose preparation task ran on one node, whose release task runs for 30 simulated
 /// seconds, and whose one task runs until terminated.
 async fn job_with_slow_release(f: &AzureFixture) -> (JobId, TaskId) {

@@ -555,6 +555,24 @@ async fn unsupported_options_fail_without_a_request() {
         ),
         Some("server_timeout"),
     );
+    for (option, options) in [
+        ("select", StatusOptions::default().with_select(["JobState"])),
+        (
+            "if_none_match",
+            StatusOptions::default().with_if_none_match("0x1"),
+        ),
+    ] {
+        expect(
+            option,
+            err(option, backend.job_status(&job, options.clone()).await),
+            Some(option),
+        );
+        expect(
+            option,
+            err(option, backend.task_status(&job, &task, options).await),
+            Some(option),
+        );
+    }
     expect(
         "reactivate",
         err(

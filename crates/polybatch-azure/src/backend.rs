@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use polybatch::{
     BatchBackend, Capabilities, Error, JobId, JobStatus, ListPrepReleaseOptions, Operation,
-    PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
+    Preconditions, PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
     RetryFailedTasksOptions, RetryFailedTasksOutcome, RetryFailure, StatusOptions, TaskId,
     TaskStatus, TerminateDisposition, TerminateJobOptions, TerminateJobOutcome,
 };
@@ -183,6 +183,23 @@ impl AzureBatchBackend {
     }
 }
 
+/// A Job_Get or Task_Get with the status options: the server timeout, `$select`
+/// (comma-joined, as the SDKs send it) and `If-None-Match` (a 304 is "not modified").
+fn status_read(call: Call, options: StatusOptions) -> Call {
+    let mut call = call.server_timeout(options.server_timeout);
+    let query = ListQuery {
+        select: options.select,
+        ..ListQuery::default()
+    };
+    for (n, v) in query.pairs() {
+        call = call.query(&n, v);
+    }
+    match options.if_none_match {
+        Some(etag) => call.preconditions(Preconditions::default().with_if_none_match(etag)),
+        None => call,
+    }
+}
+
 /// The id of a listed task; one that is not a valid [`TaskId`] is a service error.
 fn task_id_of(operation: Operation, id: Option<String>) -> Result<TaskId> {
     let id = id.unwrap_or_default();
@@ -288,10 +305,9 @@ impl BatchBackend for AzureBatchBackend {
     }
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
-        let call = Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()])
-            .job(job.as_str())
-            .server_timeout(options.server_timeout);
-        let r = self.client().send(&call).await?;
+        let call =
+            Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()]).job(job.as_str());
+        let r = self.client().send(&status_read(call, options)).await?;
         let wire: CloudJob = r.json()?;
         Ok(convert::job_status(
             job.clone(),
@@ -315,9 +331,8 @@ impl BatchBackend for AzureBatchBackend {
             &["jobs", job.as_str(), "tasks", task.as_str()],
         )
         .job(job.as_str())
-        .task(task.as_str())
-        .server_timeout(options.server_timeout);
-        let r = self.client().send(&call).await?;
+        .task(task.as_str());
+        let r = self.client().send(&status_read(call, options)).await?;
         let wire: CloudTask = r.json()?;
         Ok(convert::task_status(
             job.clone(),

@@ -976,6 +976,66 @@ async fn task_completed_answering_a_retry_of_terminate_task_is_success() {
 }
 
 #[tokio::test]
+async fn status_reads_select_properties_and_a_304_is_not_modified() {
+    let mock = Mock::start(|r, _| {
+        if r.header("if-none-match") == Some("0xSAME") {
+            Reply::new(304).header("request-id", "rid-304")
+        } else {
+            Reply::json(200, r#"{"id":"job-1","state":"active","eTag":"0xSAME"}"#)
+                .header("etag", "0xSAME")
+        }
+    })
+    .await;
+    let (job, task) = ids();
+    let b = backend(&mock);
+    let s = b
+        .job_status(
+            &job,
+            StatusOptions::default().with_select(["id", "state", "eTag"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.state, JobState::Active);
+    let etag = s.etag.unwrap();
+    let e = b
+        .job_status(
+            &job,
+            StatusOptions::default()
+                .with_select(["state"])
+                .with_if_none_match(etag.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+    assert!(e.message().contains("not modified"), "{e}");
+    assert_eq!(e.request_id(), Some("rid-304"));
+    let e = b
+        .task_status(
+            &job,
+            &task,
+            StatusOptions::default().with_if_none_match(etag),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("not modified"), "{e}");
+
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 3, "a 304 is not retried");
+    assert_eq!(
+        seen[0].query,
+        "api-version=2024-07-01.20.0&%24select=id%2Cstate%2CeTag"
+    );
+    assert_eq!(seen[0].header("if-none-match"), None);
+    assert_eq!(seen[1].query, "api-version=2024-07-01.20.0&%24select=state");
+    assert_eq!(seen[1].header("if-none-match"), Some("0xSAME"));
+    assert_eq!(seen[2].path, "/jobs/job-1/tasks/task-1");
+    assert_eq!(seen[2].header("if-none-match"), Some("0xSAME"));
+    for r in &seen {
+        r.assert_signed("myaccount");
+    }
+}
+
+#[tokio::test]
 async fn add_job_add_task_and_terminate_task() {
     let mock = Mock::start(|r, _| {
         if r.path.ends_with("/terminate") {
