@@ -368,6 +368,75 @@ async fn force_terminates_on_new_versions() {
     }
 }
 
+#[tokio::test]
+async fn a_forced_terminate_during_an_unforced_one_is_reported_not_forced() {
+    let f = AzureFixture::start(Auth::SharedKey, ApiVersion::V2024_07_01_20_0).await;
+    let b = f.backend();
+    let (job, _) = job_with_slow_release(&f).await;
+    let first = b
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first.disposition, TerminateDisposition::Accepted);
+    assert_eq!(first.forced, None);
+    // The release task keeps the job terminating; a forced terminate now changes nothing.
+    let forced = b
+        .terminate_job(&job, TerminateJobOptions::default().with_force(true))
+        .await
+        .unwrap();
+    assert_eq!(forced.disposition, TerminateDisposition::AlreadyTerminating);
+    assert_eq!(forced.forced, Some(false));
+    let s = b.job_status(&job, StatusOptions::default()).await.unwrap();
+    assert_eq!(
+        s.state,
+        JobState::Terminating,
+        "still at the first terminate's pace"
+    );
+}
+
+#[tokio::test]
+async fn polling_can_select_properties_and_read_conditionally() {
+    let f = AzureFixture::start(Auth::SharedKey, ApiVersion::default()).await;
+    let b = f.backend();
+    let (job, task) = f.running_job().await.unwrap();
+    let cheap = StatusOptions::default().with_select(["id", "state", "eTag"]);
+    let s = b.job_status(&job, cheap.clone()).await.unwrap();
+    assert_eq!(s.state, JobState::Active);
+    assert_eq!(s.pool_id, None, "poolInfo was not selected");
+    let etag = s.etag.clone().expect("an ETag");
+    let t = b
+        .task_status(
+            &job,
+            &task,
+            StatusOptions::default().with_select(["id", "state"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.state, TaskState::Running);
+
+    // Unchanged: "not modified", no body.
+    let e = b
+        .job_status(&job, cheap.clone().with_if_none_match(etag.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+    assert!(e.message().contains("not modified"), "{e}");
+
+    // Changed: the new status.
+    b.terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    let s = b
+        .job_status(&job, cheap.with_if_none_match(etag.clone()))
+        .await
+        .unwrap();
+    assert_ne!(s.etag, Some(etag));
+    assert!(
+        s.state == JobState::Terminating || s.state.is_terminal(),
+        "{s:?}"
+    );
+}
+
 /// A job whose preparation task ran on one node, whose release task runs for 30 simulated
 /// seconds, and whose one task runs until terminated.
 async fn job_with_slow_release(f: &AzureFixture) -> (JobId, TaskId) {

@@ -139,17 +139,20 @@ fn tencent_memory_and_emulator_answer_alike_and_as_tencent_does() {
     assert_tables(&TENCENT_EXPECTED, memory, emulator);
 }
 
-/// Tencent refuses to terminate a job that is still `SUBMITTED`: the same answer from the
-/// in-memory flavour and from the real client against the emulator.
+/// Tencent refuses to terminate a job that is still `SUBMITTED`, until it leaves that state by
+/// itself: the same retryable answer from the in-memory flavour and from the real client
+/// against the emulator.
 #[test]
 fn tencent_refuses_to_terminate_a_submitted_job_on_both() {
     let answer = |r: polybatch::Result<polybatch::TerminateJobOutcome>| match r {
         Ok(o) => o.disposition.to_string(),
         Err(e) => format!(
-            "{}:{}:{:?}",
+            "{}:{}:{:?}:retryable={}:hint={}",
             e.kind(),
             e.code().unwrap_or("-"),
-            e.operation()
+            e.operation(),
+            e.is_retryable(),
+            e.message().contains("retry once it has"),
         ),
     };
     let memory = paused(async {
@@ -171,6 +174,10 @@ fn tencent_refuses_to_terminate_a_submitted_job_on_both() {
                 .await,
         )
     });
-    assert_eq!(memory, "invalid_state:UnsupportedOperation:TerminateJob");
+    // Retryable, with the hint to retry once the job has left SUBMITTED.
+    assert_eq!(
+        memory,
+        "service:UnsupportedOperation:TerminateJob:retryable=true:hint=true"
+    );
     assert_eq!(memory, emulator);
 }

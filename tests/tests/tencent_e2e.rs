@@ -17,9 +17,9 @@ use polybatch::conformance::run_all;
 use polybatch::rate::Quota;
 use polybatch::retry::RetryPolicy;
 use polybatch::{
-    BatchBackend, Error, JobId, ListPrepReleaseOptions, Operation, Preconditions,
-    ReactivateTaskOptions, ResourceKind, RetryFailedTasksOptions, StatusOptions, TaskId,
-    TaskResult, TaskState, TerminateDisposition, TerminateJobOptions,
+    BatchBackend, BatchBackendExt, Error, JobId, JobState, ListPrepReleaseOptions, Operation,
+    Preconditions, ReactivateTaskOptions, ResourceKind, RetryFailedTasksOptions, StatusOptions,
+    TaskId, TaskResult, TaskState, TerminateDisposition, TerminateJobOptions, WaitOptions,
 };
 use polybatch_emulator::EmulatorConfig;
 use polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY;
@@ -191,7 +191,7 @@ async fn malformed_job_id_is_invalid_input_from_the_server() {
 // Terminate
 
 #[tokio::test]
-async fn terminate_submitted_job_is_invalid_state_with_the_code() {
+async fn terminate_submitted_job_is_refused_retryably_with_the_code() {
     let fx = TencentFixture::fast().await;
     let job = fx
         .submit("submitted", vec![task("work", 0, FOREVER_SECS)])
@@ -203,15 +203,107 @@ async fn terminate_submitted_job_is_invalid_state_with_the_code() {
             .terminate_job(&job, TerminateJobOptions::default())
             .await,
     );
-    match &e {
-        Error::InvalidState { state, .. } => assert_eq!(state.as_deref(), Some("SUBMITTED")),
-        other => panic!("expected InvalidState, got {other:?}"),
-    }
+    assert!(
+        matches!(
+            e,
+            Error::Service {
+                retryable: true,
+                ..
+            }
+        ),
+        "expected a retryable refusal, got {e:?}"
+    );
+    assert!(e.message().contains("SUBMITTED"), "{e}");
     assert_eq!(e.code(), Some("UnsupportedOperation"));
     assert_eq!(e.operation(), Operation::TerminateJob);
-    assert_eq!(fx.env.requests_of("TerminateJob"), 1);
+    // The client's own retries (4 attempts) all met a job that stays SUBMITTED while the
+    // simulated clock stands still.
+    assert_eq!(fx.env.requests_of("TerminateJob"), 4);
+    assert_eq!(fx.env.errors("UnsupportedOperation"), 4);
     // Refused means untouched: it goes on to run.
     fx.advance_until(&job, "RUNNING").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_then_terminate_and_wait_terminates_once_the_job_leaves_submitted() {
+    let fx = TencentFixture::fast().await;
+    let job = fx
+        .submit("cancelled", vec![task("work", 0, FOREVER_SECS)])
+        .await
+        .unwrap();
+    let backend = fx.backend.clone();
+    let waiting = {
+        let job = job.clone();
+        tokio::spawn(async move {
+            backend
+                .terminate_job_and_wait(
+                    &job,
+                    TerminateJobOptions::default(),
+                    WaitOptions::new(Duration::from_millis(20), Duration::from_secs(60)),
+                )
+                .await
+        })
+    };
+    // Simulated time moves only once the job was refused for being SUBMITTED; from then on
+    // it moves a second at a time until the wait is over, whatever the real timing.
+    for _ in 0..2000 {
+        if fx.env.errors("UnsupportedOperation") > 0 || waiting.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..600 {
+        if waiting.is_finished() {
+            break;
+        }
+        fx.env.advance(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let s = waiting.await.unwrap().unwrap();
+    assert_eq!(s.provider_state, "FAILED");
+    assert_eq!(s.state, JobState::Failed);
+    let refused = fx.env.errors("UnsupportedOperation");
+    assert!(refused >= 1);
+    assert_eq!(
+        fx.env.requests_of("TerminateJob"),
+        refused + 1,
+        "refused while SUBMITTED, then accepted once"
+    );
+    let f = s.failure.unwrap();
+    assert!(
+        f.message.unwrap_or_default().contains("Terminated by user"),
+        "the job failed because it was terminated"
+    );
+}
+
+#[tokio::test]
+async fn terminate_in_a_named_compute_environment_is_permanently_unsupported() {
+    let fx = TencentFixture::fast().await;
+    let job = fx
+        .submit_until("env-id", vec![task("work", 0, FOREVER_SECS)], "RUNNING")
+        .await
+        .unwrap();
+    fx.env.inject(
+        "TerminateJob",
+        "UnsupportedOperation.TerminateOperationWithEnvId",
+        1,
+    );
+    let e = err(
+        "terminate_job(EnvId)",
+        fx.backend
+            .terminate_job(&job, TerminateJobOptions::default())
+            .await,
+    );
+    assert!(
+        matches!(e, Error::Unsupported { option: None, .. }),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(
+        e.code(),
+        Some("UnsupportedOperation.TerminateOperationWithEnvId")
+    );
+    assert_eq!(fx.env.requests_of("TerminateJob"), 1, "not retried");
 }
 
 #[tokio::test]
@@ -275,7 +367,9 @@ async fn terminate_running_job_is_accepted_then_failed_after_the_delay() {
         .await
         .unwrap();
     assert_eq!(s.provider_state, "RUNNING", "not yet");
+    assert_eq!(s.state, JobState::Terminating, "NextAction is TERMINATING");
     assert!(!s.state.is_terminal());
+    assert_eq!(s.start_time, None, "DescribeJob reports no start time");
 
     fx.env.advance(Duration::from_secs(1));
     let s = fx
@@ -285,7 +379,11 @@ async fn terminate_running_job_is_accepted_then_failed_after_the_delay() {
         .unwrap();
     assert_eq!(s.provider_state, "FAILED");
     assert!(s.state.is_terminal());
-    let reason = s.terminate_reason.unwrap_or_default();
+    assert_eq!(
+        s.terminate_reason, None,
+        "StateReason is the failure's reason"
+    );
+    let reason = s.failure.and_then(|f| f.message).unwrap_or_default();
     assert!(reason.contains("Terminated by user"), "{reason}");
     let t = fx
         .backend
@@ -362,7 +460,8 @@ async fn retry_failed_tasks_reruns_a_failed_job_and_refuses_a_running_one() {
         .unwrap();
     assert_eq!(s.provider_state, "RUNNING");
 
-    // Now RUNNING: RetryJobs is refused, and the error says what state the job was in.
+    // Now RUNNING: retrying is refused before any RetryJobs (it acts only on FAILED jobs),
+    // and the error says what state the job was in.
     let e = err(
         "retry_failed_tasks(RUNNING)",
         fx.backend
@@ -375,6 +474,7 @@ async fn retry_failed_tasks_reruns_a_failed_job_and_refuses_a_running_one() {
     }
     assert_eq!(e.code(), Some("UnsupportedOperation"));
     assert_eq!(e.operation(), Operation::RetryFailedTasks);
+    assert_eq!(fx.env.requests_of("RetryJobs"), 1, "no RetryJobs sent");
 
     // The retried run fails again the same way.
     let t = fx
@@ -455,6 +555,24 @@ async fn unsupported_options_fail_without_a_request() {
         ),
         Some("server_timeout"),
     );
+    for (option, options) in [
+        ("select", StatusOptions::default().with_select(["JobState"])),
+        (
+            "if_none_match",
+            StatusOptions::default().with_if_none_match("0x1"),
+        ),
+    ] {
+        expect(
+            option,
+            err(option, backend.job_status(&job, options.clone()).await),
+            Some(option),
+        );
+        expect(
+            option,
+            err(option, backend.task_status(&job, &task, options).await),
+            Some(option),
+        );
+    }
     expect(
         "reactivate",
         err(
@@ -662,12 +780,16 @@ async fn terminating_one_instance_fails_the_task_once_the_others_finish() {
 }
 
 #[tokio::test]
-async fn task_status_reads_every_instance_page() {
+async fn task_status_reads_the_counts_and_a_failed_page_not_every_instance() {
     let fx = TencentFixture::fast().await;
     let wide = task_id("wide");
-    // More instances than one DescribeTask page (1000) holds.
+    // Far more instances than a DescribeTask page (at most 1000) holds.
     let job = fx
-        .submit("wide", vec![task("wide", 0, "1").with_instance_count(1003)])
+        .submit_until(
+            "wide",
+            vec![task("wide", 0, FOREVER_SECS).with_instance_count(2500)],
+            "RUNNING",
+        )
         .await
         .unwrap();
     let before = fx.env.requests_of("DescribeTask");
@@ -676,10 +798,40 @@ async fn task_status_reads_every_instance_page() {
         .task_status(&job, &wide, StatusOptions::default())
         .await
         .unwrap();
-    assert_eq!(t.instance_count, 1003);
-    assert_eq!(fx.env.requests_of("DescribeTask") - before, 2, "two pages");
-    let t = fx.advance_until_task(&job, &wide, "SUCCEED").await.unwrap();
-    assert_eq!(t.exit_code, Some(0), "every instance succeeded");
+    assert_eq!(t.instance_count, 2500);
+    assert!(t.failure.is_none() && t.exit_code.is_none());
+    assert_eq!(
+        fx.env.requests_of("DescribeTask") - before,
+        1,
+        "the counts say nothing failed: one page"
+    );
+
+    // One instance far down the list fails: found through the state filter.
+    fx.backend
+        .terminate_task_instance(&job, &wide, 2400)
+        .await
+        .unwrap();
+    fx.env.advance(Duration::from_secs(2));
+    let before = fx.env.requests_of("DescribeTask");
+    let t = fx
+        .backend
+        .task_status(&job, &wide, StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(t.state, TaskState::Running);
+    let f = t.failure.unwrap();
+    assert_eq!(f.message.as_deref(), Some("Terminated by user"));
+    assert!(
+        f.details
+            .contains(&("TaskInstanceIndex".to_string(), "2400".to_string())),
+        "{:?}",
+        f.details
+    );
+    assert_eq!(
+        fx.env.requests_of("DescribeTask") - before,
+        2,
+        "one page of all instances, one of the failed ones (3 pages of 1000 before)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

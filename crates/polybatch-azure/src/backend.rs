@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use polybatch::{
     BatchBackend, Capabilities, Error, JobId, JobStatus, ListPrepReleaseOptions, Operation,
-    PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
+    Preconditions, PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
     RetryFailedTasksOptions, RetryFailedTasksOutcome, RetryFailure, StatusOptions, TaskId,
     TaskStatus, TerminateDisposition, TerminateJobOptions, TerminateJobOutcome,
 };
@@ -22,8 +22,12 @@ use crate::convert::{self, Meta};
 use crate::model::{CloudJob, CloudTask, JobTerminateParameter, PrepReleaseInfo};
 use crate::paging::{self, ListQuery};
 
-/// The `$filter` that selects a job's failed tasks.
-pub const FAILED_TASKS_FILTER: &str = "state eq 'completed' and executionInfo/result eq 'failure'";
+/// The `$filter` that selects a job's failed tasks: `executionInfo.result` is set only once a
+/// task completed (and cleared when it is reactivated), so it alone picks the failed ones.
+pub const FAILED_TASKS_FILTER: &str = "executionInfo/result eq 'failure'";
+
+/// The `$select` of the failed-task listing: only the ids are needed to reactivate them.
+pub const FAILED_TASKS_SELECT: &str = "id";
 
 /// The Azure Batch backend. Cheap to clone: clones share the HTTP client, credentials and
 /// token cache.
@@ -131,7 +135,24 @@ impl AzureBatchBackend {
             .boxed()
     }
 
-    /// Every task of `job` matching `filter`, lazily (used by `retry_failed_tasks` and
+    /// The ids of `job`'s failed tasks, lazily: `$filter` [`FAILED_TASKS_FILTER`] and
+    /// `$select` [`FAILED_TASKS_SELECT`], so the service sends ids, not whole tasks.
+    fn failed_task_ids(&self, job: &JobId) -> BoxStream<'static, Result<TaskId>> {
+        let operation = Operation::RetryFailedTasks;
+        let mut call =
+            Call::new(operation, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
+        let query = ListQuery {
+            filter: Some(FAILED_TASKS_FILTER.to_string()),
+            select: vec![FAILED_TASKS_SELECT.to_string()],
+            max_results: None,
+        };
+        for (n, v) in query.pairs() {
+            call = call.query(&n, v);
+        }
+        self.list(call, move |task: CloudTask| task_id_of(operation, task.id))
+    }
+
+    /// Every task of `job` matching `filter`, lazily (used by
     /// [`AzureBatchBackend::list_tasks`]).
     pub(crate) fn list_tasks_as(
         &self,
@@ -151,16 +172,7 @@ impl AzureBatchBackend {
         }
         let job = job.clone();
         self.list(call, move |task: CloudTask| {
-            let id = task.id.clone().unwrap_or_default();
-            let task_id = TaskId::new(id.clone()).map_err(|_| {
-                Error::service(
-                    None,
-                    false,
-                    polybatch::ErrorContext::new(BACKEND, operation).with_message(format!(
-                        "the service listed a task with an invalid id {id:?}"
-                    )),
-                )
-            })?;
+            let task_id = task_id_of(operation, task.id.clone())?;
             Ok(convert::task_status(
                 job.clone(),
                 task_id,
@@ -169,6 +181,37 @@ impl AzureBatchBackend {
             ))
         })
     }
+}
+
+/// A Job_Get or Task_Get with the status options: the server timeout, `$select`
+/// (comma-joined, as the SDKs send it) and `If-None-Match` (a 304 is "not modified").
+fn status_read(call: Call, options: StatusOptions) -> Call {
+    let mut call = call.server_timeout(options.server_timeout);
+    let query = ListQuery {
+        select: options.select,
+        ..ListQuery::default()
+    };
+    for (n, v) in query.pairs() {
+        call = call.query(&n, v);
+    }
+    match options.if_none_match {
+        Some(etag) => call.preconditions(Preconditions::default().with_if_none_match(etag)),
+        None => call,
+    }
+}
+
+/// The id of a listed task; one that is not a valid [`TaskId`] is a service error.
+fn task_id_of(operation: Operation, id: Option<String>) -> Result<TaskId> {
+    let id = id.unwrap_or_default();
+    TaskId::new(id.clone()).map_err(|_| {
+        Error::service(
+            None,
+            false,
+            polybatch::ErrorContext::new(BACKEND, operation).with_message(format!(
+                "the service listed a task with an invalid id {id:?}"
+            )),
+        )
+    })
 }
 
 #[async_trait]
@@ -205,6 +248,7 @@ impl BatchBackend for AzureBatchBackend {
                 terminate_reason: reason,
             })?;
         }
+        let force = options.force;
         let disposition = |d, etag: Option<String>, request_id: Option<String>| {
             let mut o = TerminateJobOutcome::new(d);
             o.etag = etag.map(polybatch::ETag::new);
@@ -212,22 +256,28 @@ impl BatchBackend for AzureBatchBackend {
             o
         };
         match self.client().send(&call).await {
-            Ok(r) => Ok(disposition(
-                TerminateDisposition::Accepted,
-                r.etag,
-                r.request_id,
-            )),
+            Ok(r) => {
+                let mut o = disposition(TerminateDisposition::Accepted, r.etag, r.request_id);
+                o.forced = force.then_some(true);
+                Ok(o)
+            }
             // Terminate is idempotent: a job already finishing or finished is not an error.
             Err(e) if e.code() == Some("JobCompleted") => Ok(disposition(
                 TerminateDisposition::AlreadyCompleted,
                 None,
                 e.request_id().map(String::from),
             )),
-            Err(e) if e.code() == Some("JobBeingTerminated") => Ok(disposition(
-                TerminateDisposition::AlreadyTerminating,
-                None,
-                e.request_id().map(String::from),
-            )),
+            // An earlier terminate is under way and this one changed nothing: asked with
+            // force, it did not force the job (it ends at the earlier terminate's pace).
+            Err(e) if e.code() == Some("JobBeingTerminated") => {
+                let mut o = disposition(
+                    TerminateDisposition::AlreadyTerminating,
+                    None,
+                    e.request_id().map(String::from),
+                );
+                o.forced = force.then_some(false);
+                Ok(o)
+            }
             Err(e) => Err(e),
         }
     }
@@ -255,10 +305,9 @@ impl BatchBackend for AzureBatchBackend {
     }
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
-        let call = Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()])
-            .job(job.as_str())
-            .server_timeout(options.server_timeout);
-        let r = self.client().send(&call).await?;
+        let call =
+            Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()]).job(job.as_str());
+        let r = self.client().send(&status_read(call, options)).await?;
         let wire: CloudJob = r.json()?;
         Ok(convert::job_status(
             job.clone(),
@@ -282,9 +331,8 @@ impl BatchBackend for AzureBatchBackend {
             &["jobs", job.as_str(), "tasks", task.as_str()],
         )
         .job(job.as_str())
-        .task(task.as_str())
-        .server_timeout(options.server_timeout);
-        let r = self.client().send(&call).await?;
+        .task(task.as_str());
+        let r = self.client().send(&status_read(call, options)).await?;
         let wire: CloudTask = r.json()?;
         Ok(convert::task_status(
             job.clone(),
@@ -329,15 +377,7 @@ impl BatchBackend for AzureBatchBackend {
     ) -> Result<RetryFailedTasksOutcome> {
         // List everything first: reactivated tasks leave the filter, which would shift the
         // pages of a listing still in progress.
-        let failed: Vec<TaskId> = self
-            .list_tasks_as(
-                Operation::RetryFailedTasks,
-                job,
-                Some(FAILED_TASKS_FILTER.to_string()),
-            )
-            .map_ok(|t| t.task_id)
-            .try_collect()
-            .await?;
+        let failed: Vec<TaskId> = self.failed_task_ids(job).try_collect().await?;
         let mut results: Vec<(usize, TaskId, Result<ReactivateTaskOutcome>)> =
             stream::iter(failed.into_iter().enumerate())
                 .map(|(i, task)| async move {

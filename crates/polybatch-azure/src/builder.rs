@@ -16,7 +16,9 @@ use crate::ApiVersion;
 use crate::BACKEND;
 use crate::backend::AzureBatchBackend;
 use crate::client::Client;
-use crate::credential::{ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache};
+use crate::credential::{
+    ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache, batch_scope,
+};
 use crate::signing;
 
 /// `https://{account}.{region}.batch.azure.com` (or a sovereign cloud's host).
@@ -175,7 +177,8 @@ impl AzureBatchBuilder {
         self
     }
 
-    /// The account name (default: the endpoint's first host label).
+    /// The account name (default: the endpoint's first host label). Azure account names are
+    /// 3 to 24 lowercase letters and digits; [`AzureBatchBuilder::build`] refuses any other.
     pub fn with_account(mut self, account: impl Into<String>) -> Self {
         self.account = non_empty(account);
         self
@@ -266,9 +269,13 @@ impl AzureBatchBuilder {
                 "must not have a query or fragment",
             ));
         }
+        // Checked before anything is sent: a name Azure would never give an account is a
+        // configuration mistake, not something for the service to refuse.
         let account = match &self.account {
-            Some(a) => Some(validate_account(a)?),
-            None => account_from_host(&endpoint),
+            Some(a) => Some(validate_account(a, ENV_ACCOUNT)?),
+            None => account_from_host(&endpoint)
+                .map(|a| validate_account(&a, ENV_ENDPOINT))
+                .transpose()?,
         };
 
         let entra_set =
@@ -339,8 +346,14 @@ impl AzureBatchBuilder {
                         .unwrap_or(DEFAULT_AUTHORITY_HOST),
                 )?;
                 let token_http = self.client_options.build_client(BACKEND, &authority)?;
-                let source =
-                    ClientSecretSource::new(token_http, &authority, tenant, client_id, secret)?;
+                let source = ClientSecretSource::new(
+                    token_http,
+                    &authority,
+                    tenant,
+                    batch_scope(&endpoint),
+                    client_id,
+                    secret,
+                )?;
                 Credential::Entra(Arc::new(TokenCache::new(Arc::new(source))))
             }
         };
@@ -368,17 +381,33 @@ fn missing(key: &'static str) -> Error {
     )
 }
 
-fn validate_account(account: &str) -> Result<String> {
-    if account
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+/// Whether `name` is a Batch account name as Azure allows it: 3 to 24 characters, lowercase
+/// letters and digits only (the Microsoft.Batch naming rule for `batchAccounts`).
+pub(crate) fn is_account_name(name: &str) -> bool {
+    (3..=24).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+const ACCOUNT_RULE: &str =
+    "must be 3 to 24 lowercase letters and digits, as Azure names Batch accounts";
+
+/// Checks an account name; `key` is the setting it came from.
+fn validate_account(account: &str, key: &'static str) -> Result<String> {
+    if is_account_name(account) {
         Ok(account.to_string())
+    } else if key == ENV_ACCOUNT {
+        Err(Error::configuration(
+            BACKEND,
+            key,
+            format!("{ACCOUNT_RULE} (got {account:?})"),
+        ))
     } else {
         Err(Error::configuration(
             BACKEND,
-            ENV_ACCOUNT,
-            "may contain only ASCII letters, digits, '-' and '_'",
+            key,
+            format!("the account name {account:?} in the host {ACCOUNT_RULE}"),
         ))
     }
 }
@@ -584,6 +613,51 @@ mod tests {
             ClientOptions::default()
         );
         assert_eq!(DEFAULT_TIMEOUT, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn account_names_are_checked_as_azure_names_them() {
+        let ep = (ENV_ENDPOINT, "http://127.0.0.1:8080");
+        for good in ["abc", "devbatch", "a1b2c3", "abcdefghijklmnopqrstuvwx"] {
+            let b = env(&[ep, (ENV_ACCOUNT, good), (ENV_ACCESS_KEY, KEY)]).unwrap();
+            assert_eq!(b.account(), good);
+        }
+        for bad in [
+            "ab",
+            "abcdefghijklmnopqrstuvwxy",
+            "MyAccount",
+            "my-account",
+            "my_account",
+            "acct.name",
+            "accöunt",
+        ] {
+            let e = env(&[ep, (ENV_ACCOUNT, bad), (ENV_ACCESS_KEY, KEY)]).unwrap_err();
+            assert!(
+                matches!(&e, Error::Configuration { key, .. } if key == ENV_ACCOUNT),
+                "{bad}: {e:?}"
+            );
+            assert!(
+                e.to_string().contains("lowercase letters and digits"),
+                "{e}"
+            );
+        }
+        // An account name taken from the endpoint's host is held to the same rule.
+        let e = env(&[
+            (ENV_ENDPOINT, "https://my-acct.westus.batch.azure.com"),
+            (ENV_ACCESS_KEY, KEY),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(&e, Error::Configuration { key, .. } if key == ENV_ENDPOINT),
+            "{e:?}"
+        );
+        // Hosts are case-insensitive: an upper-case host still names a valid account.
+        let b = env(&[
+            (ENV_ENDPOINT, "https://MyAcct.westus.batch.azure.com"),
+            (ENV_ACCESS_KEY, KEY),
+        ])
+        .unwrap();
+        assert_eq!(b.account(), "myacct");
     }
 
     #[test]

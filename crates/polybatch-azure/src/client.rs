@@ -34,6 +34,15 @@ const REQUEST_ID: &str = "request-id";
 /// The `Content-Type` of JSON request bodies (signed byte for byte).
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; odata=minimalmetadata";
 
+/// The server-timeout query parameter, on every api-version.
+///
+/// The 2025-06-01 spec (and `azure-batch` 15.x) spells it `timeOut`; earlier versions
+/// `timeout`. The service matches query names case-insensitively (SDKs of both generations
+/// run against it), but the two Shared Key rules sign a name differently: the documented one
+/// lowercases it, Python 15.x signs it as sent. In lowercase both rules give the same string
+/// to sign, so a server verifying either way accepts the request.
+const TIMEOUT_QUERY: &str = "timeout";
+
 /// Where a request goes.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
@@ -60,6 +69,9 @@ pub(crate) struct Call {
     pub idempotency: Idempotency,
     pub job: Option<String>,
     pub task: Option<String>,
+    /// An error code that, answered to a retry, means an earlier attempt did what was asked
+    /// (its response was lost): the call then succeeds.
+    pub done_on_retry: Option<&'static str>,
 }
 
 impl Call {
@@ -83,6 +95,7 @@ impl Call {
             idempotency,
             job: None,
             task: None,
+            done_on_retry: None,
         }
     }
 
@@ -127,6 +140,12 @@ impl Call {
 
     pub(crate) fn idempotent(mut self) -> Self {
         self.idempotency = Idempotency::Idempotent;
+        self
+    }
+
+    /// `code` answered to a retry means an earlier attempt succeeded.
+    pub(crate) fn done_on_retry(mut self, code: &'static str) -> Self {
+        self.done_on_retry = Some(code);
         self
     }
 }
@@ -187,12 +206,9 @@ impl Client {
 
     /// The full URL of a call: endpoint + path, `api-version`, the timeout, the call's query.
     pub(crate) fn url(&self, call: &Call) -> Result<Url> {
-        let timeout = call.server_timeout.map(|t| {
-            (
-                self.api_version.timeout_query_name(),
-                t.as_secs().max(1).to_string(),
-            )
-        });
+        let timeout = call
+            .server_timeout
+            .map(|t| (TIMEOUT_QUERY, t.as_secs().max(1).to_string()));
         match &call.target {
             Target::Path { segments, query } => {
                 let mut url = self.endpoint.clone();
@@ -218,7 +234,10 @@ impl Client {
             }
             Target::Link(link) => {
                 let mut url = link.clone();
-                paging::ensure_query(&mut url, "api-version", self.api_version.as_str());
+                // The configured api-version, whatever the link says: the Python SDK
+                // (azure-batch 15.x) re-encodes a next link's query and overwrites its
+                // api-version with the client's, so every page speaks one version.
+                paging::set_query(&mut url, "api-version", self.api_version.as_str());
                 if let Some((name, value)) = timeout {
                     paging::ensure_query(&mut url, name, &value);
                 }
@@ -324,7 +343,24 @@ impl Client {
         let response = polybatch_http::send(&self.http, request)
             .instrument(tracing::debug_span!("azure", client_request_id))
             .await?;
-        self.map_response(call, url, client_request_id, response, &secrets)
+        match self.map_response(call, url, client_request_id, response, &secrets) {
+            Err(e) if attempt > 1 && call.done_on_retry.is_some_and(|c| e.code() == Some(c)) => {
+                tracing::debug!(
+                    code = e.code().unwrap_or(""),
+                    attempt,
+                    "azure: a retry found the work done by an earlier attempt"
+                );
+                Ok(Response {
+                    operation: call.operation,
+                    status: 204,
+                    request_id: e.request_id().map(str::to_string),
+                    etag: None,
+                    last_modified: None,
+                    body: Vec::new(),
+                })
+            }
+            other => other,
+        }
     }
 
     /// A response as the service meant it: a [`Response`] for 2xx, else its `BatchError`

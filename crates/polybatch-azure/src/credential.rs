@@ -17,8 +17,39 @@ use url::Url;
 
 use crate::BACKEND;
 
-/// The scope of the Azure Batch resource (`https://batch.core.windows.net/` + `/.default`).
+/// The scope of the Azure Batch resource in the public cloud
+/// (`https://batch.core.windows.net/` + `/.default`, as the Python, Go and TypeSpec clients
+/// spell it).
 pub const BATCH_SCOPE: &str = "https://batch.core.windows.net//.default";
+
+/// The scope of the Azure Batch resource in Azure China (21Vianet): the cloud's Batch resource
+/// id `https://batch.chinacloudapi.cn/` (Azure CLI `AzureChinaCloud.batch_resource_id`) +
+/// `/.default`, spelled as [`BATCH_SCOPE`] is.
+pub const BATCH_SCOPE_CHINA: &str = "https://batch.chinacloudapi.cn//.default";
+
+/// The scope of the Azure Batch resource in Azure US Government: the cloud's Batch resource id
+/// `https://batch.core.usgovcloudapi.net/` (Azure CLI `AzureUSGovernment.batch_resource_id`) +
+/// `/.default`, spelled as [`BATCH_SCOPE`] is.
+pub const BATCH_SCOPE_US_GOV: &str = "https://batch.core.usgovcloudapi.net//.default";
+
+/// The Entra ID scope for a Batch account endpoint: its cloud's Batch resource, from the
+/// endpoint's host (`*.batch.chinacloudapi.cn` → China, `*.batch.usgovcloudapi.net` → US
+/// Government); any other host, loopback emulators included, is the public cloud.
+pub fn batch_scope(endpoint: &Url) -> &'static str {
+    let host = endpoint
+        .host_str()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let in_cloud = |suffix: &str| host.ends_with(suffix);
+    if in_cloud(".batch.chinacloudapi.cn") {
+        BATCH_SCOPE_CHINA
+    } else if in_cloud(".batch.usgovcloudapi.net") {
+        BATCH_SCOPE_US_GOV
+    } else {
+        BATCH_SCOPE
+    }
+}
 
 /// The default Microsoft Entra ID authority host.
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
@@ -201,6 +232,7 @@ impl TokenCache {
 pub(crate) struct ClientSecretSource {
     http: reqwest::Client,
     token_url: Url,
+    scope: &'static str,
     client_id: String,
     client_secret: Secret,
 }
@@ -209,6 +241,7 @@ impl fmt::Debug for ClientSecretSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientSecretSource")
             .field("token_url", &self.token_url.as_str())
+            .field("scope", &self.scope)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .finish()
@@ -216,11 +249,12 @@ impl fmt::Debug for ClientSecretSource {
 }
 
 impl ClientSecretSource {
-    /// `{authority}/{tenant}/oauth2/v2.0/token`.
+    /// `{authority}/{tenant}/oauth2/v2.0/token`, asking for `scope` (see [`batch_scope`]).
     pub(crate) fn new(
         http: reqwest::Client,
         authority: &Url,
         tenant: &str,
+        scope: &'static str,
         client_id: String,
         client_secret: Secret,
     ) -> Result<Self> {
@@ -235,6 +269,7 @@ impl ClientSecretSource {
         Ok(ClientSecretSource {
             http,
             token_url,
+            scope,
             client_id,
             client_secret,
         })
@@ -265,7 +300,7 @@ impl TokenSource for ClientSecretSource {
             .append_pair("client_id", &self.client_id)
             .append_pair("client_secret", self.client_secret.expose())
             .append_pair("grant_type", "client_credentials")
-            .append_pair("scope", BATCH_SCOPE)
+            .append_pair("scope", self.scope)
             .finish();
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -458,6 +493,33 @@ mod tests {
         assert_eq!(e.code(), Some("invalid_client"));
     }
 
+    #[test]
+    fn the_scope_follows_the_cloud_of_the_endpoint() {
+        let scope = |u: &str| batch_scope(&Url::parse(u).unwrap());
+        assert_eq!(
+            scope("https://acct.westus.batch.azure.com"),
+            "https://batch.core.windows.net//.default"
+        );
+        assert_eq!(
+            scope("https://acct.chinanorth.batch.chinacloudapi.cn"),
+            "https://batch.chinacloudapi.cn//.default"
+        );
+        assert_eq!(
+            scope("https://ACCT.ChinaEast2.Batch.ChinaCloudAPI.cn./"),
+            BATCH_SCOPE_CHINA
+        );
+        assert_eq!(
+            scope("https://acct.usgovvirginia.batch.usgovcloudapi.net"),
+            "https://batch.core.usgovcloudapi.net//.default"
+        );
+        // Loopback emulators and anything else: the public cloud.
+        assert_eq!(scope("http://127.0.0.1:8080"), BATCH_SCOPE);
+        assert_eq!(
+            scope("https://batch.chinacloudapi.cn.evil.example"),
+            BATCH_SCOPE
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn debug_never_shows_token_or_secret() {
         let (_source, cache) = cache(Duration::from_secs(3600), u32::MAX);
@@ -469,6 +531,7 @@ mod tests {
             reqwest::Client::new(),
             &Url::parse(DEFAULT_AUTHORITY_HOST).unwrap(),
             "tenant-1",
+            BATCH_SCOPE,
             "client-1".into(),
             Secret::new("s3cr3t-value"),
         )

@@ -145,6 +145,16 @@ pub fn map_error(f: Failure<'_>, secrets: &[&Secret]) -> Error {
     let job = f.job.unwrap_or("");
     let task = f.task.unwrap_or("");
 
+    // A conditional read whose resource did not change (If-None-Match / If-Modified-Since):
+    // the 304 has no body. "Not modified" is its meaning: the caller's copy is current.
+    if f.status == 304 {
+        return Error::precondition_failed(ctx.with_message(format!(
+            "not modified: the resource still has the ETag given in If-None-Match (or has \
+             not changed since If-Modified-Since); the copy you hold is current (HTTP 304{})",
+            server_text.map(|t| format!(": {t}")).unwrap_or_default()
+        )));
+    }
+
     let not_found = match code {
         "JobNotFound" => Some((ResourceKind::Job, job)),
         "TaskNotFound" => Some((ResourceKind::Task, task)),
@@ -351,7 +361,10 @@ mod tests {
             assert_eq!(e.kind(), kind, "{code} ({status}) -> {e}");
             assert_eq!(e.code(), Some(code), "{code}");
             assert_eq!(e.request_id(), Some("req-1"), "{code}");
-            if !code.ends_with("TaskNotSpecified") {
+            if status == 304 {
+                assert!(e.message().starts_with("not modified"), "{e}");
+                assert!(e.message().contains(&format!("Text for {code}.")), "{e}");
+            } else if !code.ends_with("TaskNotSpecified") {
                 assert_eq!(e.message(), format!("Text for {code}."), "{code}");
             }
             assert!(!e.to_string().contains('\n'), "{code}: one line");
@@ -458,7 +471,8 @@ mod tests {
         );
         let e = map(304, &empty);
         assert_eq!(e.code(), None);
-        assert_eq!(e.message(), "HTTP 304");
+        assert!(e.message().starts_with("not modified"), "{e}");
+        assert!(e.message().contains("HTTP 304"), "{e}");
         assert_eq!(map(429, &empty).retry_after(), Some(Duration::from_secs(2)));
     }
 

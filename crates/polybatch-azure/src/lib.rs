@@ -36,14 +36,16 @@ mod rate_limit;
 /// The backend's short name, used in errors.
 pub const BACKEND: &str = "azure";
 
-pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER};
+pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER, FAILED_TASKS_SELECT};
 pub use builder::parse_api_version;
 pub use builder::{
     AzureBatchBuilder, DEFAULT_TIMEOUT, ENV_ACCESS_KEY, ENV_ACCOUNT, ENV_API_VERSION,
     ENV_AUTHORITY_HOST, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_TENANT_ID,
 };
-pub use credential::{BATCH_SCOPE, DEFAULT_AUTHORITY_HOST};
-pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, WriteOutcome};
+pub use credential::{
+    BATCH_SCOPE, BATCH_SCOPE_CHINA, BATCH_SCOPE_US_GOV, DEFAULT_AUTHORITY_HOST, batch_scope,
+};
+pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, TerminateTaskOptions, WriteOutcome};
 pub use model::OnAllTasksComplete;
 /// How the HTTP clients connect (from `polybatch-http`, shared with the other providers).
 pub use polybatch_http::{ClientOptions, Proxy};

@@ -73,6 +73,39 @@ pub fn ensure_query(url: &mut Url, name: &str, value: &str) {
     url.set_query(Some(&query));
 }
 
+/// Sets parameter `name` (any case) of the URL's query to `value`: the first occurrence is
+/// replaced (spelled `name`), later ones are dropped, and it is appended when absent. Every
+/// other parameter is kept byte for byte.
+pub fn set_query(url: &mut Url, name: &str, value: &str) {
+    let pair = encode_query(&[(name.to_string(), value.to_string())]);
+    let mut kept: Vec<String> = Vec::new();
+    let mut replaced = false;
+    for part in url
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let raw_name = part.split_once('=').map_or(part, |(n, _)| n);
+        let decoded: String = url::form_urlencoded::parse(raw_name.as_bytes())
+            .next()
+            .map(|(n, _)| n.into_owned())
+            .unwrap_or_default();
+        if decoded.eq_ignore_ascii_case(name) {
+            if !replaced {
+                kept.push(pair.clone());
+                replaced = true;
+            }
+        } else {
+            kept.push(part.to_string());
+        }
+    }
+    if !replaced {
+        kept.push(pair);
+    }
+    url.set_query(Some(&kept.join("&")));
+}
+
 /// Resolves an `odata.nextLink` against the endpoint and refuses links to any other origin
 /// (scheme, host and port): credentials are never sent anywhere but the configured endpoint.
 pub fn resolve_next_link(endpoint: &Url, link: &str, operation: Operation) -> Result<Url> {
@@ -137,6 +170,26 @@ mod tests {
         assert_eq!(u, before);
         let mut bare = Url::parse("https://a.b.batch.azure.com/x").unwrap();
         ensure_query(&mut bare, "api-version", "v");
+        assert_eq!(bare.query(), Some("api-version=v"));
+    }
+
+    #[test]
+    fn set_query_replaces_one_parameter_and_keeps_the_rest() {
+        let mut u = Url::parse(
+            "https://a.b.batch.azure.com/x?$skipToken=tvm-1%2B2&API-Version=2025-06-01.21.0&maxresults=2",
+        )
+        .unwrap();
+        set_query(&mut u, "api-version", "2024-07-01.20.0");
+        assert_eq!(
+            u.query(),
+            Some("$skipToken=tvm-1%2B2&api-version=2024-07-01.20.0&maxresults=2")
+        );
+        let mut twice =
+            Url::parse("https://a.b.batch.azure.com/x?api-version=1&a=b&api-version=2").unwrap();
+        set_query(&mut twice, "api-version", "3");
+        assert_eq!(twice.query(), Some("api-version=3&a=b"));
+        let mut bare = Url::parse("https://a.b.batch.azure.com/x").unwrap();
+        set_query(&mut bare, "api-version", "v");
         assert_eq!(bare.query(), Some("api-version=v"));
     }
 

@@ -22,7 +22,7 @@ use polybatch::{
 use polybatch_azure::signing::{self, QueryNameCase};
 use polybatch_azure::{
     AddJobRequest, AddTaskRequest, ApiVersion, AzureBatchBackend, AzureBatchBuilder, JobTaskSpec,
-    OnAllTasksComplete,
+    OnAllTasksComplete, TerminateTaskOptions,
 };
 
 const KEY: &str =
@@ -56,6 +56,11 @@ impl Recorded {
 
     /// Verifies the Shared Key signature the way a server does: from the request as received.
     fn assert_signed(&self, account: &str) {
+        self.assert_signed_as(QueryNameCase::Lowercase, account);
+    }
+
+    /// Like [`Recorded::assert_signed`], with query names canonicalised by `case`.
+    fn assert_signed_as(&self, case: QueryNameCase, account: &str) {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
@@ -74,7 +79,7 @@ impl Recorded {
             &headers,
             &self.path,
             &query,
-            QueryNameCase::Lowercase,
+            case,
         );
         assert_eq!(
             self.header("authorization"),
@@ -345,7 +350,7 @@ async fn terminate_with_reason_force_conditions_and_timeout() {
 }
 
 #[tokio::test]
-async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout() {
+async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout_in_lowercase() {
     let mock = Mock::start(|_, _| Reply::new(202)).await;
     let (job, _) = ids();
     builder(&mock)
@@ -359,12 +364,14 @@ async fn terminate_without_reason_sends_no_body_and_2025_spells_timeout() {
         .await
         .unwrap();
     let r = &mock.seen()[0];
-    assert_eq!(r.query, "api-version=2025-06-01&timeOut=30");
+    // `timeout` in lowercase on 2025-06-01 too (its spec says `timeOut`): the service takes
+    // either, and only the lowercase name signs the same under both Shared Key rules.
+    assert_eq!(r.query, "api-version=2025-06-01&timeout=30");
     assert!(r.body.is_empty());
     assert_eq!(r.header("content-length"), Some("0"));
     assert_eq!(r.header("content-type"), None);
-    // Signed with the name lowercased, as documented.
     r.assert_signed("myaccount");
+    r.assert_signed_as(QueryNameCase::AsSent, "myaccount");
 }
 
 #[tokio::test]
@@ -526,6 +533,33 @@ async fn terminate_is_idempotent_over_409s() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidState { .. }), "{e}");
     assert_eq!(e.code(), Some("JobBeingDeleted"));
+}
+
+#[tokio::test]
+async fn a_forced_terminate_that_meets_one_under_way_is_reported_not_forced() {
+    let (job, _) = ids();
+    let forced = TerminateJobOptions::default().with_force(true);
+    let mock = Mock::start(|_, _| Reply::error(409, "JobBeingTerminated")).await;
+    let out = backend(&mock)
+        .terminate_job(&job, forced.clone())
+        .await
+        .unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::AlreadyTerminating);
+    assert_eq!(
+        out.forced,
+        Some(false),
+        "the earlier terminate was not forced"
+    );
+    let out = backend(&mock)
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.forced, None, "force was not asked");
+
+    let mock = Mock::start(|_, _| Reply::new(202)).await;
+    let out = backend(&mock).terminate_job(&job, forced).await.unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+    assert_eq!(out.forced, Some(true));
 }
 
 #[tokio::test]
@@ -711,6 +745,41 @@ async fn next_links_are_followed_lazily() {
 }
 
 #[tokio::test]
+async fn next_links_are_followed_with_the_configured_api_version() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b2 = base.clone();
+    let mock = Mock::start(move |_, n| {
+        let base = b2.lock().unwrap().clone();
+        let body = if n == 0 {
+            // A link naming another version (the service's links carry one).
+            format!(
+                r#"{{"value":[{}],"odata.nextLink":"{base}/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken=tvm-1&api-version=2025-06-01.21.0"}}"#,
+                prep_item("tvm-1")
+            )
+        } else {
+            format!(r#"{{"value":[{}]}}"#, prep_item("tvm-2"))
+        };
+        Reply::json(200, body)
+    })
+    .await;
+    *base.lock().unwrap() = mock.base.clone();
+    let (job, _) = ids();
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
+        .collect()
+        .await;
+    assert_eq!(all.len(), 2);
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 2);
+    // As the Python SDK does: the client's api-version replaces the link's.
+    assert_eq!(
+        seen[1].query,
+        "$skiptoken=tvm-1&api-version=2024-07-01.20.0"
+    );
+    seen[1].assert_signed("myaccount");
+}
+
+#[tokio::test]
 async fn off_host_next_links_are_refused() {
     let mock = Mock::start(|_, _| {
         Reply::json(
@@ -816,15 +885,16 @@ async fn retry_failed_tasks_lists_then_reactivates_each() {
     let seen = mock.seen();
     let list = seen.iter().find(|r| r.method == "GET").unwrap();
     assert_eq!(list.path, "/jobs/job-1/tasks");
-    let filter = signing::decode_query(&list.query)
-        .into_iter()
-        .find(|(n, _)| n == "$filter")
-        .unwrap()
-        .1;
-    assert_eq!(
-        filter,
-        "state eq 'completed' and executionInfo/result eq 'failure'"
-    );
+    let query = signing::decode_query(&list.query);
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Only the failed ones, and only their ids.
+    assert_eq!(get("$filter"), Some("executionInfo/result eq 'failure'"));
+    assert_eq!(get("$select"), Some("id"));
     assert_eq!(seen.iter().filter(|r| r.method == "POST").count(), 3);
 }
 
@@ -853,6 +923,116 @@ async fn task_status_and_list_tasks() {
         .await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].as_ref().unwrap().task_id, task);
+}
+
+#[tokio::test]
+async fn terminate_task_takes_conditions_and_the_server_timeout() {
+    let mock = Mock::start(|_, _| Reply::new(204).header("etag", "0xT")).await;
+    let (job, task) = ids();
+    let out = backend(&mock)
+        .terminate_task(
+            &job,
+            &task,
+            TerminateTaskOptions::default()
+                .with_preconditions(Preconditions::default().with_if_match("0xOLD"))
+                .with_server_timeout(Duration::from_secs(12)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.etag.unwrap().as_str(), "0xT");
+    let r = &mock.seen()[0];
+    assert_eq!(r.path, "/jobs/job-1/tasks/task-1/terminate");
+    assert_eq!(r.query, "api-version=2024-07-01.20.0&timeout=12");
+    assert_eq!(r.header("if-match"), Some("0xOLD"));
+    r.assert_signed("myaccount");
+}
+
+#[tokio::test]
+async fn task_completed_answering_a_retry_of_terminate_task_is_success() {
+    // The first attempt was lost (503); the retry finds the task completed: by that attempt.
+    let mock = Mock::start(|_, n| match n {
+        0 => Reply::error(503, "ServerBusy"),
+        _ => Reply::error(409, "TaskCompleted"),
+    })
+    .await;
+    let (job, task) = ids();
+    let out = backend(&mock)
+        .terminate_task(&job, &task, TerminateTaskOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.request_id.as_deref(), Some("rid-TaskCompleted"));
+    assert_eq!(out.etag, None);
+    assert_eq!(mock.seen().len(), 2);
+
+    // On the first attempt it means the task had completed before: an error.
+    let mock = Mock::start(|_, _| Reply::error(409, "TaskCompleted")).await;
+    let e = backend(&mock)
+        .terminate_task(&job, &task, TerminateTaskOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
+    assert_eq!(e.code(), Some("TaskCompleted"));
+    assert_eq!(mock.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn status_reads_select_properties_and_a_304_is_not_modified() {
+    let mock = Mock::start(|r, _| {
+        if r.header("if-none-match") == Some("0xSAME") {
+            Reply::new(304).header("request-id", "rid-304")
+        } else {
+            Reply::json(200, r#"{"id":"job-1","state":"active","eTag":"0xSAME"}"#)
+                .header("etag", "0xSAME")
+        }
+    })
+    .await;
+    let (job, task) = ids();
+    let b = backend(&mock);
+    let s = b
+        .job_status(
+            &job,
+            StatusOptions::default().with_select(["id", "state", "eTag"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.state, JobState::Active);
+    let etag = s.etag.unwrap();
+    let e = b
+        .job_status(
+            &job,
+            StatusOptions::default()
+                .with_select(["state"])
+                .with_if_none_match(etag.clone()),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+    assert!(e.message().contains("not modified"), "{e}");
+    assert_eq!(e.request_id(), Some("rid-304"));
+    let e = b
+        .task_status(
+            &job,
+            &task,
+            StatusOptions::default().with_if_none_match(etag),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("not modified"), "{e}");
+
+    let seen = mock.seen();
+    assert_eq!(seen.len(), 3, "a 304 is not retried");
+    assert_eq!(
+        seen[0].query,
+        "api-version=2024-07-01.20.0&%24select=id%2Cstate%2CeTag"
+    );
+    assert_eq!(seen[0].header("if-none-match"), None);
+    assert_eq!(seen[1].query, "api-version=2024-07-01.20.0&%24select=state");
+    assert_eq!(seen[1].header("if-none-match"), Some("0xSAME"));
+    assert_eq!(seen[2].path, "/jobs/job-1/tasks/task-1");
+    assert_eq!(seen[2].header("if-none-match"), Some("0xSAME"));
+    for r in &seen {
+        r.assert_signed("myaccount");
+    }
 }
 
 #[tokio::test]
@@ -888,7 +1068,9 @@ async fn add_job_add_task_and_terminate_task() {
     )
     .await
     .unwrap();
-    b.terminate_task(&job, &task).await.unwrap();
+    b.terminate_task(&job, &task, TerminateTaskOptions::default())
+        .await
+        .unwrap();
     let seen = mock.seen();
     assert_eq!(seen[0].path, "/jobs");
     let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
@@ -969,6 +1151,63 @@ async fn entra_fetches_one_token_and_sends_bearer() {
         !shown.contains("tok-abc123") && !shown.contains("s3cret-value"),
         "{shown}"
     );
+}
+
+/// A loopback address where nothing listens.
+fn refused_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn entra_asks_for_the_batch_scope_of_the_endpoints_cloud() {
+    for (endpoint, scope) in [
+        (
+            "https://acct.westus.batch.azure.com",
+            "https://batch.core.windows.net//.default",
+        ),
+        (
+            "https://acct.chinanorth.batch.chinacloudapi.cn",
+            "https://batch.chinacloudapi.cn//.default",
+        ),
+        (
+            "https://acct.usgovvirginia.batch.usgovcloudapi.net",
+            "https://batch.core.usgovcloudapi.net//.default",
+        ),
+    ] {
+        // The token endpoint is the loopback mock; the Batch request goes through a loopback
+        // "proxy" where nothing listens, so nothing leaves this machine.
+        let mock =
+            Mock::start(|_, _| Reply::json(200, r#"{"expires_in":3599,"access_token":"tok"}"#))
+                .await;
+        let b = AzureBatchBuilder::new()
+            .with_endpoint(endpoint)
+            .with_client_credentials("tenant-1", "client-1", "secret")
+            .with_authority_host(&mock.base)
+            .with_retry_policy(RetryPolicy::none())
+            .with_client_options(
+                polybatch_azure::ClientOptions::default()
+                    .with_proxy(polybatch_azure::Proxy::url(refused_addr())),
+            )
+            .build()
+            .unwrap();
+        let (job, _) = ids();
+        let e = b
+            .job_status(&job, StatusOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{endpoint}: {e:?}");
+        let seen = mock.seen();
+        assert_eq!(seen.len(), 1, "{endpoint}: one token request");
+        let form = signing::decode_query(std::str::from_utf8(&seen[0].body).unwrap());
+        let asked = form
+            .iter()
+            .find(|(n, _)| n == "scope")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(asked, Some(scope), "{endpoint}");
+    }
 }
 
 #[tokio::test]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use polybatch::{
-    BatchBackend, Capabilities, Error, JobId, JobStatus, ListPrepReleaseOptions, Operation,
-    PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
+    BatchBackend, Capabilities, Error, ErrorContext, JobId, JobStatus, ListPrepReleaseOptions,
+    Operation, PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome, Result,
     RetryFailedTasksOptions, RetryFailedTasksOutcome, StatusOptions, TaskId, TaskStatus,
     TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
 };
@@ -15,16 +15,50 @@ use polybatch::{
 use polybatch_protocol::tencent::action;
 
 use crate::client::{Call, Client, Reply};
-use crate::convert::{is_failed, job_status_from, task_status_from};
+use crate::convert::{
+    InstancesRead, all_instances_finished, instance_counts, is_failed, job_status_from,
+    task_status_from,
+};
 use crate::error::{BACKEND, Subject};
 use crate::model::{
-    DescribeJobResponse, DescribeTaskRequest, DescribeTaskResponse, EmptyResponse, JobIdRequest,
-    RetryJobsRequest,
+    DescribeJobResponse, DescribeTaskRequest, DescribeTaskResponse, EmptyResponse, Filter,
+    JobIdRequest, RetryJobsRequest,
 };
-use crate::paging::next_offset;
 
-/// The largest `DescribeTask` instance page.
-const TASK_INSTANCE_PAGE: u64 = 1000;
+/// The instances `task_status` reads per page: DescribeTask's default `Limit` (it allows
+/// 1000, but the counts in `TaskInstanceMetrics` make reading every instance unnecessary).
+const INSTANCE_PAGE: u64 = 100;
+
+/// DescribeTask's filter on instance states (the English docs misname it
+/// `task-instance-type`; the Chinese docs and api.json say `task-instance-state`).
+const FILTER_INSTANCE_STATE: &str = "task-instance-state";
+
+/// RetryJobs "is supported only if a job is in the FAILED state" (RetryJobs docs), so
+/// `retry_failed_tasks` checks first and sends nothing otherwise. The refusal is the one the
+/// service gives (`InvalidState`, `UnsupportedOperation`), and says what to do.
+fn retry_refused(job: &JobId, state: &str, request_id: Option<String>) -> Error {
+    let shown = if state.is_empty() {
+        "in no known state"
+    } else {
+        state
+    };
+    let advice = if state == "FAILED_INTERRUPTED" {
+        "its failed instances still hold their compute instances; terminate the job \
+         (terminate_job) or those instances (terminate_task_instance) first, and retry once \
+         the job is FAILED"
+    } else {
+        "only a FAILED job can be retried"
+    };
+    let mut ctx = ErrorContext::new(BACKEND, Operation::RetryFailedTasks)
+        .with_code("UnsupportedOperation")
+        .with_message(format!(
+            "job {job} is {shown}: {advice} (RetryJobs was not sent)"
+        ));
+    if let Some(id) = request_id {
+        ctx = ctx.with_request_id(id);
+    }
+    Error::invalid_state((!state.is_empty()).then(|| state.to_string()), ctx)
+}
 
 /// A Tencent Cloud Batch client. Cheap to clone: clones share the HTTP connection pool and the
 /// rate limiters. Build one with [`crate::TencentBatchBuilder`].
@@ -117,8 +151,15 @@ impl BatchBackend for TencentBatchBackend {
         let described = self.describe_job(job, op).await?;
         let state = described.value.job_state.clone().unwrap_or_default();
         let disposition = match state.as_str() {
-            // Terminal: TerminateJob would have no effect.
-            "SUCCEED" | "FAILED" => Some(TerminateDisposition::AlreadyCompleted),
+            // TerminateJob "does not take effect" on a SUCCEED job.
+            "SUCCEED" => Some(TerminateDisposition::AlreadyCompleted),
+            // A FAILED job may still have FAILED_INTERRUPTED instances holding compute
+            // instances until they are terminated: skip TerminateJob only when the job's
+            // instance counts say every instance finished (SUCCEED or FAILED). Without the
+            // counts, send it: on a finished job it has no effect.
+            "FAILED" if all_instances_finished(&described.value) => {
+                Some(TerminateDisposition::AlreadyCompleted)
+            }
             _ if described.value.next_action.as_deref() == Some("TERMINATING") => {
                 Some(TerminateDisposition::AlreadyTerminating)
             }
@@ -130,7 +171,7 @@ impl BatchBackend for TencentBatchBackend {
             return Ok(outcome);
         }
         // A SUBMITTED job is refused by the server (UnsupportedOperation or ResourceInUse.Job):
-        // the error carries the state we saw.
+        // the error carries the state we saw, and `map_error` makes that refusal retryable.
         let call = Call::new(action::TERMINATE_JOB, op)
             .subject(Subject::job(job.as_str()).with_state(Some(state)));
         let body = JobIdRequest {
@@ -169,26 +210,53 @@ impl BatchBackend for TencentBatchBackend {
         let op = Operation::TaskStatus;
         let call = Call::new(action::DESCRIBE_TASK, op)
             .subject(Subject::task(job.as_str(), task.as_str()));
-        let mut offset = 0;
-        let mut instances = Vec::new();
-        loop {
-            let body = DescribeTaskRequest {
-                job_id: job.as_str().to_string(),
-                task_name: task.as_str().to_string(),
-                offset: Some(offset),
-                limit: Some(TASK_INSTANCE_PAGE),
-                filters: None,
-            };
-            let mut reply: Reply<DescribeTaskResponse> = self.client.call(&call, &body).await?;
-            let page = reply.value.task_instance_set.take().unwrap_or_default();
-            let got = page.len() as u64;
-            instances.extend(page);
-            // A short page is the last one too.
-            match next_offset(offset, got, reply.value.task_instance_total_count) {
-                Some(next) if got == TASK_INSTANCE_PAGE => offset = next,
-                _ => return Ok(task_status_from(job, task, &reply.value, &instances)),
-            }
-        }
+        let describe = |filters: Option<Vec<Filter>>| DescribeTaskRequest {
+            job_id: job.as_str().to_string(),
+            task_name: task.as_str().to_string(),
+            offset: Some(0),
+            limit: Some(INSTANCE_PAGE),
+            filters,
+        };
+        // One page of instances and the task's instance counts (TaskInstanceMetrics) say
+        // almost everything; only a task with more instances than the page, and failures
+        // beyond what the page shows, needs a second, filtered page for its first failure.
+        let mut reply: Reply<DescribeTaskResponse> =
+            self.client.call(&call, &describe(None)).await?;
+        let first = reply.value.task_instance_set.take().unwrap_or_default();
+        let total = reply.value.task_instance_total_count;
+        let complete = total.is_none_or(|t| first.len() as u64 >= t);
+        let failed_seen = first
+            .iter()
+            .filter(|i| is_failed(i.task_instance_state.as_deref()))
+            .count() as u64;
+        let failed_counted = reply
+            .value
+            .task_instance_metrics
+            .as_ref()
+            .map(|m| instance_counts(m).2);
+        let exit_code_seen = first.iter().any(|i| {
+            is_failed(i.task_instance_state.as_deref()) && i.exit_code.is_some_and(|c| c != 0)
+        });
+        let need_failed =
+            !complete && !exit_code_seen && failed_counted.is_none_or(|n| n > failed_seen);
+        let failed = if need_failed {
+            let filter = Filter::new(
+                FILTER_INSTANCE_STATE,
+                vec!["FAILED".to_string(), "FAILED_INTERRUPTED".to_string()],
+            );
+            let mut page: Reply<DescribeTaskResponse> = self
+                .client
+                .call(&call, &describe(Some(vec![filter])))
+                .await?;
+            Some(page.value.task_instance_set.take().unwrap_or_default())
+        } else {
+            None
+        };
+        let read = InstancesRead {
+            first: &first,
+            failed: failed.as_deref(),
+        };
+        Ok(task_status_from(job, task, &reply.value, read))
     }
 
     fn list_prep_release_status_impl(
@@ -211,6 +279,10 @@ impl BatchBackend for TencentBatchBackend {
     ) -> Result<RetryFailedTasksOutcome> {
         let op = Operation::RetryFailedTasks;
         let described = self.describe_job(job, op).await?;
+        let state = described.value.job_state.clone().unwrap_or_default();
+        if state != "FAILED" {
+            return Err(retry_refused(job, &state, described.request_id));
+        }
         let failed: Vec<TaskId> = described
             .value
             .task_set
@@ -228,10 +300,10 @@ impl BatchBackend for TencentBatchBackend {
                 }
             })
             .collect();
-        // RetryJobs acts on the whole job and is refused unless the job is FAILED; replaying
-        // it after it may have arrived could double-retry, so it is not idempotent.
+        // RetryJobs acts on the whole job; replaying it after it may have arrived could
+        // double-retry, so it is not idempotent.
         let call = Call::new(action::RETRY_JOBS, op)
-            .subject(Subject::job(job.as_str()).with_state(described.value.job_state.clone()))
+            .subject(Subject::job(job.as_str()).with_state(Some(state)))
             .not_idempotent();
         let body = RetryJobsRequest {
             job_ids: vec![job.as_str().to_string()],

@@ -33,6 +33,10 @@ pub const ENV_SECURITY_TOKEN: &str = "TENCENTCLOUD_SECURITY_TOKEN";
 pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
 pub use crate::credential::ENV_CREDENTIALS_FILE;
 
+/// The `X-TC-Language` sent when none is configured. The SDKs always send the header (their
+/// default is `zh-CN`); English messages are what this crate's errors are written in.
+pub const DEFAULT_LANGUAGE: &str = "en-US";
+
 /// Which host requests go to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Endpoint {
@@ -138,11 +142,14 @@ impl TencentBatchBuilder {
     /// Reads configuration from `vars` (instead of the process environment) and `home`:
     ///
     /// - `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY`;
-    /// - the token from `TENCENTCLOUD_TOKEN`, else `TENCENTCLOUD_SECURITY_TOKEN`;
+    /// - the token from `TENCENTCLOUD_TOKEN`, else `TENCENTCLOUD_SECURITY_TOKEN`, used only
+    ///   with the SecretId and SecretKey from the environment;
     /// - `TENCENTCLOUD_REGION`;
     /// - if the SecretId or SecretKey is still missing, `secret_id` / `secret_key` of the
     ///   `[default]` section of the SDK credentials file: `TENCENTCLOUD_CREDENTIALS_FILE`, else
-    ///   `<home>/.tencentcloud/credentials` (as the Go SDK does).
+    ///   `<home>/.tencentcloud/credentials` (as the Go SDK does). A key from the file is a
+    ///   long-term key: it never carries the environment's token (the Go SDK's profile
+    ///   provider, `profile_provider.go`, always returns an empty token).
     ///
     /// A missing default credentials file is not an error (the builder then reports what is
     /// missing); an explicitly named file that cannot be read is.
@@ -164,9 +171,11 @@ impl TencentBatchBuilder {
             && let Some((id, key)) = file_credential(get(ENV_CREDENTIALS_FILE), home)?
         {
             // The file is one credential: take both halves from it, never mix an environment
-            // SecretId with a file SecretKey.
+            // SecretId with a file SecretKey, and never pair it with the environment's token
+            // (a token belongs to the temporary key it was issued with).
             b.secret_id = Some(id);
             b.secret_key = Some(key);
+            b.token = None;
         }
         Ok(b)
     }
@@ -226,7 +235,8 @@ impl TencentBatchBuilder {
         self
     }
 
-    /// Sets `X-TC-Language` (`zh-CN` or `en-US`; `en-US` gives English error messages).
+    /// Sets `X-TC-Language` (`zh-CN` or `en-US`; default [`DEFAULT_LANGUAGE`], English error
+    /// messages). The header is sent on every request, as the official SDKs send it.
     pub fn with_language(mut self, language: impl Into<String>) -> Self {
         self.language = Some(language.into());
         self
@@ -312,7 +322,9 @@ impl TencentBatchBuilder {
             region,
             url,
             host,
-            language: self.language,
+            language: self
+                .language
+                .unwrap_or_else(|| DEFAULT_LANGUAGE.to_string()),
             http,
             options: self.client_options,
             retry: self.retry,
@@ -409,6 +421,57 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.secret_id.as_deref(), Some(ID));
+    }
+
+    #[test]
+    fn the_environment_token_never_pairs_with_a_file_key() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".tencentcloud")).unwrap();
+        std::fs::write(
+            home.path().join(".tencentcloud/credentials"),
+            "[default]\nsecret_id = AKIDfile\nsecret_key = filekey\n",
+        )
+        .unwrap();
+        let home = || Some(home.path().to_path_buf());
+        // Only a token in the environment: the keys come from the file, the token is dropped.
+        for name in [ENV_TOKEN, ENV_SECURITY_TOKEN] {
+            let b = TencentBatchBuilder::from_env_map(
+                vars(&[(name, TOKEN), (ENV_REGION, "ap-guangzhou")]),
+                home(),
+            )
+            .unwrap();
+            assert_eq!(b.secret_id.as_deref(), Some("AKIDfile"), "{name}");
+            assert!(b.token.is_none(), "{name}: a file key carries no token");
+        }
+        // Half a key in the environment: the file's key wins whole, still without the token.
+        let b = TencentBatchBuilder::from_env_map(
+            vars(&[(ENV_SECRET_ID, ID), (ENV_TOKEN, TOKEN)]),
+            home(),
+        )
+        .unwrap();
+        assert_eq!(b.secret_id.as_deref(), Some("AKIDfile"));
+        assert!(b.token.is_none());
+        // Keys and token all from the environment: they stay together.
+        let b = TencentBatchBuilder::from_env_map(
+            vars(&[
+                (ENV_SECRET_ID, ID),
+                (ENV_SECRET_KEY, KEY),
+                (ENV_TOKEN, TOKEN),
+            ]),
+            home(),
+        )
+        .unwrap();
+        assert_eq!(b.secret_id.as_deref(), Some(ID));
+        assert_eq!(b.token.as_ref().map(Secret::expose), Some(TOKEN));
+    }
+
+    #[test]
+    fn the_language_defaults_to_english() {
+        let backend = full().build().unwrap();
+        assert_eq!(backend.client.language, DEFAULT_LANGUAGE);
+        assert_eq!(DEFAULT_LANGUAGE, "en-US");
+        let backend = full().with_language("zh-CN").build().unwrap();
+        assert_eq!(backend.client.language, "zh-CN");
     }
 
     #[test]

@@ -38,6 +38,12 @@ const SENSITIVE_HEADERS: [&str; 2] = ["authorization", "x-tc-token"];
 /// The `Content-Type` sent, and signed byte for byte.
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
+/// The canonical URI of every signed request. The Go SDK (`common/client.go`,
+/// `canonicalURI := "/"`) and the Python SDK (`abstract_client.py`, `canonical_uri = '/'`)
+/// sign `/` whatever path the endpoint has, so a gateway that serves the API under a path
+/// prefix verifies the same signature as the service itself.
+pub(crate) const CANONICAL_URI: &str = "/";
+
 /// The `X-TC-RequestClient` value (matches `^[0-9a-zA-Z_ ,;.]+$`).
 pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_POLYBATCH_", env!("CARGO_PKG_VERSION"));
 
@@ -50,7 +56,8 @@ pub(crate) struct Client {
     pub url: Url,
     /// The `Host` header: the endpoint's host, plus its port when not the default.
     pub host: String,
-    pub language: Option<String>,
+    /// `X-TC-Language`, sent on every request.
+    pub language: String,
     /// Built by [`ClientOptions::build_client`] from `options`.
     pub http: reqwest::Client,
     pub options: ClientOptions,
@@ -242,7 +249,7 @@ impl Client {
             signing::SERVICE,
             timestamp,
             "POST",
-            self.url.path(),
+            CANONICAL_URI,
             "",
             &[("content-type", CONTENT_TYPE), ("host", &self.host)],
             payload,
@@ -267,12 +274,12 @@ impl Client {
             header("x-tc-version", API_VERSION, "version")?,
             header("x-tc-region", &self.region, "TENCENTCLOUD_REGION")?,
             header("x-tc-requestclient", REQUEST_CLIENT, "request client")?,
+            // Always sent, as the Go and Python SDKs always send one (their default is zh-CN;
+            // this client's is en-US, see the builder).
+            header("x-tc-language", &self.language, "language")?,
         ];
         if let Some(token) = &self.token {
             pairs.push(header("x-tc-token", token.expose(), "TENCENTCLOUD_TOKEN")?);
-        }
-        if let Some(lang) = &self.language {
-            pairs.push(header("x-tc-language", lang, "language")?);
         }
         // `send` marks the credential headers (SENSITIVE_HEADERS) sensitive.
         Ok(pairs.into_iter().collect())

@@ -67,60 +67,132 @@ fn non_empty(s: Option<&String>) -> Option<String> {
 }
 
 /// A `DescribeJob` response as a [`JobStatus`].
+///
+/// - `NextAction: TERMINATING` on a job that is not yet terminal is [`JobState::Terminating`]
+///   (`provider_state` keeps the raw `JobState`).
+/// - `StateReason` is the job's failure reason (DescribeJob: "Job failure reason"): it goes
+///   into `failure` for `FAILED` and `FAILED_INTERRUPTED` jobs, never into
+///   `terminate_reason` (Tencent records no terminate reason).
+/// - `start_time` is `None`: DescribeJob reports no launch or running time of the job's
+///   instances, and `CreateTime` is when the job was submitted, not when it started
+///   ([`crate::TencentBatchBackend`]'s `task_status` reports each task's start).
 pub(crate) fn job_status_from(job: &JobId, r: &DescribeJobResponse) -> JobStatus {
     let raw = r.job_state.clone().unwrap_or_default();
-    let state = job_state(&raw);
+    let reported = job_state(&raw);
+    let state = if r.next_action.as_deref() == Some("TERMINATING") && !reported.is_terminal() {
+        JobState::Terminating
+    } else {
+        reported
+    };
     let mut s = JobStatus::new(job.clone(), state, raw.clone());
-    let reason = non_empty(r.state_reason.as_ref());
-    s.terminate_reason = reason.clone();
-    s.start_time = parse_time(r.create_time.as_deref());
     s.end_time = parse_time(r.end_time.as_deref());
     s.task_counts = r.task_metrics.as_ref().map(task_counts);
-    if matches!(state, JobState::Failed | JobState::Interrupted) {
-        s.failure = Some(FailureInfo::new(Some(raw), reason));
+    if matches!(reported, JobState::Failed | JobState::Interrupted) {
+        s.failure = Some(FailureInfo::new(
+            Some(raw),
+            non_empty(r.state_reason.as_ref()),
+        ));
     }
     s
+}
+
+/// Whether the job's `TaskInstanceMetrics` say every instance is SUCCEED or FAILED; `false`
+/// when the counts are missing.
+pub(crate) fn all_instances_finished(r: &DescribeJobResponse) -> bool {
+    let Some(m) = &r.task_instance_metrics else {
+        return false;
+    };
+    let n = |v: Option<u64>| v.unwrap_or(0);
+    let unfinished = n(m.submitted_count)
+        + n(m.pending_count)
+        + n(m.runnable_count)
+        + n(m.starting_count)
+        + n(m.running_count)
+        + n(m.failed_interrupted_count);
+    unfinished == 0
 }
 
 pub(crate) fn is_failed(state: Option<&str>) -> bool {
     matches!(state, Some("FAILED" | "FAILED_INTERRUPTED"))
 }
 
-/// A `DescribeTask` response (with every instance) as a [`TaskStatus`].
+/// The instance counts of `TaskInstanceMetrics`: (all, succeeded, failed or interrupted).
+pub(crate) fn instance_counts(m: &Metrics) -> (u64, u64, u64) {
+    let n = |v: Option<u64>| v.unwrap_or(0);
+    let failed = n(m.failed_count) + n(m.failed_interrupted_count);
+    let total = n(m.submitted_count)
+        + n(m.pending_count)
+        + n(m.runnable_count)
+        + n(m.starting_count)
+        + n(m.running_count)
+        + n(m.succeed_count)
+        + failed;
+    (total, n(m.succeed_count), failed)
+}
+
+/// What `task_status` read of a task's instances: the first page of all of them, in index
+/// order, and, when that page is not all of them, the first page of the failed ones
+/// (`task-instance-state` filter, index order).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InstancesRead<'a> {
+    /// The first instances of the task.
+    pub first: &'a [TaskInstanceView],
+    /// The first failed (`FAILED`/`FAILED_INTERRUPTED`) instances, when they were asked for.
+    pub failed: Option<&'a [TaskInstanceView]>,
+}
+
+/// A `DescribeTask` response as a [`TaskStatus`], from its instance counts
+/// (`TaskInstanceMetrics`, `TaskInstanceTotalCount`) and the instances read.
 pub(crate) fn task_status_from(
     job: &JobId,
     task: &TaskId,
     r: &DescribeTaskResponse,
-    instances: &[TaskInstanceView],
+    read: InstancesRead<'_>,
 ) -> TaskStatus {
     let raw = r.task_state.clone().unwrap_or_default();
     let state = task_state(&raw);
     let mut s = TaskStatus::new(job.clone(), task.clone(), state, raw);
+    let counts = r.task_instance_metrics.as_ref().map(instance_counts);
     let total = r
         .task_instance_total_count
-        .unwrap_or(instances.len() as u64);
+        .or(counts.map(|(all, _, _)| all))
+        .unwrap_or(read.first.len() as u64);
     s.instance_count = u32::try_from(total).unwrap_or(u32::MAX);
+    let complete = read.first.len() as u64 >= total;
 
-    let failed = instances
-        .iter()
-        .find(|i| is_failed(i.task_instance_state.as_deref()));
-    let all_succeeded = !instances.is_empty()
-        && instances
-            .iter()
-            .all(|i| i.task_instance_state.as_deref() == Some("SUCCEED"));
-    s.exit_code = if let Some(code) = instances
+    // The failed instances in index order: the filtered page when there is one (it starts at
+    // index 0, so it holds the first page's failures too), else those of the first page.
+    let first_failed: Vec<&TaskInstanceView> = read
+        .first
         .iter()
         .filter(|i| is_failed(i.task_instance_state.as_deref()))
-        .filter_map(|i| i.exit_code)
-        .find(|c| *c != 0)
-    {
+        .collect();
+    let failed: Vec<&TaskInstanceView> = match read.failed {
+        Some(page) => page
+            .iter()
+            .filter(|i| is_failed(i.task_instance_state.as_deref()))
+            .collect(),
+        None => first_failed,
+    };
+    let all_succeeded = match counts {
+        Some((all, succeeded, _)) => all > 0 && succeeded == all,
+        None => {
+            complete
+                && !read.first.is_empty()
+                && read
+                    .first
+                    .iter()
+                    .all(|i| i.task_instance_state.as_deref() == Some("SUCCEED"))
+        }
+    };
+    s.exit_code = if let Some(code) = failed.iter().filter_map(|i| i.exit_code).find(|c| *c != 0) {
         i32::try_from(code).ok()
     } else if all_succeeded {
         Some(0)
     } else {
         None
     };
-    if let Some(f) = failed {
+    if let Some(f) = failed.first() {
         let message = non_empty(f.state_reason.as_ref())
             .or_else(|| non_empty(f.state_detailed_reason.as_ref()));
         let mut info = FailureInfo::new(f.task_instance_state.clone(), message);
@@ -138,16 +210,17 @@ pub(crate) fn task_status_from(
         TaskState::Failed => Some(TaskResult::Failure),
         _ => None,
     };
-    s.start_time = instances
-        .iter()
+    // Instances are launched in index order, so the first page holds the earliest launches.
+    let seen = read.first.iter().chain(read.failed.into_iter().flatten());
+    s.start_time = seen
         .filter_map(|i| {
             parse_time(i.running_time.as_deref()).or_else(|| parse_time(i.launch_time.as_deref()))
         })
         .min()
         .or_else(|| parse_time(r.create_time.as_deref()));
     s.end_time = parse_time(r.end_time.as_deref()).or_else(|| {
-        if state.is_terminal() {
-            instances
+        if state.is_terminal() && complete {
+            read.first
                 .iter()
                 .filter_map(|i| parse_time(i.end_time.as_deref()))
                 .max()
@@ -225,8 +298,8 @@ mod tests {
         let s = job_status_from(&job(), &r);
         assert_eq!(s.state, JobState::Failed);
         assert_eq!(s.provider_state, "FAILED");
-        assert_eq!(s.terminate_reason.as_deref(), Some("task A failed"));
-        assert!(s.start_time.is_some());
+        assert_eq!(s.terminate_reason, None, "StateReason is a failure reason");
+        assert_eq!(s.start_time, None, "CreateTime is not when the job started");
         assert!(
             s.end_time.is_none(),
             "an unparsable time is None, not an error"
@@ -244,6 +317,31 @@ mod tests {
         assert!(s.terminate_reason.is_none() && s.task_counts.is_none());
     }
 
+    #[test]
+    fn next_action_terminating_is_terminating_until_terminal() {
+        let r: DescribeJobResponse = serde_json::from_str(
+            r#"{"JobState":"RUNNING","NextAction":"TERMINATING","StateReason":""}"#,
+        )
+        .unwrap();
+        let s = job_status_from(&job(), &r);
+        assert_eq!(s.state, JobState::Terminating);
+        assert_eq!(s.provider_state, "RUNNING");
+        assert!(!s.state.is_terminal() && s.failure.is_none());
+
+        let r: DescribeJobResponse = serde_json::from_str(
+            r#"{"JobState":"FAILED_INTERRUPTED","NextAction":"TERMINATING","StateReason":"exit 3"}"#,
+        )
+        .unwrap();
+        let s = job_status_from(&job(), &r);
+        assert_eq!(s.state, JobState::Terminating);
+        assert_eq!(s.failure.unwrap().message.as_deref(), Some("exit 3"));
+
+        // Terminal wins over a stale NextAction.
+        let r: DescribeJobResponse =
+            serde_json::from_str(r#"{"JobState":"FAILED","NextAction":"TERMINATING"}"#).unwrap();
+        assert_eq!(job_status_from(&job(), &r).state, JobState::Failed);
+    }
+
     fn describe_task(
         state: &str,
         instances: &str,
@@ -257,6 +355,13 @@ mod tests {
         (r, set)
     }
 
+    fn all(set: &[TaskInstanceView]) -> InstancesRead<'_> {
+        InstancesRead {
+            first: set,
+            failed: None,
+        }
+    }
+
     #[test]
     fn task_status_aggregates_instances() {
         let task = TaskId::new("A").unwrap();
@@ -267,7 +372,7 @@ mod tests {
                 {"TaskInstanceIndex":1,"TaskInstanceState":"FAILED","ExitCode":3,"StateReason":"exit 3",
                  "StateDetailedReason":"non-zero exit","RunningTime":"2018-02-07T09:29:20Z"}]"#,
         );
-        let s = task_status_from(&job(), &task, &r, &set);
+        let s = task_status_from(&job(), &task, &r, all(&set));
         assert_eq!(s.state, TaskState::Failed);
         assert_eq!(s.instance_count, 2);
         assert_eq!(s.exit_code, Some(3));
@@ -288,7 +393,7 @@ mod tests {
             "SUCCEED",
             r#"[{"TaskInstanceState":"SUCCEED","ExitCode":0},{"TaskInstanceState":"SUCCEED"}]"#,
         );
-        let s = task_status_from(&job(), &task, &r, &set);
+        let s = task_status_from(&job(), &task, &r, all(&set));
         assert_eq!(
             (s.exit_code, s.result),
             (Some(0), Some(TaskResult::Success))
@@ -296,7 +401,7 @@ mod tests {
         assert!(s.failure.is_none());
 
         let (r, set) = describe_task("RUNNING", r#"[{"TaskInstanceState":"RUNNING"}]"#);
-        let s = task_status_from(&job(), &task, &r, &set);
+        let s = task_status_from(&job(), &task, &r, all(&set));
         assert_eq!(
             (s.state, s.exit_code, s.result),
             (TaskState::Running, None, None)
@@ -306,10 +411,62 @@ mod tests {
             "FAILED_INTERRUPTED",
             r#"[{"TaskInstanceState":"FAILED_INTERRUPTED","ExitCode":null,"StateReason":"","StateDetailedReason":"timeout"}]"#,
         );
-        let s = task_status_from(&job(), &task, &r, &set);
+        let s = task_status_from(&job(), &task, &r, all(&set));
         assert_eq!(s.state, TaskState::Interrupted);
         assert_eq!(s.result, None, "interrupted is not terminal");
         assert_eq!(s.exit_code, None);
         assert_eq!(s.failure.unwrap().message.as_deref(), Some("timeout"));
+    }
+
+    #[test]
+    fn task_status_of_a_partial_read_uses_the_counts_and_the_failed_page() {
+        let task = TaskId::new("A").unwrap();
+        let r: DescribeTaskResponse = serde_json::from_str(
+            r#"{"TaskState":"RUNNING","CreateTime":"2018-02-07T09:29:09Z","TaskInstanceTotalCount":2500,
+                "TaskInstanceMetrics":{"RunningCount":2499,"FailedCount":1}}"#,
+        )
+        .unwrap();
+        let first: Vec<TaskInstanceView> = serde_json::from_str(
+            r#"[{"TaskInstanceIndex":0,"TaskInstanceState":"RUNNING","RunningTime":"2018-02-07T09:29:40Z"},
+                {"TaskInstanceIndex":1,"TaskInstanceState":"RUNNING","RunningTime":"2018-02-07T09:29:30Z"}]"#,
+        )
+        .unwrap();
+        let failed: Vec<TaskInstanceView> = serde_json::from_str(
+            r#"[{"TaskInstanceIndex":2400,"TaskInstanceState":"FAILED","ExitCode":9,"StateReason":"exit 9"}]"#,
+        )
+        .unwrap();
+        let s = task_status_from(
+            &job(),
+            &task,
+            &r,
+            InstancesRead {
+                first: &first,
+                failed: Some(&failed),
+            },
+        );
+        assert_eq!(s.instance_count, 2500);
+        assert_eq!(s.exit_code, Some(9));
+        let f = s.failure.unwrap();
+        assert!(
+            f.details
+                .contains(&("TaskInstanceIndex".into(), "2400".into()))
+        );
+        assert_eq!(
+            s.start_time.unwrap().to_rfc3339(),
+            "2018-02-07T09:29:30+00:00"
+        );
+        assert_eq!(s.end_time, None);
+
+        // Every instance succeeded, by the counts: exit code 0 without reading them all.
+        let r: DescribeTaskResponse = serde_json::from_str(
+            r#"{"TaskState":"SUCCEED","TaskInstanceTotalCount":2500,
+                "TaskInstanceMetrics":{"SucceedCount":2500}}"#,
+        )
+        .unwrap();
+        let s = task_status_from(&job(), &task, &r, all(&first));
+        assert_eq!(
+            (s.exit_code, s.result),
+            (Some(0), Some(TaskResult::Success))
+        );
     }
 }

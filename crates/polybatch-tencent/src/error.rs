@@ -57,6 +57,18 @@ impl Subject {
     }
 }
 
+/// The job state in which TerminateJob is refused until the job moves on.
+pub(crate) const SUBMITTED: &str = "SUBMITTED";
+
+/// The message of a TerminateJob refused because the job is still `SUBMITTED`.
+pub(crate) fn submitted_terminate_hint(job: &str, server: &str) -> String {
+    format!(
+        "job {job} is still SUBMITTED and Tencent refuses to terminate it until it leaves \
+         SUBMITTED; retry once it has (terminate_job_and_wait does, within its deadline) \
+         (server said: {server})"
+    )
+}
+
 /// Whether `code` is `family` or one of its sub-codes (`family.*`).
 fn in_family(code: &str, family: &str) -> bool {
     code.strip_prefix(family)
@@ -152,6 +164,34 @@ pub(crate) fn map_error(failure: &ApiFailure, operation: Operation, subject: &Su
         {
             Error::invalid_input(field_of(c), rule(), ctx)
         }
+        // TerminateJob and TerminateTaskInstance refuse instances of a compute environment
+        // named by EnvId ("This operation is prohibited for the task instances in the
+        // specified compute environment", errorcodes.py): no retry or later state changes
+        // that, so it is a permanent Unsupported rather than a state to wait out.
+        "UnsupportedOperation.TerminateOperationWithEnvId" => {
+            let message = format!(
+                "Tencent does not terminate task instances running in a compute environment \
+                 given by EnvId; this request will not succeed if repeated (server said: {})",
+                failure.message
+            );
+            Error::Unsupported {
+                option: None,
+                ctx: Box::new(ctx.with_message(message)),
+            }
+        }
+        // TerminateJob is "prohibited" while the job is SUBMITTED (TerminateJob docs), which
+        // lasts only while the service parses the job: the same request succeeds once it has
+        // left SUBMITTED, so the refusal is retryable, and says so.
+        c if operation == Operation::TerminateJob
+            && subject.state.as_deref() == Some(SUBMITTED)
+            && (c == "UnsupportedOperation" || in_family(c, "ResourceInUse")) =>
+        {
+            Error::service(
+                None,
+                true,
+                ctx.with_message(submitted_terminate_hint(&job, &failure.message)),
+            )
+        }
         c if in_family(c, "ResourceInUse") || in_family(c, "UnsupportedOperation") => {
             Error::invalid_state(subject.state.clone(), ctx)
         }
@@ -172,7 +212,12 @@ pub(crate) fn map_error(failure: &ApiFailure, operation: Operation, subject: &Su
 mod tests {
     use super::*;
 
+    /// `code` answered to an operation that is not TerminateJob (about a SUBMITTED job).
     fn map(code: &str) -> Error {
+        map_for(code, Operation::JobStatus)
+    }
+
+    fn map_for(code: &str, operation: Operation) -> Error {
         let f = ApiFailure {
             code: code.to_string(),
             message: format!("message of {code}"),
@@ -184,7 +229,7 @@ mod tests {
             instance: Some(2),
             state: Some("SUBMITTED".into()),
         };
-        map_error(&f, Operation::TerminateJob, &subject)
+        map_error(&f, operation, &subject)
     }
 
     /// Every code of reference §3.2 (common) and §3.3 (job APIs), with the expected variant.
@@ -237,7 +282,7 @@ mod tests {
         ("ResourceNotFound.Job", "not_found"),
         (
             "UnsupportedOperation.TerminateOperationWithEnvId",
-            "invalid_state",
+            "unsupported",
         ),
         ("InvalidFilter", "invalid_input"),
         (
@@ -323,8 +368,15 @@ mod tests {
             assert_eq!(e.code(), Some(*code), "{code}");
             assert_eq!(e.request_id(), Some("rid-1"), "{code}");
             assert_eq!(e.backend(), "tencent");
-            assert_eq!(e.operation(), Operation::TerminateJob);
-            if *code != "AuthFailure.SignatureExpire" {
+            assert_eq!(e.operation(), Operation::JobStatus);
+            if *code == "AuthFailure.SignatureExpire"
+                || *code == "UnsupportedOperation.TerminateOperationWithEnvId"
+            {
+                assert!(
+                    e.message().contains(&format!("message of {code}")),
+                    "{code}"
+                );
+            } else {
                 assert_eq!(e.message(), format!("message of {code}"), "{code}");
             }
         }
@@ -353,6 +405,62 @@ mod tests {
             assert!(!map(code).is_retryable(), "{code}");
         }
         assert_eq!(map("RequestLimitExceeded").retry_after(), None);
+    }
+
+    #[test]
+    fn terminate_with_env_id_is_permanently_unsupported() {
+        for op in [
+            Operation::TerminateJob,
+            Operation::Other("terminate_task_instance"),
+        ] {
+            let e = map_for("UnsupportedOperation.TerminateOperationWithEnvId", op);
+            assert!(
+                matches!(e, Error::Unsupported { option: None, .. }),
+                "{e:?}"
+            );
+            assert!(!e.is_retryable());
+            assert_eq!(
+                e.code(),
+                Some("UnsupportedOperation.TerminateOperationWithEnvId")
+            );
+            assert!(e.message().contains("EnvId"), "{e}");
+            assert_eq!(e.request_id(), Some("rid-1"));
+        }
+    }
+
+    #[test]
+    fn terminating_a_submitted_job_is_retryable_with_a_hint() {
+        for code in ["UnsupportedOperation", "ResourceInUse.Job"] {
+            let e = map_for(code, Operation::TerminateJob);
+            assert!(
+                matches!(
+                    e,
+                    Error::Service {
+                        retryable: true,
+                        ..
+                    }
+                ),
+                "{code}: {e:?}"
+            );
+            assert!(e.is_retryable(), "{code}");
+            assert_eq!(e.code(), Some(code));
+            let m = e.message();
+            assert!(m.contains("SUBMITTED") && m.contains("retry"), "{m}");
+            assert!(m.contains(&format!("message of {code}")), "{m}");
+            // Elsewhere, or in any other state, the same codes stay InvalidState.
+            assert_eq!(
+                map_for(code, Operation::RetryFailedTasks).kind(),
+                "invalid_state"
+            );
+        }
+        let f = ApiFailure {
+            code: "UnsupportedOperation".into(),
+            message: "no".into(),
+            request_id: None,
+        };
+        let running = Subject::job("job-abcd1234").with_state(Some("RUNNING".into()));
+        let e = map_error(&f, Operation::TerminateJob, &running);
+        assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
     }
 
     #[test]

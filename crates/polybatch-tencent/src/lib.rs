@@ -43,8 +43,8 @@ pub use polybatch_protocol::tencent::tc3 as signing;
 
 pub use backend::{TencentBatchBackend, tencent_capabilities};
 pub use builder::{
-    ENV_CREDENTIALS_FILE, ENV_REGION, ENV_SECRET_ID, ENV_SECRET_KEY, ENV_SECURITY_TOKEN, ENV_TOKEN,
-    Endpoint, TencentBatchBuilder,
+    DEFAULT_LANGUAGE, ENV_CREDENTIALS_FILE, ENV_REGION, ENV_SECRET_ID, ENV_SECRET_KEY,
+    ENV_SECURITY_TOKEN, ENV_TOKEN, Endpoint, TencentBatchBuilder,
 };
 pub use client::{CONTENT_TYPE, MAX_RESPONSE_BYTES, REQUEST_CLIENT};
 pub use convert::{job_state, parse_time, task_state};

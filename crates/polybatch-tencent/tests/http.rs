@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -39,6 +39,7 @@ const JOB: &str = "job-abcd1234";
 /// One request as the mock received it.
 #[derive(Debug, Clone)]
 struct Recorded {
+    path: String,
     headers: HashMap<String, String>,
     body: Vec<u8>,
 }
@@ -116,8 +117,14 @@ fn check_auth(r: &Recorded) -> Option<&'static str> {
         .map(verify::Failure::code)
 }
 
-async fn handle(State(state): State<Arc<MockState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(state): State<Arc<MockState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let recorded = Recorded {
+        path: uri.path().to_string(),
         headers: headers
             .iter()
             .map(|(k, v)| {
@@ -269,7 +276,7 @@ async fn sends_the_documented_headers_and_a_verifiable_signature() {
 }
 
 #[tokio::test]
-async fn optional_headers_are_omitted_when_unset() {
+async fn the_token_is_omitted_when_unset_and_the_language_always_sent() {
     let mock = Mock::start(|_, _| describe("RUNNING")).await;
     mock.backend()
         .job_status(&job(), StatusOptions::default())
@@ -277,7 +284,31 @@ async fn optional_headers_are_omitted_when_unset() {
         .unwrap();
     let r = &mock.requests()[0];
     assert!(!r.headers.contains_key("x-tc-token"));
-    assert!(!r.headers.contains_key("x-tc-language"));
+    // The SDKs always send X-TC-Language; unset, this client asks for English.
+    assert_eq!(r.h("x-tc-language"), "en-US");
+}
+
+#[tokio::test]
+async fn an_endpoint_path_is_requested_but_the_canonical_uri_stays_slash() {
+    let mock = Mock::start(|_, _| describe("RUNNING")).await;
+    let backend = mock
+        .builder()
+        .with_endpoint(Endpoint::Custom(format!(
+            "http://{}/gateway/batch/",
+            mock.addr
+        )))
+        .build()
+        .unwrap();
+    let status = backend
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status.provider_state, "RUNNING");
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 1, "not an AuthFailure, so not a retry either");
+    assert_eq!(reqs[0].path, "/gateway/batch/");
+    // The mock verifies with canonical URI `/`, as Tencent (and every SDK) does.
+    assert_eq!(check_auth(&reqs[0]), None);
 }
 
 #[tokio::test]
@@ -579,19 +610,38 @@ async fn terminate_running_job_is_accepted() {
     assert_eq!(mock.requests()[1].json(), json!({"JobId": JOB}));
 }
 
+/// Instance counts of a job (`TaskInstanceMetrics`).
+fn instance_metrics(running: u64, succeed: u64, failed: u64, interrupted: u64) -> Value {
+    json!({"SubmittedCount": 0, "PendingCount": 0, "RunnableCount": 0, "StartingCount": 0,
+           "RunningCount": running, "SucceedCount": succeed,
+           "FailedInterruptedCount": interrupted, "FailedCount": failed})
+}
+
 #[tokio::test]
 async fn terminate_finished_or_terminating_job_sends_no_terminate() {
-    for (state, next, want) in [
-        ("SUCCEED", "", TerminateDisposition::AlreadyCompleted),
-        ("FAILED", "", TerminateDisposition::AlreadyCompleted),
+    for (state, next, metrics, want) in [
+        (
+            "SUCCEED",
+            "",
+            instance_metrics(0, 2, 0, 0),
+            TerminateDisposition::AlreadyCompleted,
+        ),
+        (
+            "FAILED",
+            "",
+            instance_metrics(0, 1, 1, 0),
+            TerminateDisposition::AlreadyCompleted,
+        ),
         (
             "RUNNING",
             "TERMINATING",
+            instance_metrics(1, 0, 0, 0),
             TerminateDisposition::AlreadyTerminating,
         ),
     ] {
         let mock = Mock::start(move |_, _| {
-            ok(json!({"JobId": JOB, "JobState": state, "NextAction": next}))
+            ok(json!({"JobId": JOB, "JobState": state, "NextAction": next,
+                      "TaskInstanceMetrics": metrics.clone()}))
         })
         .await;
         let out = mock
@@ -605,7 +655,31 @@ async fn terminate_finished_or_terminating_job_sends_no_terminate() {
 }
 
 #[tokio::test]
-async fn terminate_submitted_job_is_refused_by_the_server_as_invalid_state() {
+async fn terminate_failed_job_with_instances_still_held_sends_terminate() {
+    // FAILED, but an instance is FAILED_INTERRUPTED and keeps its compute instance until
+    // terminated; and a FAILED job whose instance counts are unknown.
+    for metrics in [instance_metrics(0, 1, 1, 1), Value::Null] {
+        let m = metrics.clone();
+        let mock = Mock::start(move |r, _| match r.action() {
+            "DescribeJob" => ok(json!({"JobId": JOB, "JobState": "FAILED", "NextAction": "",
+                                       "TaskInstanceMetrics": m.clone()})),
+            "TerminateJob" => ok(json!({"RequestId": "rid-terminate"})),
+            other => panic!("unexpected {other}"),
+        })
+        .await;
+        let out = mock
+            .backend()
+            .terminate_job(&job(), TerminateJobOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(out.disposition, TerminateDisposition::Accepted, "{metrics}");
+        assert_eq!(out.request_id.as_deref(), Some("rid-terminate"));
+        assert_eq!(mock.actions(), ["DescribeJob", "TerminateJob"], "{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn terminate_submitted_job_is_refused_retryably_with_a_hint() {
     for code in ["UnsupportedOperation", "ResourceInUse.Job"] {
         let mock = Mock::start(move |r, _| match r.action() {
             "DescribeJob" => describe("SUBMITTED"),
@@ -617,14 +691,114 @@ async fn terminate_submitted_job_is_refused_by_the_server_as_invalid_state() {
             .terminate_job(&job(), TerminateJobOptions::default())
             .await
             .unwrap_err();
-        match &err {
-            Error::InvalidState { state, .. } => assert_eq!(state.as_deref(), Some("SUBMITTED")),
-            e => panic!("{e:?}"),
-        }
+        assert!(
+            matches!(
+                err,
+                Error::Service {
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.is_retryable());
         assert_eq!(err.code(), Some(code));
         assert_eq!(err.operation(), Operation::TerminateJob);
-        assert_eq!(mock.actions(), ["DescribeJob", "TerminateJob"]);
+        let m = err.message();
+        assert!(
+            m.contains("SUBMITTED") && m.contains("retry once it has"),
+            "{m}"
+        );
+        assert!(
+            m.contains("terminate not allowed"),
+            "the server's text is kept: {m}"
+        );
+        // Retried as any retryable answer (TerminateJob is idempotent), then reported.
+        assert_eq!(
+            mock.actions(),
+            [
+                "DescribeJob",
+                "TerminateJob",
+                "TerminateJob",
+                "TerminateJob",
+                "TerminateJob"
+            ]
+        );
     }
+}
+
+#[tokio::test]
+async fn terminate_in_a_named_compute_environment_is_permanently_unsupported() {
+    let mock = Mock::start(|r, _| match r.action() {
+        "DescribeJob" => describe("RUNNING"),
+        _ => api_error(
+            "UnsupportedOperation.TerminateOperationWithEnvId",
+            "This operation is prohibited for the task instances in the specified compute environment.",
+        ),
+    })
+    .await;
+    let err = mock
+        .backend()
+        .terminate_job(&job(), TerminateJobOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Unsupported { option: None, .. }),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(
+        err.code(),
+        Some("UnsupportedOperation.TerminateOperationWithEnvId")
+    );
+    assert!(err.message().contains("EnvId"), "{err}");
+    assert_eq!(err.request_id(), Some("rid-err"));
+    assert_eq!(
+        mock.actions(),
+        ["DescribeJob", "TerminateJob"],
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn job_status_reports_terminating_the_failure_reason_and_no_made_up_start() {
+    let mock = Mock::start(|_, i| match i {
+        0 => ok(
+            json!({"JobId": JOB, "JobState": "RUNNING", "NextAction": "TERMINATING",
+                       "StateReason": "", "CreateTime": "2018-02-07T09:29:09Z"}),
+        ),
+        _ => ok(json!({"JobId": JOB, "JobState": "FAILED", "NextAction": "",
+                       "StateReason": "Task A instance 0 failed: Terminated by user",
+                       "CreateTime": "2018-02-07T09:29:09Z",
+                       "EndTime": "2018-02-07T09:31:00Z"})),
+    })
+    .await;
+    let b = mock.backend();
+    let s = b
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(s.state, JobState::Terminating);
+    assert_eq!(s.provider_state, "RUNNING");
+    assert_eq!(s.start_time, None, "CreateTime is not a start time");
+
+    let s = b
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(s.state, JobState::Failed);
+    assert_eq!(
+        s.terminate_reason, None,
+        "Tencent records no terminate reason"
+    );
+    let f = s.failure.unwrap();
+    assert_eq!(f.code.as_deref(), Some("FAILED"));
+    assert_eq!(
+        f.message.as_deref(),
+        Some("Task A instance 0 failed: Terminated by user")
+    );
+    assert_eq!(s.start_time, None);
+    assert!(s.end_time.is_some());
 }
 
 #[tokio::test]
@@ -677,7 +851,7 @@ async fn unsupported_requests_fail_before_any_io() {
 }
 
 #[tokio::test]
-async fn task_status_pages_through_instances() {
+async fn task_status_reads_one_page_of_a_small_task() {
     let mock = Mock::start(|r, _| {
         let req = r.json();
         assert_eq!(req["JobId"], JOB);
@@ -685,6 +859,7 @@ async fn task_status_pages_through_instances() {
         ok(json!({"JobId": JOB, "TaskName": "A", "TaskState": "FAILED",
                   "CreateTime": "2018-02-07T09:29:09Z", "EndTime": "2018-02-07T09:30:31Z",
                   "TaskInstanceTotalCount": 2,
+                  "TaskInstanceMetrics": instance_metrics(0, 1, 1, 0),
                   "TaskInstanceSet": [
                       {"TaskInstanceIndex": 0, "TaskInstanceState": "SUCCEED", "ExitCode": 0},
                       {"TaskInstanceIndex": 1, "TaskInstanceState": "FAILED", "ExitCode": 137,
@@ -702,6 +877,94 @@ async fn task_status_pages_through_instances() {
     assert_eq!(s.result, Some(TaskResult::Failure));
     assert_eq!(s.failure.unwrap().message.as_deref(), Some("killed"));
     assert_eq!(mock.actions(), ["DescribeTask"]);
+}
+
+/// A task of 2500 instances, all running but instance 2400, which failed; DescribeTask
+/// answers pages of it as the service does (Offset/Limit, the `task-instance-state` filter).
+fn wide_task(r: &Recorded) -> Answer {
+    let req = r.json();
+    let offset = req["Offset"].as_u64().unwrap_or(0);
+    let limit = req["Limit"].as_u64().unwrap_or(100);
+    assert!(limit <= 1000, "{req}");
+    let states: Vec<String> = req["Filters"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .inspect(|f| assert_eq!(f["Name"], "task-instance-state", "{req}"))
+                .flat_map(|f| f["Values"].as_array().cloned().unwrap_or_default())
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let instance = |i: u64| {
+        if i == 2400 {
+            json!({"TaskInstanceIndex": i, "TaskInstanceState": "FAILED", "ExitCode": 9,
+                   "StateReason": "exit 9", "RunningTime": "2018-02-07T09:29:55Z"})
+        } else {
+            json!({"TaskInstanceIndex": i, "TaskInstanceState": "RUNNING",
+                   "RunningTime": "2018-02-07T09:29:50Z"})
+        }
+    };
+    let matching: Vec<Value> = (0..2500)
+        .map(instance)
+        .filter(|v| {
+            states.is_empty()
+                || states
+                    .iter()
+                    .any(|s| v["TaskInstanceState"].as_str() == Some(s))
+        })
+        .collect();
+    let total = matching.len();
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    ok(
+        json!({"JobId": JOB, "TaskName": "wide", "TaskState": "RUNNING",
+              "CreateTime": "2018-02-07T09:29:09Z", "TaskInstanceTotalCount": total,
+              "TaskInstanceSet": page,
+              "TaskInstanceMetrics": instance_metrics(2499, 0, 1, 0)}),
+    )
+}
+
+#[tokio::test]
+async fn task_status_reads_counts_and_the_failed_page_not_every_instance() {
+    let mock = Mock::start(|r, _| wide_task(r)).await;
+    let s = mock
+        .backend()
+        .task_status(
+            &job(),
+            &TaskId::new("wide").unwrap(),
+            StatusOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.state, TaskState::Running);
+    assert_eq!(s.instance_count, 2500);
+    assert_eq!(s.exit_code, Some(9));
+    let f = s.failure.unwrap();
+    assert_eq!(f.message.as_deref(), Some("exit 9"));
+    assert!(
+        f.details
+            .contains(&("TaskInstanceIndex".to_string(), "2400".to_string())),
+        "{:?}",
+        f.details
+    );
+    assert!(s.start_time.is_some());
+    // Two small pages from offset 0: the first of all instances, the first of the failed.
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2, "{:?}", mock.actions());
+    for r in &reqs {
+        let body = r.json();
+        assert_eq!(body["Offset"], 0, "{body}");
+        assert!(body["Limit"].as_u64().unwrap() <= 100, "{body}");
+    }
+    assert!(reqs[0].json().get("Filters").is_none());
+    assert_eq!(
+        reqs[1].json()["Filters"],
+        json!([{"Name": "task-instance-state", "Values": ["FAILED", "FAILED_INTERRUPTED"]}])
+    );
 }
 
 #[tokio::test]
@@ -730,22 +993,40 @@ async fn retry_failed_tasks_retries_the_job_and_reports_its_failed_tasks() {
 }
 
 #[tokio::test]
-async fn retry_of_a_job_that_is_not_failed_is_invalid_state() {
-    let mock = Mock::start(|r, _| match r.action() {
-        "DescribeJob" => describe("RUNNING"),
-        _ => api_error("UnsupportedOperation", "only FAILED jobs can be retried"),
-    })
-    .await;
-    let err = mock
-        .backend()
-        .retry_failed_tasks(&job(), RetryFailedTasksOptions::default())
-        .await
-        .unwrap_err();
-    match &err {
-        Error::InvalidState { state, .. } => assert_eq!(state.as_deref(), Some("RUNNING")),
-        e => panic!("{e:?}"),
+async fn retry_of_a_job_that_is_not_failed_is_refused_without_retry_jobs() {
+    for (state, advice) in [
+        ("RUNNING", "only a FAILED job"),
+        ("SUCCEED", "only a FAILED job"),
+        ("FAILED_INTERRUPTED", "terminate"),
+    ] {
+        let mock = Mock::start(move |r, _| match r.action() {
+            "DescribeJob" => describe(state),
+            other => panic!("unexpected {other}"),
+        })
+        .await;
+        let err = mock
+            .backend()
+            .retry_failed_tasks(&job(), RetryFailedTasksOptions::default())
+            .await
+            .unwrap_err();
+        match &err {
+            Error::InvalidState { state: s, .. } => assert_eq!(s.as_deref(), Some(state)),
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(
+            err.code(),
+            Some("UnsupportedOperation"),
+            "the service's answer"
+        );
+        assert_eq!(err.operation(), Operation::RetryFailedTasks);
+        assert!(err.message().contains(advice), "{state}: {err}");
+        assert_eq!(err.request_id(), Some("rid-describe"));
+        assert_eq!(
+            mock.actions(),
+            ["DescribeJob"],
+            "{state}: no RetryJobs sent"
+        );
     }
-    assert_eq!(mock.actions(), ["DescribeJob", "RetryJobs"]);
 }
 
 // ----- extras -----

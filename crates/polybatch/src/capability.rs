@@ -40,10 +40,13 @@ pub struct Capabilities {
     pub list_prep_release_select: bool,
     /// `retry_failed_tasks` is supported.
     pub retry_failed_tasks: bool,
-    /// Preconditions (`If-Match` and friends) are honoured on terminate and reactivate.
+    /// Preconditions (`If-Match` and friends) are honoured on terminate and reactivate, and
+    /// `StatusOptions::if_none_match` on status reads.
     pub conditional_requests: bool,
     /// `server_timeout` options are honoured.
     pub server_timeout: bool,
+    /// `StatusOptions::select` is honoured.
+    pub status_select: bool,
 }
 
 impl Capabilities {
@@ -67,6 +70,7 @@ impl Capabilities {
             retry_failed_tasks: true,
             conditional_requests: true,
             server_timeout: true,
+            status_select: true,
         }
     }
 
@@ -88,6 +92,7 @@ impl Capabilities {
             retry_failed_tasks: self.retry_failed_tasks && other.retry_failed_tasks,
             conditional_requests: self.conditional_requests && other.conditional_requests,
             server_timeout: self.server_timeout && other.server_timeout,
+            status_select: self.status_select && other.status_select,
         }
     }
 
@@ -163,6 +168,16 @@ impl Capabilities {
                 backend,
                 operation,
                 "server_timeout",
+            ));
+        }
+        if !o.select.is_empty() && !self.status_select {
+            return Err(Error::unsupported_option(backend, operation, "select"));
+        }
+        if o.if_none_match.is_some() && !self.conditional_requests {
+            return Err(Error::unsupported_option(
+                backend,
+                operation,
+                "if_none_match",
             ));
         }
         Ok(())
@@ -266,6 +281,40 @@ mod tests {
         assert!(both.terminate_job && !both.terminate_job_force && !both.job_status);
         assert_eq!(a.intersect(&Capabilities::all()), a);
         assert_eq!(a.intersect(&Capabilities::none()), Capabilities::none());
+    }
+
+    #[test]
+    fn status_select_and_if_none_match_need_their_capabilities() {
+        let select = StatusOptions::default().with_select(["state"]);
+        let none_match = StatusOptions::default().with_if_none_match("0x1");
+        let all = Capabilities::all();
+        for o in [&select, &none_match] {
+            assert!(all.check_status("t", Operation::JobStatus, o).is_ok());
+        }
+        let mut caps = Capabilities::none();
+        caps.job_status = true;
+        caps.task_status = true;
+        let option = |o: &StatusOptions, op| match caps.check_status("t", op, o) {
+            Err(Error::Unsupported { option, .. }) => option,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(option(&select, Operation::JobStatus), Some("select"));
+        assert_eq!(option(&select, Operation::TaskStatus), Some("select"));
+        assert_eq!(
+            option(&none_match, Operation::JobStatus),
+            Some("if_none_match")
+        );
+        assert_eq!(
+            option(&none_match, Operation::TaskStatus),
+            Some("if_none_match")
+        );
+        assert!(
+            caps.check_status("t", Operation::JobStatus, &StatusOptions::default())
+                .is_ok()
+        );
+        let mut narrowed = Capabilities::all();
+        narrowed.status_select = false;
+        assert!(!Capabilities::all().intersect(&narrowed).status_select);
     }
 
     #[test]

@@ -127,17 +127,47 @@ impl ReactivateTaskOptions {
 }
 
 /// Options of [`crate::BatchBackend::job_status`] and [`crate::BatchBackend::task_status`].
+///
+/// `select` and `if_none_match` make polling cheap where the provider allows it (Azure
+/// `$select` and `If-None-Match`); a backend without them refuses them as `Unsupported`
+/// before any request ([`crate::Capabilities::status_select`],
+/// [`crate::Capabilities::conditional_requests`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StatusOptions {
     /// How long the server may spend on the request.
     pub server_timeout: Option<Duration>,
+    /// The provider properties to return (Azure OData `$select`, e.g. `state`, `eTag`,
+    /// `executionInfo`); empty means all. Fields of the status whose properties were not
+    /// selected are left unset (a state not selected is `Unknown`).
+    pub select: Vec<String>,
+    /// Answer only if the resource changed: its ETag differs from this one (HTTP
+    /// `If-None-Match`). An unchanged resource is [`crate::Error::PreconditionFailed`] whose
+    /// message says "not modified" (Azure answers 304 without a body): the status held is
+    /// current.
+    pub if_none_match: Option<ETag>,
 }
 
 impl StatusOptions {
     /// Sets the server timeout.
     pub fn with_server_timeout(mut self, timeout: Duration) -> Self {
         self.server_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the properties to return.
+    pub fn with_select<I, S>(mut self, select: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.select = select.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `If-None-Match`: answer only if the resource's ETag differs from `etag`.
+    pub fn with_if_none_match(mut self, etag: impl Into<ETag>) -> Self {
+        self.if_none_match = Some(etag.into());
         self
     }
 }

@@ -41,6 +41,13 @@ pub struct TerminateJobOutcome {
     pub etag: Option<ETag>,
     /// The provider's request id, when there is one.
     pub request_id: Option<String>,
+    /// Whether a terminate asked with `force` was applied as forced, when the backend says:
+    /// `Some(true)` when the provider accepted the forced terminate; `Some(false)` when it
+    /// did not force anything, as when an earlier, unforced terminate was already under way
+    /// (Azure `JobBeingTerminated`: the job ends at that terminate's pace); `None` when
+    /// `force` was not asked or the backend does not tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced: Option<bool>,
 }
 
 impl TerminateJobOutcome {
@@ -50,6 +57,7 @@ impl TerminateJobOutcome {
             disposition,
             etag: None,
             request_id: None,
+            forced: None,
         }
     }
 }

@@ -269,7 +269,8 @@ impl InMemoryBackend {
     /// is `SUBMITTED`, then `PENDING` → `RUNNABLE` → `STARTING` → `RUNNING` for its run time,
     /// retried up to `max_retry` times, and ends `SUCCEED` or `FAILED`, as tokio's (paused) clock
     /// moves. Capabilities are Tencent's: terminate (refused while the job is `SUBMITTED`, code
-    /// `UnsupportedOperation`; a finished job is `AlreadyCompleted`, a terminating one
+    /// `UnsupportedOperation`, retryably: the job leaves `SUBMITTED` by itself, and
+    /// `terminate_job_and_wait` tries again; a finished job is `AlreadyCompleted`, a terminating one
     /// `AlreadyTerminating`), job and task status with Tencent's states as the provider state,
     /// and `retry_failed_tasks` as `RetryJobs` (only on a `FAILED` job); no per-task
     /// reactivate, no prep/release, no preconditions, no server timeout. Unknown jobs and tasks
@@ -287,9 +288,9 @@ impl InMemoryBackend {
     /// let task = TencentTask::new(&TaskId::new("render")?).runs(Duration::from_secs(60), 0);
     /// let job = backend.seed().tencent_job(&[task])?;
     ///
-    /// // Just submitted: Tencent refuses to terminate it yet.
+    /// // Just submitted: Tencent refuses to terminate it yet (retry once it left SUBMITTED).
     /// let e = backend.terminate_job(&job, TerminateJobOptions::default()).await.unwrap_err();
-    /// assert!(matches!(e, Error::InvalidState { .. }));
+    /// assert!(matches!(e, Error::Service { retryable: true, .. }));
     /// assert_eq!(e.code(), Some("UnsupportedOperation"));
     ///
     /// tokio::time::advance(Duration::from_secs(120)).await;

@@ -91,6 +91,19 @@ fn refused(op: Operation, job: &JobId, state: Option<State>, r: Refusal) -> Erro
     match r {
         Refusal::JobNotFound(_) => Error::not_found(ResourceKind::Job, job.as_str(), c),
         Refusal::TaskNotFound(name) => Error::not_found(ResourceKind::Task, name, c),
+        // As `polybatch-tencent` maps it: TerminateJob is refused only while the job is
+        // SUBMITTED, which it leaves by itself, so the refusal is retryable and says so.
+        Refusal::Unsupported(_) | Refusal::InUse
+            if op == Operation::TerminateJob && state == Some(State::Submitted) =>
+        {
+            let hint = format!(
+                "job {job} is still SUBMITTED and Tencent refuses to terminate it until it \
+                 leaves SUBMITTED; retry once it has (terminate_job_and_wait does, within its \
+                 deadline) (server said: {})",
+                r.message()
+            );
+            Error::service(None, true, c.with_message(hint))
+        }
         Refusal::Unsupported(_) | Refusal::InUse => {
             Error::invalid_state(state.map(|s| s.as_str().to_string()), c)
         }
