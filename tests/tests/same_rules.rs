@@ -15,13 +15,17 @@ use support::azure::{Auth, AzureFixture};
 use support::tencent::{self, TencentFixture};
 
 /// What Azure Batch answers in each situation of the table, in its order.
-const AZURE_EXPECTED: [(&str, &str); 13] = [
+const AZURE_EXPECTED: [(&str, &str); 14] = [
     ("reactivate a succeeded task", "invalid_state:TaskSucceeded"),
     ("reactivate an unknown task", "not_found:TaskNotFound"),
     ("task status of an unknown task", "not_found:TaskNotFound"),
     ("reactivate in an unknown job", "not_found:JobNotFound"),
     ("status of an unknown job", "not_found:JobNotFound"),
     ("terminate an unknown job", "not_found:JobNotFound"),
+    (
+        "read an unchanged job with If-None-Match",
+        "precondition_failed:-",
+    ),
     (
         "reactivate a running task",
         "invalid_state:TaskNotCompleted",
@@ -45,7 +49,7 @@ const AZURE_EXPECTED: [(&str, &str); 13] = [
 
 /// What Tencent Cloud Batch answers: no per-task reactivate or prep/release at all, its own
 /// not-found codes, and a job with a failed task is already `FAILED` (terminal).
-const TENCENT_EXPECTED: [(&str, &str); 13] = [
+const TENCENT_EXPECTED: [(&str, &str); 14] = [
     ("reactivate a succeeded task", "unsupported"),
     ("reactivate an unknown task", "unsupported"),
     (
@@ -55,6 +59,7 @@ const TENCENT_EXPECTED: [(&str, &str); 13] = [
     ("reactivate in an unknown job", "unsupported"),
     ("status of an unknown job", "not_found:ResourceNotFound.Job"),
     ("terminate an unknown job", "not_found:ResourceNotFound.Job"),
+    ("read an unchanged job with If-None-Match", "unsupported"),
     ("reactivate a running task", "unsupported"),
     (
         "prep/release status of a job without a preparation task",

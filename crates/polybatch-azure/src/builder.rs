@@ -365,7 +365,7 @@ impl AzureBatchBuilder {
             account,
             credential,
             api_version: self.api_version,
-            retry: self.retry_policy,
+            retry: polybatch_http::capped_retry(self.retry_policy, &self.client_options),
             clock: self.clock,
         }))
     }

@@ -43,6 +43,7 @@ pub use body::{read_capped, transport_error};
 pub use endpoint::{is_loopback, parse_endpoint};
 pub use options::{
     ClientOptions, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, MAX_DEFAULT_CONNECT_TIMEOUT, Proxy,
+    capped_retry,
 };
 pub use retry_after::{parse_retry_after, parse_retry_after_ms};
 pub use send::{DEFAULT_MAX_BODY, Request, Response, send};

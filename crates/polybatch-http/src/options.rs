@@ -10,6 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use polybatch::retry::RetryPolicy;
 use polybatch::{Error, Result};
 use reqwest::header::HeaderValue;
 use url::Url;
@@ -297,6 +298,15 @@ fn parse_proxy(raw: &str) -> std::result::Result<reqwest::Proxy, String> {
     reqwest::Proxy::all(url).map_err(|_| "is not a usable proxy URL".to_string())
 }
 
+/// `retry` with its total budget capped by `options`' total timeout, if one is set: what a
+/// builder hands its client.
+pub fn capped_retry(mut retry: RetryPolicy, options: &ClientOptions) -> RetryPolicy {
+    if let Some(total) = options.total_timeout() {
+        retry.total_budget = retry.total_budget.min(total);
+    }
+    retry
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +382,26 @@ M1V6pI8yqV5lss/WSAmEFJ/k9Jds+IQ=
                 .build_client("t", &remote())
                 .unwrap_or_else(|e| panic!("{proxy:?}: {e}"));
         }
+    }
+
+    #[test]
+    fn the_total_timeout_caps_the_retry_budget() {
+        let policy = RetryPolicy::default().with_total_budget(Duration::from_secs(120));
+        let capped = capped_retry(
+            policy.clone(),
+            &ClientOptions::default().with_total_timeout(Duration::from_secs(20)),
+        );
+        assert_eq!(capped.total_budget, Duration::from_secs(20));
+        // Never raised, and untouched without one.
+        let kept = capped_retry(
+            policy.clone(),
+            &ClientOptions::default().with_total_timeout(Duration::from_secs(900)),
+        );
+        assert_eq!(kept.total_budget, Duration::from_secs(120));
+        assert_eq!(
+            capped_retry(policy, &ClientOptions::default()).total_budget,
+            Duration::from_secs(120)
+        );
     }
 
     #[test]

@@ -326,8 +326,8 @@ impl TencentBatchBuilder {
                 .language
                 .unwrap_or_else(|| DEFAULT_LANGUAGE.to_string()),
             http,
+            retry: polybatch_http::capped_retry(self.retry, &self.client_options),
             options: self.client_options,
-            retry: self.retry,
             clock: self.clock,
             limiter,
         }))

@@ -1120,3 +1120,48 @@ async fn calls_in_flight_are_visible() {
     b.reset_peak_in_flight();
     assert_eq!(b.peak_in_flight(), 0);
 }
+
+// ----- cheap polling: $select and If-None-Match -----
+
+#[tokio::test(start_paused = true)]
+async fn status_reads_select_properties_and_answer_not_modified() {
+    let b = seeded();
+    let full = job_status(&b, &job(1)).await;
+    let some = b
+        .job_status(
+            &job(1),
+            StatusOptions::default().with_select(["state", "eTag"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (some.state, some.etag.clone()),
+        (full.state, full.etag.clone())
+    );
+    assert_eq!(
+        (some.pool_id, some.start_time, some.task_counts),
+        (None, None, None)
+    );
+    let none = b
+        .job_status(&job(1), StatusOptions::default().with_select(["id"]))
+        .await
+        .unwrap();
+    assert_eq!(none.state, JobState::Unknown);
+    let t = b
+        .task_status(
+            &job(1),
+            &task(2),
+            StatusOptions::default().with_select(["executionInfo"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!((t.exit_code, t.state), (Some(3), TaskState::Unknown));
+
+    let unchanged = StatusOptions::default().with_if_none_match(full.etag.clone().unwrap());
+    let e = b.job_status(&job(1), unchanged.clone()).await.unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed { .. }), "{e:?}");
+    assert!(e.message().starts_with("not modified"), "{e}");
+    terminate(&b, &job(1)).await.unwrap();
+    let changed = b.job_status(&job(1), unchanged).await.unwrap();
+    assert_ne!(changed.etag, full.etag);
+}

@@ -107,6 +107,12 @@ async fn terminate_is_refused_while_submitted_then_accepted_once() {
         .unwrap();
     assert_eq!(first.disposition, TerminateDisposition::Accepted);
     // The instance fails two seconds later; until then the job is terminating.
+    let s = b.job_status(&job, StatusOptions::default()).await.unwrap();
+    assert_eq!(
+        (s.state, s.provider_state.as_str()),
+        (JobState::Terminating, "RUNNING")
+    );
+    assert_eq!((s.start_time, s.terminate_reason), (None, None));
     let again = b
         .terminate_job(&job, TerminateJobOptions::default())
         .await

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::options::{
     ListPrepReleaseOptions, ReactivateTaskOptions, StatusOptions, TerminateJobOptions,
 };
+use crate::status::ETag;
 use futures::StreamExt;
 
 /// What a backend answered in one situation: `ok`, a terminate disposition
@@ -86,6 +87,27 @@ pub async fn refusal_table(
     rows.push((
         "terminate an unknown job",
         terminated(terminate(&unknown_job).await),
+    ));
+
+    // A conditional read of a job that has not changed since it was read.
+    let etag = backend
+        .job_status(&job, StatusOptions::default())
+        .await
+        .ok()
+        .and_then(|s| s.etag);
+    rows.push((
+        "read an unchanged job with If-None-Match",
+        // Without ETags (Tencent) any tag will do: the backend must refuse the option.
+        answer(
+            backend
+                .job_status(
+                    &job,
+                    StatusOptions::default()
+                        .with_if_none_match(etag.unwrap_or_else(|| ETag::new("0x0"))),
+                )
+                .await,
+            done,
+        ),
     ));
 
     let (running, running_task) = setup!("setup", fixture.running_job());

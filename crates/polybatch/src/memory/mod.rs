@@ -528,6 +528,7 @@ impl BatchBackend for InMemoryBackend {
     }
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
+        let read = options.clone();
         let spec = CallSpec::new(Operation::JobStatus, job, JournalOptions::Status(options));
         if self.flavour == Flavour::Tencent {
             return self
@@ -536,7 +537,7 @@ impl BatchBackend for InMemoryBackend {
                 })
                 .await;
         }
-        self.execute(spec, |now| self.store().job_status(job, now))
+        self.execute(spec, |now| self.store().job_status(job, &read, now))
             .await
     }
 
@@ -546,8 +547,12 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
-        let spec =
-            CallSpec::new(Operation::TaskStatus, job, JournalOptions::Status(options)).task(task);
+        let spec = CallSpec::new(
+            Operation::TaskStatus,
+            job,
+            JournalOptions::Status(options.clone()),
+        )
+        .task(task);
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(spec, |now| {
@@ -555,8 +560,10 @@ impl BatchBackend for InMemoryBackend {
                 })
                 .await;
         }
-        self.execute(spec, |now| self.store().task_status(job, task, now))
-            .await
+        self.execute(spec, |now| {
+            self.store().task_status(job, task, &options, now)
+        })
+        .await
     }
 
     fn list_prep_release_status_impl(

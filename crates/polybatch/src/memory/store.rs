@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use polybatch_sim::azure::conditions::Conditions;
 use polybatch_sim::azure::rules::{self, TaskPhase as RulesTaskPhase};
 use polybatch_sim::azure::{
     Failure, Job, JobState as SimJobState, Refusal, RefusalKind, SeedJob, Sim, Task,
@@ -21,7 +22,7 @@ use super::preconditions;
 use super::prep_release::{Filter, Select};
 use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
 use crate::id::{JobId, TaskId};
-use crate::options::Preconditions;
+use crate::options::{Preconditions, StatusOptions};
 use crate::outcome::{ReactivateTaskOutcome, TerminateDisposition, TerminateJobOutcome};
 use crate::state::{JobState, TaskResult, TaskState};
 use crate::status::{ETag, FailureInfo, JobStatus, PrepReleaseStatus, TaskCounts, TaskStatus};
@@ -88,6 +89,98 @@ fn failure(f: &Failure, exit_code: Option<i32>) -> FailureInfo {
         info.details.push(("exitCode".into(), code.to_string()));
     }
     info
+}
+
+/// A conditional read of an unchanged resource: `PreconditionFailed` saying "not modified", as
+/// the Azure client reports the service's 304.
+fn not_modified(
+    op: Operation,
+    read: &StatusOptions,
+    etag: &str,
+    last_modified: DateTime<Utc>,
+) -> Result<()> {
+    let Some(wanted) = &read.if_none_match else {
+        return Ok(());
+    };
+    let conditions = Conditions::new(None, Some(wanted.as_str().to_string()), None, None)
+        .map_err(|r| refused(op, None, "", r))?;
+    // A 304 has no body, so no code: the client sees only the status.
+    conditions.check(etag, last_modified, true).map_err(|_| {
+        Error::precondition_failed(ctx(op).with_message(
+            "not modified: the resource still has the ETag given in If-None-Match; the copy \
+             you hold is current",
+        ))
+    })
+}
+
+/// Whether `$select` (empty: everything) names `property` (case-insensitively).
+fn selected(select: &[String], property: &str) -> bool {
+    select.is_empty()
+        || select
+            .iter()
+            .flat_map(|s| s.split(','))
+            .any(|s| s.trim().eq_ignore_ascii_case(property))
+}
+
+/// A job status with only the `$select`ed Batch properties, as the Azure client builds one
+/// from a Job_Get with `$select`.
+fn select_job(mut s: JobStatus, select: &[String]) -> JobStatus {
+    if select.is_empty() {
+        return s;
+    }
+    if !selected(select, "state") {
+        s.state = JobState::Unknown;
+        s.provider_state = String::new();
+    }
+    if !selected(select, "previousState") {
+        s.previous_provider_state = None;
+    }
+    if !selected(select, "eTag") {
+        s.etag = None;
+    }
+    if !selected(select, "lastModified") {
+        s.last_modified = None;
+    }
+    if !selected(select, "executionInfo") {
+        s.start_time = None;
+        s.end_time = None;
+        s.terminate_reason = None;
+    }
+    if !selected(select, "poolInfo") {
+        s.pool_id = None;
+    }
+    // Task counts are not a property of the job.
+    s.task_counts = None;
+    s
+}
+
+/// A task status with only the `$select`ed Batch properties.
+fn select_task(mut s: TaskStatus, select: &[String]) -> TaskStatus {
+    if select.is_empty() {
+        return s;
+    }
+    if !selected(select, "state") {
+        s.state = TaskState::Unknown;
+        s.provider_state = String::new();
+    }
+    if !selected(select, "previousState") {
+        s.previous_provider_state = None;
+    }
+    if !selected(select, "eTag") {
+        s.etag = None;
+    }
+    if !selected(select, "lastModified") {
+        s.last_modified = None;
+    }
+    if !selected(select, "executionInfo") {
+        s.exit_code = None;
+        s.retry_count = 0;
+        s.result = None;
+        s.failure = None;
+        s.start_time = None;
+        s.end_time = None;
+    }
+    s
 }
 
 /// One page of a prep/release listing and the node id the next page starts after.
@@ -214,8 +307,15 @@ impl Store {
         })
     }
 
-    pub(crate) fn job_status(&mut self, id: &JobId, now: DateTime<Utc>) -> Result<JobStatus> {
-        let job = self.job(Operation::JobStatus, id, now)?;
+    pub(crate) fn job_status(
+        &mut self,
+        id: &JobId,
+        read: &StatusOptions,
+        now: DateTime<Utc>,
+    ) -> Result<JobStatus> {
+        let op = Operation::JobStatus;
+        let job = self.job(op, id, now)?;
+        not_modified(op, read, &job.meta.etag, job.meta.last_modified)?;
         let mut counts = TaskCounts::default();
         for task in job.tasks.values() {
             match task_state(task) {
@@ -239,16 +339,19 @@ impl Store {
         s.end_time = job.end_time;
         s.pool_id = Some(job.pool_id.clone());
         s.task_counts = Some(counts);
-        Ok(s)
+        Ok(select_job(s, &read.select))
     }
 
     pub(crate) fn task_status(
         &mut self,
         id: &JobId,
         task_id: &TaskId,
+        read: &StatusOptions,
         now: DateTime<Utc>,
     ) -> Result<TaskStatus> {
-        let (_, task) = self.task(Operation::TaskStatus, id, task_id, now)?;
+        let op = Operation::TaskStatus;
+        let (_, task) = self.task(op, id, task_id, now)?;
+        not_modified(op, read, &task.meta.etag, task.meta.last_modified)?;
         let state = task_state(task);
         let mut s = TaskStatus::new(
             id.clone(),
@@ -273,7 +376,7 @@ impl Store {
         });
         s.start_time = exec.start;
         s.end_time = exec.end;
-        Ok(s)
+        Ok(select_task(s, &read.select))
     }
 
     /// One page of at most `page_size` records after node `after`, filtered and selected.

@@ -244,16 +244,21 @@ fn counts(tasks: &[TaskView]) -> TaskCounts {
 pub(crate) fn job_status(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> Result<JobStatus> {
     let j = find(store, Operation::JobStatus, job)?;
     let view = j.view(now);
-    let state = job_state(view.state);
+    // As polybatch-tencent reads DescribeJob: a job being terminated is Terminating (the raw
+    // state stays the provider state), StateReason is a failure's reason only, and DescribeJob
+    // reports no start time.
+    let reported = job_state(view.state);
+    let state = if view.next_action == "TERMINATING" && !reported.is_terminal() {
+        JobState::Terminating
+    } else {
+        reported
+    };
     let raw = view.state.as_str().to_string();
     let mut s = JobStatus::new(job.clone(), state, raw.clone());
-    let reason = non_empty(&view.reason);
-    s.terminate_reason = reason.clone();
-    s.start_time = Some(j.created);
     s.end_time = view.ended;
     s.task_counts = Some(counts(&view.tasks));
     if failed(view.state) {
-        s.failure = Some(FailureInfo::new(Some(raw), reason));
+        s.failure = Some(FailureInfo::new(Some(raw), non_empty(&view.reason)));
     }
     Ok(s)
 }
@@ -330,7 +335,14 @@ pub(crate) fn terminate(
     let op = Operation::TerminateJob;
     let j = find(store, op, job)?;
     let view = j.view(now);
-    let disposition = if view.state.is_terminal() {
+    // A FAILED job may still hold FAILED_INTERRUPTED instances: only when every instance
+    // finished is there nothing to terminate.
+    let all_finished = view
+        .tasks
+        .iter()
+        .flat_map(|t| &t.instances)
+        .all(|i| i.state.is_terminal());
+    let disposition = if view.state.is_terminal() && all_finished {
         TerminateDisposition::AlreadyCompleted
     } else if view.next_action == "TERMINATING" {
         TerminateDisposition::AlreadyTerminating
