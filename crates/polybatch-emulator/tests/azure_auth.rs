@@ -266,3 +266,120 @@ async fn token_endpoint_and_bearer_tokens() {
         1
     );
 }
+
+/// Every way a signed request can be changed after signing, or sent incomplete, refused with
+/// the service's status and code; what Shared Key does not cover (an unsigned header) passes.
+#[tokio::test]
+async fn tampered_and_incomplete_requests_are_refused_with_the_services_codes() {
+    let h = start(config(1)).await;
+    h.add_job(json!({"id": "t", "poolInfo": {"poolId": "p"}}))
+        .await;
+    let get = format!("/jobs/t?api-version={API}&timeout=30");
+    let terminate = format!("/jobs/t/terminate?api-version={API}");
+    let body = json!({"terminateReason": "r"});
+    let auth_now = polybatch::clock::Clock::now(&*h.auth);
+    type Tamper = fn(&mut Req);
+    let cases: Vec<(&str, Req, Tamper, StatusCode, &str)> = vec![
+        (
+            "wrong key",
+            Req::new(Method::GET, &get),
+            |r| r.key = Some(WRONG_KEY.into()),
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "date outside the window",
+            Req::new(Method::GET, &get),
+            |_| {},
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "no date",
+            Req::new(Method::GET, &get),
+            |r| r.no_date = true,
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "query altered",
+            Req::new(Method::GET, &get),
+            |r| r.sent_path_and_query = Some(format!("/jobs/t?api-version={API}&timeout=31")),
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "path altered",
+            Req::new(Method::GET, &get),
+            |r| r.sent_path_and_query = Some(format!("/jobs/T?api-version={API}&timeout=30")),
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "body altered (its length signed)",
+            Req::new(Method::POST, &terminate).json(&body),
+            |r| r.sent_body = Some(r#"{"terminateReason": "something else"}"#.into()),
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "ocp- header added",
+            Req::new(Method::GET, &get),
+            |r| {
+                r.headers_after_signing
+                    .push(("ocp-extra".into(), "x".into()))
+            },
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "content type changed",
+            Req::new(Method::POST, &terminate).json(&body),
+            |r| {
+                r.headers_after_signing
+                    .push(("content-type".into(), "application/json".into()))
+            },
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+        ),
+        (
+            "content type not JSON",
+            Req::new(Method::POST, &terminate).json(&body),
+            |r| r.content_type = Some("text/plain".into()),
+            StatusCode::BAD_REQUEST,
+            "InvalidHeaderValue",
+        ),
+        (
+            "no length",
+            Req::new(Method::POST, &terminate),
+            |r| r.no_length = true,
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLengthHeader",
+        ),
+        (
+            "unsigned header added (not covered)",
+            Req::new(Method::GET, &get),
+            |r| {
+                r.headers_after_signing
+                    .push(("x-custom".into(), "x".into()))
+            },
+            StatusCode::OK,
+            "",
+        ),
+    ];
+    for (name, mut req, tamper, status, code) in cases {
+        if name == "date outside the window" {
+            req.date = Some(auth_now - chrono::Duration::minutes(16));
+        }
+        tamper(&mut req);
+        let a = h.send(req).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (status, code),
+            "{name}: {}",
+            a.text
+        );
+    }
+    // None of them changed the job.
+    assert_eq!(h.job("t").await["state"], "active");
+}

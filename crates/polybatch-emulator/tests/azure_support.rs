@@ -75,6 +75,11 @@ pub struct Req {
     pub no_length: bool,
     /// The body's `Content-Type`, when it has one (`None`: send none).
     pub content_type: Option<String>,
+    /// Tampering after signing: another path and query, another body (its length sent), more
+    /// headers, or another value of a header.
+    pub sent_path_and_query: Option<String>,
+    pub sent_body: Option<String>,
+    pub headers_after_signing: Vec<(String, String)>,
 }
 
 impl Req {
@@ -92,6 +97,9 @@ impl Req {
             authorization: None,
             no_length: false,
             content_type: Some("application/json; odata=minimalmetadata".into()),
+            sent_path_and_query: None,
+            sent_body: None,
+            headers_after_signing: Vec::new(),
         }
     }
     pub fn json(mut self, body: &Value) -> Req {
@@ -178,7 +186,20 @@ impl Harness {
                 req.names,
             )
         });
-        let mut rb = self.http.request(req.method.clone(), parsed);
+        let sent = match &req.sent_path_and_query {
+            Some(p) => reqwest::Url::parse(&format!("{}{p}", self.url())).unwrap(),
+            None => parsed,
+        };
+        let body = req.sent_body.clone().unwrap_or(body);
+        for (n, v) in &req.headers_after_signing {
+            headers.retain(|(h, _)| !h.eq_ignore_ascii_case(n));
+            headers.push((n.clone(), v.clone()));
+        }
+        if req.sent_body.is_some() {
+            headers.retain(|(h, _)| !h.eq_ignore_ascii_case("content-length"));
+            headers.push(("content-length".into(), body.len().to_string()));
+        }
+        let mut rb = self.http.request(req.method.clone(), sent);
         for (n, v) in &headers {
             rb = rb.header(n.as_str(), v.as_str());
         }

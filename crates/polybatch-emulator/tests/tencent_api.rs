@@ -41,6 +41,12 @@ struct Req {
     authorization: Option<String>,
     /// Sent after signing, in place of `body`.
     tampered_body: Option<String>,
+    /// Sent after signing: a query on the URL (signed: none), another `Content-Type`, one more
+    /// header; or no `X-TC-Timestamp` at all.
+    tampered_query: Option<String>,
+    tampered_content_type: Option<String>,
+    extra_header: Option<(String, String)>,
+    no_timestamp: bool,
 }
 
 impl Req {
@@ -57,6 +63,10 @@ impl Req {
             date: None,
             authorization: None,
             tampered_body: None,
+            tampered_query: None,
+            tampered_content_type: None,
+            extra_header: None,
+            no_timestamp: false,
         }
     }
 }
@@ -140,12 +150,23 @@ impl Harness {
         let authorization = req.authorization.clone().unwrap_or_else(|| {
             signing::authorization(&req.secret_id, &scope, signing::SIGNED_HEADERS, &sig)
         });
+        let query = req
+            .tampered_query
+            .as_ref()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let sent_type = req.tampered_content_type.as_deref().unwrap_or(content_type);
         let mut rb = self
             .http
-            .post(self.running.url() + "/")
-            .header("Content-Type", content_type)
-            .header("X-TC-Action", &req.action)
-            .header("X-TC-Timestamp", ts.to_string());
+            .post(format!("{}/{query}", self.running.url()))
+            .header("Content-Type", sent_type)
+            .header("X-TC-Action", &req.action);
+        if !req.no_timestamp {
+            rb = rb.header("X-TC-Timestamp", ts.to_string());
+        }
+        if let Some((n, v)) = &req.extra_header {
+            rb = rb.header(n.as_str(), v.as_str());
+        }
         if !authorization.is_empty() {
             rb = rb.header("Authorization", authorization);
         }
@@ -788,6 +809,79 @@ async fn auth_failures_have_their_codes() {
         3
     );
     assert_eq!(stats.requests.get("tencent:DescribeJobs"), Some(&11));
+}
+
+/// Every way a signed request can be changed after signing, or sent incomplete, refused with
+/// Tencent's code; what TC3 does not cover (a header it did not sign) passes.
+#[tokio::test]
+async fn tampered_and_incomplete_requests_get_tencents_codes() {
+    let h = Harness::new().await;
+    let base = Req::new("DescribeJobs", json!({"Limit": 5}));
+    type Tamper = fn(&mut Req);
+    let cases: [(&str, Tamper, &str); 11] = [
+        ("untouched", |_| {}, ""),
+        (
+            "wrong key",
+            |r| r.secret_key = "wrong".into(),
+            "AuthFailure.SignatureFailure",
+        ),
+        (
+            "expired timestamp",
+            |r| r.skew = -301,
+            "AuthFailure.SignatureExpire",
+        ),
+        (
+            "credential date of another day",
+            |r| r.date = Some("2001-01-01".into()),
+            "AuthFailure.SignatureFailure",
+        ),
+        (
+            "body altered",
+            |r| r.tampered_body = Some(r#"{"Limit": 6}"#.into()),
+            "AuthFailure.SignatureFailure",
+        ),
+        (
+            "query added",
+            |r| r.tampered_query = Some("Limit=6".into()),
+            "AuthFailure.SignatureFailure",
+        ),
+        (
+            "content type changed",
+            |r| r.tampered_content_type = Some("application/json; charset=utf-8".into()),
+            "AuthFailure.SignatureFailure",
+        ),
+        (
+            "no timestamp",
+            |r| r.no_timestamp = true,
+            "MissingParameter",
+        ),
+        (
+            "no authorization",
+            |r| r.authorization = Some(String::new()),
+            "AuthFailure.InvalidAuthorization",
+        ),
+        (
+            "token for permanent keys",
+            |r| r.token = Some("tok".into()),
+            "AuthFailure.TokenFailure",
+        ),
+        (
+            "unsigned header added (not covered)",
+            |r| r.extra_header = Some(("X-Custom".into(), "x".into())),
+            "",
+        ),
+    ];
+    for (name, tamper, code) in cases {
+        let mut r = base.clone();
+        tamper(&mut r);
+        let a = h.send(&r).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (200, code),
+            "{name}: {}",
+            a.text
+        );
+    }
 }
 
 #[tokio::test]
