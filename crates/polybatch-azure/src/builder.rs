@@ -16,9 +16,7 @@ use crate::ApiVersion;
 use crate::BACKEND;
 use crate::backend::AzureBatchBackend;
 use crate::client::Client;
-use crate::credential::{
-    ClientSecretSource, Credential, DEFAULT_AUTHORITY_HOST, TokenCache, batch_scope,
-};
+use crate::credential::{ClientSecretSource, Credential, TokenCache, authority_host, batch_scope};
 use crate::signing;
 
 /// `https://{account}.{region}.batch.azure.com` (or a sovereign cloud's host).
@@ -33,7 +31,8 @@ pub const ENV_TENANT_ID: &str = "AZURE_TENANT_ID";
 pub const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// The client secret (client credentials).
 pub const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
-/// The Entra ID authority host (default `https://login.microsoftonline.com`).
+/// The Entra ID authority host (default: the endpoint cloud's, `https://login.microsoftonline.com`
+/// for the public cloud).
 pub const ENV_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 /// The api-version (default `2024-07-01.20.0`).
 pub const ENV_API_VERSION: &str = "AZURE_BATCH_API_VERSION";
@@ -203,7 +202,8 @@ impl AzureBatchBuilder {
         self
     }
 
-    /// The Entra ID authority host (default `https://login.microsoftonline.com`).
+    /// The Entra ID authority host (default: the endpoint cloud's, `https://login.microsoftonline.com`
+    /// for the public cloud).
     pub fn with_authority_host(mut self, host: impl Into<String>) -> Self {
         self.authority_host = non_empty(host);
         self
@@ -343,7 +343,7 @@ impl AzureBatchBuilder {
                     ENV_AUTHORITY_HOST,
                     self.authority_host
                         .as_deref()
-                        .unwrap_or(DEFAULT_AUTHORITY_HOST),
+                        .unwrap_or_else(|| authority_host(&endpoint)),
                 )?;
                 let token_http = self.client_options.build_client(BACKEND, &authority)?;
                 let source = ClientSecretSource::new(
@@ -472,6 +472,46 @@ mod tests {
         .unwrap();
         assert_eq!(b.api_version(), ApiVersion::V2025_06_01);
         assert!(!format!("{b:?}").contains("sup3r-s3cret"));
+    }
+
+    #[test]
+    fn a_sovereign_endpoint_signs_in_at_its_clouds_authority() {
+        let entra = |endpoint: &str, authority: Option<&str>| {
+            let mut vars = vec![
+                (ENV_ENDPOINT, endpoint),
+                (ENV_TENANT_ID, "tenant"),
+                (ENV_CLIENT_ID, "client"),
+                (ENV_CLIENT_SECRET, "s3cret"),
+            ];
+            if let Some(a) = authority {
+                vars.push((ENV_AUTHORITY_HOST, a));
+            }
+            format!("{:?}", env(&vars).unwrap())
+        };
+        let china = entra("https://acct.chinanorth.batch.chinacloudapi.cn", None);
+        assert!(
+            china.contains("https://login.chinacloudapi.cn/tenant/oauth2/v2.0/token"),
+            "{china}"
+        );
+        let gov = entra("https://acct.usgovvirginia.batch.usgovcloudapi.net", None);
+        assert!(
+            gov.contains("https://login.microsoftonline.us/tenant/"),
+            "{gov}"
+        );
+        let public = entra("https://acct.eastus.batch.azure.com", None);
+        assert!(
+            public.contains("https://login.microsoftonline.com/tenant/"),
+            "{public}"
+        );
+        // A named authority wins.
+        let named = entra(
+            "https://acct.chinanorth.batch.chinacloudapi.cn",
+            Some("https://login.example.internal"),
+        );
+        assert!(
+            named.contains("https://login.example.internal/tenant/"),
+            "{named}"
+        );
     }
 
     #[test]

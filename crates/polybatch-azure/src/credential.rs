@@ -32,27 +32,59 @@ pub const BATCH_SCOPE_CHINA: &str = "https://batch.chinacloudapi.cn//.default";
 /// `/.default`, spelled as [`BATCH_SCOPE`] is.
 pub const BATCH_SCOPE_US_GOV: &str = "https://batch.core.usgovcloudapi.net//.default";
 
-/// The Entra ID scope for a Batch account endpoint: its cloud's Batch resource, from the
-/// endpoint's host (`*.batch.chinacloudapi.cn` → China, `*.batch.usgovcloudapi.net` → US
-/// Government); any other host, loopback emulators included, is the public cloud.
-pub fn batch_scope(endpoint: &Url) -> &'static str {
+/// The Azure clouds whose Batch endpoints polybatch tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cloud {
+    Public,
+    China,
+    UsGovernment,
+}
+
+/// The cloud of a Batch account endpoint, from its host (`*.batch.chinacloudapi.cn` → China,
+/// `*.batch.usgovcloudapi.net` → US Government); any other host, loopback emulators
+/// included, is the public cloud.
+fn cloud_of(endpoint: &Url) -> Cloud {
     let host = endpoint
         .host_str()
         .unwrap_or("")
         .trim_end_matches('.')
         .to_ascii_lowercase();
-    let in_cloud = |suffix: &str| host.ends_with(suffix);
-    if in_cloud(".batch.chinacloudapi.cn") {
-        BATCH_SCOPE_CHINA
-    } else if in_cloud(".batch.usgovcloudapi.net") {
-        BATCH_SCOPE_US_GOV
+    if host.ends_with(".batch.chinacloudapi.cn") {
+        Cloud::China
+    } else if host.ends_with(".batch.usgovcloudapi.net") {
+        Cloud::UsGovernment
     } else {
-        BATCH_SCOPE
+        Cloud::Public
     }
 }
 
-/// The default Microsoft Entra ID authority host.
+/// The Entra ID scope for a Batch account endpoint: its cloud's Batch resource.
+pub fn batch_scope(endpoint: &Url) -> &'static str {
+    match cloud_of(endpoint) {
+        Cloud::Public => BATCH_SCOPE,
+        Cloud::China => BATCH_SCOPE_CHINA,
+        Cloud::UsGovernment => BATCH_SCOPE_US_GOV,
+    }
+}
+
+/// The Microsoft Entra ID authority host of the public cloud (the default).
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
+
+/// The authority host of Azure China (`azure-identity`'s `AzureAuthorityHosts.AZURE_CHINA`).
+pub const AUTHORITY_HOST_CHINA: &str = "https://login.chinacloudapi.cn";
+
+/// The authority host of Azure US Government (`AzureAuthorityHosts.AZURE_GOVERNMENT`).
+pub const AUTHORITY_HOST_US_GOV: &str = "https://login.microsoftonline.us";
+
+/// The Entra ID authority host for a Batch account endpoint: its cloud's, unless the caller
+/// names one (`AZURE_AUTHORITY_HOST`, as the Azure SDKs read it).
+pub fn authority_host(endpoint: &Url) -> &'static str {
+    match cloud_of(endpoint) {
+        Cloud::Public => DEFAULT_AUTHORITY_HOST,
+        Cloud::China => AUTHORITY_HOST_CHINA,
+        Cloud::UsGovernment => AUTHORITY_HOST_US_GOV,
+    }
+}
 
 /// Refresh when less than this much of a token's life remains (or less than half of it).
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -491,6 +523,24 @@ mod tests {
         let e = cache.token(Operation::JobStatus).await.unwrap_err();
         assert_eq!(e.kind(), "unauthenticated");
         assert_eq!(e.code(), Some("invalid_client"));
+    }
+
+    #[test]
+    fn the_authority_follows_the_cloud_of_the_endpoint() {
+        let authority = |e: &str| authority_host(&Url::parse(e).unwrap());
+        assert_eq!(
+            authority("https://acct.westus.batch.azure.com"),
+            "https://login.microsoftonline.com"
+        );
+        assert_eq!(
+            authority("https://acct.chinanorth.batch.chinacloudapi.cn"),
+            "https://login.chinacloudapi.cn"
+        );
+        assert_eq!(
+            authority("https://acct.usgovvirginia.batch.usgovcloudapi.net"),
+            "https://login.microsoftonline.us"
+        );
+        assert_eq!(authority("http://127.0.0.1:8990"), DEFAULT_AUTHORITY_HOST);
     }
 
     #[test]

@@ -43,7 +43,8 @@ pub use builder::{
     ENV_AUTHORITY_HOST, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_TENANT_ID,
 };
 pub use credential::{
-    BATCH_SCOPE, BATCH_SCOPE_CHINA, BATCH_SCOPE_US_GOV, DEFAULT_AUTHORITY_HOST, batch_scope,
+    AUTHORITY_HOST_CHINA, AUTHORITY_HOST_US_GOV, BATCH_SCOPE, BATCH_SCOPE_CHINA,
+    BATCH_SCOPE_US_GOV, DEFAULT_AUTHORITY_HOST, authority_host, batch_scope,
 };
 pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, TerminateTaskOptions, WriteOutcome};
 pub use model::OnAllTasksComplete;
