@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use polybatch::BatchBackend;
 use polybatch::retry::RetryPolicy;
-use polybatch_azure::AzureBatchBuilder;
+use polybatch_azure::{AzureBatchBuilder, ClientOptions};
 use polybatch_tencent::{Endpoint, TencentBatchBuilder};
 
 use crate::cli::{ConnectionArgs, OperatorArgs, ProviderName};
@@ -51,7 +51,16 @@ fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     if let Some(policy) = retry_policy(c) {
         b = b.with_retry_policy(policy);
     }
+    b = b.with_client_options(client_options(c));
     Ok(Arc::new(b.build()?))
+}
+
+/// `--timeout` and `--total-timeout`: defaults that give up in a minute on a server that
+/// accepts and never answers, rather than the library's two.
+fn client_options(c: &ConnectionArgs) -> ClientOptions {
+    ClientOptions::default()
+        .with_timeout(c.timeout)
+        .with_total_timeout(c.total_timeout)
 }
 
 /// `--max-attempts` on top of the library's default policy.
@@ -86,5 +95,6 @@ fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     if let Some(policy) = retry_policy(c) {
         b = b.with_retry_policy(policy);
     }
+    b = b.with_client_options(client_options(c));
     Ok(Arc::new(b.build()?))
 }

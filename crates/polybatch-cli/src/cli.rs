@@ -1,6 +1,7 @@
 //! The command line: every command, flag and environment variable (documented in `docs/cli.md`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use polybatch::secret::Secret;
@@ -111,6 +112,40 @@ pub struct ConnectionArgs {
     /// retries off. Default: the library's policy (4 attempts within 2 minutes).
     #[arg(long, global = true, env = "POLYBATCH_MAX_ATTEMPTS", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: Option<u32>,
+
+    /// Seconds one attempt may take (connect, send and read the whole answer), 0.1 to 3600.
+    /// A server that accepts and never answers fails the attempt then.
+    #[arg(long, global = true, env = "POLYBATCH_TIMEOUT", value_name = "SECONDS", default_value = "20", value_parser = seconds)]
+    pub timeout: Duration,
+
+    /// Seconds a whole request may take, retries and their backoff included, 0.1 to 3600: no
+    /// attempt starts once it is spent.
+    #[arg(long, global = true, env = "POLYBATCH_TOTAL_TIMEOUT", value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    pub total_timeout: Duration,
+}
+
+/// A number of seconds from 0.1 to 3600.
+fn seconds(value: &str) -> Result<Duration, String> {
+    let n: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !(0.1..=3600.0).contains(&n) {
+        return Err(format!("{value} is not between 0.1 and 3600 seconds"));
+    }
+    Ok(Duration::from_secs_f64(n))
+}
+
+/// A poll interval: at least half a second, so a wait cannot flood the service.
+fn poll_interval(value: &str) -> Result<f64, String> {
+    let n: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !(0.5..=3600.0).contains(&n) {
+        return Err(format!("{value} is not between 0.5 and 3600 seconds"));
+    }
+    Ok(n)
 }
 
 /// A provider name.
@@ -220,9 +255,9 @@ pub enum JobCommand {
     RetryFailed {
         /// The job id.
         job: String,
-        /// Reactivations in flight at once, where the provider retries task by task.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
+        /// Reactivations in flight at once, where the provider retries task by task (1 to 256).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
     },
 }
 
@@ -231,23 +266,23 @@ pub enum JobCommand {
 pub struct TerminateArgs {
     /// The job id.
     pub job: String,
-    /// The reason recorded on the job (Azure only).
-    #[arg(long)]
+    /// The reason recorded on the job (Azure only; not empty).
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub reason: Option<String>,
     /// Terminate even if nodes have not processed it (Azure api-version 2024-07-01.20.0+).
     #[arg(long)]
     pub force: bool,
-    /// Only if the job's ETag still equals this one (Azure).
-    #[arg(long)]
+    /// Only if the job's ETag still equals this one (Azure; not empty).
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub if_match: Option<String>,
     /// Wait until the job is in a terminal state.
     #[arg(long)]
     pub wait: bool,
     /// With --wait: give up after this many seconds (exit 1).
-    #[arg(long, default_value_t = 600.0)]
+    #[arg(long, default_value_t = 600.0, requires = "wait")]
     pub wait_timeout: f64,
-    /// With --wait: seconds between status polls.
-    #[arg(long, default_value_t = 2.0)]
+    /// With --wait: seconds between status polls (at least 0.5).
+    #[arg(long, default_value_t = 2.0, requires = "wait", value_parser = poll_interval)]
     pub poll_interval: f64,
 }
 
@@ -267,8 +302,8 @@ pub enum TaskCommand {
         job: String,
         /// The task id.
         task: String,
-        /// Only if the task's ETag still equals this one.
-        #[arg(long)]
+        /// Only if the task's ETag still equals this one (not empty).
+        #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
         if_match: Option<String>,
     },
 }
@@ -289,8 +324,8 @@ pub struct BulkTerminateArgs {
     /// Terminations in flight at once (provider rate limits still apply).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
-    /// The reason recorded on each job (Azure only).
-    #[arg(long)]
+    /// The reason recorded on each job (Azure only; not empty).
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub reason: Option<String>,
     /// Terminate even if nodes have not processed it (Azure api-version 2024-07-01.20.0+).
     #[arg(long)]

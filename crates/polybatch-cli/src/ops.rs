@@ -51,7 +51,8 @@ pub async fn job(
         }
         JobCommand::RetryFailed { job, concurrency } => {
             let job = JobId::new(job)?;
-            let options = RetryFailedTasksOptions::default().with_concurrency(concurrency);
+            let options =
+                RetryFailedTasksOptions::default().with_concurrency(usize::from(concurrency));
             let outcome = backend.retry_failed_tasks(&job, options).await?;
             output::retry_failed(&job, &outcome, format);
             if outcome.is_complete() {

@@ -60,7 +60,7 @@ fn terminate_is_idempotent_and_waits() {
         "cli-test",
         "--wait",
         "--poll-interval",
-        "0.05",
+        "0.5",
         "--wait-timeout",
         "5",
     ]));

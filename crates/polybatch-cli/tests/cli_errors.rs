@@ -125,3 +125,58 @@ fn help_and_version_exit_0() {
     assert!(out.stdout.contains("Exit codes"), "{}", out.stdout);
     run(assert_cmd::Command::new(BIN).arg("--version")).success();
 }
+
+/// Values that cannot be meant are usage errors (exit 2), before any request.
+#[test]
+fn values_that_cannot_be_meant_are_usage_errors() {
+    let emu = TestEmulator::start();
+    for args in [
+        &["job", "terminate", "j", "--reason", ""][..],
+        &["job", "terminate", "j", "--if-match", ""],
+        &["task", "reactivate", "j", "t", "--if-match", ""],
+        &["job", "retry-failed", "j", "--concurrency", "0"],
+        &["jobs", "terminate", "--ids-file", "-", "--reason", ""],
+        // --poll-interval and --wait-timeout mean something only with --wait.
+        &["job", "terminate", "j", "--poll-interval", "1"],
+        &["job", "terminate", "j", "--wait-timeout", "10"],
+        // A wait may not poll faster than twice a second.
+        &["job", "terminate", "j", "--wait", "--poll-interval", "0"],
+        &["job", "terminate", "j", "--wait", "--poll-interval", "0.1"],
+        &["job", "status", "j", "--timeout", "0"],
+        &["job", "status", "j", "--total-timeout", "soon"],
+    ] {
+        let out = run(emu.azure_cli().args(args));
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(emu.requests(), 0, "nothing was sent");
+}
+
+/// A server that accepts and never answers fails the request within the timeouts, with a
+/// timeout error, instead of hanging for the library's two minutes.
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Accept and hold every connection, answering nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(32) {
+            held.push(stream);
+        }
+    });
+    let emu = TestEmulator::start();
+    let out = run(emu.azure_cli().env("AZURE_BATCH_ENDPOINT", &url).args([
+        "job",
+        "status",
+        "j",
+        "--timeout",
+        "0.3",
+        "--total-timeout",
+        "0.5",
+    ]));
+    let line = out.one_error_line(1);
+    assert!(
+        line.contains("timed out") || line.contains("timeout"),
+        "{line}"
+    );
+}

@@ -53,6 +53,19 @@ impl TestEmulator {
         }
     }
 
+    /// Requests the emulator has received (both providers).
+    pub fn requests(&self) -> u64 {
+        let stats = self
+            .running
+            .as_ref()
+            .unwrap()
+            .emulator()
+            .context()
+            .stats
+            .snapshot();
+        stats.requests.values().sum()
+    }
+
     /// Moves simulated time forward.
     pub fn advance(&self, seconds: u64) {
         self.running
