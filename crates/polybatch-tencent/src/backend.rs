@@ -280,9 +280,6 @@ impl BatchBackend for TencentBatchBackend {
         let op = Operation::RetryFailedTasks;
         let described = self.describe_job(job, op).await?;
         let state = described.value.job_state.clone().unwrap_or_default();
-        if state != "FAILED" {
-            return Err(retry_refused(job, &state, described.request_id));
-        }
         let failed: Vec<TaskId> = described
             .value
             .task_set
@@ -300,6 +297,13 @@ impl BatchBackend for TencentBatchBackend {
                 }
             })
             .collect();
+        // Nothing failed: nothing to retry, as on every provider (and no RetryJobs to refuse).
+        if failed.is_empty() && state != "FAILED" {
+            return Ok(RetryFailedTasksOutcome::new());
+        }
+        if state != "FAILED" {
+            return Err(retry_refused(job, &state, described.request_id));
+        }
         // RetryJobs acts on the whole job; replaying it after it may have arrived could
         // double-retry, so it is not idempotent.
         let call = Call::new(action::RETRY_JOBS, op)

@@ -994,13 +994,14 @@ async fn retry_failed_tasks_retries_the_job_and_reports_its_failed_tasks() {
 
 #[tokio::test]
 async fn retry_of_a_job_that_is_not_failed_is_refused_without_retry_jobs() {
-    for (state, advice) in [
-        ("RUNNING", "only a FAILED job"),
-        ("SUCCEED", "only a FAILED job"),
-        ("FAILED_INTERRUPTED", "terminate"),
+    for (state, task_state, advice) in [
+        ("RUNNING", "FAILED", "only a FAILED job"),
+        ("FAILED_INTERRUPTED", "FAILED_INTERRUPTED", "terminate"),
     ] {
         let mock = Mock::start(move |r, _| match r.action() {
-            "DescribeJob" => describe(state),
+            "DescribeJob" => ok(json!({"JobId": JOB, "JobState": state, "NextAction": "",
+                "TaskSet": [{"TaskName": "broken", "TaskState": task_state}],
+                "RequestId": "rid-describe"})),
             other => panic!("unexpected {other}"),
         })
         .await;
@@ -1026,6 +1027,25 @@ async fn retry_of_a_job_that_is_not_failed_is_refused_without_retry_jobs() {
             ["DescribeJob"],
             "{state}: no RetryJobs sent"
         );
+    }
+}
+
+/// Nothing failed: the same empty outcome as on every provider, and no RetryJobs to refuse.
+#[tokio::test]
+async fn retry_of_a_job_with_nothing_failed_retries_nothing() {
+    for state in ["RUNNING", "SUCCEED"] {
+        let mock = Mock::start(move |r, _| match r.action() {
+            "DescribeJob" => describe(state),
+            other => panic!("unexpected {other}"),
+        })
+        .await;
+        let outcome = mock
+            .backend()
+            .retry_failed_tasks(&job(), RetryFailedTasksOptions::default())
+            .await
+            .unwrap();
+        assert!(outcome.retried.is_empty() && outcome.not_retried.is_empty());
+        assert_eq!(mock.actions(), ["DescribeJob"], "{state}");
     }
 }
 

@@ -363,8 +363,6 @@ pub(crate) fn retry_failed(
     let op = Operation::RetryFailedTasks;
     let j = find(store, op, job)?;
     let view = j.view(now);
-    j.can_retry(now)
-        .map_err(|r| refused(op, job, Some(view.state), r))?;
     let mut outcome = RetryFailedTasksOutcome::new();
     outcome.retried = view
         .tasks
@@ -372,6 +370,12 @@ pub(crate) fn retry_failed(
         .filter(|t| failed(t.state))
         .filter_map(|t| TaskId::new(&t.name).ok())
         .collect();
+    // Nothing failed: nothing to retry, as on every provider (as polybatch-tencent reads it).
+    if outcome.retried.is_empty() && view.state != State::Failed {
+        return Ok(outcome);
+    }
+    j.can_retry(now)
+        .map_err(|r| refused(op, job, Some(view.state), r))?;
     j.retry(now);
     Ok(outcome)
 }
