@@ -119,7 +119,15 @@ async fn terminate(
     }
     let outcome = backend.terminate_job(&job, options).await?;
     let final_status = if args.wait {
-        Some(backend.wait_for_job(&job, wait).await?)
+        match backend.wait_for_job(&job, wait).await {
+            Ok(status) => Some(status),
+            Err(e) => {
+                // The terminate itself happened: say so (and its request id) before the
+                // error of the wait.
+                output::terminate(&job, &outcome, None, format);
+                return Err(e.into());
+            }
+        }
     } else {
         None
     };

@@ -266,3 +266,41 @@ fn entra_id_client_credentials_from_the_environment() {
     assert!(out.stdout.contains("job-ok"), "{}", out.stdout);
     assert!(!out.stderr.contains(DEFAULT_ENTRA_CLIENT_SECRET));
 }
+
+/// A wait that fails (here the service refuses the status reads) still reports the terminate
+/// it followed, with its request id, before the error.
+#[test]
+fn a_failed_wait_still_reports_the_terminate() {
+    let emu = TestEmulator::start();
+    emu.seed_azure();
+    emu.running
+        .as_ref()
+        .unwrap()
+        .emulator()
+        .context()
+        .faults
+        .add(polybatch_emulator::FaultRule::new(
+            polybatch_emulator::Provider::Azure,
+            "Job_Get",
+            100,
+            polybatch_emulator::FaultKind::Error {
+                status: 403,
+                code: "AuthorizationFailure".into(),
+                retry_after_secs: None,
+            },
+        ));
+    let out = run(emu
+        .azure_cli()
+        .args(["job", "terminate", "job-ok", "--wait"]));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("job-ok: accepted (request id "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("AuthorizationFailure"),
+        "{}",
+        out.stderr
+    );
+}
