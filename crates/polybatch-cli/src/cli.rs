@@ -237,6 +237,13 @@ pub enum JobCommand {
     },
     /// Terminate a job (idempotent: an already terminating or finished job is not an error).
     Terminate(TerminateArgs),
+    /// Wait, without changing anything, until the job is in a terminal state; then show it.
+    Wait {
+        /// The job id.
+        job: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
     /// Stream the job's preparation and release task status per node, page by page (Azure).
     PrepRelease {
         /// The job id.
@@ -259,6 +266,17 @@ pub enum JobCommand {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
     },
+}
+
+/// How `job wait` and `task wait` poll.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Give up after this many seconds (exit 1, `timed out`).
+    #[arg(long, default_value_t = 600.0)]
+    pub wait_timeout: f64,
+    /// Seconds between status polls (at least 0.5).
+    #[arg(long, default_value_t = 2.0, value_parser = poll_interval)]
+    pub poll_interval: f64,
 }
 
 /// `polybatch job terminate`.
@@ -305,6 +323,15 @@ pub enum TaskCommand {
         /// Only if the task's ETag still equals this one (not empty).
         #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
         if_match: Option<String>,
+    },
+    /// Wait, without changing anything, until the task has finished; then show it.
+    Wait {
+        /// The job id.
+        job: String,
+        /// The task id (Tencent: the task name).
+        task: String,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
 }
 

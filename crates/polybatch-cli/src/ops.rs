@@ -11,7 +11,7 @@ use polybatch::{
     WaitOptions,
 };
 
-use crate::cli::{JobCommand, TaskCommand, TerminateArgs};
+use crate::cli::{JobCommand, TaskCommand, TerminateArgs, WaitArgs};
 use crate::exit::CliError;
 use crate::format::OutputFormat;
 use crate::output;
@@ -30,6 +30,12 @@ pub async fn job(
             Ok(())
         }
         JobCommand::Terminate(args) => terminate(backend, args, format).await,
+        JobCommand::Wait { job, wait } => {
+            let job = JobId::new(job)?;
+            let status = backend.wait_for_job(&job, wait_options(&wait)?).await?;
+            output::job_status(&status, format);
+            Ok(())
+        }
         JobCommand::PrepRelease {
             job,
             filter,
@@ -100,6 +106,13 @@ fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
     }
 }
 
+fn wait_options(w: &WaitArgs) -> Result<WaitOptions, CliError> {
+    Ok(WaitOptions::new(
+        seconds("--poll-interval", w.poll_interval)?,
+        seconds("--wait-timeout", w.wait_timeout)?,
+    ))
+}
+
 async fn terminate(
     backend: Arc<dyn BatchBackend>,
     args: TerminateArgs,
@@ -147,6 +160,15 @@ pub async fn task(
             let task = TaskId::new(task)?;
             let status = backend
                 .task_status(&job, &task, StatusOptions::default())
+                .await?;
+            output::task_status(&status, format);
+            Ok(())
+        }
+        TaskCommand::Wait { job, task, wait } => {
+            let job = JobId::new(job)?;
+            let task = TaskId::new(task)?;
+            let status = backend
+                .wait_for_task(&job, &task, wait_options(&wait)?)
                 .await?;
             output::task_status(&status, format);
             Ok(())

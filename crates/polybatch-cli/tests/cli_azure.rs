@@ -304,3 +304,43 @@ fn a_failed_wait_still_reports_the_terminate() {
         out.stderr
     );
 }
+
+/// `job wait` and `task wait` poll without changing anything, then show the status.
+#[test]
+fn job_and_task_wait_without_changing_anything() {
+    let emu = TestEmulator::start();
+    emu.seed_azure();
+    // task `ok` has finished: the wait returns at once with its status.
+    let v = run(emu
+        .azure_cli()
+        .args(["--output", "json", "task", "wait", "job-ok", "ok"]))
+    .success()
+    .json();
+    assert_eq!(v["state"], "succeeded", "{v}");
+    // An active job never ends by itself: the wait times out (exit 1) and terminated nothing.
+    let out = run(emu.azure_cli().args([
+        "job",
+        "wait",
+        "job-fail",
+        "--wait-timeout",
+        "0.5",
+        "--poll-interval",
+        "0.5",
+    ]));
+    let line = out.one_error_line(1);
+    assert!(line.contains("timed out"), "{line}");
+    let v = run(emu
+        .azure_cli()
+        .args(["--output", "json", "job", "status", "job-fail"]))
+    .success()
+    .json();
+    assert_eq!(v["provider_state"], "active", "{v}");
+    // Once terminated, the wait shows the completed job.
+    run(emu.azure_cli().args(["job", "terminate", "job-ok"])).success();
+    let v = run(emu
+        .azure_cli()
+        .args(["--output", "json", "job", "wait", "job-ok"]))
+    .success()
+    .json();
+    assert_eq!(v["state"], "completed", "{v}");
+}
