@@ -22,8 +22,12 @@ use crate::cli::{Cli, Command};
 use crate::exit::CliError;
 
 fn main() -> ExitCode {
-    // Usage errors exit 2 and --help/--version exit 0, as clap does.
-    let cli = Cli::parse();
+    // Usage errors exit 2 and --help/--version exit 0, as clap does; with `--output json` a
+    // usage error is JSON too, like every other error.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let output = cli.global.output;
     match cli.verbose() {
         Ok(verbose) => logging::init(verbose),
@@ -50,6 +54,45 @@ fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// Reports a command line clap refused: as clap prints it, or as one JSON error when JSON output
+/// was asked for (`--output json`, `--output=json`, or `POLYBATCH_OUTPUT=json`).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if informational || !json_requested(std::env::args().skip(1)) {
+        e.exit();
+    }
+    // clap's first paragraph is the error (the rest: usage and help pointers).
+    let text = e.render().to_string();
+    let first = text
+        .trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or("invalid command line");
+    let err = CliError::usage(first.trim_start_matches("error: "));
+    err.report(format::OutputFormat::Json);
+    err.exit_code()
+}
+
+/// Whether the command line or the environment asks for JSON output.
+fn json_requested(args: impl Iterator<Item = String>) -> bool {
+    let mut args = args.peekable();
+    let mut json = std::env::var("POLYBATCH_OUTPUT").is_ok_and(|v| v == "json");
+    while let Some(a) = args.next() {
+        if a == "--output" {
+            json = args.peek().is_some_and(|v| v == "json");
+        } else if let Some(v) = a.strip_prefix("--output=") {
+            json = v == "json";
+        }
+    }
+    json
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {

@@ -180,3 +180,35 @@ fn a_server_that_never_answers_times_out() {
         "{line}"
     );
 }
+
+/// With JSON output asked for, clap's usage errors are one JSON error too (exit 2); help
+/// still prints as help.
+#[test]
+fn usage_errors_are_json_when_json_is_asked_for() {
+    let emu = TestEmulator::start();
+    for (args, env) in [
+        (&["--output", "json", "job", "status"][..], None),
+        (&["job", "statuss", "j", "--output=json"], None),
+        (&["job", "status", "j", "--bogus"], Some("json")),
+    ] {
+        let mut cmd = emu.azure_cli();
+        if let Some(v) = env {
+            cmd.env("POLYBATCH_OUTPUT", v);
+        }
+        let out = run(cmd.args(args));
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        let v: serde_json::Value = serde_json::from_str(out.stderr.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", out.stderr));
+        assert_eq!(v["error"]["kind"], "usage", "{v}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let missing = run(emu.azure_cli().args(["--output", "json", "job", "status"]));
+    assert!(missing.stderr.contains("<JOB>"), "{}", missing.stderr);
+    // Table output keeps clap's own report; help is not an error.
+    let out = run(emu.azure_cli().args(["job", "status"]));
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    let help = run(emu.azure_cli().args(["--output", "json", "job", "--help"]));
+    assert_eq!(help.code, Some(0));
+    assert!(help.stdout.contains("Usage"), "{}", help.stdout);
+}
