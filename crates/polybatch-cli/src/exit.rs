@@ -62,9 +62,17 @@ impl CliError {
 
 impl From<polybatch::Error> for CliError {
     fn from(e: polybatch::Error) -> Self {
+        // A value the library refused before any backend saw it (a malformed id): say what is
+        // wrong in the user's words, without the library's internal operation name.
+        let message = match &e {
+            polybatch::Error::InvalidInput { field, rule, .. } if e.backend() == "polybatch" => {
+                format!("invalid {field}: {rule}")
+            }
+            _ => e.to_string(),
+        };
         CliError {
             code: exit_code_of(&e),
-            message: one_line(&e.to_string()),
+            message: one_line(&message),
             json: error_json(&e),
         }
     }
@@ -124,6 +132,14 @@ mod tests {
             ErrorContext::new("azure", Operation::JobStatus).with_code("JobNotFound"),
         );
         assert_eq!(exit_code_of(&nf), FAILED);
+    }
+
+    #[test]
+    fn a_malformed_id_is_said_in_the_users_words() {
+        let e = CliError::from(polybatch::JobId::new("bad id!").unwrap_err());
+        assert!(e.message.starts_with("invalid job id: "), "{}", e.message);
+        assert!(!e.message.contains("parse_id"), "{}", e.message);
+        assert_eq!(e.code, USAGE);
     }
 
     #[test]
