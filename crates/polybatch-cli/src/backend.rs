@@ -46,13 +46,42 @@ fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
         b = b.with_account(a.clone());
     }
     if let Some(v) = &c.api_version {
-        b = b.with_api_version(polybatch_azure::parse_api_version(v)?);
+        let version = polybatch_azure::parse_api_version(v).map_err(|e| blame(e, c))?;
+        b = b.with_api_version(version);
     }
     if let Some(policy) = retry_policy(c) {
         b = b.with_retry_policy(policy);
     }
     b = b.with_client_options(client_options(c));
-    Ok(Arc::new(b.build()?))
+    Ok(Arc::new(b.build().map_err(|e| blame(e, c))?))
+}
+
+/// A configuration error about a setting the user gave as a flag names the flag, not the
+/// environment variable the library reads (the flag overrode it).
+fn blame(e: polybatch::Error, c: &ConnectionArgs) -> CliError {
+    let polybatch::Error::Configuration { key, rule, .. } = &e else {
+        return e.into();
+    };
+    let given = [
+        ("AZURE_BATCH_ENDPOINT", "--endpoint", c.endpoint.is_some()),
+        ("endpoint", "--endpoint", c.endpoint.is_some()),
+        ("AZURE_BATCH_ACCOUNT", "--account", c.account.is_some()),
+        (
+            "AZURE_BATCH_API_VERSION",
+            "--api-version",
+            c.api_version.is_some(),
+        ),
+        ("TENCENTCLOUD_REGION", "--region", c.region.is_some()),
+        (
+            "TENCENTCLOUD_SECRET_ID",
+            "--secret-id",
+            c.secret_id.is_some(),
+        ),
+    ];
+    match given.iter().find(|(k, _, set)| *set && k == key) {
+        Some((_, flag, _)) => CliError::usage(format!("{flag}: {rule}")),
+        None => e.into(),
+    }
 }
 
 /// `--timeout` and `--total-timeout`: defaults that give up in a minute on a server that
@@ -96,5 +125,5 @@ fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
         b = b.with_retry_policy(policy);
     }
     b = b.with_client_options(client_options(c));
-    Ok(Arc::new(b.build()?))
+    Ok(Arc::new(b.build().map_err(|e| blame(e, c))?))
 }

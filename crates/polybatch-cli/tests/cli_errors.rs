@@ -212,3 +212,40 @@ fn usage_errors_are_json_when_json_is_asked_for() {
     assert_eq!(help.code, Some(0));
     assert!(help.stdout.contains("Usage"), "{}", help.stdout);
 }
+
+/// A bad value given as a flag is blamed on the flag; the same value from the environment is
+/// blamed on the variable.
+#[test]
+fn a_bad_flag_is_blamed_on_the_flag_and_a_bad_variable_on_the_variable() {
+    let emu = TestEmulator::start();
+    let flag =
+        run(emu
+            .azure_cli()
+            .args(["job", "status", "j", "--endpoint", "http://example.com"]));
+    let line = flag.one_error_line(2);
+    assert!(line.starts_with("error: --endpoint: plain http"), "{line}");
+    assert!(!line.contains("AZURE_BATCH_ENDPOINT"), "{line}");
+    let var = run(emu
+        .azure_cli()
+        .env("AZURE_BATCH_ENDPOINT", "http://example.com")
+        .args(["job", "status", "j"]));
+    let line = var.one_error_line(2);
+    assert!(line.contains("AZURE_BATCH_ENDPOINT"), "{line}");
+    let version = run(emu
+        .azure_cli()
+        .args(["job", "status", "j", "--api-version", "1999"]));
+    let line = version.one_error_line(2);
+    assert!(
+        line.starts_with("error: --api-version: unsupported"),
+        "{line}"
+    );
+    let tencent = run(emu.tencent_cli().args([
+        "job",
+        "status",
+        "job-00000000",
+        "--endpoint",
+        "http://example.com",
+    ]));
+    let line = tencent.one_error_line(2);
+    assert!(line.starts_with("error: --endpoint: "), "{line}");
+}
