@@ -198,6 +198,14 @@ pub fn map_error(f: Failure<'_>, secrets: &[&Secret]) -> Error {
             // signature. It never holds the key, but redact anyway.
             if let Some(detail) = f.error.detail("AuthenticationErrorDetail") {
                 message = format!("{message} {}", redact(&one_line(detail), secrets));
+                // A signature the service computed differently almost always means the wrong
+                // account name or key: say what to check first.
+                if detail.contains("MAC signature") {
+                    message = format!(
+                        "the Shared Key signature was refused: check the account name \
+                         (AZURE_BATCH_ACCOUNT) and its key (AZURE_BATCH_ACCESS_KEY); {message}"
+                    );
+                }
             }
             return Error::unauthenticated(ctx.with_message(message));
         }
@@ -502,5 +510,11 @@ mod tests {
         );
         assert!(!shown.contains("c2VjcmV0a2V5"), "{shown}");
         assert!(!err.to_string().contains('\n'));
+        assert!(
+            err.message()
+                .starts_with("the Shared Key signature was refused: check the account"),
+            "{}",
+            err.message()
+        );
     }
 }
