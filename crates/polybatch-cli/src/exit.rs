@@ -68,6 +68,7 @@ impl From<polybatch::Error> for CliError {
             polybatch::Error::InvalidInput { field, rule, .. } if e.backend() == "polybatch" => {
                 format!("invalid {field}: {rule}")
             }
+            polybatch::Error::Unsupported { option, .. } => unsupported(&e, *option),
             _ => e.to_string(),
         };
         CliError {
@@ -75,6 +76,44 @@ impl From<polybatch::Error> for CliError {
             message: one_line(&message),
             json: error_json(&e),
         }
+    }
+}
+
+/// An unsupported operation or option, in the command line's words: the flag, and what to do
+/// instead where there is something.
+fn unsupported(e: &polybatch::Error, option: Option<&'static str>) -> String {
+    use polybatch::Operation;
+    let backend = e.backend();
+    let flag = |o: &str| match o {
+        "if_match" | "if_none_match" | "if_modified_since" | "if_unmodified_since" => {
+            format!("--{}", o.replace('_', "-"))
+        }
+        "select" | "filter" | "reason" | "force" => format!("--{o}"),
+        other => other.replace('_', " "),
+    };
+    let instead = match (backend, e.operation(), option) {
+        ("tencent", Operation::ReactivateTask, None) => {
+            "; Tencent re-runs failed tasks per job: use `polybatch job retry-failed JOB` \
+             (RetryJobs, once the job is FAILED)"
+        }
+        ("tencent", Operation::ListPrepReleaseStatus, None) => {
+            "; Tencent jobs have no preparation or release tasks"
+        }
+        ("tencent", Operation::TerminateJob, Some("reason")) => {
+            "; Tencent records no terminate reason: leave --reason out"
+        }
+        ("azure", Operation::TerminateJob, Some("force")) => {
+            "; --force needs --api-version 2024-07-01.20.0 or later"
+        }
+        _ => "",
+    };
+    match option {
+        Some(o) => format!(
+            "{backend} does not support {} on {}{instead}",
+            flag(o),
+            e.operation()
+        ),
+        None => format!("{backend} does not support {}{instead}", e.operation()),
     }
 }
 

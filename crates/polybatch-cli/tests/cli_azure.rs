@@ -344,3 +344,36 @@ fn job_and_task_wait_without_changing_anything() {
     .json();
     assert_eq!(v["state"], "completed", "{v}");
 }
+
+/// `--force` on an api-version without it says which version has it.
+#[test]
+fn force_on_an_old_api_version_says_which_version_has_it() {
+    let emu = TestEmulator::start();
+    emu.seed_azure();
+    let out = run(emu.azure_cli().args([
+        "job",
+        "terminate",
+        "job-ok",
+        "--force",
+        "--api-version",
+        "2023-11-01.18.0",
+    ]));
+    let line = out.one_error_line(2);
+    assert!(
+        line.contains("azure does not support --force on terminate_job"),
+        "{line}"
+    );
+    assert!(line.contains("2024-07-01.20.0 or later"), "{line}");
+    let out = run(emu.azure_cli().args([
+        "task",
+        "reactivate",
+        "job-fail",
+        "bad",
+        "--if-match",
+        "0x1",
+        "--api-version",
+        "2023-11-01.18.0",
+    ]));
+    // Conditional requests are supported on every version: this one reaches the service.
+    assert_ne!(out.code, Some(2), "{}", out.stderr);
+}

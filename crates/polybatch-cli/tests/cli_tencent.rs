@@ -66,21 +66,28 @@ fn options_tencent_does_not_support_are_usage_errors() {
         .tencent_cli()
         .args(["job", "terminate", long.as_str(), "--reason", "x"]));
     let line = out.one_error_line(2);
+    // Named as the flag, with what to do instead.
     assert!(
-        line.contains("does not support terminate_job option `reason`"),
+        line.contains("tencent does not support --reason on terminate_job"),
         "{line}"
     );
+    assert!(line.contains("leave --reason out"), "{line}");
 
     let out = run(emu
         .tencent_cli()
         .args(["task", "reactivate", bad.as_str(), "bad"]));
     let line = out.one_error_line(2);
     assert!(line.contains("does not support reactivate_task"), "{line}");
+    assert!(
+        line.contains("use `polybatch job retry-failed JOB`"),
+        "{line}"
+    );
 
     let out = run(emu
         .tencent_cli()
         .args(["job", "prep-release", bad.as_str()]));
-    out.one_error_line(2);
+    let line = out.one_error_line(2);
+    assert!(line.contains("no preparation or release tasks"), "{line}");
 
     // Azure-only flags are refused rather than ignored.
     let out = run(emu
