@@ -90,35 +90,81 @@ pub fn banner(addr: SocketAddr, config: &EmulatorConfig, args: &EmulatorArgs) ->
     } else {
         "off"
     };
+    // One line per provider and credential kind, each ready to paste or `eval` on its own: it
+    // unsets what would clash (the other Azure credential, a generic endpoint) and exports the
+    // rest, values single-quoted.
+    let export = |unset: &[&str], vars: &[(&str, &str)]| {
+        // A secret configured by the operator is not printed: the line leaves it for them to set.
+        let set: Vec<String> = vars
+            .iter()
+            .filter(|(_, v)| *v != AS_CONFIGURED)
+            .map(|(k, v)| format!("{k}={}", shell_quote(v)))
+            .collect();
+        let mut line = format!("unset {}; export {}", unset.join(" "), set.join(" "));
+        for (k, _) in vars.iter().filter(|(_, v)| *v == AS_CONFIGURED) {
+            line.push_str(&format!("  # and {k}=<as configured>"));
+        }
+        line
+    };
+    let account = config.azure.account.as_str();
+    let shared_key = export(
+        &[
+            "POLYBATCH_ENDPOINT",
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+        ],
+        &[
+            ("POLYBATCH_PROVIDER", "azure"),
+            ("AZURE_BATCH_ENDPOINT", &url),
+            ("AZURE_BATCH_ACCOUNT", account),
+            ("AZURE_BATCH_ACCESS_KEY", azure_key),
+        ],
+    );
+    let entra = export(
+        &["POLYBATCH_ENDPOINT", "AZURE_BATCH_ACCESS_KEY"],
+        &[
+            ("POLYBATCH_PROVIDER", "azure"),
+            ("AZURE_BATCH_ENDPOINT", &url),
+            ("AZURE_BATCH_ACCOUNT", account),
+            ("AZURE_AUTHORITY_HOST", &url),
+            ("AZURE_TENANT_ID", DEFAULT_ENTRA_TENANT),
+            ("AZURE_CLIENT_ID", DEFAULT_ENTRA_CLIENT_ID),
+            ("AZURE_CLIENT_SECRET", DEFAULT_ENTRA_CLIENT_SECRET),
+        ],
+    );
+    let tencent = export(
+        &["TENCENTCLOUD_TOKEN", "TENCENTCLOUD_SECURITY_TOKEN"],
+        &[
+            ("POLYBATCH_PROVIDER", "tencent"),
+            ("POLYBATCH_ENDPOINT", &url),
+            ("TENCENTCLOUD_SECRET_ID", &config.tencent.secret_id),
+            ("TENCENTCLOUD_SECRET_KEY", tencent_key),
+            ("TENCENTCLOUD_REGION", region),
+        ],
+    );
     format!(
         "polybatch emulator listening on {url}\n\
          \n\
-         Azure Batch (Shared Key):\n\
-         \x20 AZURE_BATCH_ENDPOINT={url}\n\
-         \x20 AZURE_BATCH_ACCOUNT={account}\n\
-         \x20 AZURE_BATCH_ACCESS_KEY={azure_key}\n\
-         Azure Batch (Microsoft Entra ID client credentials; token endpoint on the same port):\n\
-         \x20 AZURE_AUTHORITY_HOST={url}\n\
-         \x20 AZURE_TENANT_ID={tenant}\n\
-         \x20 AZURE_CLIENT_ID={client}\n\
-         \x20 AZURE_CLIENT_SECRET={client_secret}\n\
-         \x20 compute nodes per pool: {nodes}\n\
-         Tencent Cloud Batch (TC3-HMAC-SHA256):\n\
-         \x20 POLYBATCH_ENDPOINT={url}   (the polybatch CLI's --endpoint)\n\
-         \x20 TENCENTCLOUD_SECRET_ID={secret_id}\n\
-         \x20 TENCENTCLOUD_SECRET_KEY={tencent_key}\n\
-         \x20 TENCENTCLOUD_REGION={region}\n\
-         \x20 rate limits: {rate_limits}\n\
+         # Azure Batch, Shared Key:\n\
+         {shared_key}\n\
+         # Azure Batch, Microsoft Entra ID client credentials (token endpoint on the same port):\n\
+         {entra}\n\
+         # Tencent Cloud Batch, TC3-HMAC-SHA256:\n\
+         {tencent}\n\
+         \n\
+         Paste or eval one line, then run e.g. `polybatch job status JOB`.\n\
+         Azure compute nodes per pool: {nodes}; Tencent rate limits: {rate_limits}.\n\
          Admin API: {url}/_polybatch/health (state, clock, clock/advance, faults, stats)\n\
          These are public development credentials: never use them for a real account.\n\
          Press Ctrl-C to stop.",
-        account = config.azure.account,
-        tenant = DEFAULT_ENTRA_TENANT,
-        client = DEFAULT_ENTRA_CLIENT_ID,
-        client_secret = DEFAULT_ENTRA_CLIENT_SECRET,
         nodes = config.azure.nodes_per_pool,
-        secret_id = config.tencent.secret_id,
     )
+}
+
+/// `value` single-quoted for a POSIX shell.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 /// Runs `polybatch emulator` until Ctrl-C or SIGTERM.
@@ -130,10 +176,11 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::failed(format!("cannot read the listening address: {e}")))?;
+    let shutdown = shutdown_signal();
     println!("{}", banner(addr, &config, &args));
     Emulator::new(config)
         .serve(listener, async {
-            shutdown_signal().await;
+            shutdown.await;
             eprintln!("polybatch emulator: stopping");
         })
         .await
@@ -142,25 +189,34 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
-async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that ends on either.
+///
+/// Installing before the banner is printed matters: a signal sent as soon as the banner appears
+/// must stop the emulator cleanly, not kill it with the default disposition.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let int = signal(SignalKind::interrupt()).ok();
+        let term = signal(SignalKind::terminate()).ok();
+        async move {
+            match (int, term) {
+                (Some(mut int), Some(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

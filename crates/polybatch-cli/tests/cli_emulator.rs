@@ -41,6 +41,23 @@ fn start(extra_env: &[(&str, &str)]) -> (Child, String, String) {
     (child, url, banner)
 }
 
+/// The environment `sh` has after running `line`, starting from `before`.
+fn shell_env(line: &str, before: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!("{line}\nenv")).env_clear();
+    for (k, v) in before {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{line}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -68,12 +85,32 @@ async fn serves_health_and_stops_on_sigint() {
     let (mut child, url, banner) = start(&[]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     // The published development credentials are printed for copy and paste.
-    assert!(banner.contains(&format!(
-        "AZURE_BATCH_ACCOUNT={}",
+    // Each settings line is a shell command that sets exactly what its client needs.
+    let lines: Vec<&str> = banner.lines().filter(|l| l.starts_with("unset ")).collect();
+    assert_eq!(lines.len(), 3, "{banner}");
+    let shared_key = shell_env(lines[0], &[("AZURE_CLIENT_SECRET", "stale")]);
+    assert_eq!(shared_key["POLYBATCH_PROVIDER"], "azure");
+    assert_eq!(shared_key["AZURE_BATCH_ENDPOINT"], url);
+    assert_eq!(
+        shared_key["AZURE_BATCH_ACCOUNT"],
         polybatch_emulator::config::DEFAULT_AZURE_ACCOUNT
-    )));
-    assert!(banner.contains(polybatch_emulator::config::DEFAULT_AZURE_KEY));
-    assert!(banner.contains(polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY));
+    );
+    assert_eq!(
+        shared_key["AZURE_BATCH_ACCESS_KEY"],
+        polybatch_emulator::config::DEFAULT_AZURE_KEY
+    );
+    assert!(!shared_key.contains_key("AZURE_CLIENT_SECRET"));
+    let entra = shell_env(lines[1], &[("AZURE_BATCH_ACCESS_KEY", "stale")]);
+    assert_eq!(entra["AZURE_AUTHORITY_HOST"], url);
+    assert!(entra.contains_key("AZURE_CLIENT_SECRET"));
+    assert!(!entra.contains_key("AZURE_BATCH_ACCESS_KEY"));
+    let tencent = shell_env(lines[2], &[]);
+    assert_eq!(tencent["POLYBATCH_PROVIDER"], "tencent");
+    assert_eq!(tencent["POLYBATCH_ENDPOINT"], url);
+    assert_eq!(
+        tencent["TENCENTCLOUD_SECRET_KEY"],
+        polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY
+    );
 
     let health: serde_json::Value = reqwest::get(format!("{url}/_polybatch/health"))
         .await
@@ -112,7 +149,11 @@ fn configured_secrets_are_not_printed() {
     assert!(!banner.contains(tencent_key), "{banner}");
     assert!(banner.contains("AZURE_BATCH_ACCESS_KEY=<as configured>"));
     assert!(banner.contains("TENCENTCLOUD_SECRET_KEY=<as configured>"));
-    assert!(banner.contains("AZURE_BATCH_ACCOUNT=myaccount"));
+    let shared_key = banner.lines().find(|l| l.starts_with("unset ")).unwrap();
+    let env = shell_env(shared_key, &[]);
+    assert_eq!(env["AZURE_BATCH_ACCOUNT"], "myaccount");
+    // The placeholder is a comment, never a value a paste would set.
+    assert!(!env.contains_key("AZURE_BATCH_ACCESS_KEY"), "{shared_key}");
 }
 
 #[test]
