@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use polybatch::secret::Secret;
 
 use crate::exit::CliError;
@@ -175,7 +176,8 @@ pub enum Command {
 /// `polybatch emulator`.
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
-    /// The address to listen on (port 0 picks a free one).
+    /// The address to listen on (port 0 picks a free one; `:PORT` means 127.0.0.1:PORT). An
+    /// address other hosts can reach also needs `--allow-remote`.
     #[arg(
         long,
         env = "POLYBATCH_EMULATOR_LISTEN",
@@ -211,8 +213,27 @@ pub struct EmulatorArgs {
     pub nodes_per_pool: Option<usize>,
 
     /// Do not enforce Tencent's per-action rate limits (`RequestLimitExceeded`).
-    #[arg(long, env = "POLYBATCH_EMULATOR_NO_RATE_LIMITS")]
+    #[arg(
+        long,
+        env = "POLYBATCH_EMULATOR_NO_RATE_LIMITS",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
     pub no_rate_limits: bool,
+
+    /// Allow `--listen` on an address other hosts can reach. The admin API (which can rewrite
+    /// the service's state) then requires `Authorization: Bearer <admin token>`.
+    #[arg(
+        long,
+        env = "POLYBATCH_EMULATOR_ALLOW_REMOTE",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub allow_remote: bool,
+
+    /// The admin API token (default with `--allow-remote`: a random one, printed at start).
+    #[arg(long, env = "POLYBATCH_EMULATOR_ADMIN_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub admin_token: Option<Secret>,
 }
 
 /// Holds a key as a [`Secret`] from the moment it is parsed, so no `Debug` can print it.

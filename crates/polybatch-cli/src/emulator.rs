@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 
 use base64::Engine;
+use polybatch::secret::Secret;
 use polybatch_emulator::config::{
     DEFAULT_ENTRA_CLIENT_ID, DEFAULT_ENTRA_CLIENT_SECRET, DEFAULT_ENTRA_TENANT,
-    DEFAULT_TENCENT_REGION,
+    DEFAULT_TENCENT_REGION, MAX_NODES_PER_POOL,
 };
 use polybatch_emulator::{Emulator, EmulatorConfig};
 use tokio::net::TcpListener;
@@ -54,14 +55,27 @@ pub fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, CliError>
         config.tencent.secret_key = key.clone();
     }
     if let Some(n) = args.nodes_per_pool {
-        if n == 0 {
-            return Err(CliError::usage("--nodes-per-pool: must be at least 1"));
+        if !(1..=MAX_NODES_PER_POOL).contains(&n) {
+            return Err(CliError::usage(format!(
+                "--nodes-per-pool: must be from 1 to {MAX_NODES_PER_POOL}"
+            )));
         }
         config.azure.nodes_per_pool = n;
     }
     if args.no_rate_limits {
         config.tencent.enforce_rate_limits = false;
     }
+    config.admin_token = match &args.admin_token {
+        Some(token) if token.expose().is_empty() => {
+            return Err(CliError::usage(
+                "--admin-token / POLYBATCH_EMULATOR_ADMIN_TOKEN: must not be empty",
+            ));
+        }
+        Some(token) => Some(token.clone()),
+        // Reachable from other hosts: the admin API must not be open to them.
+        None if args.allow_remote => Some(Secret::new(uuid::Uuid::new_v4().simple().to_string())),
+        None => None,
+    };
     Ok(config)
 }
 
@@ -155,11 +169,32 @@ pub fn banner(addr: SocketAddr, config: &EmulatorConfig, args: &EmulatorArgs) ->
          \n\
          Paste or eval one line, then run e.g. `polybatch job status JOB`.\n\
          Azure compute nodes per pool: {nodes}; Tencent rate limits: {rate_limits}.\n\
-         Admin API: {url}/_polybatch/health (state, clock, clock/advance, faults, stats)\n\
+         Admin API: {url}/_polybatch/health (state, clock, clock/advance, faults, stats){admin}\n\
          These are public development credentials: never use them for a real account.\n\
          Press Ctrl-C to stop.",
         nodes = config.azure.nodes_per_pool,
+        admin = admin_note(config, args),
     )
+}
+
+/// How to authenticate to the admin API, for the banner: a token the user chose is not printed.
+fn admin_note(config: &EmulatorConfig, args: &EmulatorArgs) -> String {
+    match (&config.admin_token, &args.admin_token) {
+        (None, _) => String::new(),
+        (Some(_), Some(_)) => "\n  with `Authorization: Bearer <as configured>`".into(),
+        (Some(token), None) => format!(
+            "\n  with `Authorization: Bearer {}` (a token made for this run)",
+            token.expose()
+        ),
+    }
+}
+
+/// `--listen` as a bindable address: `:PORT` is loopback, as in `127.0.0.1:PORT`.
+fn listen_address(listen: &str) -> String {
+    match listen.strip_prefix(':') {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => listen.to_string(),
+    }
 }
 
 /// `value` single-quoted for a POSIX shell.
@@ -170,12 +205,20 @@ fn shell_quote(value: &str) -> String {
 /// Runs `polybatch emulator` until Ctrl-C or SIGTERM.
 pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
     let config = config_from_args(&args)?;
-    let listener = TcpListener::bind(&args.listen)
+    let listen = listen_address(&args.listen);
+    let listener = TcpListener::bind(&listen)
         .await
-        .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+        .map_err(|e| CliError::usage(format!("--listen {}: cannot listen: {e}", args.listen)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::failed(format!("cannot read the listening address: {e}")))?;
+    if !addr.ip().is_loopback() && !args.allow_remote {
+        return Err(CliError::usage(format!(
+            "--listen {}: {addr} is reachable from other hosts; add --allow-remote (the admin \
+             API then requires a token) or listen on 127.0.0.1",
+            args.listen
+        )));
+    }
     let shutdown = shutdown_signal();
     println!("{}", banner(addr, &config, &args));
     Emulator::new(config)

@@ -10,8 +10,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_polybatch");
 /// Starts the emulator on a free loopback port; returns the child and its URL (read from the
 /// first banner line) and the rest of the banner.
 fn start(extra_env: &[(&str, &str)]) -> (Child, String, String) {
+    start_with(&["--listen", "127.0.0.1:0"], extra_env)
+}
+
+/// [`start`] with these `polybatch emulator` arguments.
+fn start_with(args: &[&str], extra_env: &[(&str, &str)]) -> (Child, String, String) {
     let mut cmd = Command::new(BIN);
-    cmd.args(["emulator", "--listen", "127.0.0.1:0"])
+    cmd.arg("emulator")
+        .args(args)
+        .env_remove("POLYBATCH_EMULATOR_ADMIN_TOKEN")
+        .env_remove("POLYBATCH_EMULATOR_ALLOW_REMOTE")
+        .env_remove("POLYBATCH_EMULATOR_NO_RATE_LIMITS")
         .env_remove("POLYBATCH_EMULATOR_AZURE_KEY")
         .env_remove("POLYBATCH_EMULATOR_TENCENT_SECRET_KEY")
         .stdout(Stdio::piped())
@@ -191,9 +200,123 @@ fn bad_settings_are_usage_errors() {
         "the rejected key is not echoed"
     );
 
+    for (args, blamed) in [
+        (&["--listen", "not-an-address"][..], "--listen"),
+        (
+            &["--listen", "127.0.0.1:0", "--nodes-per-pool", "100000000"],
+            "--nodes-per-pool",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--nodes-per-pool", "0"],
+            "--nodes-per-pool",
+        ),
+        // Reachable from other hosts without saying so.
+        (&["--listen", "0.0.0.0:0"], "--allow-remote"),
+        (
+            &["--listen", "127.0.0.1:0", "--admin-token", ""],
+            "--admin-token",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .arg("emulator")
+            .args(args)
+            .env_remove("POLYBATCH_EMULATOR_ALLOW_REMOTE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(blamed), "{args:?}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: no banner for a refused start"
+        );
+    }
+}
+
+#[test]
+fn boolean_variables_take_the_usual_spellings() {
+    for (value, limits) in [
+        ("1", "off"),
+        ("yes", "off"),
+        ("true", "off"),
+        ("0", "enforced"),
+        ("no", "enforced"),
+        ("false", "enforced"),
+    ] {
+        let (mut child, _url, banner) = start(&[("POLYBATCH_EMULATOR_NO_RATE_LIMITS", value)]);
+        interrupt(&child);
+        wait_with_deadline(&mut child, Duration::from_secs(10));
+        assert!(
+            banner.contains(&format!("Tencent rate limits: {limits}")),
+            "{value}: {banner}"
+        );
+    }
     let out = Command::new(BIN)
-        .args(["emulator", "--listen", "not-an-address"])
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .env("POLYBATCH_EMULATOR_NO_RATE_LIMITS", "maybe")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_short_listen_address_is_loopback() {
+    let (mut child, url, banner) = start_with(&["--listen", ":0"], &[]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // Loopback: the admin API is open, and no token is printed.
+    assert!(!banner.contains("Bearer"), "{banner}");
+    let status = reqwest::get(format!("{url}/_polybatch/state"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    interrupt(&child);
+    wait_with_deadline(&mut child, Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_remote_listener_guards_the_admin_api_with_the_printed_token() {
+    let (mut child, url, banner) = start_with(&["--listen", "0.0.0.0:0", "--allow-remote"], &[]);
+    let token = banner
+        .split("Authorization: Bearer ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no token in {banner}"))
+        .to_string();
+    assert_eq!(token.len(), 32, "{token}");
+    let port = url.rsplit(':').next().unwrap();
+    let state = format!("http://127.0.0.1:{port}/_polybatch/state");
+    let c = reqwest::Client::new();
+    let without = c.get(&state).send().await.unwrap().status();
+    assert_eq!(without.as_u16(), 401);
+    let with = c
+        .get(&state)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(with.as_u16(), 200);
+    interrupt(&child);
+    wait_with_deadline(&mut child, Duration::from_secs(10));
+
+    // A token the operator chose is required but not printed.
+    let (mut child, url, banner) = start_with(
+        &["--listen", "0.0.0.0:0", "--allow-remote"],
+        &[("POLYBATCH_EMULATOR_ADMIN_TOKEN", "operator-chosen-token")],
+    );
+    assert!(!banner.contains("operator-chosen-token"), "{banner}");
+    assert!(banner.contains("Bearer <as configured>"), "{banner}");
+    let port = url.rsplit(':').next().unwrap();
+    let state = format!("http://127.0.0.1:{port}/_polybatch/state");
+    let with = c
+        .get(&state)
+        .bearer_auth("operator-chosen-token")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(with.as_u16(), 200);
+    interrupt(&child);
+    wait_with_deadline(&mut child, Duration::from_secs(10));
 }

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use polybatch::clock::Clock;
+use polybatch_protocol::constant_time;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -32,8 +35,7 @@ impl Admin {
 }
 
 pub(crate) fn router(admin: Admin) -> Router {
-    Router::new()
-        .route("/_polybatch/health", get(health))
+    let steering = Router::new()
         .route("/_polybatch/state", get(state))
         .route("/_polybatch/clock", get(clock))
         .route("/_polybatch/clock/advance", post(advance))
@@ -43,7 +45,34 @@ pub(crate) fn router(admin: Admin) -> Router {
         )
         .route("/_polybatch/faults/enabled", post(set_enabled))
         .route("/_polybatch/stats", get(stats).delete(reset_stats))
-        .with_state(admin)
+        .route_layer(middleware::from_fn_with_state(admin.clone(), require_token))
+        .with_state(admin);
+    Router::new()
+        .route("/_polybatch/health", get(health))
+        .merge(steering)
+}
+
+/// Refuses an admin request without the configured bearer token (when one is configured).
+async fn require_token(State(e): State<Admin>, request: Request, next: Next) -> Response {
+    let Some(token) = &e.ctx.config.admin_token else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time::eq(presented.as_bytes(), token.expose().as_bytes()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({"error": "the admin API needs `Authorization: Bearer <admin token>`"})),
+        )
+            .into_response()
+    }
 }
 
 async fn health() -> Json<Value> {

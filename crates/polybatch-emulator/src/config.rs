@@ -25,6 +25,9 @@ pub const DEFAULT_TENCENT_SECRET_ID: &str = "AKIDpolybatchEMULATORdevelopment000
 pub const DEFAULT_TENCENT_SECRET_KEY: &str = "polybatchEmulatorDevelopmentKey00";
 /// The default Tencent region.
 pub const DEFAULT_TENCENT_REGION: &str = "ap-guangzhou";
+/// The most nodes a pool may have: the simulation allocates every node when the pool first
+/// appears, so a larger figure would only exhaust memory.
+pub const MAX_NODES_PER_POOL: usize = 10_000;
 
 /// Azure-side settings.
 #[derive(Clone)]
@@ -39,7 +42,7 @@ pub struct AzureConfig {
     pub client_id: String,
     /// The client secret.
     pub client_secret: Secret,
-    /// Nodes provided for every pool a job names.
+    /// Nodes provided for every pool a job names (at most [`MAX_NODES_PER_POOL`]).
     pub nodes_per_pool: usize,
     /// How long an issued bearer token lives.
     pub token_lifetime_secs: u64,
@@ -129,4 +132,8 @@ pub struct EmulatorConfig {
     pub azure: AzureConfig,
     /// Tencent side.
     pub tencent: TencentConfig,
+    /// When set, every admin API route but `health` requires `Authorization: Bearer <token>`:
+    /// the admin API rewrites the service's state, so an emulator reachable from other hosts
+    /// must not leave it open.
+    pub admin_token: Option<Secret>,
 }

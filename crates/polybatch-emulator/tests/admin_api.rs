@@ -185,3 +185,51 @@ async fn stats_count_requests_and_reset() {
     let (_, stats) = get(&c, format!("{base}/_polybatch/stats")).await;
     assert_eq!(stats["requests"], json!({}));
 }
+
+#[tokio::test]
+async fn a_configured_admin_token_guards_everything_but_health() {
+    let config = EmulatorConfig {
+        admin_token: Some(polybatch::secret::Secret::new("tok-123")),
+        ..EmulatorConfig::default()
+    };
+    let ctx = Context::new(config, SimClock::manual(), Arc::new(SystemClock));
+    let e = Emulator::with_context(ctx).spawn_local().await.unwrap();
+    let c = reqwest::Client::new();
+    let base = e.url();
+    assert_eq!(get(&c, format!("{base}/_polybatch/health")).await.0, 200);
+    for path in ["state", "clock", "faults", "stats"] {
+        let url = format!("{base}/_polybatch/{path}");
+        assert_eq!(get(&c, url.clone()).await.0, 401, "{path} without a token");
+        for wrong in [
+            "Bearer tok-12",
+            "Bearer tok-1234",
+            "tok-123",
+            "Basic tok-123",
+        ] {
+            let r = c
+                .get(&url)
+                .header("authorization", wrong)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 401, "{path} with {wrong:?}");
+        }
+        let r = c
+            .get(&url)
+            .header("authorization", "Bearer tok-123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path} with the token");
+    }
+    // A state-changing call is refused too, and changes nothing.
+    let before = e.emulator().context().sim_clock.now();
+    let status = post(
+        &c,
+        format!("{base}/_polybatch/clock/advance"),
+        json!({"seconds": 60}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(e.emulator().context().sim_clock.now(), before);
+}
