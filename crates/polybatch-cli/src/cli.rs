@@ -171,6 +171,11 @@ pub enum Command {
     Task(Operator<TaskCommand>),
     /// Operate on many jobs at once.
     Jobs(Operator<JobsCommand>),
+    /// Print a shell completion script, e.g. `source <(polybatch completions bash)`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `polybatch emulator`.
@@ -392,7 +397,12 @@ impl Cli {
                      (GET /_polybatch/stats counts the requests it answered)",
                 ));
             }
-            Command::Emulator(_) => false,
+            Command::Completions { .. } if self.global.verbose => {
+                return Err(CliError::usage(
+                    "--verbose does not apply to `polybatch completions`: it sends no request",
+                ));
+            }
+            Command::Emulator(_) | Command::Completions { .. } => false,
             Command::Demo(args) => args.verbosity.verbose,
             Command::Job(op) => op.options.verbosity.verbose,
             Command::Task(op) => op.options.verbosity.verbose,
@@ -585,7 +595,7 @@ mod tests {
             );
             assert_eq!(
                 longs.iter().any(|l| l == "verbose"),
-                first != Some("emulator"),
+                !matches!(first, Some("emulator" | "completions")),
                 "--verbose on `polybatch {}`",
                 path.join(" ")
             );

@@ -100,6 +100,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "polybatch",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::Job(op) => {
             let backend = backend::build(&op.options)?;
             ops::job(backend, op.command, output).await
