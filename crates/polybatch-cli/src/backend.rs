@@ -35,36 +35,58 @@ fn reject(provider: &str, flag: &str, set: bool) -> Result<(), CliError> {
     }
 }
 
+/// The generic endpoint variable, for whichever provider is chosen.
+const GENERIC_ENDPOINT: &str = "POLYBATCH_ENDPOINT";
+
+/// The endpoint the user gave, and the name to blame for a bad one: the flag, else the
+/// provider's own variable (left to the library's `from_env`: `None`), else the generic one.
+fn endpoint(c: &ConnectionArgs, own_variable: Option<&str>) -> Option<(String, &'static str)> {
+    if let Some(e) = &c.endpoint {
+        return Some((e.clone(), "--endpoint"));
+    }
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if own_variable.is_some_and(|v| set(v).is_some()) {
+        return None;
+    }
+    set(GENERIC_ENDPOINT).map(|e| (e, GENERIC_ENDPOINT))
+}
+
 fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     reject("azure", "--region", c.region.is_some())?;
     reject("azure", "--secret-id", c.secret_id.is_some())?;
     let mut b = AzureBatchBuilder::from_env()?;
-    if let Some(e) = &c.endpoint {
+    let endpoint = endpoint(c, Some("AZURE_BATCH_ENDPOINT"));
+    let blame = |e| blame(e, c, endpoint.as_ref().map(|(_, by)| *by));
+    if let Some((e, _)) = &endpoint {
         b = b.with_endpoint(e.clone());
     }
     if let Some(a) = &c.account {
         b = b.with_account(a.clone());
     }
     if let Some(v) = &c.api_version {
-        let version = polybatch_azure::parse_api_version(v).map_err(|e| blame(e, c))?;
+        let version = polybatch_azure::parse_api_version(v).map_err(blame)?;
         b = b.with_api_version(version);
     }
     if let Some(policy) = retry_policy(c) {
         b = b.with_retry_policy(policy);
     }
     b = b.with_client_options(client_options(c));
-    Ok(Arc::new(b.build().map_err(|e| blame(e, c))?))
+    Ok(Arc::new(b.build().map_err(blame)?))
 }
 
 /// A configuration error about a setting the user gave as a flag names the flag, not the
-/// environment variable the library reads (the flag overrode it).
-fn blame(e: polybatch::Error, c: &ConnectionArgs) -> CliError {
+/// environment variable the library reads (the flag overrode it); an endpoint names where it
+/// came from (`endpoint_by`: the flag or the generic variable).
+fn blame(e: polybatch::Error, c: &ConnectionArgs, endpoint_by: Option<&str>) -> CliError {
     let polybatch::Error::Configuration { key, rule, .. } = &e else {
         return e.into();
     };
+    if let Some(by) = endpoint_by
+        && (key == "AZURE_BATCH_ENDPOINT" || key == "endpoint")
+    {
+        return CliError::usage(format!("{by}: {rule}"));
+    }
     let given = [
-        ("AZURE_BATCH_ENDPOINT", "--endpoint", c.endpoint.is_some()),
-        ("endpoint", "--endpoint", c.endpoint.is_some()),
         ("AZURE_BATCH_ACCOUNT", "--account", c.account.is_some()),
         (
             "AZURE_BATCH_API_VERSION",
@@ -112,7 +134,10 @@ fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     reject("tencent", "--account", c.account.is_some())?;
     reject("tencent", "--api-version", c.api_version.is_some())?;
     let mut b = TencentBatchBuilder::from_env()?;
-    if let Some(e) = &c.endpoint {
+    // Tencent's tools have no endpoint variable of their own.
+    let endpoint = endpoint(c, None);
+    let blame = |e| blame(e, c, endpoint.as_ref().map(|(_, by)| *by));
+    if let Some((e, _)) = &endpoint {
         b = b.with_endpoint(tencent_endpoint(e));
     }
     if let Some(r) = &c.region {
@@ -125,5 +150,5 @@ fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
         b = b.with_retry_policy(policy);
     }
     b = b.with_client_options(client_options(c));
-    Ok(Arc::new(b.build().map_err(|e| blame(e, c))?))
+    Ok(Arc::new(b.build().map_err(blame)?))
 }

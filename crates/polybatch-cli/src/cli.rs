@@ -87,7 +87,11 @@ pub struct ConnectionArgs {
     /// The service endpoint. Azure: `https://ACCOUNT.REGION.batch.azure.com` (overrides
     /// AZURE_BATCH_ENDPOINT). Tencent: `default` (batch.tencentcloudapi.com), `regional`,
     /// `international`, or a URL. Plain http is accepted for loopback only (the emulator).
-    #[arg(long, global = true, env = "POLYBATCH_ENDPOINT")]
+    /// Without the flag: the provider's own variable, else POLYBATCH_ENDPOINT.
+    // POLYBATCH_ENDPOINT is read in `backend.rs`, not by clap: a provider's own variable must
+    // win over it (it may have been set for the other provider), and a bad value must be blamed
+    // on the variable, not the flag.
+    #[arg(long, global = true)]
     pub endpoint: Option<String>,
 
     /// Azure: the Batch account name (overrides AZURE_BATCH_ACCOUNT).

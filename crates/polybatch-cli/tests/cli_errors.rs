@@ -249,3 +249,65 @@ fn a_bad_flag_is_blamed_on_the_flag_and_a_bad_variable_on_the_variable() {
     let line = tencent.one_error_line(2);
     assert!(line.starts_with("error: --endpoint: "), "{line}");
 }
+
+#[test]
+fn a_providers_own_endpoint_variable_wins_over_the_generic_one() {
+    let emu = TestEmulator::start();
+    // POLYBATCH_ENDPOINT left over from a Tencent session does not redirect Azure commands.
+    let out = run(emu
+        .azure_cli()
+        .env(
+            "POLYBATCH_ENDPOINT",
+            "https://batch.tencentcloudapi.invalid",
+        )
+        .args(["job", "status", "nope"]));
+    let line = out.one_error_line(1);
+    assert!(
+        line.contains("[JobNotFound]"),
+        "reached the emulator: {line}"
+    );
+
+    // Without the provider's own variable, the generic one is used...
+    let out = run(emu
+        .azure_cli()
+        .env_remove("AZURE_BATCH_ENDPOINT")
+        .env("POLYBATCH_ENDPOINT", &emu.url)
+        .args(["job", "status", "nope"]));
+    let line = out.one_error_line(1);
+    assert!(line.contains("[JobNotFound]"), "{line}");
+
+    // ...and a bad value is blamed on it, not on a flag nobody passed.
+    let out = run(emu
+        .azure_cli()
+        .env_remove("AZURE_BATCH_ENDPOINT")
+        .env("POLYBATCH_ENDPOINT", "http://example.com")
+        .args(["job", "status", "nope"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("POLYBATCH_ENDPOINT: plain http"), "{line}");
+    assert!(!line.contains("--endpoint"), "{line}");
+
+    // The flag beats both, and is blamed as the flag.
+    let out = run(emu.azure_cli().env("POLYBATCH_ENDPOINT", &emu.url).args([
+        "job",
+        "status",
+        "nope",
+        "--endpoint",
+        "http://example.com",
+    ]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("--endpoint: plain http"), "{line}");
+
+    // Tencent has no variable of its own: an Azure endpoint does not concern it.
+    let out = run(emu
+        .tencent_cli()
+        .env("AZURE_BATCH_ENDPOINT", "http://example.com")
+        .args(["job", "status", "job-00000000"]));
+    let line = out.one_error_line(1);
+    assert!(line.contains("[ResourceNotFound.Job]"), "{line}");
+    let out = run(emu
+        .tencent_cli()
+        .env("POLYBATCH_ENDPOINT", "http://example.com")
+        .args(["job", "status", "job-00000000"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("POLYBATCH_ENDPOINT: plain http"), "{line}");
+}
