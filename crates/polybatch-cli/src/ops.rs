@@ -73,7 +73,8 @@ pub async fn job(
     }
 }
 
-/// Streams the listing, printing each entry as it arrives rather than collecting pages.
+/// JSON streams each entry as its page arrives; a table is printed when the listing ends so its
+/// columns fit (and, if the listing fails part-way, what arrived is printed before the error).
 async fn prep_release(
     backend: &dyn BatchBackend,
     job: &JobId,
@@ -81,19 +82,26 @@ async fn prep_release(
     format: OutputFormat,
 ) -> Result<(), CliError> {
     let mut stream = backend.list_prep_release_status(job, options);
-    let mut printed_header = false;
+    let mut entries = Vec::new();
+    let mut failure = None;
     while let Some(item) = stream.next().await {
-        let entry = item?;
-        if format == OutputFormat::Table && !printed_header {
-            println!("{}", output::PREP_RELEASE_HEADER);
-            printed_header = true;
+        match item {
+            Ok(entry) if format == OutputFormat::Json => output::prep_release_json(&entry),
+            Ok(entry) => entries.push(entry),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
         }
-        output::prep_release_entry(&entry, format);
     }
-    if format == OutputFormat::Table && !printed_header {
-        println!("{job}: no preparation or release task has run on any node");
+    if format == OutputFormat::Table {
+        if !entries.is_empty() {
+            println!("{}", output::prep_release_table(&entries));
+        } else if failure.is_none() {
+            println!("{job}: no preparation or release task has run on any node");
+        }
     }
-    Ok(())
+    failure.map_or(Ok(()), |e| Err(e.into()))
 }
 
 fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {

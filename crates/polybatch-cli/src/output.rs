@@ -189,10 +189,6 @@ pub fn retry_failed(job: &JobId, o: &RetryFailedTasksOutcome, format: OutputForm
     }
 }
 
-/// The header line of the streamed prep/release table.
-pub const PREP_RELEASE_HEADER: &str =
-    "NODE                 POOL             PREPARATION                RELEASE";
-
 fn execution_text(e: &Option<PrepReleaseExecution>) -> String {
     match e {
         None => "-".to_string(),
@@ -209,16 +205,80 @@ fn execution_text(e: &Option<PrepReleaseExecution>) -> String {
     }
 }
 
-/// Prints one prep/release record as soon as it arrives (a row, or one JSON Lines document).
-pub fn prep_release_entry(entry: &PrepReleaseStatus, format: OutputFormat) {
-    match format {
-        OutputFormat::Json => print_json(&json!(entry)),
-        OutputFormat::Table => println!(
-            "{:<20} {:<16} {:<26} {}",
-            entry.node_id,
-            entry.pool_id.as_deref().unwrap_or("-"),
-            execution_text(&entry.preparation),
-            execution_text(&entry.release),
-        ),
+/// Prints one prep/release record as one JSON Lines document, as soon as it arrives.
+pub fn prep_release_json(entry: &PrepReleaseStatus) {
+    print_json(&json!(entry));
+}
+
+/// The prep/release records as a plain table whose columns fit their widest value: node ids
+/// (often 30+ characters) are never cut, and the layout needs no terminal width.
+pub fn prep_release_table(entries: &[PrepReleaseStatus]) -> String {
+    let rows: Vec<[String; 4]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.node_id.clone(),
+                e.pool_id.clone().unwrap_or_else(|| "-".into()),
+                execution_text(&e.preparation),
+                execution_text(&e.release),
+            ]
+        })
+        .collect();
+    plain_table(["NODE", "POOL", "PREPARATION", "RELEASE"], &rows)
+}
+
+/// Left-aligned columns two spaces apart, each as wide as its widest cell (in characters).
+fn plain_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    let mut lines = vec![line(header.to_vec())];
+    lines.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prep_release_columns_fit_the_longest_node_id() {
+        let long = "tvmps_0f3c2a9e1b7d4c5a8e6f0b2d4c6a8e0f_d";
+        let mut a = PrepReleaseStatus::new(long);
+        a.pool_id = Some("render-pool".into());
+        let b = PrepReleaseStatus::new("tvm-1");
+        let table = prep_release_table(&[a, b]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(
+            lines[1].starts_with(&format!("{long}  render-pool")),
+            "{table}"
+        );
+        // Every row's POOL column starts where the header's does.
+        let pool_at = lines[0].find("POOL").unwrap();
+        assert_eq!(pool_at, long.len() + 2);
+        assert_eq!(lines[1].find("render-pool"), Some(pool_at), "{table}");
+        assert_eq!(&lines[2][pool_at..pool_at + 1], "-", "{table}");
+        assert!(
+            lines.iter().all(|l| l == &l.trim_end()),
+            "no trailing blanks"
+        );
     }
 }

@@ -187,6 +187,10 @@ fn prep_release_streams_entries() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("NODE"), "{}", out.stdout);
     assert_eq!(lines.len(), 2, "{}", out.stdout);
+    // The whole node id, in a column as wide as it needs.
+    let node = entries[0]["node_id"].as_str().unwrap();
+    assert!(lines[1].starts_with(&format!("{node}  ")), "{}", out.stdout);
+    assert_eq!(lines[0].find("POOL"), Some(node.len().max(4) + 2));
 
     // Azure refuses the listing for a job without a preparation task.
     let out = run(emu.azure_cli().args(["job", "prep-release", "job-ok"]));
