@@ -33,17 +33,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "POLYBATCH_OUTPUT", value_enum, default_value_t = OutputFormat::Table, display_order = 100)]
     pub output: OutputFormat,
 
-    /// Log each request (ids, status, timings; never secrets) on stderr. Not for `emulator`,
-    /// which logs nothing.
-    // Not global: the demo and the operator commands also take it after their name (their
-    // `Verbosity`); the emulator does not list it, and `Cli::verbose` refuses it here.
+    /// Log each request (ids, status, timings; never secrets) on stderr: those sent, or for
+    /// `emulator` those served.
+    // Not global: the commands that log also take it after their name (their `Verbosity`);
+    // `completions` does not list it, and `Cli::verbose` refuses it here.
     #[arg(long, short = 'v', display_order = 100)]
     pub verbose: bool,
 }
 
 /// `-v` of the commands whose requests are logged: the operator commands (anywhere after
-/// `job`, `task` or `jobs`) and the demo (its real clients). The emulator has nothing to log
-/// (its crate emits no log events), so it does not offer the flag.
+/// `job`, `task` or `jobs`), the demo (its real clients) and the emulator (what it served).
 #[derive(Debug, Args)]
 pub struct Verbosity {
     /// Log each request (ids, status, timings; never secrets) on stderr.
@@ -221,6 +220,9 @@ pub struct EmulatorArgs {
     #[arg(long, env = "POLYBATCH_EMULATOR_NODES_PER_POOL")]
     pub nodes_per_pool: Option<usize>,
 
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+
     /// Do not enforce Tencent's per-action rate limits (`RequestLimitExceeded`).
     #[arg(
         long,
@@ -391,22 +393,17 @@ pub struct BulkTerminateArgs {
 
 impl Cli {
     /// Whether request logs are on: `-v` before the command, or after it where the command
-    /// offers it. `Err` for `polybatch -v emulator`: the emulator logs nothing, so the flag
-    /// does not apply.
+    /// offers it. `Err` for `polybatch -v completions`: it sends and serves nothing, so the
+    /// flag does not apply.
     pub fn verbose(&self) -> Result<bool, CliError> {
         let own = match &self.command {
-            Command::Emulator(_) if self.global.verbose => {
-                return Err(CliError::usage(
-                    "--verbose does not apply to `polybatch emulator`: it logs nothing \
-                     (GET /_polybatch/stats counts the requests it answered)",
-                ));
-            }
             Command::Completions { .. } if self.global.verbose => {
                 return Err(CliError::usage(
                     "--verbose does not apply to `polybatch completions`: it sends no request",
                 ));
             }
-            Command::Emulator(_) | Command::Completions { .. } => false,
+            Command::Completions { .. } => false,
+            Command::Emulator(args) => args.verbosity.verbose,
             Command::Demo(args) => args.verbosity.verbose,
             Command::Job(op) => op.options.verbosity.verbose,
             Command::Task(op) => op.options.verbosity.verbose,
@@ -599,7 +596,7 @@ mod tests {
             );
             assert_eq!(
                 longs.iter().any(|l| l == "verbose"),
-                !matches!(first, Some("emulator" | "completions")),
+                first != Some("completions"),
                 "--verbose on `polybatch {}`",
                 path.join(" ")
             );
@@ -623,7 +620,7 @@ mod tests {
     }
 
     #[test]
-    fn verbose_before_or_after_the_command_except_the_emulator() {
+    fn verbose_before_or_after_the_command_except_completions() {
         let verbose = |args: &[&str]| {
             Cli::try_parse_from(args)
                 .unwrap_or_else(|e| panic!("{args:?}: {e}"))
@@ -638,14 +635,16 @@ mod tests {
             &["polybatch", "jobs", "terminate", "--ids-file", "-", "-v"],
             &["polybatch", "-v", "demo"],
             &["polybatch", "demo", "-v"],
+            &["polybatch", "-v", "emulator"],
+            &["polybatch", "emulator", "--verbose"],
         ] {
             assert_eq!(verbose(args), Ok(true), "{args:?}");
         }
         assert_eq!(verbose(&["polybatch", "job", "status", "j"]), Ok(false));
         assert_eq!(verbose(&["polybatch", "emulator"]), Ok(false));
-        let e = verbose(&["polybatch", "-v", "emulator"]).unwrap_err();
+        let e = verbose(&["polybatch", "-v", "completions", "bash"]).unwrap_err();
         assert!(e.contains("does not apply"), "{e}");
-        let e = Cli::try_parse_from(["polybatch", "emulator", "-v"]).unwrap_err();
+        let e = Cli::try_parse_from(["polybatch", "completions", "bash", "-v"]).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 

@@ -11,11 +11,17 @@ use tracing_subscriber::EnvFilter;
 pub const VERBOSE_FILTER: &str =
     "warn,polybatch=debug,polybatch_azure=debug,polybatch_tencent=debug,polybatch_cli=debug";
 
-/// Installs the stderr subscriber: warnings only, `--verbose` for request logs.
-pub fn init(verbose: bool) {
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(s) if !s.is_empty() => EnvFilter::try_new(s).unwrap_or_else(|_| EnvFilter::new("warn")),
-        _ if verbose => EnvFilter::new(VERBOSE_FILTER),
+/// The filter `polybatch emulator --verbose` turns on: one line per request served.
+pub const EMULATOR_FILTER: &str = "warn,polybatch_emulator=info";
+
+/// Installs the stderr subscriber: warnings only, `--verbose` for request logs (`verbose`:
+/// the filter it turns on).
+pub fn init(verbose: Option<&str>) {
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(s), _) if !s.is_empty() => {
+            EnvFilter::try_new(s).unwrap_or_else(|_| EnvFilter::new("warn"))
+        }
+        (_, Some(verbose)) => EnvFilter::new(verbose),
         _ => EnvFilter::new("warn"),
     };
     let _ = tracing_subscriber::fmt()

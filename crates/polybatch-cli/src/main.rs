@@ -30,7 +30,10 @@ fn main() -> ExitCode {
     };
     let output = cli.global.output;
     match cli.verbose() {
-        Ok(verbose) => logging::init(verbose),
+        Ok(verbose) => logging::init(verbose.then_some(match cli.command {
+            Command::Emulator(_) => logging::EMULATOR_FILTER,
+            _ => logging::VERBOSE_FILTER,
+        })),
         Err(e) => {
             e.report(output);
             return e.exit_code();

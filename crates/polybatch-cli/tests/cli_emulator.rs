@@ -21,6 +21,7 @@ fn start_with(args: &[&str], extra_env: &[(&str, &str)]) -> (Child, String, Stri
         .env_remove("POLYBATCH_EMULATOR_ADMIN_TOKEN")
         .env_remove("POLYBATCH_EMULATOR_ALLOW_REMOTE")
         .env_remove("POLYBATCH_EMULATOR_NO_RATE_LIMITS")
+        .env_remove("RUST_LOG")
         .env_remove("POLYBATCH_EMULATOR_AZURE_KEY")
         .env_remove("POLYBATCH_EMULATOR_TENCENT_SECRET_KEY")
         .stdout(Stdio::piped())
@@ -319,4 +320,80 @@ async fn a_remote_listener_guards_the_admin_api_with_the_printed_token() {
     assert_eq!(with.as_u16(), 200);
     interrupt(&child);
     wait_with_deadline(&mut child, Duration::from_secs(10));
+}
+
+/// Stops the emulator and returns what it wrote on stderr.
+fn stop_and_read_stderr(mut child: Child) -> String {
+    interrupt(&child);
+    wait_with_deadline(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn verbose_logs_each_request_served_and_its_outcome() {
+    let (child, url, _banner) = start_with(&["--listen", "127.0.0.1:0", "-v"], &[]);
+    let azure = reqwest::Client::new()
+        .get(format!("{url}/jobs/some-job?api-version=2024-07-01.20.0"))
+        .header("authorization", "SharedKey devbatch:bm90LWEtc2lnbmF0dXJl")
+        .send()
+        .await
+        .unwrap();
+    let azure_id = azure.headers()["request-id"].to_str().unwrap().to_string();
+    let tencent: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/"))
+        .header("x-tc-action", "DescribeJob")
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tencent_id = tencent["Response"]["RequestId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stderr = stop_and_read_stderr(child);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("served")).collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    for (line, expected) in lines.iter().zip([
+        [
+            "provider=\"azure\"",
+            "GET /jobs/some-job",
+            "Job_Get",
+            "status=403",
+            &azure_id,
+            "outcome=\"AuthenticationFailed\"",
+        ],
+        [
+            "provider=\"tencent\"",
+            "POST /",
+            "DescribeJob",
+            "status=200",
+            &tencent_id,
+            "outcome=\"AuthFailure",
+        ],
+    ]) {
+        for part in expected {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+    }
+    // The presented signature is never logged.
+    assert!(!stderr.contains("bm90LWEtc2lnbmF0dXJl"), "{stderr}");
+
+    // Without -v (and without RUST_LOG) nothing is logged per request.
+    let (child, url, _banner) = start(&[]);
+    reqwest::get(format!("{url}/jobs/x?api-version=2024-07-01.20.0"))
+        .await
+        .unwrap();
+    let stderr = stop_and_read_stderr(child);
+    assert!(!stderr.contains("served"), "{stderr}");
 }

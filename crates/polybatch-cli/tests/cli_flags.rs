@@ -110,29 +110,22 @@ fn a_client_flag_on_emulator_or_demo_is_a_usage_error() {
 }
 
 #[test]
-fn verbose_is_offered_where_requests_are_logged_and_not_by_the_emulator() {
-    for command in [&["demo"][..], &[]] {
+fn verbose_is_offered_where_requests_are_logged_and_not_by_completions() {
+    for command in [&["demo"][..], &["emulator"], &[]] {
         let listed = listed_flags(command);
         assert!(
             listed.iter().any(|f| f == "--verbose"),
             "{command:?}: {listed:?}"
         );
     }
-    let listed = listed_flags(&["emulator"]);
+    let listed = listed_flags(&["completions"]);
     assert!(!listed.iter().any(|f| f == "--verbose"), "{listed:?}");
 
-    for args in [
-        &["emulator", "--listen", "127.0.0.1:0", "-v"][..],
-        &["emulator", "--listen", "127.0.0.1:0", "--verbose"],
-        &["-v", "emulator", "--listen", "127.0.0.1:0"],
-        &["--verbose", "emulator", "--listen", "127.0.0.1:0"],
-    ] {
-        let out = run(polybatch().args(args));
-        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains("-v"), "{args:?}: {}", out.stderr);
-    }
+    let out = run(polybatch().args(["completions", "bash", "-v"]));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("-v"), "{}", out.stderr);
     // Before the command it passes clap, so the refusal is the one-line error of the CLI.
-    let out = run(polybatch().args(["--output", "json", "-v", "emulator"]));
+    let out = run(polybatch().args(["--output", "json", "-v", "completions", "bash"]));
     let line = out.one_error_line(2);
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(v["error"]["kind"], "usage");
@@ -140,9 +133,10 @@ fn verbose_is_offered_where_requests_are_logged_and_not_by_the_emulator() {
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("--verbose does not apply to `polybatch emulator`"),
+            .contains("--verbose does not apply to `polybatch completions`"),
         "{line}"
     );
+    assert!(out.stdout.is_empty(), "no script after a refusal");
 }
 
 #[test]

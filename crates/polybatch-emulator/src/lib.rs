@@ -22,6 +22,7 @@ pub mod azure;
 pub mod clock;
 pub mod config;
 pub mod faults;
+mod log;
 mod server;
 pub mod stats;
 pub mod tencent;

@@ -34,10 +34,12 @@ pub(crate) async fn dispatch(State(svc): State<Arc<AzureService>>, req: Request)
     let ctx = &svc.ctx;
     ctx.stats.record_request(Provider::Azure, route.operation());
     let answer = serve(&svc, &parts, body, &route, &info).await;
+    let mut outcome = None;
     let response = match answer {
         Ok(r) => r,
         Err(reject) => {
             ctx.stats.record_error(Provider::Azure, &reject.code);
+            outcome = Some(reject.code.clone());
             if reject.status == StatusCode::NOT_MODIFIED {
                 let mut r = StatusCode::NOT_MODIFIED.into_response();
                 for (name, value) in &reject.headers {
@@ -51,7 +53,19 @@ pub(crate) async fn dispatch(State(svc): State<Arc<AzureService>>, req: Request)
             }
         }
     };
-    reply::finish(&info, response)
+    let response = reply::finish(&info, response);
+    crate::log::served(
+        "azure",
+        &format!("{} {}", parts.method, parts.uri.path()),
+        route.operation(),
+        response.status(),
+        response
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok()),
+        outcome.as_deref(),
+    );
+    response
 }
 
 async fn serve(

@@ -122,7 +122,8 @@ pub(crate) async fn issue(
         }
         None => check(&svc, &tenant, &body),
     };
-    match answer {
+    let outcome = answer.as_ref().err().map(|(_, error, _, _)| error.clone());
+    let response = match answer {
         Ok(()) => {
             let lifetime = ctx.config.azure.token_lifetime_secs;
             let token = svc.tokens.issue(
@@ -143,7 +144,16 @@ pub(crate) async fn issue(
             ctx.stats.record_error(Provider::Azure, &error);
             aad_error(status, &error, code, &text, now)
         }
-    }
+    };
+    crate::log::served(
+        "azure",
+        &format!("POST /{tenant}/oauth2/v2.0/token"),
+        OP,
+        response.status(),
+        None,
+        outcome.as_deref(),
+    );
+    response
 }
 
 type AadError = (StatusCode, String, u32, String);

@@ -101,14 +101,28 @@ impl TencentService {
             .unwrap_or_default()
             .to_string();
         self.ctx.stats.record_request(Provider::Tencent, &action);
-        match self.process(&action, headers, query, body).await {
+        let mut outcome = None;
+        let response = match self.process(&action, headers, query, body).await {
             Ok(Reply::Fields(fields)) => reply::success(fields, &request_id),
-            Ok(Reply::Raw(resp)) => resp,
+            Ok(Reply::Raw(resp)) => {
+                outcome = Some(format!("HTTP {}", resp.status().as_u16()));
+                resp
+            }
             Err(err) => {
                 self.ctx.stats.record_error(Provider::Tencent, &err.code);
+                outcome = Some(err.code.clone());
                 reply::failure(&err, &request_id)
             }
-        }
+        };
+        crate::log::served(
+            "tencent",
+            "POST /",
+            &action,
+            response.status(),
+            Some(&request_id),
+            outcome.as_deref(),
+        );
+        response
     }
 
     async fn process(
