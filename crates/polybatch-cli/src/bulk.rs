@@ -38,18 +38,49 @@ pub fn parse_ids(text: &str) -> Vec<IdLine> {
     text.lines()
         .map(|line| line.split('#').next().unwrap_or("").trim())
         .filter(|line| !line.is_empty())
-        .map(|line| match JobId::new(line) {
-            Ok(id) => IdLine::Valid(id),
-            Err(error) => IdLine::Invalid {
-                text: line.to_string(),
-                error,
-            },
-        })
+        .map(id_line)
         .collect()
+}
+
+fn id_line(text: &str) -> IdLine {
+    match JobId::new(text) {
+        Ok(id) => IdLine::Valid(id),
+        Err(error) => IdLine::Invalid {
+            text: text.to_string(),
+            error,
+        },
+    }
+}
+
+/// Drops every repeat of an id already listed, keeping the first, so no job is terminated
+/// twice (the second call would only fail on the job the first stopped); returns how many were
+/// dropped. `case_insensitive`: the provider treats ids differing only in case as one job
+/// (Azure Batch does).
+pub fn dedupe(lines: Vec<IdLine>, case_insensitive: bool) -> (Vec<IdLine>, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let before = lines.len();
+    let kept: Vec<IdLine> = lines
+        .into_iter()
+        .filter(|line| {
+            let text = line_text(line);
+            let key = if case_insensitive {
+                text.to_lowercase()
+            } else {
+                text.to_string()
+            };
+            seen.insert(key)
+        })
+        .collect();
+    let dropped = before - kept.len();
+    (kept, dropped)
 }
 
 fn read_ids_file(path: &Path) -> Result<String, CliError> {
     if path.as_os_str() == "-" {
+        // Someone typing at a terminal would otherwise see a command that seems to hang.
+        if std::io::stdin().is_terminal() {
+            eprintln!("reading job ids from stdin, one per line; end with Ctrl-D");
+        }
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
@@ -74,7 +105,20 @@ pub async fn terminate(
     args: BulkTerminateArgs,
     format: OutputFormat,
 ) -> Result<(), CliError> {
-    let lines = parse_ids(&read_ids_file(&args.ids_file)?);
+    if args.ids.is_empty() && args.ids_file.is_none() {
+        return Err(CliError::usage(
+            "no job ids: give them as arguments (`jobs terminate JOB...`) or with \
+             --ids-file FILE (`-` for stdin)",
+        ));
+    }
+    let mut lines: Vec<IdLine> = args.ids.iter().map(|id| id_line(id.trim())).collect();
+    if let Some(path) = &args.ids_file {
+        lines.extend(parse_ids(&read_ids_file(path)?));
+    }
+    let (lines, duplicates) = dedupe(lines, backend.name() == "azure");
+    if duplicates > 0 && format == OutputFormat::Table {
+        eprintln!("{duplicates} repeated job id(s) skipped: each job is terminated once");
+    }
     let mut options = TerminateJobOptions::default().with_force(args.force);
     if let Some(r) = &args.reason {
         options = options.with_reason(r.clone());
@@ -112,7 +156,7 @@ pub async fn terminate(
     }
     progress.finish();
 
-    let failed = summarize(&lines, &results, format);
+    let failed = summarize(&lines, &results, duplicates, format);
     if failed > 0 {
         Err(CliError::failed(format!(
             "{failed} of {} job(s) could not be terminated",
@@ -151,7 +195,12 @@ fn describe(outcome: &Outcome) -> (&'static str, String) {
 }
 
 /// Prints the per-id summary in input order; returns how many failed.
-fn summarize(lines: &[IdLine], results: &[Option<Outcome>], format: OutputFormat) -> usize {
+fn summarize(
+    lines: &[IdLine],
+    results: &[Option<Outcome>],
+    duplicates: usize,
+    format: OutputFormat,
+) -> usize {
     let mut failed = 0;
     let mut rows = Vec::new();
     for (line, outcome) in lines.iter().zip(results) {
@@ -175,10 +224,11 @@ fn summarize(lines: &[IdLine], results: &[Option<Outcome>], format: OutputFormat
             "results": rows,
             "total": lines.len(),
             "failed": failed,
+            "duplicates_skipped": duplicates,
         })),
         OutputFormat::Table => {
             if lines.is_empty() {
-                println!("no job ids in the ids file");
+                println!("no job ids given");
                 return 0;
             }
             let mut table = Table::new();
@@ -260,6 +310,26 @@ mod tests {
         assert_eq!(texts, ["job-1", "job-2", "bad id"]);
         assert!(matches!(lines[0], IdLine::Valid(_)));
         assert!(matches!(lines[2], IdLine::Invalid { .. }));
+    }
+
+    #[test]
+    fn repeats_are_dropped_keeping_the_first_and_case_only_where_the_provider_ignores_it() {
+        let texts = |lines: &[IdLine]| {
+            lines
+                .iter()
+                .map(line_text)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let (kept, dropped) = dedupe(
+            parse_ids("job-1\nJob-1\njob-2\njob-1\nbad id\nbad id\n"),
+            false,
+        );
+        assert_eq!(texts(&kept), ["job-1", "Job-1", "job-2", "bad id"]);
+        assert_eq!(dropped, 2);
+        let (kept, dropped) = dedupe(parse_ids("job-1\nJob-1\njob-2\njob-1\n"), true);
+        assert_eq!(texts(&kept), ["job-1", "job-2"]);
+        assert_eq!(dropped, 2);
     }
 
     #[test]

@@ -377,9 +377,14 @@ pub enum JobsCommand {
 /// `polybatch jobs terminate`.
 #[derive(Debug, Args)]
 pub struct BulkTerminateArgs {
+    /// Job ids to terminate (with or instead of `--ids-file`).
+    // Not `required_unless_present`: clap's message would not mention `--ids-file`.
+    #[arg(value_name = "JOB")]
+    pub ids: Vec<String>,
     /// A file with one job id per line (`-` for stdin); blank lines and `#` comments are skipped.
+    /// An id given more than once is terminated once.
     #[arg(long)]
-    pub ids_file: PathBuf,
+    pub ids_file: Option<PathBuf>,
     /// Terminations in flight at once (provider rate limits still apply).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,

@@ -128,3 +128,52 @@ fn unreadable_ids_file_and_unsupported_option_are_usage_errors() {
         .arg(&path));
     out.one_error_line(2);
 }
+
+#[test]
+fn ids_as_arguments_and_repeats_are_terminated_once() {
+    let emu = TestEmulator::start();
+    emu.seed_azure();
+    // Azure job ids are case-insensitive: `JOB-OK` is `job-ok`.
+    let path = ids_file(&emu, "job-long\nJOB-OK\njob-long\n");
+    let out = run(emu
+        .azure_cli()
+        .args([
+            "--output",
+            "json",
+            "jobs",
+            "terminate",
+            "job-ok",
+            "--ids-file",
+        ])
+        .arg(&path));
+    out.success();
+    let v = out.json();
+    let order: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["job_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["job-ok", "job-long"], "{v}");
+    assert_eq!(v["duplicates_skipped"], 2);
+    assert_eq!(v["failed"], 0);
+    // Each job got exactly one terminate request.
+    let stats = emu
+        .running
+        .as_ref()
+        .unwrap()
+        .emulator()
+        .context()
+        .stats
+        .snapshot();
+    assert_eq!(
+        stats.requests.get("azure:Job_Terminate"),
+        Some(&2),
+        "{stats:?}"
+    );
+
+    // Neither ids nor a file: a usage error, before any request.
+    let out = run(emu.azure_cli().args(["jobs", "terminate"]));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--ids-file"), "{}", out.stderr);
+}
