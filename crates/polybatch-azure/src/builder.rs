@@ -246,6 +246,23 @@ impl AzureBatchBuilder {
         self
     }
 
+    /// The required settings not given yet (the endpoint, `AZURE_BATCH_ENDPOINT`; credentials,
+    /// `AZURE_BATCH_ACCESS_KEY` standing for either kind), so a caller can report them all at
+    /// once. Empty does not mean [`build`](Self::build) succeeds: it still checks each value.
+    pub fn missing_settings(&self) -> Vec<&'static str> {
+        let no_credentials = self.shared_key.is_none()
+            && self.tenant_id.is_none()
+            && self.client_id.is_none()
+            && self.client_secret.is_none();
+        [
+            (ENV_ENDPOINT, self.endpoint.is_none()),
+            (ENV_ACCESS_KEY, no_credentials),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect()
+    }
+
     /// Checks the configuration and builds the backend.
     ///
     /// Fails with `Error::Configuration` naming the environment variable of the setting that
@@ -254,6 +271,15 @@ impl AzureBatchBuilder {
     /// exactly one of Shared Key and client credentials; or naming the client option that is
     /// malformed (see [`ClientOptions::build_client`]).
     pub fn build(self) -> Result<AzureBatchBackend> {
+        if self.missing_settings().len() > 1 {
+            return Err(Error::configuration(
+                BACKEND,
+                ENV_ENDPOINT,
+                format!(
+                    "missing, and so are credentials: set the endpoint and {ENV_ACCESS_KEY} (Shared Key) or {ENV_TENANT_ID}, {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (Microsoft Entra ID)"
+                ),
+            ));
+        }
         let raw_endpoint = self.endpoint.as_deref().ok_or_else(|| {
             Error::configuration(
                 BACKEND,
@@ -638,6 +664,29 @@ mod tests {
             .with_client_options(ClientOptions::default().with_proxy(Proxy::None))
             .build()
             .unwrap();
+    }
+
+    #[test]
+    fn every_missing_setting_is_named_at_once() {
+        let b = AzureBatchBuilder::new();
+        assert_eq!(b.missing_settings(), [ENV_ENDPOINT, ENV_ACCESS_KEY]);
+        match b.build() {
+            Err(Error::Configuration { key, rule, .. }) => {
+                assert_eq!(key, ENV_ENDPOINT);
+                assert!(
+                    rule.contains(ENV_ACCESS_KEY) && rule.contains(ENV_CLIENT_SECRET),
+                    "{rule}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Either kind of credential counts; the endpoint alone is then what is missing.
+        let b = AzureBatchBuilder::new().with_shared_key(KEY);
+        assert_eq!(b.missing_settings(), [ENV_ENDPOINT]);
+        let b = AzureBatchBuilder::new()
+            .with_endpoint("https://acct.westus.batch.azure.com")
+            .with_client_credentials("t", "c", "s");
+        assert!(b.missing_settings().is_empty());
     }
 
     #[test]

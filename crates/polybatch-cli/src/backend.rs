@@ -71,6 +71,7 @@ fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
         b = b.with_retry_policy(policy);
     }
     b = b.with_client_options(client_options(c));
+    missing("azure", &b.missing_settings())?;
     Ok(Arc::new(b.build().map_err(blame)?))
 }
 
@@ -104,6 +105,39 @@ fn blame(e: polybatch::Error, c: &ConnectionArgs, endpoint_by: Option<&str>) -> 
         Some((_, flag, _)) => CliError::usage(format!("{flag}: {rule}")),
         None => e.into(),
     }
+}
+
+/// Every required setting still missing, in one usage error naming what can give each: the
+/// flag, the variables, the credentials file.
+fn missing(provider: &str, missing: &[&str]) -> Result<(), CliError> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let sources: Vec<String> = missing
+        .iter()
+        .map(|name| match *name {
+            "AZURE_BATCH_ENDPOINT" => {
+                "the endpoint (--endpoint, AZURE_BATCH_ENDPOINT or POLYBATCH_ENDPOINT)".to_string()
+            }
+            "AZURE_BATCH_ACCESS_KEY" => "credentials (AZURE_BATCH_ACCESS_KEY for Shared Key, or \
+                 AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for Microsoft Entra ID)"
+                .to_string(),
+            "TENCENTCLOUD_SECRET_ID" => "the SecretId (--secret-id, TENCENTCLOUD_SECRET_ID, or \
+                 secret_id in ~/.tencentcloud/credentials or the file \
+                 TENCENTCLOUD_CREDENTIALS_FILE names)"
+                .to_string(),
+            "TENCENTCLOUD_SECRET_KEY" => {
+                "the SecretKey (TENCENTCLOUD_SECRET_KEY, or secret_key in the credentials file)"
+                    .to_string()
+            }
+            "TENCENTCLOUD_REGION" => "the region (--region or TENCENTCLOUD_REGION)".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    Err(CliError::usage(format!(
+        "{provider}: missing {}",
+        sources.join("; ")
+    )))
 }
 
 /// `--timeout` and `--total-timeout`: defaults that give up in a minute on a server that
@@ -150,5 +184,6 @@ fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
         b = b.with_retry_policy(policy);
     }
     b = b.with_client_options(client_options(c));
+    missing("tencent", &b.missing_settings())?;
     Ok(Arc::new(b.build().map_err(blame)?))
 }

@@ -260,9 +260,33 @@ impl TencentBatchBuilder {
         self
     }
 
+    /// The required settings not given yet, by their environment variable names, so a caller
+    /// can report them all at once. Empty does not mean [`build`](Self::build) succeeds: it
+    /// still checks each value.
+    pub fn missing_settings(&self) -> Vec<&'static str> {
+        [
+            (ENV_SECRET_ID, self.secret_id.is_none()),
+            (ENV_SECRET_KEY, self.secret_key.is_none()),
+            (ENV_REGION, self.region.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect()
+    }
+
     /// Checks the configuration and builds the backend. Missing or malformed settings are
-    /// [`Error::Configuration`] naming the setting.
+    /// [`Error::Configuration`] naming the setting (the first missing one, the message listing
+    /// the others).
     pub fn build(self) -> Result<TencentBatchBackend> {
+        if let [first, rest @ ..] = self.missing_settings().as_slice()
+            && !rest.is_empty()
+        {
+            return Err(Error::configuration(
+                BACKEND,
+                *first,
+                format!("is not set; nor is {}", rest.join(", ")),
+            ));
+        }
         let secret_id = check_credential(ENV_SECRET_ID, self.secret_id.as_deref())?.to_string();
         let secret_key = match self.secret_key {
             Some(k) => {
@@ -363,6 +387,26 @@ mod tests {
             .with_secret_id(ID)
             .with_secret_key(KEY)
             .with_region("ap-guangzhou")
+    }
+
+    #[test]
+    fn every_missing_setting_is_named_at_once() {
+        assert!(full().missing_settings().is_empty());
+        let b = TencentBatchBuilder::new().with_secret_id(ID);
+        assert_eq!(b.missing_settings(), [ENV_SECRET_KEY, ENV_REGION]);
+        match b.build() {
+            Err(Error::Configuration { key, rule, .. }) => {
+                assert_eq!(key, ENV_SECRET_KEY);
+                assert!(rule.contains(ENV_REGION), "{rule}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // One missing: the plain message.
+        let r = TencentBatchBuilder::new()
+            .with_secret_id(ID)
+            .with_secret_key(KEY)
+            .build();
+        assert_eq!(config_key(r), ENV_REGION);
     }
 
     #[test]
