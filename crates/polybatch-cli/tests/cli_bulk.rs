@@ -158,14 +158,7 @@ fn ids_as_arguments_and_repeats_are_terminated_once() {
     assert_eq!(v["duplicates_skipped"], 2);
     assert_eq!(v["failed"], 0);
     // Each job got exactly one terminate request.
-    let stats = emu
-        .running
-        .as_ref()
-        .unwrap()
-        .emulator()
-        .context()
-        .stats
-        .snapshot();
+    let stats = emu.stats();
     assert_eq!(
         stats.requests.get("azure:Job_Terminate"),
         Some(&2),

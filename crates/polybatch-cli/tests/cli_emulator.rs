@@ -285,19 +285,8 @@ async fn a_remote_listener_guards_the_admin_api_with_the_printed_token() {
         .unwrap_or_else(|| panic!("no token in {banner}"))
         .to_string();
     assert_eq!(token.len(), 32, "{token}");
-    let port = url.rsplit(':').next().unwrap();
-    let state = format!("http://127.0.0.1:{port}/_polybatch/state");
-    let c = reqwest::Client::new();
-    let without = c.get(&state).send().await.unwrap().status();
-    assert_eq!(without.as_u16(), 401);
-    let with = c
-        .get(&state)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(with.as_u16(), 200);
+    assert_eq!(admin_state(&url, None).await, 401);
+    assert_eq!(admin_state(&url, Some(&token)).await, 200);
     interrupt(&child);
     wait_with_deadline(&mut child, Duration::from_secs(10));
 
@@ -308,18 +297,20 @@ async fn a_remote_listener_guards_the_admin_api_with_the_printed_token() {
     );
     assert!(!banner.contains("operator-chosen-token"), "{banner}");
     assert!(banner.contains("Bearer <as configured>"), "{banner}");
-    let port = url.rsplit(':').next().unwrap();
-    let state = format!("http://127.0.0.1:{port}/_polybatch/state");
-    let with = c
-        .get(&state)
-        .bearer_auth("operator-chosen-token")
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(with.as_u16(), 200);
+    assert_eq!(admin_state(&url, Some("operator-chosen-token")).await, 200);
     interrupt(&child);
     wait_with_deadline(&mut child, Duration::from_secs(10));
+}
+
+/// The status of `GET /_polybatch/state` over loopback on the port of `url`, with a token.
+async fn admin_state(url: &str, token: Option<&str>) -> u16 {
+    let port = url.rsplit(':').next().unwrap();
+    let mut request =
+        reqwest::Client::new().get(format!("http://127.0.0.1:{port}/_polybatch/state"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().status().as_u16()
 }
 
 /// Stops the emulator and returns what it wrote on stderr.

@@ -53,17 +53,20 @@ impl TestEmulator {
         }
     }
 
-    /// Requests the emulator has received (both providers).
-    pub fn requests(&self) -> u64 {
-        let stats = self
-            .running
+    /// The emulator's request and error counters.
+    pub fn stats(&self) -> polybatch_emulator::StatsSnapshot {
+        self.running
             .as_ref()
             .unwrap()
             .emulator()
             .context()
             .stats
-            .snapshot();
-        stats.requests.values().sum()
+            .snapshot()
+    }
+
+    /// Requests the emulator has received (both providers).
+    pub fn requests(&self) -> u64 {
+        self.stats().requests.values().sum()
     }
 
     /// Moves simulated time forward.
