@@ -172,32 +172,6 @@ impl fmt::Display for InMemoryBackend {
     }
 }
 
-/// What the journal records about a call before it runs.
-struct CallSpec {
-    operation: Operation,
-    job: JobId,
-    task: Option<TaskId>,
-    options: JournalOptions,
-    nested: bool,
-}
-
-impl CallSpec {
-    fn new(operation: Operation, job: &JobId, options: JournalOptions) -> Self {
-        CallSpec {
-            operation,
-            job: job.clone(),
-            task: None,
-            options,
-            nested: false,
-        }
-    }
-
-    fn task(mut self, task: &TaskId) -> Self {
-        self.task = Some(task.clone());
-        self
-    }
-}
-
 /// Keeps the in-flight count and the journal right even if the caller drops the call.
 struct InFlight<'a> {
     backend: &'a InMemoryBackend,
@@ -394,25 +368,9 @@ impl InMemoryBackend {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    fn entry(&self, spec: CallSpec, executed: bool, result: CallResult) -> JournalEntry {
-        let now = self.now();
-        JournalEntry {
-            seq: 0,
-            operation: spec.operation,
-            job: spec.job,
-            task: spec.task,
-            options: spec.options,
-            executed,
-            nested: spec.nested,
-            started_at: now,
-            finished_at: (result != CallResult::InFlight).then_some(now),
-            result,
-        }
-    }
-
     /// Journals a call refused before any I/O and hands its error back.
-    fn refuse(&self, spec: CallSpec, error: &Error) {
-        let entry = self.entry(spec, false, CallResult::failed(error));
+    fn refuse(&self, call: Call, error: &Error) {
+        let entry = JournalEntry::new(call, false, false, self.now(), CallResult::failed(error));
         self.journal_lock().push(entry);
     }
 
@@ -420,12 +378,22 @@ impl InMemoryBackend {
     /// then `run`s it at the current time (it locks the simulation it needs).
     async fn execute<T>(
         &self,
-        spec: CallSpec,
+        call: Call,
         run: impl FnOnce(DateTime<Utc>) -> Result<T> + Send,
     ) -> Result<T> {
-        let operation = spec.operation;
+        self.execute_as(call, false, run).await
+    }
+
+    /// [`Self::execute`], journaled as `nested` (made by `retry_failed_tasks`) or not.
+    async fn execute_as<T>(
+        &self,
+        call: Call,
+        nested: bool,
+        run: impl FnOnce(DateTime<Utc>) -> Result<T> + Send,
+    ) -> Result<T> {
+        let operation = call.operation;
         let seq = {
-            let entry = self.entry(spec, true, CallResult::InFlight);
+            let entry = JournalEntry::new(call, true, nested, self.now(), CallResult::InFlight);
             self.journal_lock().push(entry)
         };
         let (delay, failure) = self.shared.faults.take(operation);
@@ -448,14 +416,13 @@ impl InMemoryBackend {
         options: ReactivateTaskOptions,
         nested: bool,
     ) -> Result<ReactivateTaskOutcome> {
-        let mut spec = CallSpec::new(
+        let call = Call::new(
             Operation::ReactivateTask,
             job,
             JournalOptions::Reactivate(options.clone()),
         )
-        .task(task);
-        spec.nested = nested;
-        self.execute(spec, |now| {
+        .with_task(task);
+        self.execute_as(call, nested, |now| {
             self.store()
                 .reactivate(job, task, &options.preconditions, now)
         })
@@ -475,14 +442,7 @@ impl BatchBackend for InMemoryBackend {
 
     /// Refused calls are journaled too (never executed): what a real backend must never send.
     fn on_refused(&self, call: Call, error: &Error) {
-        let spec = CallSpec {
-            operation: call.operation,
-            job: call.job,
-            task: call.task,
-            options: call.options,
-            nested: false,
-        };
-        self.refuse(spec, error);
+        self.refuse(call, error);
     }
 
     async fn terminate_job_impl(
@@ -490,19 +450,19 @@ impl BatchBackend for InMemoryBackend {
         job: &JobId,
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
-        let spec = CallSpec::new(
+        let call = Call::new(
             Operation::TerminateJob,
             job,
             JournalOptions::Terminate(options.clone()),
         );
         if self.flavour == Flavour::Tencent {
             return self
-                .execute(spec, |now| {
+                .execute(call, |now| {
                     tencent::terminate(&mut self.tencent_store(), job, now)
                 })
                 .await;
         }
-        self.execute(spec, |now| {
+        self.execute(call, |now| {
             self.store().terminate(
                 job,
                 options.reason,
@@ -529,15 +489,15 @@ impl BatchBackend for InMemoryBackend {
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let read = options.clone();
-        let spec = CallSpec::new(Operation::JobStatus, job, JournalOptions::Status(options));
+        let call = Call::new(Operation::JobStatus, job, JournalOptions::Status(options));
         if self.flavour == Flavour::Tencent {
             return self
-                .execute(spec, |now| {
+                .execute(call, |now| {
                     tencent::job_status(&mut self.tencent_store(), job, now)
                 })
                 .await;
         }
-        self.execute(spec, |now| self.store().job_status(job, &read, now))
+        self.execute(call, |now| self.store().job_status(job, &read, now))
             .await
     }
 
@@ -547,20 +507,20 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
-        let spec = CallSpec::new(
+        let call = Call::new(
             Operation::TaskStatus,
             job,
             JournalOptions::Status(options.clone()),
         )
-        .task(task);
+        .with_task(task);
         if self.flavour == Flavour::Tencent {
             return self
-                .execute(spec, |now| {
+                .execute(call, |now| {
                     tencent::task_status(&mut self.tencent_store(), job, task, now)
                 })
                 .await;
         }
-        self.execute(spec, |now| {
+        self.execute(call, |now| {
             self.store().task_status(job, task, &options, now)
         })
         .await
@@ -589,7 +549,7 @@ impl BatchBackend for InMemoryBackend {
                     None => (0, None),
                     Some((page, after)) => (page, Some(after)),
                 };
-                let spec = CallSpec::new(
+                let call = Call::new(
                     op,
                     &job,
                     JournalOptions::ListPrepRelease {
@@ -598,7 +558,7 @@ impl BatchBackend for InMemoryBackend {
                     },
                 );
                 let (items, next) = backend
-                    .execute(spec, |now| {
+                    .execute(call, |now| {
                         let ctx = || ErrorContext::new(BACKEND, op);
                         let filter = options
                             .filter
@@ -631,20 +591,20 @@ impl BatchBackend for InMemoryBackend {
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
         let concurrency = options.concurrency.max(1);
-        let spec = CallSpec::new(
+        let call = Call::new(
             Operation::RetryFailedTasks,
             job,
             JournalOptions::RetryFailedTasks(options),
         );
         if self.flavour == Flavour::Tencent {
             return self
-                .execute(spec, |now| {
+                .execute(call, |now| {
                     tencent::retry_failed(&mut self.tencent_store(), job, now)
                 })
                 .await;
         }
         let failed = self
-            .execute(spec, |now| self.store().failed_tasks(job, now))
+            .execute(call, |now| self.store().failed_tasks(job, now))
             .await?;
         let mut results: Vec<(TaskId, Result<ReactivateTaskOutcome>)> =
             futures::stream::iter(failed)

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::call::Call;
 use crate::error::{Error, Operation};
 use crate::id::{JobId, TaskId};
 
@@ -77,6 +78,29 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// The entry for `call`, started at `now` (and finished then, unless `result` is
+    /// in flight); its `seq` is set when the journal takes it.
+    pub(crate) fn new(
+        call: Call,
+        executed: bool,
+        nested: bool,
+        now: DateTime<Utc>,
+        result: CallResult,
+    ) -> Self {
+        JournalEntry {
+            seq: 0,
+            operation: call.operation,
+            job: call.job,
+            task: call.task,
+            options: call.options,
+            executed,
+            nested,
+            started_at: now,
+            finished_at: (result != CallResult::InFlight).then_some(now),
+            result,
+        }
+    }
+
     /// Whether the call finished successfully.
     pub fn succeeded(&self) -> bool {
         self.result == CallResult::Succeeded

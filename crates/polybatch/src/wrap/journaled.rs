@@ -82,19 +82,7 @@ struct Record {
 
 impl Record {
     fn entry(&self, call: Call, executed: bool, result: CallResult) -> JournalEntry {
-        let now = self.clock.now();
-        JournalEntry {
-            seq: 0,
-            operation: call.operation,
-            job: call.job,
-            task: call.task,
-            options: call.options,
-            executed,
-            nested: false,
-            started_at: now,
-            finished_at: (result != CallResult::InFlight).then_some(now),
-            result,
-        }
+        JournalEntry::new(call, executed, false, self.clock.now(), result)
     }
 
     /// Journals a call as it reaches the inner backend.
