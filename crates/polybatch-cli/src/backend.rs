@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use polybatch::BatchBackend;
 use polybatch::retry::RetryPolicy;
-use polybatch_azure::{AzureBatchBuilder, ClientOptions};
-use polybatch_tencent::{Endpoint, TencentBatchBuilder};
+use polybatch_azure::{self as azure, AzureBatchBuilder, ClientOptions};
+use polybatch_tencent::{self as tencent, Endpoint, TencentBatchBuilder};
 
 use crate::cli::{ConnectionArgs, OperatorArgs, ProviderName};
 use crate::exit::CliError;
@@ -55,7 +55,7 @@ fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     reject("azure", "--region", c.region.is_some())?;
     reject("azure", "--secret-id", c.secret_id.is_some())?;
     let mut b = AzureBatchBuilder::from_env()?;
-    let endpoint = endpoint(c, Some("AZURE_BATCH_ENDPOINT"));
+    let endpoint = endpoint(c, Some(azure::ENV_ENDPOINT));
     let blame = |e| blame(e, c, endpoint.as_ref().map(|(_, by)| *by));
     if let Some((e, _)) = &endpoint {
         b = b.with_endpoint(e.clone());
@@ -83,23 +83,19 @@ fn blame(e: polybatch::Error, c: &ConnectionArgs, endpoint_by: Option<&str>) -> 
         return e.into();
     };
     if let Some(by) = endpoint_by
-        && (key == "AZURE_BATCH_ENDPOINT" || key == "endpoint")
+        && (key == azure::ENV_ENDPOINT || key == "endpoint")
     {
         return CliError::usage(format!("{by}: {rule}"));
     }
     let given = [
-        ("AZURE_BATCH_ACCOUNT", "--account", c.account.is_some()),
+        (azure::ENV_ACCOUNT, "--account", c.account.is_some()),
         (
-            "AZURE_BATCH_API_VERSION",
+            azure::ENV_API_VERSION,
             "--api-version",
             c.api_version.is_some(),
         ),
-        ("TENCENTCLOUD_REGION", "--region", c.region.is_some()),
-        (
-            "TENCENTCLOUD_SECRET_ID",
-            "--secret-id",
-            c.secret_id.is_some(),
-        ),
+        (tencent::ENV_REGION, "--region", c.region.is_some()),
+        (tencent::ENV_SECRET_ID, "--secret-id", c.secret_id.is_some()),
     ];
     match given.iter().find(|(k, _, set)| *set && k == key) {
         Some((_, flag, _)) => CliError::usage(format!("{flag}: {rule}")),
@@ -116,21 +112,21 @@ fn missing(provider: &str, missing: &[&str]) -> Result<(), CliError> {
     let sources: Vec<String> = missing
         .iter()
         .map(|name| match *name {
-            "AZURE_BATCH_ENDPOINT" => {
+            azure::ENV_ENDPOINT => {
                 "the endpoint (--endpoint, AZURE_BATCH_ENDPOINT or POLYBATCH_ENDPOINT)".to_string()
             }
-            "AZURE_BATCH_ACCESS_KEY" => "credentials (AZURE_BATCH_ACCESS_KEY for Shared Key, or \
+            azure::ENV_ACCESS_KEY => "credentials (AZURE_BATCH_ACCESS_KEY for Shared Key, or \
                  AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for Microsoft Entra ID)"
                 .to_string(),
-            "TENCENTCLOUD_SECRET_ID" => "the SecretId (--secret-id, TENCENTCLOUD_SECRET_ID, or \
+            tencent::ENV_SECRET_ID => "the SecretId (--secret-id, TENCENTCLOUD_SECRET_ID, or \
                  secret_id in ~/.tencentcloud/credentials or the file \
                  TENCENTCLOUD_CREDENTIALS_FILE names)"
                 .to_string(),
-            "TENCENTCLOUD_SECRET_KEY" => {
+            tencent::ENV_SECRET_KEY => {
                 "the SecretKey (TENCENTCLOUD_SECRET_KEY, or secret_key in the credentials file)"
                     .to_string()
             }
-            "TENCENTCLOUD_REGION" => "the region (--region or TENCENTCLOUD_REGION)".to_string(),
+            tencent::ENV_REGION => "the region (--region or TENCENTCLOUD_REGION)".to_string(),
             other => other.to_string(),
         })
         .collect();
