@@ -115,7 +115,7 @@ pub async fn terminate(
     if let Some(path) = &args.ids_file {
         lines.extend(parse_ids(&read_ids_file(path)?));
     }
-    let (lines, duplicates) = dedupe(lines, backend.name() == "azure");
+    let (lines, duplicates) = dedupe(lines, backend.name() == polybatch_azure::BACKEND);
     if duplicates > 0 && format == OutputFormat::Table {
         eprintln!("{duplicates} repeated job id(s) skipped: each job is terminated once");
     }

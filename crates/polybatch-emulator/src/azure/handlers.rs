@@ -59,10 +59,7 @@ pub(crate) async fn dispatch(State(svc): State<Arc<AzureService>>, req: Request)
         &format!("{} {}", parts.method, parts.uri.path()),
         route.operation(),
         response.status(),
-        response
-            .headers()
-            .get("request-id")
-            .and_then(|v| v.to_str().ok()),
+        Some(&info.request_id),
         outcome.as_deref(),
     );
     response
