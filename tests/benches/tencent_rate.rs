@@ -134,7 +134,7 @@ async fn run(
         ComputeEnvironment::managed("SA5.MEDIUM4", "img-bd78fy2t"),
     );
     let job: JobId = backend
-        .submit_job(SubmitJobRequest::new("rate-bench", "ap-guangzhou-2").with_task(task))
+        .submit_job_request(SubmitJobRequest::new("rate-bench", "ap-guangzhou-2").with_task(task))
         .await
         .unwrap_or_else(|e| panic!("SubmitJob: {e}"));
     let stats = running.emulator().context().stats.clone();

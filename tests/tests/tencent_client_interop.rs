@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use polybatch::clock::ManualClock;
-use polybatch::{BatchBackend, JobId, StatusOptions, TaskId, TerminateJobOptions};
+use polybatch::{
+    BatchBackend, DeleteJobOptions, JobId, StatusOptions, TaskId, TerminateJobOptions,
+};
 use polybatch_emulator::config::{DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY};
 use polybatch_emulator::{Context, Emulator, EmulatorConfig, SimClock};
 use polybatch_tencent::{
@@ -40,7 +42,7 @@ async fn the_tencent_client_runs_a_job_lifecycle_on_the_emulator() {
     };
 
     let ok = client
-        .submit_job(SubmitJobRequest::new("interop", "ap-guangzhou-2").with_task(task("2")))
+        .submit_job_request(SubmitJobRequest::new("interop", "ap-guangzhou-2").with_task(task("2")))
         .await
         .unwrap();
     let status = |job: JobId| {
@@ -69,7 +71,9 @@ async fn the_tencent_client_runs_a_job_lifecycle_on_the_emulator() {
     assert_eq!(task_status.provider_state, "SUCCEED");
 
     let long = client
-        .submit_job(SubmitJobRequest::new("interop-long", "ap-guangzhou-2").with_task(task("100")))
+        .submit_job_request(
+            SubmitJobRequest::new("interop-long", "ap-guangzhou-2").with_task(task("100")),
+        )
         .await
         .unwrap();
     sim.advance(Duration::from_secs(6));
@@ -81,7 +85,10 @@ async fn the_tencent_client_runs_a_job_lifecycle_on_the_emulator() {
     sim.advance(Duration::from_secs(2));
     assert_eq!(status(long.clone()).await, "FAILED");
     auth.advance(Duration::from_secs(1));
-    client.delete_job(&long).await.unwrap();
+    client
+        .delete_job(&long, DeleteJobOptions::default())
+        .await
+        .unwrap();
     auth.advance(Duration::from_secs(1));
     let gone = client.job_status(&long, StatusOptions::default()).await;
     assert!(gone.is_err(), "{gone:?}");

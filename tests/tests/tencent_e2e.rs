@@ -17,9 +17,10 @@ use polybatch::conformance::run_all;
 use polybatch::rate::Quota;
 use polybatch::retry::RetryPolicy;
 use polybatch::{
-    BatchBackend, BatchBackendExt, Error, JobId, JobState, ListPrepReleaseOptions, Operation,
-    Preconditions, ReactivateTaskOptions, ResourceKind, RetryFailedTasksOptions, StatusOptions,
-    TaskId, TaskResult, TaskState, TerminateDisposition, TerminateJobOptions, WaitOptions,
+    BatchBackend, BatchBackendExt, DeleteDisposition, DeleteJobOptions, Error, JobId, JobState,
+    ListPrepReleaseOptions, Operation, Preconditions, ReactivateTaskOptions, ResourceKind,
+    RetryFailedTasksOptions, StatusOptions, TaskId, TaskResult, TaskState, TerminateDisposition,
+    TerminateJobOptions, WaitOptions,
 };
 use polybatch_emulator::EmulatorConfig;
 use polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY;
@@ -838,7 +839,7 @@ async fn describe_jobs_pages_lazily_and_filters() {
     for _ in 0..5 {
         let job = fx
             .backend
-            .submit_job(support::tencent::job(
+            .submit_job_request(support::tencent::job(
                 "listed",
                 vec![task("work", 0, FOREVER_SECS)],
             ))
@@ -850,7 +851,7 @@ async fn describe_jobs_pages_lazily_and_filters() {
     }
     let other = fx
         .backend
-        .submit_job(support::tencent::job("other", vec![task("work", 0, "1")]))
+        .submit_job_request(support::tencent::job("other", vec![task("work", 0, "1")]))
         .await
         .unwrap();
     fx.advance_until(&other, "SUCCEED").await.unwrap();
@@ -931,7 +932,12 @@ async fn delete_job_refuses_unfinished_jobs_and_forgets_finished_ones() {
         .submit_until("busy", vec![task("work", 0, FOREVER_SECS)], "RUNNING")
         .await
         .unwrap();
-    let e = err("delete_job(RUNNING)", fx.backend.delete_job(&running).await);
+    let e = err(
+        "delete_job(RUNNING)",
+        fx.backend
+            .delete_job(&running, DeleteJobOptions::default())
+            .await,
+    );
     assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
     assert_eq!(e.code(), Some("ResourceInUse.Job"));
 
@@ -939,8 +945,20 @@ async fn delete_job_refuses_unfinished_jobs_and_forgets_finished_ones() {
         .submit_until("finished", vec![task("work", 0, "1")], "SUCCEED")
         .await
         .unwrap();
-    let rid = fx.backend.delete_job(&done).await.unwrap();
-    assert!(rid.is_some());
+    let outcome = fx
+        .backend
+        .delete_job(&done, DeleteJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.disposition, DeleteDisposition::Accepted);
+    assert!(outcome.request_id.is_some());
+    // A replay finds it gone: an answer, not an error.
+    let again = fx
+        .backend
+        .delete_job(&done, DeleteJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.disposition, DeleteDisposition::AlreadyGone);
     let e = err(
         "job_status(deleted)",
         fx.backend.job_status(&done, StatusOptions::default()).await,
@@ -949,8 +967,6 @@ async fn delete_job_refuses_unfinished_jobs_and_forgets_finished_ones() {
         matches!(&e, Error::NotFound { resource: ResourceKind::Job, id, .. } if id == done.as_str()),
         "{e:?}"
     );
-    let e = err("delete_job(deleted)", fx.backend.delete_job(&done).await);
-    assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
     // The running job is still there.
     fx.backend
         .job_status(&running, StatusOptions::default())
@@ -992,7 +1008,7 @@ async fn without_the_client_limiter_the_emulator_throttles_and_the_client_retrie
     let env = TencentEnv::with_default_limits().await;
     let submitter = env.builder().build().unwrap();
     let job = submitter
-        .submit_job(support::tencent::job("burst", vec![task("w", 0, "1")]))
+        .submit_job_request(support::tencent::job("burst", vec![task("w", 0, "1")]))
         .await
         .unwrap();
     // Enough patience for 6 calls at the emulator's 2/s.
@@ -1027,7 +1043,7 @@ async fn without_limiter_or_retries_a_burst_surfaces_throttled() {
     let env = TencentEnv::with_default_limits().await;
     let submitter = env.builder().build().unwrap();
     let job = submitter
-        .submit_job(support::tencent::job("burst", vec![task("w", 0, "1")]))
+        .submit_job_request(support::tencent::job("burst", vec![task("w", 0, "1")]))
         .await
         .unwrap();
     let backend = env
@@ -1071,7 +1087,7 @@ async fn with_the_client_limiter_64_callers_never_see_request_limit_exceeded() {
         Some(Quota::per_second(RATE).with_burst(1))
     );
     let job = backend
-        .submit_job(support::tencent::job("shared", vec![task("w", 0, "1")]))
+        .submit_job_request(support::tencent::job("shared", vec![task("w", 0, "1")]))
         .await
         .unwrap();
     let results = burst(&backend, &job, CALLERS).await;
@@ -1115,7 +1131,7 @@ async fn documented_default_limits_agree_and_hold_end_to_end() {
 
     // 5 callers at DescribeJob's 2/s, no retries: none refused, paced over 2 s.
     let job = backend
-        .submit_job(support::tencent::job("defaults", vec![task("w", 0, "1")]))
+        .submit_job_request(support::tencent::job("defaults", vec![task("w", 0, "1")]))
         .await
         .unwrap();
     let results = burst(&backend, &job, 5).await;

@@ -12,6 +12,10 @@ use polybatch::{
     RetryFailedTasksOptions, RetryFailedTasksOutcome, RetryFailure, StatusOptions, TaskId,
     TaskStatus, TerminateDisposition, TerminateJobOptions, TerminateJobOutcome,
 };
+use polybatch::{
+    DeleteJobOptions, DeleteJobOutcome, IdempotencyKey, JobSpec, JobStatuses, JobStatusesOptions,
+    SubmitJobOptions, SubmitJobOutcome,
+};
 use reqwest::Method;
 use url::Url;
 
@@ -223,6 +227,9 @@ impl BatchBackend for AzureBatchBackend {
     fn capabilities(&self) -> Capabilities {
         let mut caps = Capabilities::all();
         caps.terminate_job_force = self.inner.api_version.supports_force();
+        caps.submit = polybatch::translate::azure::submit_capabilities();
+        // Batch has no bulk read of jobs by id: statuses are single reads, concurrently.
+        caps.job_statuses_per_request = 1;
         caps
     }
 
@@ -399,5 +406,30 @@ impl BatchBackend for AzureBatchBackend {
             }
         }
         Ok(outcome)
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        self.submit(spec, key, options).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<JobStatuses> {
+        Ok(polybatch::job_statuses_one_by_one(self, jobs, options.concurrency).await)
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        self.delete(job, options).await
     }
 }

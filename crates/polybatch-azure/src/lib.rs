@@ -32,6 +32,7 @@ mod extras;
 mod model;
 mod paging;
 mod rate_limit;
+mod submit;
 
 /// The backend's short name, used in errors.
 pub const BACKEND: &str = "azure";

@@ -256,6 +256,42 @@ pub struct CloudJob {
     pub on_all_tasks_complete: Option<OnAllTasksComplete>,
     /// Execution information.
     pub execution_info: Option<JobExecutionInformation>,
+    /// Name/value pairs (polybatch keeps labels and the idempotency key here); kept as JSON
+    /// so an odd entry is skipped, not fatal.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// One result of `Task_AddCollection` (`TaskAddResult`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TaskAddResult {
+    /// `success`, `clienterror` or `servererror`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub status: Option<String>,
+    /// The task.
+    #[serde(deserialize_with = "lenient_string")]
+    pub task_id: Option<String>,
+    /// Why it was not added.
+    pub error: Option<TaskAddError>,
+}
+
+/// The error of a [`TaskAddResult`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct TaskAddError {
+    /// The code (`TaskExists`, ...).
+    #[serde(deserialize_with = "lenient_string")]
+    pub code: Option<String>,
+    /// The message, `{"lang", "value"}` on the wire.
+    pub message: Option<serde_json::Value>,
+}
+
+/// The answer of `Task_AddCollection`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct TaskAddCollectionResult {
+    /// One result per task sent.
+    pub value: Vec<TaskAddResult>,
 }
 
 /// `TaskExecutionInformation`.

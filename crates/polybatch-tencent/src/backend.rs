@@ -11,6 +11,10 @@ use polybatch::{
     RetryFailedTasksOptions, RetryFailedTasksOutcome, StatusOptions, TaskId, TaskStatus,
     TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
 };
+use polybatch::{
+    DeleteJobOptions, DeleteJobOutcome, IdempotencyKey, JobSpec, JobStatuses, JobStatusesOptions,
+    SubmitJobOptions, SubmitJobOutcome,
+};
 
 use polybatch_protocol::tencent::action;
 
@@ -129,6 +133,11 @@ pub fn tencent_capabilities() -> Capabilities {
     c.job_status = true;
     c.task_status = true;
     c.retry_failed_tasks = true;
+    c.submit_job = true;
+    c.submit = polybatch::translate::tencent::submit_capabilities();
+    c.job_statuses = true;
+    c.job_statuses_per_request = crate::model::JOB_IDS_PER_REQUEST;
+    c.delete_job = true;
     c
 }
 
@@ -316,6 +325,30 @@ impl BatchBackend for TencentBatchBackend {
         let mut outcome = RetryFailedTasksOutcome::new();
         outcome.retried = failed;
         Ok(outcome)
+    }
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        _options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        self.submit(spec, key).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        _options: JobStatusesOptions,
+    ) -> Result<JobStatuses> {
+        self.statuses(jobs).await
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        _options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        self.delete(job).await
     }
 }
 

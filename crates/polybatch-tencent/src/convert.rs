@@ -6,7 +6,11 @@ use polybatch::{
     FailureInfo, JobId, JobState, JobStatus, TaskCounts, TaskId, TaskResult, TaskState, TaskStatus,
 };
 
-use crate::model::{DescribeJobResponse, DescribeTaskResponse, Metrics, TaskInstanceView};
+use polybatch::translate::tencent::labels_from_tags;
+
+use crate::model::{
+    DescribeJobResponse, DescribeTaskResponse, JobView, Metrics, TaskInstanceView, tag_pairs,
+};
 
 /// A Tencent job state as a [`JobState`].
 pub fn job_state(s: &str) -> JobState {
@@ -87,12 +91,25 @@ pub(crate) fn job_status_from(job: &JobId, r: &DescribeJobResponse) -> JobStatus
     let mut s = JobStatus::new(job.clone(), state, raw.clone());
     s.end_time = parse_time(r.end_time.as_deref());
     s.task_counts = r.task_metrics.as_ref().map(task_counts);
+    s.labels = labels_from_tags(tag_pairs(r.tags.as_ref())).0;
     if matches!(reported, JobState::Failed | JobState::Interrupted) {
         s.failure = Some(FailureInfo::new(
             Some(raw),
             non_empty(r.state_reason.as_ref()),
         ));
     }
+    s
+}
+
+/// A `DescribeJobs` `JobView` as a [`JobStatus`]: less than `DescribeJob` says (no
+/// `NextAction`, so a job being terminated shows its state until it finishes; no failure
+/// reason).
+pub(crate) fn job_status_from_view(job: &JobId, v: &JobView) -> JobStatus {
+    let raw = v.job_state.clone().unwrap_or_default();
+    let mut s = JobStatus::new(job.clone(), job_state(&raw), raw);
+    s.end_time = parse_time(v.end_time.as_deref());
+    s.task_counts = v.task_metrics.as_ref().map(task_counts);
+    s.labels = labels_from_tags(tag_pairs(v.tags.as_ref())).0;
     s
 }
 

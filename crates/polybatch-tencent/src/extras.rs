@@ -14,15 +14,14 @@ use crate::convert::{job_state, parse_time, task_counts};
 use crate::error::{BACKEND, Subject};
 use crate::model::{
     AnonymousComputeEnv, Application, DescribeJobsRequest, DescribeJobsResponse, EmptyResponse,
-    EnvData, EnvVar, Filter, JobIdRequest, JobSpec, Placement, SubmitJobBody, SubmitJobResponse,
-    TaskSpec, TerminateTaskInstanceRequest,
+    EnvData, EnvVar, Filter, JobSpec, Placement, SubmitJobBody, SubmitJobResponse, TaskSpec,
+    TerminateTaskInstanceRequest,
 };
 use crate::paging::next_offset;
 
-const OP_SUBMIT: Operation = Operation::Other("submit_job");
+const OP_SUBMIT: Operation = Operation::Other("submit_job_request");
 const OP_DESCRIBE_JOBS: Operation = Operation::Other("describe_jobs");
 const OP_TERMINATE_INSTANCE: Operation = Operation::Other("terminate_task_instance");
-const OP_DELETE: Operation = Operation::Other("delete_job");
 
 /// Where a task runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,7 +338,7 @@ impl TencentBatchBackend {
     /// Submits a job and returns its id. A `ClientToken` is always sent (the caller's or a
     /// random UUID) and is the same on every attempt, so retrying cannot create a second job.
     /// Getting an id does not mean the job parsed or runs: poll its status.
-    pub async fn submit_job(&self, request: SubmitJobRequest) -> Result<JobId> {
+    pub async fn submit_job_request(&self, request: SubmitJobRequest) -> Result<JobId> {
         let body = request.to_body()?;
         let call = Call::new(action::SUBMIT_JOB, OP_SUBMIT);
         let reply: Reply<SubmitJobResponse> = self.client.call(&call, &body).await?;
@@ -447,17 +446,6 @@ impl TencentBatchBackend {
         let reply: Reply<EmptyResponse> = self.client.call(&call, &body).await?;
         Ok(reply.request_id)
     }
-
-    /// Deletes a finished job and everything about it (`DeleteJob`). The job and all its
-    /// instances must be `SUCCEED` or `FAILED`. Returns the request id.
-    pub async fn delete_job(&self, job: &JobId) -> Result<Option<String>> {
-        let call = Call::new(action::DELETE_JOB, OP_DELETE).subject(Subject::job(job.as_str()));
-        let body = JobIdRequest {
-            job_id: job.as_str().to_string(),
-        };
-        let reply: Reply<EmptyResponse> = self.client.call(&call, &body).await?;
-        Ok(reply.request_id)
-    }
 }
 
 #[cfg(test)]
@@ -523,7 +511,7 @@ mod tests {
     fn submit_validation_fails_before_sending() {
         let field = |r: SubmitJobRequest| match r.to_body() {
             Err(Error::InvalidInput { field, ctx, .. }) => {
-                assert_eq!(ctx.operation, Operation::Other("submit_job"));
+                assert_eq!(ctx.operation, Operation::Other("submit_job_request"));
                 field.into_owned()
             }
             other => panic!("{other:?}"),

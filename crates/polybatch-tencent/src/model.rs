@@ -61,6 +61,10 @@ pub struct RetryJobsRequest {
     pub job_ids: Vec<String>,
 }
 
+/// Ids per `DescribeJobs` request: its `Limit` maximum (the default, 20, would cut an answer
+/// about more jobs short, so `Limit` is always sent with `JobIds`).
+pub const JOB_IDS_PER_REQUEST: usize = 100;
+
 /// The body of `DescribeJobs`. `JobIds` and `Filters` are mutually exclusive.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
@@ -338,6 +342,9 @@ pub struct DescribeJobResponse {
     /// The next action (`TERMINATING` while a terminate is in progress).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_action: Option<String>,
+    /// Its tags (may be `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
     /// The request id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -371,6 +378,26 @@ pub struct JobView {
     /// Task counts by state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_metrics: Option<Metrics>,
+    /// Its tags (may be `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// A `{"Key", "Value"}` tag; either may be `null` on the wire.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Tag {
+    /// The key.
+    pub key: Option<String>,
+    /// The value.
+    pub value: Option<String>,
+}
+
+/// Tags as `(key, value)` pairs, skipping any with a `null` half.
+pub(crate) fn tag_pairs(tags: Option<&Vec<Tag>>) -> impl Iterator<Item = (&str, &str)> {
+    tags.into_iter()
+        .flatten()
+        .filter_map(|t| Some((t.key.as_deref()?, t.value.as_deref()?)))
 }
 
 /// The response of `DescribeJobs`.

@@ -20,9 +20,9 @@ use polybatch::clock::{Clock, ManualClock};
 use polybatch::rate::Quota;
 use polybatch::retry::RetryPolicy;
 use polybatch::{
-    BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Operation, ReactivateTaskOptions,
-    ResourceKind, RetryFailedTasksOptions, StatusOptions, TaskId, TaskResult, TaskState,
-    TerminateDisposition, TerminateJobOptions,
+    BatchBackend, DeleteJobOptions, Error, JobId, JobState, ListPrepReleaseOptions, Operation,
+    ReactivateTaskOptions, ResourceKind, RetryFailedTasksOptions, StatusOptions, TaskId,
+    TaskResult, TaskState, TerminateDisposition, TerminateJobOptions,
 };
 use polybatch_protocol::tencent::verify;
 use polybatch_tencent::{
@@ -1069,7 +1069,7 @@ async fn submit_job_keeps_one_client_token_across_retries() {
         )
         .with_env_var("GREETING", "hi"),
     );
-    let id = mock.backend().submit_job(req).await.unwrap();
+    let id = mock.backend().submit_job_request(req).await.unwrap();
     assert_eq!(id.as_str(), "job-4yn0we13");
     let reqs = mock.requests();
     assert_eq!(reqs.len(), 2);
@@ -1146,7 +1146,11 @@ async fn terminate_task_instance_and_delete_job() {
         mock.requests()[0].json(),
         json!({"JobId": JOB, "TaskName": "A", "TaskInstanceIndex": 3})
     );
-    let err = b.delete_job(&job()).await.unwrap_err();
+    let err = b
+        .delete_job(&job(), DeleteJobOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidState { .. }), "{err:?}");
-    assert_eq!(err.operation(), Operation::Other("delete_job"));
+    assert_eq!(err.operation(), Operation::DeleteJob);
+    assert!(err.to_string().contains("terminate it"), "{err}");
 }

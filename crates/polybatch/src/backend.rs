@@ -12,11 +12,20 @@ use crate::capability::Capabilities;
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateJobOutcome,
+};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, PrepReleaseStatus, TaskStatus};
+
+/// What [`BatchBackend::job_statuses`] returns: one entry per distinct id asked about, in the
+/// order first asked, each with its status or why it could not be read (a job the service
+/// does not know is [`crate::Error::NotFound`]).
+pub type JobStatuses = Vec<(JobId, Result<JobStatus>)>;
 
 /// A stream of prep/release records, fetched lazily page by page.
 pub type PrepReleaseStream = BoxStream<'static, Result<PrepReleaseStatus>>;
@@ -159,6 +168,83 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         stamp(result, self.name(), op)
     }
 
+    /// Submits a job. Safe to repeat: a submit whose idempotency key names a job submitted
+    /// earlier finds that job (`created: false`) instead of making a second one, so a caller
+    /// that lost an answer, or crashed, submits again with the same key.
+    ///
+    /// A spec field the backend cannot express fails with `Unsupported` naming the field,
+    /// before any request ([`crate::SubmitCapabilities`]). A spec without a key gets a fresh
+    /// one, returned in the outcome.
+    async fn submit_job(
+        &self,
+        spec: JobSpec,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        let op = Operation::SubmitJob;
+        let mut spec = spec;
+        let key = spec
+            .idempotency_key
+            .get_or_insert_with(IdempotencyKey::generate)
+            .clone();
+        if let Err(e) = self
+            .capabilities()
+            .check_submit(self.name(), &spec, &options)
+        {
+            let options = CallOptions::Submit {
+                spec: Box::new(spec),
+                options,
+            };
+            self.on_refused(Call::without_job(op, options), &e);
+            return Err(e);
+        }
+        let result = self.submit_job_impl(&spec, &key, options).await;
+        stamp(result, self.name(), op)
+    }
+
+    /// The statuses of many jobs, with as few requests as the provider allows (Tencent
+    /// `DescribeJobs`: 100 ids a request); backends without a bulk read make bounded
+    /// concurrent single reads. Every id asked about is answered: a job the service does not
+    /// return is `NotFound` for that id, never dropped.
+    ///
+    /// The outer error is a refused call; the per-id results carry everything else.
+    async fn job_statuses(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<JobStatuses> {
+        let op = Operation::JobStatuses;
+        let mut seen = std::collections::HashSet::new();
+        let jobs: Vec<JobId> = jobs.iter().filter(|j| seen.insert(*j)).cloned().collect();
+        if let Err(e) = self
+            .capabilities()
+            .check_job_statuses(self.name(), &options)
+        {
+            let options = CallOptions::JobStatuses { jobs, options };
+            self.on_refused(Call::without_job(op, options), &e);
+            return Err(e);
+        }
+        let name = self.name();
+        let found = stamp(self.job_statuses_impl(&jobs, options).await, name, op)?;
+        Ok(found
+            .into_iter()
+            .map(|(job, r)| (job, r.map_err(|e| e.stamped(name, op))))
+            .collect())
+    }
+
+    /// Deletes a job and everything about it. Idempotent: a job already gone is
+    /// [`crate::DeleteDisposition::AlreadyGone`], not an error, so a replay after a lost
+    /// answer succeeds. Where the provider deletes only finished jobs (Tencent), a running
+    /// job is [`crate::Error::InvalidState`] saying so: terminate it first.
+    async fn delete_job(&self, job: &JobId, options: DeleteJobOptions) -> Result<DeleteJobOutcome> {
+        let op = Operation::DeleteJob;
+        if let Err(e) = self.capabilities().check_delete(self.name(), &options) {
+            self.on_refused(Call::new(op, job, CallOptions::Delete(options)), &e);
+            return Err(e);
+        }
+        let result = self.delete_job_impl(job, options).await;
+        stamp(result, self.name(), op)
+    }
+
     /// [`BatchBackend::terminate_job`] after its checks passed.
     async fn terminate_job_impl(
         &self,
@@ -198,6 +284,42 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         job: &JobId,
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome>;
+
+    // The lifecycle operations below have defaults (`Unsupported`), so a backend that lacks
+    // them, and says so in its capabilities, needs no code for them, and adding an operation
+    // breaks no backend.
+
+    /// [`BatchBackend::submit_job`] after its checks passed; `key` is the spec's key.
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        let _ = (spec, key, options);
+        Err(Error::unsupported(self.name(), Operation::SubmitJob))
+    }
+
+    /// [`BatchBackend::job_statuses`] after its checks passed; `jobs` are distinct. Must
+    /// answer every id. The default makes bounded concurrent single reads
+    /// ([`job_statuses_one_by_one`]).
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<JobStatuses> {
+        Ok(job_statuses_one_by_one(self, jobs, options.concurrency).await)
+    }
+
+    /// [`BatchBackend::delete_job`] after its checks passed.
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        let _ = (job, options);
+        Err(Error::unsupported(self.name(), Operation::DeleteJob))
+    }
 }
 
 /// Every error leaves a trait operation named for the backend and the operation it came from.
@@ -317,6 +439,55 @@ macro_rules! forward_backend {
             ) -> Result<RetryFailedTasksOutcome> {
                 (**self).retry_failed_tasks_impl(job, options).await
             }
+
+            async fn submit_job(
+                &self,
+                spec: JobSpec,
+                options: SubmitJobOptions,
+            ) -> Result<SubmitJobOutcome> {
+                (**self).submit_job(spec, options).await
+            }
+
+            async fn job_statuses(
+                &self,
+                jobs: &[JobId],
+                options: JobStatusesOptions,
+            ) -> Result<JobStatuses> {
+                (**self).job_statuses(jobs, options).await
+            }
+
+            async fn delete_job(
+                &self,
+                job: &JobId,
+                options: DeleteJobOptions,
+            ) -> Result<DeleteJobOutcome> {
+                (**self).delete_job(job, options).await
+            }
+
+            async fn submit_job_impl(
+                &self,
+                spec: &JobSpec,
+                key: &IdempotencyKey,
+                options: SubmitJobOptions,
+            ) -> Result<SubmitJobOutcome> {
+                (**self).submit_job_impl(spec, key, options).await
+            }
+
+            async fn job_statuses_impl(
+                &self,
+                jobs: &[JobId],
+                options: JobStatusesOptions,
+            ) -> Result<JobStatuses> {
+                (**self).job_statuses_impl(jobs, options).await
+            }
+
+            async fn delete_job_impl(
+                &self,
+                job: &JobId,
+                options: DeleteJobOptions,
+            ) -> Result<DeleteJobOutcome> {
+                (**self).delete_job_impl(job, options).await
+            }
         }
     };
 }
@@ -331,4 +502,23 @@ pub type DynBatchBackend = dyn BatchBackend;
 /// before any I/O.
 pub fn error_stream(error: crate::Error) -> PrepReleaseStream {
     Box::pin(futures::stream::once(async move { Err(error) }))
+}
+
+/// The fallback of `job_statuses_impl` for backends without a bulk read: one `job_status_impl`
+/// per job, at most `concurrency` at once, answers in the order asked.
+pub async fn job_statuses_one_by_one<B: BatchBackend + ?Sized>(
+    backend: &B,
+    jobs: &[JobId],
+    concurrency: usize,
+) -> JobStatuses {
+    futures::stream::iter(jobs.iter().cloned())
+        .map(|job| async move {
+            let status = backend
+                .job_status_impl(&job, StatusOptions::default())
+                .await;
+            (job, status)
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
 }

@@ -4,12 +4,13 @@
 use crate::error::Operation;
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
+use crate::spec::JobSpec;
 
 /// The options a call was made with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum CallOptions {
     /// `terminate_job`.
@@ -28,16 +29,33 @@ pub enum CallOptions {
     },
     /// `retry_failed_tasks`.
     RetryFailedTasks(RetryFailedTasksOptions),
+    /// `submit_job`, with the spec as submitted (its idempotency key filled in).
+    Submit {
+        /// The spec.
+        spec: Box<JobSpec>,
+        /// The options.
+        options: SubmitJobOptions,
+    },
+    /// `job_statuses`.
+    JobStatuses {
+        /// The jobs asked about, in order.
+        jobs: Vec<JobId>,
+        /// The options.
+        options: JobStatusesOptions,
+    },
+    /// `delete_job`.
+    Delete(DeleteJobOptions),
 }
 
 /// One call of a [`crate::BatchBackend`] operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Call {
     /// The operation.
     pub operation: Operation,
-    /// The job it is about.
-    pub job: JobId,
+    /// The job it is about; `None` for a submit (the job has no id yet) and a bulk read (the
+    /// ids are in the options).
+    pub job: Option<JobId>,
     /// The task it is about, if any.
     pub task: Option<TaskId>,
     /// Its options.
@@ -49,7 +67,17 @@ impl Call {
     pub fn new(operation: Operation, job: &JobId, options: CallOptions) -> Self {
         Call {
             operation,
-            job: job.clone(),
+            job: Some(job.clone()),
+            task: None,
+            options,
+        }
+    }
+
+    /// A call about no single job: a submit or a bulk read.
+    pub fn without_job(operation: Operation, options: CallOptions) -> Self {
+        Call {
+            operation,
+            job: None,
             task: None,
             options,
         }

@@ -12,6 +12,7 @@ use crate::options::{
     ListPrepReleaseOptions, Preconditions, ReactivateTaskOptions, StatusOptions,
     TerminateJobOptions,
 };
+use crate::spec_support::SubmitCapabilities;
 
 /// The operations and options a backend supports.
 ///
@@ -47,6 +48,17 @@ pub struct Capabilities {
     pub server_timeout: bool,
     /// `StatusOptions::select` is honoured.
     pub status_select: bool,
+    /// `submit_job` is supported.
+    pub submit_job: bool,
+    /// Which spec fields `submit_job` can express.
+    pub submit: SubmitCapabilities,
+    /// `job_statuses` is supported.
+    pub job_statuses: bool,
+    /// How many ids one `job_statuses` request can ask about (Tencent `DescribeJobs`: 100);
+    /// 1 means the backend reads one job a request, concurrently.
+    pub job_statuses_per_request: usize,
+    /// `delete_job` is supported.
+    pub delete_job: bool,
 }
 
 impl Capabilities {
@@ -71,6 +83,11 @@ impl Capabilities {
             conditional_requests: true,
             server_timeout: true,
             status_select: true,
+            submit_job: true,
+            submit: SubmitCapabilities::all(),
+            job_statuses: true,
+            job_statuses_per_request: usize::MAX,
+            delete_job: true,
         }
     }
 
@@ -93,6 +110,13 @@ impl Capabilities {
             conditional_requests: self.conditional_requests && other.conditional_requests,
             server_timeout: self.server_timeout && other.server_timeout,
             status_select: self.status_select && other.status_select,
+            submit_job: self.submit_job && other.submit_job,
+            submit: self.submit.intersect(&other.submit),
+            job_statuses: self.job_statuses && other.job_statuses,
+            job_statuses_per_request: self
+                .job_statuses_per_request
+                .min(other.job_statuses_per_request),
+            delete_job: self.delete_job && other.delete_job,
         }
     }
 
@@ -105,6 +129,9 @@ impl Capabilities {
             Operation::TaskStatus => self.task_status,
             Operation::ListPrepReleaseStatus => self.list_prep_release_status,
             Operation::RetryFailedTasks => self.retry_failed_tasks,
+            Operation::SubmitJob => self.submit_job,
+            Operation::JobStatuses => self.job_statuses,
+            Operation::DeleteJob => self.delete_job,
             _ => false,
         }
     }
@@ -191,6 +218,53 @@ impl Capabilities {
             return Err(Error::unsupported_option(backend, op, "server_timeout"));
         }
         self.check_preconditions(backend, op, &o.preconditions)
+    }
+
+    /// Checks a submit against the capabilities: the operation, then every spec field.
+    pub fn check_submit(
+        &self,
+        backend: &'static str,
+        spec: &crate::spec::JobSpec,
+        o: &crate::options::SubmitJobOptions,
+    ) -> Result<()> {
+        let op = Operation::SubmitJob;
+        self.check_operation(backend, op)?;
+        if o.server_timeout.is_some() && !self.server_timeout {
+            return Err(Error::unsupported_option(backend, op, "server_timeout"));
+        }
+        self.submit.check(backend, spec)
+    }
+
+    /// Checks a delete against the capabilities.
+    pub fn check_delete(
+        &self,
+        backend: &'static str,
+        o: &crate::options::DeleteJobOptions,
+    ) -> Result<()> {
+        let op = Operation::DeleteJob;
+        self.check_operation(backend, op)?;
+        if o.server_timeout.is_some() && !self.server_timeout {
+            return Err(Error::unsupported_option(backend, op, "server_timeout"));
+        }
+        self.check_preconditions(backend, op, &o.preconditions)
+    }
+
+    /// Checks a bulk status read against the capabilities.
+    pub fn check_job_statuses(
+        &self,
+        backend: &'static str,
+        o: &crate::options::JobStatusesOptions,
+    ) -> Result<()> {
+        let op = Operation::JobStatuses;
+        self.check_operation(backend, op)?;
+        if o.concurrency == 0 {
+            return Err(Error::invalid_input(
+                "concurrency",
+                "must be at least 1",
+                crate::error::ErrorContext::new(backend, op),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks a prep/release listing against the capabilities.

@@ -31,6 +31,12 @@ pub enum Operation {
     ListPrepReleaseStatus,
     /// [`crate::BatchBackend::retry_failed_tasks`].
     RetryFailedTasks,
+    /// [`crate::BatchBackend::submit_job`].
+    SubmitJob,
+    /// [`crate::BatchBackend::job_statuses`].
+    JobStatuses,
+    /// [`crate::BatchBackend::delete_job`].
+    DeleteJob,
     /// Building a backend from configuration.
     Configure,
     /// A provider-specific operation (for example Tencent's `SubmitJob`).
@@ -39,13 +45,16 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation of the [`crate::BatchBackend`] trait, in declaration order.
-    pub const TRAIT_OPERATIONS: [Operation; 6] = [
+    pub const TRAIT_OPERATIONS: [Operation; 9] = [
         Operation::TerminateJob,
         Operation::ReactivateTask,
         Operation::JobStatus,
         Operation::TaskStatus,
         Operation::ListPrepReleaseStatus,
         Operation::RetryFailedTasks,
+        Operation::SubmitJob,
+        Operation::JobStatuses,
+        Operation::DeleteJob,
     ];
 
     /// The snake-case name, as used in logs and JSON output.
@@ -57,6 +66,9 @@ impl Operation {
             Operation::TaskStatus => "task_status",
             Operation::ListPrepReleaseStatus => "list_prep_release_status",
             Operation::RetryFailedTasks => "retry_failed_tasks",
+            Operation::SubmitJob => "submit_job",
+            Operation::JobStatuses => "job_statuses",
+            Operation::DeleteJob => "delete_job",
             Operation::Configure => "configure",
             Operation::Other(name) => name,
         }

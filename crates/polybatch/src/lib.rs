@@ -54,14 +54,20 @@ pub mod paging;
 pub mod rate;
 pub mod retry;
 pub mod secret;
+mod spec;
+mod spec_support;
 mod state;
 mod status;
+pub mod translate;
 pub mod wrap;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use backend::{BatchBackend, DynBatchBackend, PrepReleaseStream, error_stream};
+pub use backend::{
+    BatchBackend, DynBatchBackend, JobStatuses, PrepReleaseStream, error_stream,
+    job_statuses_one_by_one,
+};
 pub use call::{Call, CallOptions};
 pub use capability::Capabilities;
 pub use error::{
@@ -70,13 +76,19 @@ pub use error::{
 pub use ext::BatchBackendExt;
 pub use id::{JobId, MAX_ID_LEN, TaskId};
 pub use options::{
-    DEFAULT_TERMINATE_REASON, ListPrepReleaseOptions, Preconditions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, TerminateJobOptions, WaitOptions,
+    DEFAULT_TERMINATE_REASON, DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions,
+    Preconditions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, SubmitJobOptions,
+    TerminateJobOptions, WaitOptions,
 };
 pub use outcome::{
-    ReactivateTaskOutcome, RetryFailedTasksOutcome, RetryFailure, TerminateDisposition,
-    TerminateJobOutcome,
+    DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome,
+    RetryFailure, SubmitJobOutcome, TerminateDisposition, TerminateJobOutcome,
 };
+pub use spec::{
+    Command, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, MAX_IDEMPOTENCY_KEY_LEN, Placement,
+    RESERVED_LABELS, Resources, SUBMIT_LABEL, TaskSpec,
+};
+pub use spec_support::{SpecIssue, SubmitCapabilities};
 pub use state::{JobState, PrepReleaseState, TaskResult, TaskState};
 pub use status::{
     ETag, FailureInfo, JobStatus, PrepReleaseExecution, PrepReleaseStatus, TaskCounts, TaskStatus,

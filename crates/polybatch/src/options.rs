@@ -232,6 +232,55 @@ impl RetryFailedTasksOptions {
     }
 }
 
+/// Options of [`crate::BatchBackend::submit_job`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubmitJobOptions {
+    /// How long the server may spend on each request.
+    pub server_timeout: Option<Duration>,
+}
+
+/// Options of [`crate::BatchBackend::delete_job`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteJobOptions {
+    /// Preconditions on the job.
+    pub preconditions: Preconditions,
+    /// How long the server may spend on the request.
+    pub server_timeout: Option<Duration>,
+}
+
+impl DeleteJobOptions {
+    /// Sets the preconditions.
+    pub fn with_preconditions(mut self, preconditions: Preconditions) -> Self {
+        self.preconditions = preconditions;
+        self
+    }
+}
+
+/// Options of [`crate::BatchBackend::job_statuses`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobStatusesOptions {
+    /// How many requests may be in flight at once (each asks about as many jobs as the
+    /// provider allows, [`crate::Capabilities::job_statuses_per_request`]).
+    pub concurrency: usize,
+}
+
+impl Default for JobStatusesOptions {
+    fn default() -> Self {
+        JobStatusesOptions { concurrency: 8 }
+    }
+}
+
+impl JobStatusesOptions {
+    /// Sets the concurrency.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+}
+
 /// How [`crate::BatchBackendExt`] waits: poll interval and deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

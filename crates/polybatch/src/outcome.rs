@@ -5,7 +5,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::id::TaskId;
+use crate::id::{JobId, TaskId};
+use crate::spec::IdempotencyKey;
 use crate::status::ETag;
 
 /// What a terminate request found. Terminate is idempotent: the last two are not errors.
@@ -109,5 +110,75 @@ impl RetryFailedTasksOutcome {
     /// Whether every failed task was retried.
     pub fn is_complete(&self) -> bool {
         self.not_retried.is_empty()
+    }
+}
+
+/// The result of [`crate::BatchBackend::submit_job`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SubmitJobOutcome {
+    /// The provider's id of the job.
+    pub job: JobId,
+    /// `true` when this call created the job; `false` when a job submitted earlier with the
+    /// same idempotency key was found (a repeat, or a retry after a lost answer).
+    pub created: bool,
+    /// The key the job carries (the caller's, or the one generated for this submit).
+    pub idempotency_key: IdempotencyKey,
+    /// The provider's request id of the creating (or finding) request, when there is one.
+    pub request_id: Option<String>,
+}
+
+impl SubmitJobOutcome {
+    /// An outcome.
+    pub fn new(job: JobId, created: bool, idempotency_key: IdempotencyKey) -> Self {
+        SubmitJobOutcome {
+            job,
+            created,
+            idempotency_key,
+            request_id: None,
+        }
+    }
+}
+
+/// What a delete request found. Delete is idempotent: a job already gone is not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeleteDisposition {
+    /// The job is deleted, or being deleted (Azure moves through `deleting`).
+    Accepted,
+    /// An earlier delete is still in progress.
+    AlreadyDeleting,
+    /// There was no such job (already deleted, or a replay of a delete that succeeded).
+    AlreadyGone,
+}
+
+impl fmt::Display for DeleteDisposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DeleteDisposition::Accepted => "accepted",
+            DeleteDisposition::AlreadyDeleting => "already_deleting",
+            DeleteDisposition::AlreadyGone => "already_gone",
+        })
+    }
+}
+
+/// The result of [`crate::BatchBackend::delete_job`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DeleteJobOutcome {
+    /// What happened.
+    pub disposition: DeleteDisposition,
+    /// The provider's request id, when there is one.
+    pub request_id: Option<String>,
+}
+
+impl DeleteJobOutcome {
+    /// An outcome with only the disposition known.
+    pub fn new(disposition: DeleteDisposition) -> Self {
+        DeleteJobOutcome {
+            disposition,
+            request_id: None,
+        }
     }
 }

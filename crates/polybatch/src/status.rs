@@ -3,6 +3,7 @@
 //! The structs are `#[non_exhaustive]` with public fields: build one with `new` and set the
 //! fields you know.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -127,6 +128,9 @@ pub struct JobStatus {
     pub task_counts: Option<TaskCounts>,
     /// A scheduling or job-level failure, when there is one.
     pub failure: Option<FailureInfo>,
+    /// The job's labels (Azure metadata, Tencent tags), without the idempotency label.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl JobStatus {
@@ -145,6 +149,7 @@ impl JobStatus {
             pool_id: None,
             task_counts: None,
             failure: None,
+            labels: BTreeMap::new(),
         }
     }
 }

@@ -246,6 +246,30 @@ impl BatchBackend for ChecksTooLate {
     ) -> Result<polybatch::RetryFailedTasksOutcome> {
         self.0.retry_failed_tasks_impl(job, options).await
     }
+    async fn submit_job_impl(
+        &self,
+        spec: &polybatch::JobSpec,
+        key: &polybatch::IdempotencyKey,
+        options: polybatch::SubmitJobOptions,
+    ) -> Result<polybatch::SubmitJobOutcome> {
+        self.0.submit_job_impl(spec, key, options).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: polybatch::JobStatusesOptions,
+    ) -> Result<polybatch::JobStatuses> {
+        self.0.job_statuses_impl(jobs, options).await
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: polybatch::DeleteJobOptions,
+    ) -> Result<polybatch::DeleteJobOutcome> {
+        self.0.delete_job_impl(job, options).await
+    }
 }
 
 #[tokio::test(start_paused = true)]

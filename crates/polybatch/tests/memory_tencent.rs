@@ -276,6 +276,10 @@ async fn faults_and_the_journal_work_as_in_the_azure_flavour() {
     assert_eq!(state(&b, &job).await, "SUBMITTED");
     let journal = b.journal();
     assert_eq!(journal.len(), 2);
-    assert!(journal.iter().all(|e| e.executed && e.job == job));
+    assert!(
+        journal
+            .iter()
+            .all(|e| e.executed && e.job.as_ref() == Some(&job))
+    );
     assert_eq!(journal[0].error_kind(), Some("throttled"));
 }

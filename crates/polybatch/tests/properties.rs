@@ -343,7 +343,7 @@ async fn run(delay_secs: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
         .journal()
         .into_iter()
         .filter(|e| !e.nested)
-        .map(|e| (e.operation, e.job, e.task))
+        .filter_map(|e| Some((e.operation, e.job?, e.task)))
         .collect();
     prop_assert_eq!(journal.len(), obs.calls.len());
     prop_assert!(

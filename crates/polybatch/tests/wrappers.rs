@@ -226,9 +226,10 @@ async fn a_listing_holds_its_permit_until_dropped() {
 #[tokio::test(start_paused = true)]
 async fn wrappers_forward_identity() {
     let memory = backend(0);
+    let caps = memory.capabilities();
     let both = ConcurrencyLimited::new(RateLimited::new(memory, RateLimitConfig::default()), 3);
     assert_eq!(both.name(), "memory");
-    assert_eq!(both.capabilities(), polybatch::Capabilities::all());
+    assert_eq!(both.capabilities(), caps);
     assert_eq!(
         both.to_string(),
         "ConcurrencyLimited(3, RateLimited(InMemory))"
@@ -516,6 +517,30 @@ impl BatchBackend for Mislabels {
     ) -> polybatch::Result<polybatch::RetryFailedTasksOutcome> {
         mislabelled()
     }
+    async fn submit_job_impl(
+        &self,
+        _: &polybatch::JobSpec,
+        _: &polybatch::IdempotencyKey,
+        _: polybatch::SubmitJobOptions,
+    ) -> polybatch::Result<polybatch::SubmitJobOutcome> {
+        mislabelled()
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        _: &[JobId],
+        _: polybatch::JobStatusesOptions,
+    ) -> polybatch::Result<polybatch::JobStatuses> {
+        mislabelled()
+    }
+
+    async fn delete_job_impl(
+        &self,
+        _: &JobId,
+        _: polybatch::DeleteJobOptions,
+    ) -> polybatch::Result<polybatch::DeleteJobOutcome> {
+        mislabelled()
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -554,6 +579,31 @@ async fn every_error_names_the_backend_and_the_operation_called() {
             b.retry_failed_tasks(&j, Default::default())
                 .await
                 .unwrap_err(),
+        ),
+        (
+            Operation::SubmitJob,
+            b.submit_job(
+                polybatch::JobSpec::new(
+                    "j",
+                    polybatch::Placement::AzurePool {
+                        pool_id: "p".into(),
+                    },
+                    vec![polybatch::TaskSpec::shell(t.clone(), "true")],
+                ),
+                Default::default(),
+            )
+            .await
+            .unwrap_err(),
+        ),
+        (
+            Operation::JobStatuses,
+            b.job_statuses(std::slice::from_ref(&j), Default::default())
+                .await
+                .unwrap_err(),
+        ),
+        (
+            Operation::DeleteJob,
+            b.delete_job(&j, Default::default()).await.unwrap_err(),
         ),
     ];
     for (op, e) in got {

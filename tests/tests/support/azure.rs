@@ -397,4 +397,9 @@ impl Fixture for AzureFixture {
     async fn requests_seen(&self) -> Option<u64> {
         Some(self.env.requests())
     }
+    fn placement(&self) -> Option<polybatch::Placement> {
+        Some(polybatch::Placement::AzurePool {
+            pool_id: "lifecycle-pool".into(),
+        })
+    }
 }

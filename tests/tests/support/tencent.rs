@@ -272,7 +272,7 @@ impl TencentFixture {
     /// Submits a job of `tasks` (named after `what`).
     pub async fn submit(&self, what: &str, tasks: Vec<TaskRequest>) -> Result<JobId> {
         self.backend
-            .submit_job(job(&self.unique_name(what), tasks))
+            .submit_job_request(job(&self.unique_name(what), tasks))
             .await
     }
 
@@ -367,5 +367,12 @@ impl Fixture for TencentFixture {
 
     async fn requests_seen(&self) -> Option<u64> {
         Some(self.env.requests())
+    }
+    fn placement(&self) -> Option<polybatch::Placement> {
+        Some(polybatch::Placement::TencentManaged {
+            zone: ZONE.into(),
+            instance_type: "S5.MEDIUM2".into(),
+            image_id: "img-polybatch".into(),
+        })
     }
 }

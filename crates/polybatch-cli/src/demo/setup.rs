@@ -222,7 +222,7 @@ pub async fn create_tencent(tencent: &TencentBatchBackend, work: Work) -> Result
         request = request.with_instance_count(3);
     }
     let job = tencent
-        .submit_job(
+        .submit_job_request(
             SubmitJobRequest::new(format!("demo-{}", work.name()), "ap-guangzhou-3")
                 .with_task(request),
         )

@@ -159,7 +159,7 @@ impl TestEmulator {
                         .with_env_var("POLYBATCH_EXIT_CODE", exit)
                         .with_env_var("POLYBATCH_RUN_SECONDS", secs),
                     );
-                ids.push(tencent.submit_job(request).await.unwrap());
+                ids.push(tencent.submit_job_request(request).await.unwrap());
             }
             ids
         });

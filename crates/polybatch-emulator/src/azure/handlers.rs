@@ -223,6 +223,84 @@ async fn serve(
                 &format!("{base}/jobs/{id}"),
             ))
         }
+        Route::JobDelete(job_id) => {
+            let job = sim.found_job(job_id)?;
+            conditions.check(&job.meta, false)?;
+            let id = job.id.clone();
+            sim.delete_job(job_id, now)?;
+            let mut r = StatusCode::ACCEPTED.into_response();
+            if let Some(job) = sim.job(job_id) {
+                r = with_meta(r, &job.meta);
+            }
+            if let Ok(v) = format!("{base}/jobs/{id}").parse() {
+                r.headers_mut().insert("DataServiceId", v);
+            }
+            Ok(r)
+        }
+        Route::JobPatch(job_id) => {
+            let body = json_body(&body)?;
+            let job = sim.found_job(job_id)?;
+            conditions.check(&job.meta, false)?;
+            let id = job.id.clone();
+            let meta = sim.patch_job(job_id, body, now)?;
+            Ok(accepted(
+                StatusCode::OK,
+                &meta,
+                &format!("{base}/jobs/{id}"),
+            ))
+        }
+        Route::TaskAddCollection(job_id) => {
+            let body = json_body(&body)?;
+            let Some(tasks) = body.get("value").and_then(Value::as_array) else {
+                return Err(Reject::invalid_property("value", &body["value"]));
+            };
+            // "The maximum number of tasks is 100" (Task_AddCollection).
+            if tasks.is_empty() || tasks.len() > 100 {
+                return Err(Reject::bad_request("InvalidPropertyValue")
+                    .value("PropertyName", "value")
+                    .value("PropertyValue", &tasks.len().to_string()));
+            }
+            let job = sim.found_job(job_id)?;
+            rules::add_task(job.phase())?;
+            let job_name = job.id.clone();
+            let mut results = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                let task_id = task
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                results.push(match sim.add_task(job_id, task.clone(), now) {
+                    Ok(meta) => json!({
+                        "status": "success",
+                        "taskId": task_id,
+                        "eTag": meta.etag,
+                        "lastModified": reply::iso(meta.last_modified),
+                        "location": format!("{base}/jobs/{job_name}/tasks/{task_id}"),
+                    }),
+                    Err(refusal) => {
+                        let reject = Reject::from(refusal);
+                        let kind = if reject.status.is_server_error() {
+                            "servererror"
+                        } else {
+                            "clienterror"
+                        };
+                        json!({
+                            "status": kind,
+                            "taskId": task_id,
+                            "error": {
+                                "code": reject.code,
+                                "message": {"lang": "en-US", "value": reject.text()},
+                            },
+                        })
+                    }
+                });
+            }
+            Ok(json_ok(&json!({
+                "odata.metadata": format!("{base}/$metadata#taskaddresult"),
+                "value": results,
+            })))
+        }
         Route::TaskAdd(job_id) => {
             let body = json_body(&body)?;
             let task_id = body

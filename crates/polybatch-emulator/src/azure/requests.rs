@@ -10,13 +10,16 @@ pub(crate) enum Route {
     JobAdd,
     JobGet(String),
     JobTerminate(String),
+    JobDelete(String),
+    JobPatch(String),
     TaskAdd(String),
+    TaskAddCollection(String),
     TaskList(String),
     TaskGet(String, String),
     TaskReactivate(String, String),
     TaskTerminate(String, String),
     PrepReleaseStatus(String),
-    /// A Batch path this emulator does not serve (Job_List, Job_Delete, ...).
+    /// A Batch path this emulator does not serve (Job_List, Job_Update, ...).
     NotImplemented,
     /// A known path with a verb it does not take.
     BadVerb,
@@ -32,11 +35,17 @@ impl Route {
             .collect();
         let get = method == Method::GET;
         let post = method == Method::POST;
+        let delete = method == Method::DELETE;
+        let patch = method == Method::PATCH;
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         match segs.as_slice() {
             [] if post => Route::JobAdd,
             [] => Route::NotImplemented,
             [j] if get => Route::JobGet(j.to_string()),
+            [j] if delete => Route::JobDelete(j.to_string()),
+            [j] if patch => Route::JobPatch(j.to_string()),
+            [j, "addtaskcollection"] if post => Route::TaskAddCollection(j.to_string()),
+            [_, "addtaskcollection"] => Route::BadVerb,
             [j, "terminate"] if post => Route::JobTerminate(j.to_string()),
             [_, "terminate"] => Route::BadVerb,
             [j, "tasks"] if post => Route::TaskAdd(j.to_string()),
@@ -62,7 +71,10 @@ impl Route {
             Route::JobAdd => "Job_Add",
             Route::JobGet(_) => "Job_Get",
             Route::JobTerminate(_) => "Job_Terminate",
+            Route::JobDelete(_) => "Job_Delete",
+            Route::JobPatch(_) => "Job_Patch",
             Route::TaskAdd(_) => "Task_Add",
+            Route::TaskAddCollection(_) => "Task_AddCollection",
             Route::TaskList(_) => "Task_List",
             Route::TaskGet(..) => "Task_Get",
             Route::TaskReactivate(..) => "Task_Reactivate",

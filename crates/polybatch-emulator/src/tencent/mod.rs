@@ -9,12 +9,10 @@
 //! `errors.rs`), except injected faults that ask for another status.
 
 mod auth;
-mod errors;
 mod handlers;
 mod rate_limit;
 mod render;
 mod reply;
-mod requests;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -35,6 +33,7 @@ use sim::Store;
 
 use polybatch_protocol::tencent::API_VERSION;
 use polybatch_sim::tencent as sim;
+use polybatch_sim::tencent::{errors, requests};
 
 /// The largest body accepted (the TC3 limit for POST).
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;

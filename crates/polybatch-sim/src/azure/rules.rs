@@ -49,6 +49,24 @@ pub fn terminate_job(job: JobPhase) -> Result<(), Refusal> {
     job_accepts_task_changes(job)
 }
 
+/// Job_Delete: any state but `deleting`, which a client that wants delete to be idempotent
+/// reads as "already".
+pub fn delete_job(job: JobPhase) -> Result<(), Refusal> {
+    match job {
+        JobPhase::Deleting => Err(Refusal::conflict("JobBeingDeleted")),
+        _ => Ok(()),
+    }
+}
+
+/// Job_Patch: the job must not be completed or being deleted.
+pub fn patch_job(job: JobPhase) -> Result<(), Refusal> {
+    match job {
+        JobPhase::Completed => Err(Refusal::conflict("JobCompleted")),
+        JobPhase::Deleting => Err(Refusal::conflict("JobBeingDeleted")),
+        _ => Ok(()),
+    }
+}
+
 /// Task_Add.
 pub fn add_task(job: JobPhase) -> Result<(), Refusal> {
     job_accepts_task_changes(job)

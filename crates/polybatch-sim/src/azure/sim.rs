@@ -355,6 +355,8 @@ pub struct Job {
     pub terminate_reason: Option<String>,
     /// When a terminating job completes (its release tasks are done).
     pub completes_at: Option<Time>,
+    /// When a deleting job is gone.
+    pub gone_at: Option<Time>,
     /// Its tasks, by lowercased id.
     pub tasks: BTreeMap<String, Task>,
     /// Keyed by node index in the pool.
@@ -607,6 +609,7 @@ impl Sim {
             .filter_map(|t| t.phase_end);
         let completions = self.jobs.values().filter_map(|j| match j.state.state {
             JobState::Terminating => j.completes_at,
+            JobState::Deleting => j.gone_at,
             _ => None,
         });
         phases.chain(completions).min()
@@ -623,6 +626,9 @@ impl Sim {
         for k in due_jobs {
             self.complete_job(&k, t);
         }
+        self.jobs.retain(|_, j| {
+            !(j.state.state == JobState::Deleting && j.gone_at.is_some_and(|g| g <= t))
+        });
         let due_tasks: Vec<(String, String)> = self
             .jobs
             .iter()
@@ -969,6 +975,7 @@ impl Sim {
                 end_time: None,
                 terminate_reason: None,
                 completes_at: None,
+                gone_at: None,
                 tasks: BTreeMap::new(),
                 records: BTreeMap::new(),
             },
@@ -1252,6 +1259,78 @@ impl Sim {
         }
         self.advance(t);
         Ok(())
+    }
+
+    /// Job_Delete (after the job was found and conditions checked): the job is `deleting`,
+    /// its running tasks end, and it is gone after the termination time (at once when that
+    /// is zero: the next read finds nothing).
+    pub fn delete_job(&mut self, job_id: &str, t: Time) -> Result<(), Refusal> {
+        self.advance(t);
+        let jk = key_of(job_id);
+        let phase = self.found_job(job_id)?.phase();
+        rules::delete_job(phase)?;
+        let meta = self.meta(t);
+        let gone_at = after(t, self.termination_time);
+        let running: Vec<String> = match self.jobs.get_mut(&jk) {
+            Some(job) => {
+                job.state.set(JobState::Deleting, t);
+                job.meta = meta;
+                job.gone_at = Some(gone_at);
+                job.tasks
+                    .iter()
+                    .filter(|(_, task)| {
+                        matches!(task.state.state, TaskState::Preparing | TaskState::Running)
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        for tk in running {
+            self.end_task(&jk, &tk, t);
+        }
+        self.advance(t);
+        Ok(())
+    }
+
+    /// Job_Patch: the properties this simulation acts on (`onAllTasksComplete`, `priority`,
+    /// `metadata`) replace the job's; the others are refused as Batch refuses unknown ones.
+    pub fn patch_job(&mut self, job_id: &str, body: Value, t: Time) -> Result<Meta, Refusal> {
+        self.advance(t);
+        let jk = key_of(job_id);
+        let phase = self.found_job(job_id)?.phase();
+        rules::patch_job(phase)?;
+        let Some(fields) = body.as_object() else {
+            return Err(Refusal::invalid_body());
+        };
+        let mut terminate_when_done = None;
+        for (name, value) in fields {
+            match name.as_str() {
+                "onAllTasksComplete" => {
+                    terminate_when_done = Some(match value.as_str() {
+                        Some(s) if s.eq_ignore_ascii_case("noaction") => false,
+                        Some(s) if s.eq_ignore_ascii_case("terminatejob") => true,
+                        _ => return Err(Refusal::invalid_property("onAllTasksComplete", value)),
+                    })
+                }
+                "priority" if value.as_i64().is_some_and(|p| (-1000..=1000).contains(&p)) => {}
+                "metadata" if value.is_array() => {}
+                "priority" | "metadata" => return Err(Refusal::invalid_property(name, value)),
+                _ => return Err(Refusal::invalid_property(name, value)),
+            }
+        }
+        let meta = self.meta(t);
+        if let Some(job) = self.jobs.get_mut(&jk) {
+            for (name, value) in fields {
+                job.body[name.as_str()] = value.clone();
+            }
+            if let Some(done) = terminate_when_done {
+                job.terminate_when_done = done;
+            }
+            job.meta = meta.clone();
+        }
+        self.check_all_complete(&jk, t);
+        Ok(meta)
     }
 
     /// Seeding: forgets a job (what Job_Delete ends in). `false` if there was none.

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::id::{JobId, TaskId};
+use crate::spec::Placement;
 
 /// Seeds the backend under test with jobs in known situations.
 ///
@@ -44,6 +45,13 @@ pub trait Fixture: Send + Sync {
     /// Requests the service behind the backend has received so far, when observable; used to
     /// assert that unsupported operations fail before any I/O.
     async fn requests_seen(&self) -> Option<u64>;
+
+    /// Where jobs submitted through `submit_job` run on this backend (an Azure pool, a Tencent
+    /// environment in the fixture's region). Only called when the backend supports
+    /// `submit_job`; the default, `None`, fails those checks with a message saying so.
+    fn placement(&self) -> Option<Placement> {
+        None
+    }
 
     /// A job id the backend accepts as well-formed but that names no job. The default,
     /// `job-00000000`, fits every provider's id format.

@@ -10,6 +10,7 @@ use crate::backend::BatchBackend;
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::memory::{Flavour, InMemoryBackend, TencentTask};
+use crate::spec::Placement;
 use crate::state::{PrepReleaseState, TaskResult};
 use crate::status::{PrepReleaseExecution, PrepReleaseStatus};
 
@@ -192,5 +193,19 @@ impl Fixture for MemoryFixture {
 
     async fn requests_seen(&self) -> Option<u64> {
         Some(self.backend.requests_seen())
+    }
+
+    fn placement(&self) -> Option<Placement> {
+        Some(if self.tencent() {
+            Placement::TencentManaged {
+                zone: format!("{}-3", crate::memory::TENCENT_REGION),
+                instance_type: "S5.MEDIUM2".into(),
+                image_id: "img-polybatch".into(),
+            }
+        } else {
+            Placement::AzurePool {
+                pool_id: "pool-1".into(),
+            }
+        })
     }
 }

@@ -11,6 +11,7 @@
 
 mod errors;
 mod fixture;
+mod lifecycle;
 mod memory_fixture;
 mod preconditions;
 mod prep_release;
@@ -23,6 +24,7 @@ mod unsupported;
 
 pub use errors::errors_carry_context;
 pub use fixture::Fixture;
+pub use lifecycle::{delete_is_idempotent, submit_is_idempotent, submit_refuses_before_io};
 pub use memory_fixture::MemoryFixture;
 pub use preconditions::preconditions;
 pub use prep_release::prep_release_paging;
@@ -44,4 +46,7 @@ pub async fn run_all(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
     preconditions(backend, fixture).await;
     unsupported_fail_before_io(backend, fixture).await;
     errors_carry_context(backend, fixture).await;
+    submit_is_idempotent(backend, fixture).await;
+    submit_refuses_before_io(backend, fixture).await;
+    delete_is_idempotent(backend, fixture).await;
 }

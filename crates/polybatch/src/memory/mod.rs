@@ -58,20 +58,26 @@ pub use crate::wrap::{CallResult, ErrorFactory, Faults, JournalEntry, JournalOpt
 pub use seed::Seeder;
 pub use tencent::TencentTask;
 
-use crate::backend::{BatchBackend, PrepReleaseStream};
+/// The one region the Tencent flavour simulates: submitted jobs go to a zone of it
+/// (`ap-guangzhou-3`).
+pub const TENCENT_REGION: &str = tencent::REGION;
+
+use crate::backend::{BatchBackend, JobStatuses, PrepReleaseStream, job_statuses_one_by_one};
 use crate::call::Call;
 use crate::capability::Capabilities;
 use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
-    ReactivateTaskOutcome, RetryFailedTasksOutcome, RetryFailure, TerminateJobOutcome,
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, RetryFailure,
+    SubmitJobOutcome, TerminateJobOutcome,
 };
 use crate::paging::{Page, paginate};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, TaskStatus};
 use crate::wrap::journal::Journal;
 use prep_release::{Filter, Select};
@@ -214,6 +220,15 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The Azure flavour's: everything, with Azure's submit rules, and statuses read one job a
+/// request (Batch has no bulk job read by id).
+fn azure_capabilities() -> Capabilities {
+    let mut c = Capabilities::all();
+    c.submit = crate::translate::azure::submit_capabilities();
+    c.job_statuses_per_request = 1;
+    c
+}
+
 impl InMemoryBackend {
     /// An empty backend supporting everything, on a [`TokioClock`] (so a paused tokio clock
     /// drives it).
@@ -226,7 +241,7 @@ impl InMemoryBackend {
         InMemoryBackend {
             shared: Arc::new(Shared::default()),
             clock,
-            capabilities: Capabilities::all(),
+            capabilities: azure_capabilities(),
             flavour: Flavour::Azure,
         }
     }
@@ -583,6 +598,81 @@ impl BatchBackend for InMemoryBackend {
             }
         })
         .boxed()
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        let call = Call::without_job(
+            Operation::SubmitJob,
+            JournalOptions::Submit {
+                spec: Box::new(spec.clone()),
+                options,
+            },
+        );
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(call, |now| {
+                    tencent::submit_spec(&mut self.tencent_store(), spec, key, now)
+                })
+                .await;
+        }
+        self.execute(call, |now| self.store().submit(spec, key, now))
+            .await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<JobStatuses> {
+        if self.flavour != Flavour::Tencent {
+            return Ok(job_statuses_one_by_one(self, jobs, options.concurrency).await);
+        }
+        // One journaled DescribeJobs per 100 ids, as the Tencent client sends them.
+        let mut out = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(tencent::MAX_JOB_IDS) {
+            let call = Call::without_job(
+                Operation::JobStatuses,
+                JournalOptions::JobStatuses {
+                    jobs: chunk.to_vec(),
+                    options: options.clone(),
+                },
+            );
+            let found = self
+                .execute(call, |now| {
+                    Ok(tencent::job_statuses(&mut self.tencent_store(), chunk, now))
+                })
+                .await?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        let call = Call::new(
+            Operation::DeleteJob,
+            job,
+            JournalOptions::Delete(options.clone()),
+        );
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(call, |now| {
+                    tencent::delete(&mut self.tencent_store(), job, now)
+                })
+                .await;
+        }
+        self.execute(call, |now| {
+            self.store().delete(job, &options.preconditions, now)
+        })
+        .await
     }
 
     async fn retry_failed_tasks_impl(

@@ -23,9 +23,14 @@ use super::prep_release::{Filter, Select};
 use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{Preconditions, StatusOptions};
-use crate::outcome::{ReactivateTaskOutcome, TerminateDisposition, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, SubmitJobOutcome,
+    TerminateDisposition, TerminateJobOutcome,
+};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::state::{JobState, TaskResult, TaskState};
 use crate::status::{ETag, FailureInfo, JobStatus, PrepReleaseStatus, TaskCounts, TaskStatus};
+use crate::translate::azure;
 
 /// The backend's name in errors.
 pub(crate) const BACKEND: &str = "memory";
@@ -279,6 +284,84 @@ impl Store {
         Ok(outcome)
     }
 
+    /// `submit_job`, as the Azure client makes it: Job_Add under the id the key names (a
+    /// `JobExists` whose metadata holds the same key is the earlier submit), the tasks that
+    /// are not there yet, then Job_Patch so the job completes with its tasks.
+    pub(crate) fn submit(
+        &mut self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<SubmitJobOutcome> {
+        let op = Operation::SubmitJob;
+        let id = azure::job_id(&spec.name, key)?;
+        let body = azure::job_add_body(spec, &id, key, &azure::submit_nonce())?;
+        self.sim.advance(now);
+        let created = match self.sim.add_job(body, now) {
+            Ok(_) => true,
+            Err(r) if r.code == "JobExists" => {
+                let job = self.job(op, &id, now)?;
+                let state = job.state.state.as_str();
+                if let Some((code, message)) =
+                    azure::existing_job_conflict(&id, key, state, job.body.get("metadata"))
+                {
+                    let c = ctx(op).with_code(code).with_message(message);
+                    return Err(Error::invalid_state(Some(state.into()), c));
+                }
+                false
+            }
+            Err(r) => return Err(refused(op, None, id.as_str(), r)),
+        };
+        for task in &spec.tasks {
+            match self.sim.add_task(id.as_str(), azure::task_body(task)?, now) {
+                Ok(_) => {}
+                Err(r) if r.code == "TaskExists" => {}
+                Err(r) => return Err(refused(op, None, task.name.as_str(), r)),
+            }
+        }
+        match self
+            .sim
+            .patch_job(id.as_str(), azure::complete_when_tasks_done(), now)
+        {
+            // A repeat may find the job already completed: it had everything.
+            Ok(_) => {}
+            Err(r) if !created && r.code == "JobCompleted" => {}
+            Err(r) => return Err(refused(op, None, id.as_str(), r)),
+        }
+        Ok(SubmitJobOutcome::new(id, created, key.clone()))
+    }
+
+    /// `delete_job`: Job_Delete, idempotent (a job being deleted or gone is an answer).
+    pub(crate) fn delete(
+        &mut self,
+        id: &JobId,
+        preconditions: &Preconditions,
+        now: DateTime<Utc>,
+    ) -> Result<DeleteJobOutcome> {
+        let op = Operation::DeleteJob;
+        let job = match self.job(op, id, now) {
+            Ok(job) => job,
+            Err(Error::NotFound { .. }) => {
+                return Ok(DeleteJobOutcome::new(DeleteDisposition::AlreadyGone));
+            }
+            Err(e) => return Err(e),
+        };
+        preconditions::check(
+            || ctx(op),
+            preconditions,
+            &ETag::new(job.meta.etag.clone()),
+            job.meta.last_modified,
+        )?;
+        let state = job.state.state.as_str();
+        match self.sim.delete_job(id.as_str(), now) {
+            Ok(()) => Ok(DeleteJobOutcome::new(DeleteDisposition::Accepted)),
+            Err(r) if r.code == "JobBeingDeleted" => {
+                Ok(DeleteJobOutcome::new(DeleteDisposition::AlreadyDeleting))
+            }
+            Err(r) => Err(refused(op, Some(state), id.as_str(), r)),
+        }
+    }
+
     pub(crate) fn reactivate(
         &mut self,
         id: &JobId,
@@ -339,6 +422,7 @@ impl Store {
         s.end_time = job.end_time;
         s.pool_id = Some(job.pool_id.clone());
         s.task_counts = Some(counts);
+        s.labels = azure::labels_from_metadata(job.body.get("metadata")).0;
         Ok(select_job(s, &read.select))
     }
 

@@ -6,6 +6,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use polybatch_sim::tencent::errors::ApiError;
+use polybatch_sim::tencent::requests::{self, SubmitJobRequest};
 use polybatch_sim::tencent::{
     DependOn, InstanceView, Job, JobSpec, Refusal, State, Store, TaskSpec, TaskView,
 };
@@ -13,7 +15,11 @@ use polybatch_sim::tencent::{
 use crate::capability::Capabilities;
 use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
 use crate::id::{JobId, TaskId};
-use crate::outcome::{RetryFailedTasksOutcome, TerminateDisposition, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteDisposition, DeleteJobOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateDisposition, TerminateJobOutcome,
+};
+use crate::spec::{IDEMPOTENCY_LABEL, IdempotencyKey};
 use crate::state::{JobState, TaskResult, TaskState};
 use crate::status::{FailureInfo, JobStatus, TaskCounts, TaskStatus};
 
@@ -31,7 +37,109 @@ pub(crate) fn capabilities() -> Capabilities {
     c.job_status = true;
     c.task_status = true;
     c.retry_failed_tasks = true;
+    c.submit_job = true;
+    c.submit = crate::translate::tencent::submit_capabilities();
+    c.job_statuses = true;
+    c.job_statuses_per_request = MAX_JOB_IDS;
+    c.delete_job = true;
     c
+}
+
+/// Ids per `DescribeJobs` request (its `Limit` maximum; `JobIds` takes as many).
+pub(crate) const MAX_JOB_IDS: usize = 100;
+
+/// A parameter refusal of SubmitJob, as the Tencent client reports it.
+fn invalid(e: ApiError) -> Error {
+    let c = ctx(Operation::SubmitJob)
+        .with_code(e.code.clone())
+        .with_message(e.message.clone());
+    Error::invalid_input("spec", e.message, c)
+}
+
+/// `submit_job`, as the Tencent client makes it: a job already tagged with the key is the
+/// earlier submit; otherwise SubmitJob with the key as `ClientToken`, through the service's
+/// own parameter rules (the emulator's).
+pub(crate) fn submit_spec(
+    store: &mut Store,
+    spec: &crate::spec::JobSpec,
+    key: &IdempotencyKey,
+    now: DateTime<Utc>,
+) -> Result<SubmitJobOutcome> {
+    let tagged = |j: &&Job| {
+        j.spec
+            .tags
+            .iter()
+            .any(|(k, v)| k == IDEMPOTENCY_LABEL && v == key.as_str())
+    };
+    if let Some(j) = store.list(REGION).into_iter().find(tagged) {
+        let id = JobId::new(j.id.clone())?;
+        return Ok(SubmitJobOutcome::new(id, false, key.clone()));
+    }
+    let body = crate::translate::tencent::submit_job_body(spec, key)?;
+    let request = requests::parse::<SubmitJobRequest>(&body).map_err(invalid)?;
+    let (sim_spec, token) = requests::job_spec(request, REGION).map_err(invalid)?;
+    let id = JobId::new(store.submit(REGION, sim_spec, token, now))?;
+    Ok(SubmitJobOutcome::new(id, true, key.clone()))
+}
+
+/// `DeleteJob`: only a job whose instances all finished; a job already gone is an answer.
+pub(crate) fn delete(
+    store: &mut Store,
+    job: &JobId,
+    now: DateTime<Utc>,
+) -> Result<DeleteJobOutcome> {
+    let op = Operation::DeleteJob;
+    let Some(j) = store.get(REGION, job.as_str()) else {
+        return Ok(DeleteJobOutcome::new(DeleteDisposition::AlreadyGone));
+    };
+    if let Err(r) = j.can_delete(now) {
+        let state = j.view(now).state;
+        let c = ctx(op).with_code(r.code()).with_message(format!(
+            "{} Terminate the job and wait until it and its instances are finished.",
+            r.message()
+        ));
+        return Err(Error::invalid_state(Some(state.as_str().into()), c));
+    }
+    store.remove(job.as_str());
+    Ok(DeleteJobOutcome::new(DeleteDisposition::Accepted))
+}
+
+/// One `DescribeJobs` with `JobIds`, as the Tencent client reads its `JobSet`: what a
+/// `JobView` says (no `NextAction`, no failure reason), and `NotFound` for an id it omits.
+pub(crate) fn job_statuses(
+    store: &mut Store,
+    jobs: &[JobId],
+    now: DateTime<Utc>,
+) -> crate::JobStatuses {
+    jobs.iter()
+        .map(|job| {
+            let status = match store.get(REGION, job.as_str()) {
+                None => Err(refused(
+                    Operation::JobStatuses,
+                    job,
+                    None,
+                    Refusal::JobNotFound(job.as_str().into()),
+                )),
+                Some(j) => {
+                    let view = j.view(now);
+                    let raw = view.state.as_str().to_string();
+                    let mut s = JobStatus::new(job.clone(), job_state(view.state), raw);
+                    s.end_time = view.ended;
+                    s.task_counts = Some(counts(&view.tasks));
+                    s.labels = labels(j);
+                    Ok(s)
+                }
+            };
+            (job.clone(), status)
+        })
+        .collect()
+}
+
+fn labels(j: &Job) -> std::collections::BTreeMap<String, String> {
+    crate::translate::tencent::labels_from_tags(
+        j.spec.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .0
 }
 
 /// One task of a job seeded into the Tencent flavour.
@@ -257,6 +365,7 @@ pub(crate) fn job_status(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> 
     let mut s = JobStatus::new(job.clone(), state, raw.clone());
     s.end_time = view.ended;
     s.task_counts = Some(counts(&view.tasks));
+    s.labels = labels(j);
     if failed(view.state) {
         s.failure = Some(FailureInfo::new(Some(raw), non_empty(&view.reason)));
     }

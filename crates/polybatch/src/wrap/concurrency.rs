@@ -11,10 +11,14 @@ use crate::backend::{BatchBackend, PrepReleaseStream};
 use crate::error::Result;
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateJobOutcome,
+};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, TaskStatus};
 
 /// Wraps a backend so at most `limit` operations run at once; the rest wait. A listing holds
@@ -133,5 +137,35 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
     ) -> Result<RetryFailedTasksOutcome> {
         let _permit = self.permit().await;
         self.inner.retry_failed_tasks_impl(job, options).await
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        let _permit = self.permit().await;
+        self.inner.submit_job_impl(spec, key, options).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<crate::JobStatuses> {
+        // One permit for the whole read: a bulk backend makes few requests; the one-by-one
+        // fallback bounds itself by `options.concurrency`.
+        let _permit = self.permit().await;
+        self.inner.job_statuses_impl(jobs, options).await
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        let _permit = self.permit().await;
+        self.inner.delete_job_impl(job, options).await
     }
 }

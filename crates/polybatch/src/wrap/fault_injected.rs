@@ -11,10 +11,14 @@ use crate::backend::{BatchBackend, PrepReleaseStream};
 use crate::error::{ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateJobOutcome,
+};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, TaskStatus};
 
 /// Wraps a backend so that [`FaultInjected::faults`] can make its next calls fail or wait.
@@ -134,5 +138,33 @@ impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
     ) -> Result<RetryFailedTasksOutcome> {
         self.inject(Operation::RetryFailedTasks).await?;
         self.inner.retry_failed_tasks_impl(job, options).await
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        self.inject(Operation::SubmitJob).await?;
+        self.inner.submit_job_impl(spec, key, options).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<crate::JobStatuses> {
+        self.inject(Operation::JobStatuses).await?;
+        self.inner.job_statuses_impl(jobs, options).await
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        self.inject(Operation::DeleteJob).await?;
+        self.inner.delete_job_impl(job, options).await
     }
 }

@@ -49,7 +49,7 @@ impl CallResult {
 }
 
 /// One call to the backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JournalEntry {
     /// Position in call order, counting from 0 for the backend's lifetime (not reset by
@@ -57,8 +57,8 @@ pub struct JournalEntry {
     pub seq: u64,
     /// The operation.
     pub operation: Operation,
-    /// The job.
-    pub job: JobId,
+    /// The job, for calls about one job.
+    pub job: Option<JobId>,
     /// The task, for task operations.
     pub task: Option<TaskId>,
     /// The options it was called with.

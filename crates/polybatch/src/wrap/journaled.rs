@@ -15,10 +15,14 @@ use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateJobOutcome,
+};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, TaskStatus};
 
 /// Wraps a backend and journals every call: the ones that reached the inner backend
@@ -275,5 +279,52 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         );
         let pending = self.record.start(call);
         pending.finish(self.inner.retry_failed_tasks_impl(job, options).await)
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        let call = Call::without_job(
+            Operation::SubmitJob,
+            CallOptions::Submit {
+                spec: Box::new(spec.clone()),
+                options: options.clone(),
+            },
+        );
+        let pending = self.record.start(call);
+        pending.finish(self.inner.submit_job_impl(spec, key, options).await)
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<crate::JobStatuses> {
+        let call = Call::without_job(
+            Operation::JobStatuses,
+            CallOptions::JobStatuses {
+                jobs: jobs.to_vec(),
+                options: options.clone(),
+            },
+        );
+        let pending = self.record.start(call);
+        pending.finish(self.inner.job_statuses_impl(jobs, options).await)
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        let call = Call::new(
+            Operation::DeleteJob,
+            job,
+            CallOptions::Delete(options.clone()),
+        );
+        let pending = self.record.start(call);
+        pending.finish(self.inner.delete_job_impl(job, options).await)
     }
 }

@@ -10,11 +10,15 @@ use crate::backend::{BatchBackend, PrepReleaseStream};
 use crate::error::{Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateJobOutcome,
+};
 use crate::rate::{KeyedRateLimiter, Quota};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, TaskStatus};
 
 /// Quotas per operation, with a default for the rest (`None`: unlimited).
@@ -143,5 +147,37 @@ impl<B: BatchBackend> BatchBackend for RateLimited<B> {
     ) -> Result<RetryFailedTasksOutcome> {
         self.limiter.acquire(&Operation::RetryFailedTasks).await;
         self.inner.retry_failed_tasks_impl(job, options).await
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        self.limiter.acquire(&Operation::SubmitJob).await;
+        self.inner.submit_job_impl(spec, key, options).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<crate::JobStatuses> {
+        // One permit per request the read will make.
+        let per = self.inner.capabilities().job_statuses_per_request.max(1);
+        for _ in 0..jobs.len().div_ceil(per).max(1) {
+            self.limiter.acquire(&Operation::JobStatuses).await;
+        }
+        self.inner.job_statuses_impl(jobs, options).await
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        self.limiter.acquire(&Operation::DeleteJob).await;
+        self.inner.delete_job_impl(job, options).await
     }
 }

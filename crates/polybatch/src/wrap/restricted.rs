@@ -11,10 +11,14 @@ use crate::capability::Capabilities;
 use crate::error::{Error, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    ListPrepReleaseOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::{ReactivateTaskOutcome, RetryFailedTasksOutcome, TerminateJobOutcome};
+use crate::outcome::{
+    DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
+    TerminateJobOutcome,
+};
+use crate::spec::{IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, TaskStatus};
 
 /// Wraps a backend so it reports (and enforces) only `allowed` of its capabilities: the
@@ -102,5 +106,30 @@ impl<B: BatchBackend> BatchBackend for Restricted<B> {
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
         self.inner.retry_failed_tasks_impl(job, options).await
+    }
+
+    async fn submit_job_impl(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+        options: SubmitJobOptions,
+    ) -> Result<SubmitJobOutcome> {
+        self.inner.submit_job_impl(spec, key, options).await
+    }
+
+    async fn job_statuses_impl(
+        &self,
+        jobs: &[JobId],
+        options: JobStatusesOptions,
+    ) -> Result<crate::JobStatuses> {
+        self.inner.job_statuses_impl(jobs, options).await
+    }
+
+    async fn delete_job_impl(
+        &self,
+        job: &JobId,
+        options: DeleteJobOptions,
+    ) -> Result<DeleteJobOutcome> {
+        self.inner.delete_job_impl(job, options).await
     }
 }

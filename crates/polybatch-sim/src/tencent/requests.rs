@@ -1,4 +1,6 @@
-//! Request bodies of the job actions, and SubmitJob's validation into a [`JobSpec`].
+//! Request bodies of the job actions, and SubmitJob's validation into a [`JobSpec`]: the
+//! service's parameter rules, shared by every front end over this simulation (the emulator's
+//! HTTP front end, the in-memory backend).
 
 use std::collections::HashSet;
 

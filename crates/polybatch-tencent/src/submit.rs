@@ -1,0 +1,198 @@
+//! `submit_job`, `job_statuses` and `delete_job` over API 3.0 (the `SubmitJob` body comes
+//! from `polybatch::translate::tencent`, shared with the in-memory flavour).
+//!
+//! Submit first looks for a job tagged with the idempotency key (`DescribeJobs` filtered by
+//! `tag:polybatch-idempotency-key`): a caller that crashed, or whose answer was lost, finds
+//! its job instead of making a second. Otherwise `SubmitJob` carries the key as its
+//! `ClientToken` too, so the service itself folds a replayed request into the first.
+
+use std::collections::HashMap;
+
+use polybatch::translate::tencent as spelling;
+use polybatch::{
+    DeleteDisposition, DeleteJobOutcome, Error, ErrorContext, IdempotencyKey, JobId, JobSpec,
+    JobStatuses, Operation, ResourceKind, Result, SubmitJobOutcome,
+};
+use polybatch_protocol::tencent::action;
+
+use crate::backend::TencentBatchBackend;
+use crate::client::{Call, Reply};
+use crate::convert::job_status_from_view;
+use crate::error::{BACKEND, Subject};
+use crate::model::{
+    DescribeJobsRequest, DescribeJobsResponse, EmptyResponse, JOB_IDS_PER_REQUEST, JobIdRequest,
+    SubmitJobResponse,
+};
+
+fn ctx(op: Operation, request_id: Option<&str>) -> ErrorContext {
+    let c = ErrorContext::new(BACKEND, op);
+    match request_id {
+        Some(id) => c.with_request_id(id),
+        None => c,
+    }
+}
+
+/// Whether `id` has Tencent's job-id shape (`job-` and 8 of `[0-9a-z]`): any other id names
+/// no Tencent job, and sending it would fail the whole `DescribeJobs` request
+/// (`InvalidParameter.JobIdMalformed`).
+fn is_job_id(id: &str) -> bool {
+    id.strip_prefix("job-").is_some_and(|s| {
+        s.len() == 8
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
+fn job_id_of(op: Operation, id: Option<&str>, request_id: Option<&str>) -> Result<JobId> {
+    let id = id.unwrap_or_default();
+    JobId::new(id).map_err(|_| {
+        Error::service(
+            Some(200),
+            false,
+            ctx(op, request_id)
+                .with_message(format!("the service answered an invalid JobId {id:?}")),
+        )
+    })
+}
+
+impl TencentBatchBackend {
+    pub(crate) async fn submit(
+        &self,
+        spec: &JobSpec,
+        key: &IdempotencyKey,
+    ) -> Result<SubmitJobOutcome> {
+        let op = Operation::SubmitJob;
+        let find = DescribeJobsRequest {
+            filters: Some(vec![
+                serde_json::from_value(spelling::key_filter(key)).map_err(|e| {
+                    Error::invalid_input("idempotency_key", e.to_string(), ctx(op, None))
+                })?,
+            ]),
+            limit: Some(1),
+            ..DescribeJobsRequest::default()
+        };
+        let call = Call::new(action::DESCRIBE_JOBS, op);
+        let found: Reply<DescribeJobsResponse> = self.client.call(&call, &find).await?;
+        if let Some(view) = found.value.job_set.as_ref().and_then(|s| s.first()) {
+            let rid = found.request_id.as_deref();
+            let id = job_id_of(op, view.job_id.as_deref(), rid)?;
+            let mut outcome = SubmitJobOutcome::new(id, false, key.clone());
+            outcome.request_id = found.request_id.clone();
+            return Ok(outcome);
+        }
+        let body = spelling::submit_job_body(spec, key)?;
+        // Replayable: the ClientToken makes a replay answer with the first request's job.
+        let call = Call::new(action::SUBMIT_JOB, op);
+        let reply: Reply<SubmitJobResponse> = self.client.call(&call, &body).await?;
+        let id = job_id_of(
+            op,
+            reply.value.job_id.as_deref(),
+            reply.request_id.as_deref(),
+        )?;
+        let mut outcome = SubmitJobOutcome::new(id, true, key.clone());
+        outcome.request_id = reply.request_id;
+        Ok(outcome)
+    }
+
+    pub(crate) async fn statuses(&self, jobs: &[JobId]) -> Result<JobStatuses> {
+        let op = Operation::JobStatuses;
+        let mut found: HashMap<JobId, Result<polybatch::JobStatus>> = HashMap::new();
+        let (shaped, misshapen): (Vec<&JobId>, Vec<&JobId>) =
+            jobs.iter().partition(|j| is_job_id(j.as_str()));
+        for j in misshapen {
+            let c = ctx(op, None).with_message("not a Tencent job id (job-xxxxxxxx); not asked");
+            found.insert(
+                j.clone(),
+                Err(Error::not_found(ResourceKind::Job, j.as_str(), c)),
+            );
+        }
+        for chunk in shaped.chunks(JOB_IDS_PER_REQUEST) {
+            let body = DescribeJobsRequest {
+                job_ids: Some(chunk.iter().map(|j| j.as_str().to_string()).collect()),
+                offset: Some(0),
+                limit: Some(JOB_IDS_PER_REQUEST as u64),
+                ..DescribeJobsRequest::default()
+            };
+            let call = Call::new(action::DESCRIBE_JOBS, op);
+            let reply: Reply<DescribeJobsResponse> = self.client.call(&call, &body).await?;
+            let rid = reply.request_id.as_deref();
+            for view in reply.value.job_set.iter().flatten() {
+                let Some(job) = chunk
+                    .iter()
+                    .find(|j| view.job_id.as_deref() == Some(j.as_str()))
+                else {
+                    continue; // a job not asked about: ignored
+                };
+                found.insert((*job).clone(), Ok(job_status_from_view(job, view)));
+            }
+            for job in chunk {
+                found.entry((*job).clone()).or_insert_with(|| {
+                    let c = ctx(op, rid)
+                        .with_code("ResourceNotFound.Job")
+                        .with_message("DescribeJobs did not return this job");
+                    Err(Error::not_found(ResourceKind::Job, job.as_str(), c))
+                });
+            }
+        }
+        Ok(jobs
+            .iter()
+            .map(|j| {
+                let r = found.remove(j).unwrap_or_else(|| {
+                    Err(Error::not_found(
+                        ResourceKind::Job,
+                        j.as_str(),
+                        ctx(op, None),
+                    ))
+                });
+                (j.clone(), r)
+            })
+            .collect())
+    }
+
+    pub(crate) async fn delete(&self, job: &JobId) -> Result<DeleteJobOutcome> {
+        let op = Operation::DeleteJob;
+        let call = Call::new(action::DELETE_JOB, op).subject(Subject::job(job.as_str()));
+        let body = JobIdRequest {
+            job_id: job.as_str().to_string(),
+        };
+        let result: Result<Reply<EmptyResponse>> = self.client.call(&call, &body).await;
+        match result {
+            Ok(r) => {
+                let mut o = DeleteJobOutcome::new(DeleteDisposition::Accepted);
+                o.request_id = r.request_id;
+                Ok(o)
+            }
+            // Idempotent: a job already gone (or deleted by a replayed request) is an answer.
+            Err(e @ Error::NotFound { .. }) => {
+                let mut o = DeleteJobOutcome::new(DeleteDisposition::AlreadyGone);
+                o.request_id = e.request_id().map(String::from);
+                Ok(o)
+            }
+            Err(Error::InvalidState { state, ctx }) => {
+                let mut c = *ctx;
+                c.message = format!(
+                    "{} (DeleteJob needs the job and all its instances SUCCEED or FAILED: \
+                     terminate it and wait until it has finished)",
+                    c.message
+                );
+                Err(Error::InvalidState {
+                    state,
+                    ctx: Box::new(c),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_id_shape() {
+        assert!(is_job_id("job-abcd1234"));
+        assert!(!is_job_id("job-ABCD1234"));
+        assert!(!is_job_id("render-1"));
+    }
+}

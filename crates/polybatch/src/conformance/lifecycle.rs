@@ -1,0 +1,323 @@
+//! The portable job lifecycle: submit (idempotent), bulk status, delete (idempotent), and
+//! what a backend cannot express refused before any request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::Fixture;
+use super::support::{Check, MAX_POLLS, POLL_STEP};
+use crate::backend::BatchBackend;
+use crate::error::{Error, Operation, ResourceKind};
+use crate::id::{JobId, TaskId};
+use crate::options::{DeleteJobOptions, JobStatusesOptions, SubmitJobOptions, TerminateJobOptions};
+use crate::outcome::DeleteDisposition;
+use crate::spec::{IdempotencyKey, JobSpec, Placement, Resources, TaskSpec};
+
+/// Tells the specs of one process's checks apart (labels, keys).
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn task(name: &str) -> TaskSpec {
+    let name = TaskId::new(name).unwrap_or_else(|e| panic!("built-in task name: {e}"));
+    TaskSpec::shell(name, "echo polybatch conformance")
+}
+
+/// A two-task spec labelled uniquely, with a dependency where the backend has them.
+fn spec(c: &Check<'_>, placement: Placement, what: &str) -> JobSpec {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    let nonce = format!("{:08x}", rand::random::<u32>());
+    let mut second = task("second");
+    if c.caps().submit.dependencies {
+        second
+            .depends_on
+            .push(TaskId::new("first").unwrap_or_else(|e| panic!("{e}")));
+    }
+    let key = IdempotencyKey::new(format!("conformance-{what}-{nonce}-{n}"))
+        .unwrap_or_else(|e| panic!("built-in key: {e}"));
+    JobSpec::new(
+        format!("conformance-{what}"),
+        placement,
+        vec![task("first"), second],
+    )
+    .with_label("conformance-suite", format!("{nonce}-{n}"))
+    .with_idempotency_key(key)
+}
+
+fn placement(c: &Check<'_>) -> Placement {
+    match c.fixture.placement() {
+        Some(p) => p,
+        None => c.fail("the backend supports submit_job but the fixture gives no placement()"),
+    }
+}
+
+/// A submit creates the job once: the same key again finds it (`created: false`, same id);
+/// its status carries the labels; `job_statuses` answers every id asked, in order, once each,
+/// with `NotFound` for an unknown one. Without the capability, submit is `Unsupported`
+/// before any I/O.
+pub async fn submit_is_idempotent(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    let c = Check::new("submit_is_idempotent", backend, fixture);
+    let op = Operation::SubmitJob;
+    if !c.caps().submit_job {
+        let placement = fixture.placement().unwrap_or(Placement::AzurePool {
+            pool_id: "pool".into(),
+        });
+        let s = JobSpec::new("unsupported", placement, vec![task("only")]);
+        c.expect_unsupported(
+            "submit_job without the capability",
+            op,
+            None,
+            backend.submit_job(s, SubmitJobOptions::default()),
+        )
+        .await;
+        return;
+    }
+    let s = spec(&c, placement(&c), "submit");
+    let first = c.ok(
+        "submit_job(new spec)",
+        backend
+            .submit_job(s.clone(), SubmitJobOptions::default())
+            .await,
+    );
+    c.ensure(first.created, || {
+        format!(
+            "submit_job(new spec) reported created: false for {}",
+            first.job
+        )
+    });
+    c.ensure(
+        Some(&first.idempotency_key) == s.idempotency_key.as_ref(),
+        || "submit_job did not keep the caller's idempotency key".to_string(),
+    );
+    let again = c.ok(
+        "submit_job(same key again)",
+        backend
+            .submit_job(s.clone(), SubmitJobOptions::default())
+            .await,
+    );
+    c.ensure(!again.created && again.job == first.job, || {
+        format!(
+            "submit_job(same key) made {} (created: {}), expected to find {}",
+            again.job, again.created, first.job
+        )
+    });
+
+    let status = c.job_status(&first.job).await;
+    c.ensure(status.labels == s.labels, || {
+        format!(
+            "job_status({}) labels {:?}, submitted {:?}",
+            first.job, status.labels, s.labels
+        )
+    });
+
+    if !c.caps().job_statuses {
+        c.expect_unsupported(
+            "job_statuses without the capability",
+            Operation::JobStatuses,
+            None,
+            backend.job_statuses(
+                std::slice::from_ref(&first.job),
+                JobStatusesOptions::default(),
+            ),
+        )
+        .await;
+        return;
+    }
+    let unknown = fixture.unknown_job_id();
+    let asked = [first.job.clone(), unknown.clone(), first.job.clone()];
+    let answers = c.ok(
+        "job_statuses([job, unknown, job])",
+        backend
+            .job_statuses(&asked, JobStatusesOptions::default())
+            .await,
+    );
+    let ids: Vec<&JobId> = answers.iter().map(|(j, _)| j).collect();
+    c.ensure(ids == [&first.job, &unknown], || {
+        format!(
+            "job_statuses answered {ids:?}, expected [{}, {unknown}] (each id once, in order)",
+            first.job
+        )
+    });
+    match answers.first() {
+        Some((_, Ok(st))) => c.ensure(st.job_id == first.job && st.labels == s.labels, || {
+            format!("job_statuses: status of {} is {st:?}", first.job)
+        }),
+        other => c.fail(format_args!(
+            "job_statuses: {} not answered with a status: {other:?}",
+            first.job
+        )),
+    }
+    match answers.get(1) {
+        Some((_, Err(e))) => c.expect_not_found(
+            "job_statuses(unknown)",
+            e,
+            Operation::JobStatuses,
+            Some(ResourceKind::Job),
+        ),
+        other => c.fail(format_args!(
+            "job_statuses: unknown job answered {other:?}, expected NotFound"
+        )),
+    }
+    let e = c
+        .without_io(
+            "job_statuses(concurrency 0)",
+            backend.job_statuses(&asked, JobStatusesOptions::default().with_concurrency(0)),
+        )
+        .await;
+    c.ensure(matches!(e, Error::InvalidInput { .. }), || {
+        format!(
+            "job_statuses(concurrency 0) failed with {} ({e}), expected InvalidInput",
+            e.kind()
+        )
+    });
+}
+
+/// Delete is idempotent: a finished job is deleted, a second delete is an answer
+/// (`AlreadyDeleting` or `AlreadyGone`), and the job is soon `NotFound`. An unknown job is
+/// `AlreadyGone`. Without the capability, delete is `Unsupported` before any I/O.
+pub async fn delete_is_idempotent(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    let c = Check::new("delete_is_idempotent", backend, fixture);
+    let op = Operation::DeleteJob;
+    if !c.caps().delete_job {
+        c.expect_unsupported(
+            "delete_job without the capability",
+            op,
+            None,
+            backend.delete_job(&fixture.unknown_job_id(), DeleteJobOptions::default()),
+        )
+        .await;
+        return;
+    }
+    let job = if c.caps().submit_job {
+        let s = spec(&c, placement(&c), "delete");
+        c.ok(
+            "submit_job",
+            backend.submit_job(s, SubmitJobOptions::default()).await,
+        )
+        .job
+    } else {
+        c.setup("completed_job", fixture.completed_job().await)
+    };
+    // Some providers delete only finished jobs: finish it first.
+    if c.caps().terminate_job {
+        let mut terminated = backend
+            .terminate_job(&job, TerminateJobOptions::default())
+            .await;
+        for _ in 0..MAX_POLLS {
+            match &terminated {
+                Err(e) if e.is_retryable() => {
+                    fixture.advance(POLL_STEP).await;
+                    terminated = backend
+                        .terminate_job(&job, TerminateJobOptions::default())
+                        .await;
+                }
+                _ => break,
+            }
+        }
+        c.ok("terminate_job before delete", terminated);
+    }
+    c.wait_job_terminal(&job).await;
+    let first = c.ok(
+        "delete_job(finished job)",
+        backend.delete_job(&job, DeleteJobOptions::default()).await,
+    );
+    c.ensure(first.disposition == DeleteDisposition::Accepted, || {
+        format!(
+            "delete_job(finished job {job}) reported {}, expected accepted",
+            first.disposition
+        )
+    });
+    let again = c.ok(
+        "delete_job again",
+        backend.delete_job(&job, DeleteJobOptions::default()).await,
+    );
+    c.ensure(again.disposition != DeleteDisposition::Accepted, || {
+        format!("delete_job({job}) twice reported accepted twice")
+    });
+    let mut gone = false;
+    for _ in 0..MAX_POLLS {
+        match backend.job_status(&job, Default::default()).await {
+            Err(Error::NotFound { .. }) => {
+                gone = true;
+                break;
+            }
+            Ok(_) => fixture.advance(POLL_STEP).await,
+            Err(e) => c.fail(format_args!("job_status(deleted job {job}): {e}")),
+        }
+    }
+    c.ensure(gone, || {
+        format!("job {job} still readable {MAX_POLLS} polls after delete")
+    });
+    let unknown = c.ok(
+        "delete_job(unknown job)",
+        backend
+            .delete_job(&fixture.unknown_job_id(), DeleteJobOptions::default())
+            .await,
+    );
+    c.ensure(
+        unknown.disposition == DeleteDisposition::AlreadyGone,
+        || {
+            format!(
+                "delete_job(unknown job) reported {}, expected already_gone",
+                unknown.disposition
+            )
+        },
+    );
+}
+
+/// A spec field the backend cannot express is `Unsupported` naming the field, and a spec
+/// that is wrong everywhere (no task) is `InvalidInput`, both before any request.
+pub async fn submit_refuses_before_io(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    let c = Check::new("submit_refuses_before_io", backend, fixture);
+    let op = Operation::SubmitJob;
+    if !c.caps().submit_job {
+        return; // submit_is_idempotent covers the missing capability
+    }
+    let caps = c.caps().submit;
+    let placement = placement(&c);
+    let mut s = spec(&c, placement.clone(), "refused");
+    let field = if !caps.gpus {
+        s.tasks[0].resources = Resources {
+            gpus: Some(1),
+            ..Resources::default()
+        };
+        "tasks[].resources.gpus"
+    } else if !caps.placement_azure_pool {
+        s.placement = Placement::AzurePool {
+            pool_id: "p".into(),
+        };
+        "placement"
+    } else if !caps.placement_tencent_managed {
+        s.placement = Placement::TencentManaged {
+            zone: "z".into(),
+            instance_type: "t".into(),
+            image_id: "i".into(),
+        };
+        "placement"
+    } else {
+        s.extensions
+            .insert("another-provider".into(), serde_json::json!({}));
+        "extensions"
+    };
+    c.expect_unsupported(
+        &format!("submit_job(spec with {field})"),
+        op,
+        Some(field),
+        backend.submit_job(s, SubmitJobOptions::default()),
+    )
+    .await;
+    let mut empty = spec(&c, placement, "empty");
+    empty.tasks.clear();
+    let e = c
+        .without_io(
+            "submit_job(no tasks)",
+            backend.submit_job(empty, SubmitJobOptions::default()),
+        )
+        .await;
+    c.ensure(
+        matches!(&e, Error::InvalidInput { field, .. } if field == "tasks"),
+        || {
+            format!(
+                "submit_job(no tasks) failed with {} ({e}), expected InvalidInput on tasks",
+                e.kind()
+            )
+        },
+    );
+}

@@ -1,0 +1,204 @@
+//! A [`JobSpec`] as Tencent Batch's `SubmitJob`: the key is the `ClientToken` (the service's
+//! own idempotency) and a tag, so that a submit repeated after the token's window, or by a
+//! restarted caller, finds the job with `DescribeJobs` filtered by that tag.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::{merge_extension, shell_line};
+use crate::error::{Error, Result};
+use crate::spec::{IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, Placement, TaskSpec};
+use crate::spec_support::SubmitCapabilities;
+
+const BACKEND: &str = "tencent";
+
+/// Tags a job can carry (`Job.Tags`: "max 10").
+pub const MAX_TAGS: usize = 10;
+
+/// What Tencent Batch can express of a spec.
+pub fn submit_capabilities() -> SubmitCapabilities {
+    let mut c = SubmitCapabilities::all();
+    c.placement_azure_pool = false;
+    // The instance type sizes the machine; there is no per-task request.
+    c.vcpus = false;
+    c.memory = false;
+    c.gpus = false;
+    c.max_retries = 5;
+    c.priority = (0, 100);
+    // One tag holds the idempotency key.
+    c.max_labels = MAX_TAGS - 1;
+    c.max_name_len = 60;
+    c
+}
+
+/// The `DescribeJobs` filter that finds the job submitted with `key`.
+pub fn key_filter(key: &IdempotencyKey) -> Value {
+    json!({"Name": format!("tag:{IDEMPOTENCY_LABEL}"), "Values": [key.as_str()]})
+}
+
+fn zone(spec: &JobSpec) -> Result<&str> {
+    match &spec.placement {
+        Placement::TencentEnvironment { zone, .. } | Placement::TencentManaged { zone, .. } => {
+            Ok(zone)
+        }
+        _ => Err(Error::unsupported_option(
+            BACKEND,
+            crate::Operation::SubmitJob,
+            "placement",
+        )),
+    }
+}
+
+fn task_body(spec: &JobSpec, task: &TaskSpec) -> Result<Value> {
+    let mut app = Map::new();
+    app.insert("DeliveryForm".into(), json!("LOCAL"));
+    app.insert("Command".into(), json!(shell_line(BACKEND, &task.command)?));
+    if let Some(image) = &task.image {
+        app.insert("Docker".into(), json!({"Image": image}));
+    }
+    let mut body = Map::new();
+    body.insert("TaskName".into(), json!(task.name.as_str()));
+    body.insert("TaskInstanceNum".into(), json!(task.instance_count));
+    body.insert("Application".into(), Value::Object(app));
+    match &spec.placement {
+        Placement::TencentEnvironment { env_id, .. } => {
+            body.insert("EnvId".into(), json!(env_id));
+        }
+        Placement::TencentManaged {
+            instance_type,
+            image_id,
+            ..
+        } => {
+            body.insert(
+                "ComputeEnv".into(),
+                json!({"EnvType": "MANAGED", "EnvData": {"InstanceType": instance_type, "ImageId": image_id}}),
+            );
+        }
+        _ => {}
+    }
+    if !task.env.is_empty() {
+        let vars: Vec<Value> = task
+            .env
+            .iter()
+            .map(|(k, v)| json!({"Name": k, "Value": v}))
+            .collect();
+        body.insert("EnvVars".into(), Value::Array(vars));
+    }
+    if let Some(n) = task.max_retries {
+        body.insert("MaxRetryCount".into(), json!(n));
+    }
+    if let Some(t) = task.timeout {
+        body.insert("Timeout".into(), json!(t.as_secs()));
+    }
+    Ok(Value::Object(body))
+}
+
+/// The `SubmitJob` body.
+pub fn submit_job_body(spec: &JobSpec, key: &IdempotencyKey) -> Result<Value> {
+    let zone = zone(spec)?;
+    let tasks: Result<Vec<Value>> = spec.tasks.iter().map(|t| task_body(spec, t)).collect();
+    let mut tags: Vec<Value> = spec
+        .labels
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    tags.push(json!({"Key": IDEMPOTENCY_LABEL, "Value": key.as_str()}));
+    let dependences: Vec<Value> = spec
+        .tasks
+        .iter()
+        .flat_map(|t| {
+            t.depends_on
+                .iter()
+                .map(move |d| json!({"StartTask": d.as_str(), "EndTask": t.name.as_str()}))
+        })
+        .collect();
+    let mut job = Map::new();
+    job.insert("JobName".into(), json!(spec.name));
+    job.insert("Tasks".into(), Value::Array(tasks?));
+    job.insert("Tags".into(), Value::Array(tags));
+    if !dependences.is_empty() {
+        job.insert("Dependences".into(), Value::Array(dependences));
+    }
+    if let Some(p) = spec.priority {
+        job.insert("Priority".into(), json!(p));
+    }
+    merge_extension(BACKEND, spec, &mut job)?;
+    Ok(json!({
+        "Placement": {"Zone": zone},
+        "Job": Value::Object(job),
+        "ClientToken": key.as_str(),
+    }))
+}
+
+/// A job's tags as labels, and the idempotency key among them (taken out).
+pub fn labels_from_tags<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> (BTreeMap<String, String>, Option<String>) {
+    let mut labels = BTreeMap::new();
+    let mut key = None;
+    for (k, v) in tags {
+        if k == IDEMPOTENCY_LABEL {
+            key = Some(v.to_string());
+        } else {
+            labels.insert(k.to_string(), v.to_string());
+        }
+    }
+    (labels, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::TaskId;
+    use crate::spec::Command;
+
+    #[test]
+    fn the_body_carries_every_field_and_the_key_twice() {
+        let key = IdempotencyKey::new("k-1").unwrap();
+        let spec = JobSpec::new(
+            "n",
+            Placement::TencentManaged {
+                zone: "ap-guangzhou-3".into(),
+                instance_type: "S5.MEDIUM2".into(),
+                image_id: "img-1".into(),
+            },
+            vec![
+                TaskSpec::new(
+                    TaskId::new("a").unwrap(),
+                    Command::Argv(vec!["echo".into(), "a b".into()]),
+                )
+                .with_instance_count(3)
+                .with_timeout(Duration::from_secs(60)),
+                TaskSpec::shell(TaskId::new("b").unwrap(), "true")
+                    .with_dependency(TaskId::new("a").unwrap())
+                    .with_image("ubuntu"),
+            ],
+        )
+        .with_label("team", "x");
+        let body = submit_job_body(&spec, &key).unwrap();
+        assert_eq!(body["ClientToken"], "k-1");
+        assert_eq!(body["Placement"]["Zone"], "ap-guangzhou-3");
+        let tasks = &body["Job"]["Tasks"];
+        assert_eq!(tasks[0]["Application"]["Command"], "echo 'a b'");
+        assert_eq!(tasks[0]["TaskInstanceNum"], 3);
+        assert_eq!(tasks[0]["Timeout"], 60);
+        assert_eq!(
+            tasks[0]["ComputeEnv"]["EnvData"]["InstanceType"],
+            "S5.MEDIUM2"
+        );
+        assert_eq!(tasks[1]["Application"]["Docker"]["Image"], "ubuntu");
+        assert_eq!(body["Job"]["Dependences"][0]["StartTask"], "a");
+        let tags: Vec<(&str, &str)> = body["Job"]["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["Key"].as_str().unwrap(), t["Value"].as_str().unwrap()))
+            .collect();
+        let (labels, k) = labels_from_tags(tags);
+        assert_eq!(labels.len(), 1);
+        assert_eq!(k.as_deref(), Some("k-1"));
+    }
+}
