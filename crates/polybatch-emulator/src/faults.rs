@@ -40,6 +40,16 @@ pub enum FaultKind {
         /// The delay in milliseconds.
         millis: u64,
     },
+    /// Apply the request (its effect happens and is kept), then answer this error instead of
+    /// the real answer: the answer a client never got, as from a gateway that timed out
+    /// after the service acted. Azure: this HTTP status with a BatchError body of `code`;
+    /// Tencent: as [`FaultKind::Error`].
+    LoseAnswer {
+        /// HTTP status (Tencent: 200 for an envelope error).
+        status: u16,
+        /// The provider error code.
+        code: String,
+    },
 }
 
 /// One fault rule.
@@ -175,7 +185,7 @@ impl Faults {
 pub fn delay_of(kind: &FaultKind) -> Option<Duration> {
     match kind {
         FaultKind::Delay { millis } => Some(Duration::from_millis(*millis)),
-        FaultKind::Error { .. } => None,
+        FaultKind::Error { .. } | FaultKind::LoseAnswer { .. } => None,
     }
 }
 

@@ -83,6 +83,11 @@ impl AzureEnv {
         self.running.url()
     }
 
+    /// The emulator.
+    pub fn emulator(&self) -> &polybatch_emulator::Emulator {
+        self.running.emulator()
+    }
+
     /// The emulator's Azure settings (account, key, Entra ID client).
     pub fn config(&self) -> &AzureConfig {
         &self.running.emulator().context().config.azure

@@ -86,6 +86,7 @@ async fn serve(
         Some(v) => ApiVersion::from_received(v)
             .ok_or_else(|| Reject::query("UnsupportedRequestVersion", "api-version", Some(v)))?,
     };
+    let mut lost_answer = None;
     match ctx.faults.take(Provider::Azure, route.operation()) {
         Some(FaultKind::Error {
             status,
@@ -102,8 +103,31 @@ async fn serve(
         Some(FaultKind::Delay { millis }) => {
             tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
         }
+        Some(FaultKind::LoseAnswer { status, code }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            lost_answer = Some(Reject::new(status, &code));
+        }
         None => {}
     }
+    let answer = operate(svc, parts, body, route, info, version, &q).await;
+    match lost_answer {
+        // The effect stays; only the answer is replaced.
+        Some(reject) => Err(reject),
+        None => answer,
+    }
+}
+
+/// The operation itself, once the request passed authentication, versioning and faults.
+async fn operate(
+    svc: &AzureService,
+    parts: &Parts,
+    body: Body,
+    route: &Route,
+    info: &RequestInfo,
+    version: ApiVersion,
+    q: &Query,
+) -> Result<Response, Reject> {
+    let ctx = &svc.ctx;
     match route {
         Route::NotImplemented => {
             return Err(Reject::new(StatusCode::NOT_IMPLEMENTED, "NotImplemented"));

@@ -112,7 +112,8 @@ pub(crate) async fn issue(
     ctx.stats.record_request(Provider::Azure, OP);
     let now = ctx.auth_clock.now();
     let answer = match ctx.faults.take(Provider::Azure, OP) {
-        Some(FaultKind::Error { status, code, .. }) => {
+        // A token is no effect worth keeping: a lost answer is an error answer.
+        Some(FaultKind::Error { status, code, .. } | FaultKind::LoseAnswer { status, code }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Err((status, code, 0, "Injected fault.".to_string()))
         }

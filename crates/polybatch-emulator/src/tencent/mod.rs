@@ -156,6 +156,7 @@ impl TencentService {
         if action.is_empty() {
             return Err(ApiError::missing("X-TC-Action"));
         }
+        let mut lost_answer = None;
         match self.ctx.faults.take(Provider::Tencent, action) {
             Some(FaultKind::Error {
                 status: 200, code, ..
@@ -169,15 +170,34 @@ impl TencentService {
             Some(FaultKind::Delay { millis }) => {
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
             }
+            Some(FaultKind::LoseAnswer { status, code }) => lost_answer = Some((status, code)),
             None => {}
         }
-        if !self.limits.admit(
-            config,
-            action,
-            &verified.secret_id,
-            region,
-            self.ctx.auth_clock.now(),
-        ) {
+        let answer = self.operate(config, &verified.secret_id, action, region, body);
+        match lost_answer {
+            // The effect stays; only the answer is replaced.
+            Some((200, code)) => Err(ApiError::new(code, "Injected fault.")),
+            Some((status, code)) => {
+                self.ctx.stats.record_error(Provider::Tencent, &code);
+                Ok(Reply::Raw(reply::raw_status(status, &code)))
+            }
+            None => answer,
+        }
+    }
+
+    /// The action itself, once the request passed authentication, versioning and faults.
+    fn operate(
+        &self,
+        config: &crate::config::TencentConfig,
+        secret_id: &str,
+        action: &str,
+        region: &str,
+        body: &[u8],
+    ) -> Result<Reply, ApiError> {
+        if !self
+            .limits
+            .admit(config, action, secret_id, region, self.ctx.auth_clock.now())
+        {
             return Err(ApiError::new(
                 "RequestLimitExceeded",
                 format!(
