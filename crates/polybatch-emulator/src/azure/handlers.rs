@@ -211,7 +211,7 @@ async fn operate(
         Route::JobGet(job_id) => {
             let job = sim.found_job(job_id)?;
             conditions.check(&job.meta, true)?;
-            let value = render::select(render::job(job, base), odata::select(&q).as_deref());
+            let value = render::select(render::job(job, base), odata::select(q).as_deref());
             Ok(with_meta(json_ok(&value), &job.meta))
         }
         Route::JobTerminate(job_id) => {
@@ -345,13 +345,13 @@ async fn operate(
             conditions.check(&task.meta, true)?;
             let mut value = render::task(job, task, sim.pool_of(job), base);
             value["odata.metadata"] = json!(format!("{base}/$metadata#tasks/@Element"));
-            let value = render::select(value, odata::select(&q).as_deref());
+            let value = render::select(value, odata::select(q).as_deref());
             Ok(with_meta(json_ok(&value), &task.meta))
         }
         Route::TaskList(job_id) => {
-            let max = odata::max_results(&q)?;
+            let max = odata::max_results(q)?;
             let filter = parse_filter(
-                &q,
+                q,
                 &[
                     "state",
                     "executionInfo/result",
@@ -369,7 +369,7 @@ async fn operate(
                 .filter(|(_, v)| filter.matches(v))
                 .collect();
             let path = parts.uri.path();
-            list(base, path, &q, items, max, "tasks")
+            list(base, path, q, items, max, "tasks")
         }
         Route::TaskReactivate(job_id, task_id) | Route::TaskTerminate(job_id, task_id) => {
             let (job, task) = sim.found_task(job_id, task_id)?;
@@ -383,9 +383,9 @@ async fn operate(
             Ok(accepted(StatusCode::NO_CONTENT, &meta, &url))
         }
         Route::PrepReleaseStatus(job_id) => {
-            let max = odata::max_results(&q)?;
+            let max = odata::max_results(q)?;
             let filter = parse_filter(
-                &q,
+                q,
                 &[
                     "poolId",
                     "nodeId",
@@ -410,7 +410,7 @@ async fn operate(
             let r = list(
                 base,
                 path,
-                &q,
+                q,
                 items,
                 max,
                 "jobpreparationandreleasetaskstatuslist",
