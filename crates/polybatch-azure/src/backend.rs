@@ -14,7 +14,7 @@ use polybatch::{
 };
 use polybatch::{
     DeleteJobOptions, DeleteJobOutcome, IdempotencyKey, JobSpec, JobStatuses, JobStatusesOptions,
-    SubmitJobOptions, SubmitJobOutcome,
+    JobStream, ListJobsOptions, ListTasksOptions, SubmitJobOptions, SubmitJobOutcome, TaskStream,
 };
 use reqwest::Method;
 use url::Url;
@@ -163,11 +163,13 @@ impl AzureBatchBackend {
         operation: Operation,
         job: &JobId,
         filter: Option<String>,
+        max_results: Option<u32>,
     ) -> BoxStream<'static, Result<TaskStatus>> {
         let mut call =
             Call::new(operation, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
         for (n, v) in (ListQuery {
             filter,
+            max_results,
             ..ListQuery::default()
         })
         .pairs()
@@ -230,6 +232,7 @@ impl BatchBackend for AzureBatchBackend {
         caps.submit = polybatch::translate::azure::submit_capabilities();
         // Batch has no bulk read of jobs by id: statuses are single reads, concurrently.
         caps.job_statuses_per_request = 1;
+        caps.list_jobs_server_filters = polybatch::translate::azure::LIST_JOBS_SERVER_FILTERS;
         caps
     }
 
@@ -431,5 +434,51 @@ impl BatchBackend for AzureBatchBackend {
         options: DeleteJobOptions,
     ) -> Result<DeleteJobOutcome> {
         self.delete(job, options).await
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        let op = Operation::ListJobs;
+        let mut call = Call::new(op, Method::GET, &["jobs"]);
+        // The state filter goes to the service; a state Batch has no name for matches nothing.
+        let names: Vec<&str> = options
+            .states
+            .iter()
+            .filter_map(|s| polybatch::translate::azure::job_state_name(*s))
+            .collect();
+        if !options.states.is_empty() && names.is_empty() {
+            return futures::stream::empty().boxed();
+        }
+        let filter = (!names.is_empty()).then(|| {
+            names
+                .iter()
+                .map(|n| format!("state eq '{n}'"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        });
+        let query = ListQuery {
+            filter,
+            max_results: options.page_size,
+            ..ListQuery::default()
+        };
+        for (n, v) in query.pairs() {
+            call = call.query(&n, v);
+        }
+        self.list(call, move |job: CloudJob| {
+            let id = job.id.clone().unwrap_or_default();
+            let id = JobId::new(id.clone()).map_err(|_| {
+                Error::service(
+                    None,
+                    false,
+                    polybatch::ErrorContext::new(BACKEND, op).with_message(format!(
+                        "the service listed a job with an invalid id {id:?}"
+                    )),
+                )
+            })?;
+            Ok(convert::job_status(id, job, Meta::default()))
+        })
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        self.list_tasks_as(Operation::ListTasks, job, None, options.page_size)
     }
 }

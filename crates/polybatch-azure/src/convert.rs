@@ -84,6 +84,8 @@ pub(crate) fn job_status(job_id: JobId, job: CloudJob, meta: Meta) -> JobStatus 
     s.last_modified = meta.last_modified.or(job.last_modified);
     s.pool_id = job.pool_info.and_then(|p| p.pool_id);
     s.labels = polybatch::translate::azure::labels_from_metadata(job.metadata.as_ref()).0;
+    s.name = job.display_name;
+    s.creation_time = job.creation_time;
     if let Some(exec) = job.execution_info {
         s.start_time = exec.start_time;
         s.end_time = exec.end_time;

@@ -264,13 +264,14 @@ impl AzureBatchBackend {
         self.write(call).await
     }
 
-    /// The tasks of a job, optionally filtered with an OData `$filter`
-    /// (e.g. `state eq 'completed'`), fetched lazily page by page.
-    pub fn list_tasks(
+    /// The tasks of a job, filtered on the service with an OData `$filter`
+    /// (e.g. `state eq 'completed'`), fetched lazily page by page (the trait's `list_tasks`
+    /// lists them all).
+    pub fn list_tasks_filtered(
         &self,
         job: &JobId,
         filter: Option<String>,
     ) -> BoxStream<'static, Result<TaskStatus>> {
-        self.list_tasks_as(Operation::Other("list_tasks"), job, filter)
+        self.list_tasks_as(Operation::Other("list_tasks"), job, filter, None)
     }
 }

@@ -229,6 +229,9 @@ pub struct CloudJob {
     /// The job id.
     #[serde(deserialize_with = "lenient_string")]
     pub id: Option<String>,
+    /// The display name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub display_name: Option<String>,
     /// The job's URL.
     #[serde(deserialize_with = "lenient_string")]
     pub url: Option<String>,

@@ -918,7 +918,7 @@ async fn task_status_and_list_tasks() {
     assert_eq!(s.exit_code, Some(3));
     assert_eq!(s.etag.unwrap().as_str(), "0xBODY");
     let listed: Vec<_> = b
-        .list_tasks(&job, Some("state eq 'completed'".into()))
+        .list_tasks_filtered(&job, Some("state eq 'completed'".into()))
         .collect()
         .await;
     assert_eq!(listed.len(), 1);

@@ -421,11 +421,32 @@ async fn add_and_lookup_errors() {
             "JobPreparationTaskNotSpecified".into()
         )
     );
-    let a = h.get(&format!("/jobs?api-version={API}")).await;
+    // A Batch path the emulator does not serve (Job_GetTaskCounts).
+    let a = h
+        .get(&format!("/jobs/x/taskcounts?api-version={API}"))
+        .await;
     assert_eq!(
         (a.status, a.code()),
         (StatusCode::NOT_IMPLEMENTED, "NotImplemented".into())
     );
+    // Job_List answers a page, with the service's `$filter` on state.
+    let a = h
+        .get(&format!(
+            "/jobs?api-version={API}&$filter=state%20eq%20'active'"
+        ))
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let listed = a.json()["value"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !listed.is_empty() && listed.iter().all(|j| j["state"] == "active"),
+        "{listed:?}"
+    );
+    let a = h
+        .get(&format!(
+            "/jobs?api-version={API}&$filter=state%20eq%20'completed'"
+        ))
+        .await;
+    assert_eq!(a.json()["value"].as_array().map(Vec::len), Some(0));
     let a = h.get(&format!("/jobs/x/terminate?api-version={API}")).await;
     assert_eq!(a.code(), "UnsupportedHttpVerb");
 

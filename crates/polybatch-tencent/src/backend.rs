@@ -138,6 +138,9 @@ pub fn tencent_capabilities() -> Capabilities {
     c.job_statuses = true;
     c.job_statuses_per_request = crate::model::JOB_IDS_PER_REQUEST;
     c.delete_job = true;
+    c.list_jobs = true;
+    c.list_jobs_server_filters = polybatch::translate::tencent::LIST_JOBS_SERVER_FILTERS;
+    c.list_tasks = true;
     c
 }
 
@@ -349,6 +352,18 @@ impl BatchBackend for TencentBatchBackend {
         _options: DeleteJobOptions,
     ) -> Result<DeleteJobOutcome> {
         self.delete(job).await
+    }
+
+    fn list_jobs_impl(&self, options: polybatch::ListJobsOptions) -> polybatch::JobStream {
+        self.jobs(options)
+    }
+
+    fn list_tasks_impl(
+        &self,
+        job: &JobId,
+        _options: polybatch::ListTasksOptions,
+    ) -> polybatch::TaskStream {
+        self.tasks(job)
     }
 }
 

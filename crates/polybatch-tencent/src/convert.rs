@@ -9,7 +9,8 @@ use polybatch::{
 use polybatch::translate::tencent::labels_from_tags;
 
 use crate::model::{
-    DescribeJobResponse, DescribeTaskResponse, JobView, Metrics, TaskInstanceView, tag_pairs,
+    DescribeJobResponse, DescribeTaskResponse, JobView, Metrics, TaskInstanceView, TaskView,
+    tag_pairs,
 };
 
 /// A Tencent job state as a [`JobState`].
@@ -92,6 +93,8 @@ pub(crate) fn job_status_from(job: &JobId, r: &DescribeJobResponse) -> JobStatus
     s.end_time = parse_time(r.end_time.as_deref());
     s.task_counts = r.task_metrics.as_ref().map(task_counts);
     s.labels = labels_from_tags(tag_pairs(r.tags.as_ref())).0;
+    s.name = r.job_name.clone();
+    s.creation_time = parse_time(r.create_time.as_deref());
     if matches!(reported, JobState::Failed | JobState::Interrupted) {
         s.failure = Some(FailureInfo::new(
             Some(raw),
@@ -110,7 +113,41 @@ pub(crate) fn job_status_from_view(job: &JobId, v: &JobView) -> JobStatus {
     s.end_time = parse_time(v.end_time.as_deref());
     s.task_counts = v.task_metrics.as_ref().map(task_counts);
     s.labels = labels_from_tags(tag_pairs(v.tags.as_ref())).0;
+    s.name = v.job_name.clone();
+    s.creation_time = parse_time(v.create_time.as_deref());
     s
+}
+
+/// A `DescribeJob` `TaskView` as a [`TaskStatus`]: its name, state and times (no instance
+/// detail; `task_status` reads that). A name that is no valid task id is a service error.
+pub(crate) fn task_summary(
+    job: &JobId,
+    t: &TaskView,
+    request_id: Option<&str>,
+) -> polybatch::Result<TaskStatus> {
+    let name = t.task_name.clone().unwrap_or_default();
+    let task = TaskId::new(name.clone()).map_err(|_| {
+        let mut c =
+            polybatch::ErrorContext::new(crate::error::BACKEND, polybatch::Operation::ListTasks)
+                .with_message(format!(
+                    "DescribeJob listed a task with an invalid name {name:?}"
+                ));
+        if let Some(id) = request_id {
+            c = c.with_request_id(id);
+        }
+        polybatch::Error::service(Some(200), false, c)
+    })?;
+    let raw = t.task_state.clone().unwrap_or_default();
+    let state = task_state(&raw);
+    let mut s = TaskStatus::new(job.clone(), task, state, raw);
+    s.start_time = parse_time(t.create_time.as_deref());
+    s.end_time = parse_time(t.end_time.as_deref());
+    s.result = match state {
+        TaskState::Succeeded => Some(TaskResult::Success),
+        TaskState::Failed => Some(TaskResult::Failure),
+        _ => None,
+    };
+    Ok(s)
 }
 
 /// Whether the job's `TaskInstanceMetrics` say every instance is SUCCEED or FAILED; `false`

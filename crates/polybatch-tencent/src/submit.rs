@@ -8,21 +8,25 @@
 
 use std::collections::HashMap;
 
+use futures::StreamExt;
+use polybatch::paging::{Page, paginate};
 use polybatch::translate::tencent as spelling;
 use polybatch::{
     DeleteDisposition, DeleteJobOutcome, Error, ErrorContext, IdempotencyKey, JobId, JobSpec,
-    JobStatuses, Operation, ResourceKind, Result, SubmitJobOutcome,
+    JobStatuses, JobStream, ListJobsOptions, Operation, ResourceKind, Result, SubmitJobOutcome,
+    TaskStatus, TaskStream,
 };
 use polybatch_protocol::tencent::action;
 
 use crate::backend::TencentBatchBackend;
 use crate::client::{Call, Reply};
-use crate::convert::job_status_from_view;
+use crate::convert::{job_status_from_view, task_summary};
 use crate::error::{BACKEND, Subject};
 use crate::model::{
-    DescribeJobsRequest, DescribeJobsResponse, EmptyResponse, JOB_IDS_PER_REQUEST, JobIdRequest,
-    SubmitJobResponse,
+    DescribeJobsRequest, DescribeJobsResponse, EmptyResponse, Filter, JOB_IDS_PER_REQUEST,
+    JobIdRequest, SubmitJobResponse,
 };
+use crate::paging::next_offset;
 
 fn ctx(op: Operation, request_id: Option<&str>) -> ErrorContext {
     let c = ErrorContext::new(BACKEND, op);
@@ -182,6 +186,75 @@ impl TencentBatchBackend {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+impl TencentBatchBackend {
+    pub(crate) fn jobs(&self, options: ListJobsOptions) -> JobStream {
+        let op = Operation::ListJobs;
+        let Some(filters) = spelling::list_filters(&options) else {
+            return futures::stream::empty().boxed();
+        };
+        let filters: Vec<Filter> = filters
+            .into_iter()
+            .filter_map(|f| serde_json::from_value(f).ok())
+            .collect();
+        let limit = u64::from(options.page_size.unwrap_or(100).min(100));
+        let this = self.clone();
+        paginate(move |offset: Option<u64>| {
+            let this = this.clone();
+            let filters = filters.clone();
+            async move {
+                let offset = offset.unwrap_or(0);
+                let body = DescribeJobsRequest {
+                    filters: (!filters.is_empty()).then_some(filters),
+                    offset: Some(offset),
+                    limit: Some(limit),
+                    ..DescribeJobsRequest::default()
+                };
+                let call = Call::new(action::DESCRIBE_JOBS, op);
+                let reply: Reply<DescribeJobsResponse> = this.client.call(&call, &body).await?;
+                let rid = reply.request_id.as_deref();
+                let views = reply.value.job_set.clone().unwrap_or_default();
+                let got = views.len() as u64;
+                let items = views
+                    .iter()
+                    .map(|v| {
+                        Ok(job_status_from_view(
+                            &job_id_of(op, v.job_id.as_deref(), rid)?,
+                            v,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Page::new(
+                    items,
+                    next_offset(offset, got, reply.value.total_count),
+                ))
+            }
+        })
+    }
+
+    pub(crate) fn tasks(&self, job: &JobId) -> TaskStream {
+        let this = self.clone();
+        let job = job.clone();
+        futures::stream::once(async move {
+            let r = this.describe_job(&job, Operation::ListTasks).await?;
+            let rid = r.request_id.clone();
+            let items: Vec<Result<TaskStatus>> = r
+                .value
+                .task_set
+                .iter()
+                .flatten()
+                .map(|t| task_summary(&job, t, rid.as_deref()))
+                .collect();
+            Ok::<_, Error>(futures::stream::iter(items))
+        })
+        .map(|r| match r {
+            Ok(s) => s.boxed(),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        })
+        .flatten()
+        .boxed()
     }
 }
 

@@ -12,8 +12,9 @@ use crate::capability::Capabilities;
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
@@ -29,6 +30,12 @@ pub type JobStatuses = Vec<(JobId, Result<JobStatus>)>;
 
 /// A stream of prep/release records, fetched lazily page by page.
 pub type PrepReleaseStream = BoxStream<'static, Result<PrepReleaseStatus>>;
+
+/// A stream of job statuses, fetched lazily page by page.
+pub type JobStream = BoxStream<'static, Result<JobStatus>>;
+
+/// A stream of task statuses, fetched lazily page by page.
+pub type TaskStream = BoxStream<'static, Result<TaskStatus>>;
 
 /// A cloud batch service, seen through one provider-neutral interface.
 ///
@@ -245,6 +252,50 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         stamp(result, self.name(), op)
     }
 
+    /// The jobs that pass every filter of `options`, lazily, page by page: as labelled,
+    /// named, created and in the states asked. Filters the service applies are sent to it
+    /// ([`crate::Capabilities::list_jobs_server_filters`]); the others are applied here, to
+    /// what it sends, so every backend answers alike.
+    ///
+    /// Nothing is sent until the stream is polled. A refused request yields one error.
+    fn list_jobs(&self, options: ListJobsOptions) -> JobStream {
+        let op = Operation::ListJobs;
+        let name = self.name();
+        if let Err(e) = self
+            .capabilities()
+            .check_page_size(name, op, options.page_size)
+        {
+            let options = CallOptions::ListJobs { options, page: 0 };
+            self.on_refused(Call::without_job(op, options), &e);
+            return error_stream(e);
+        }
+        let filter = options.clone();
+        self.list_jobs_impl(options)
+            .map_err(move |e| e.stamped(name, op))
+            .try_filter(move |s| futures::future::ready(filter.matches(s)))
+            .boxed()
+    }
+
+    /// A job's tasks' statuses, lazily, page by page (Tencent: the summary `DescribeJob`
+    /// gives of each task; `task_status` reads one task in full).
+    ///
+    /// Nothing is sent until the stream is polled. A refused request yields one error.
+    fn list_tasks(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        let op = Operation::ListTasks;
+        let name = self.name();
+        if let Err(e) = self
+            .capabilities()
+            .check_page_size(name, op, options.page_size)
+        {
+            let options = CallOptions::ListTasks { options, page: 0 };
+            self.on_refused(Call::new(op, job, options), &e);
+            return error_stream(e);
+        }
+        self.list_tasks_impl(job, options)
+            .map_err(move |e| e.stamped(name, op))
+            .boxed()
+    }
+
     /// [`BatchBackend::terminate_job`] after its checks passed.
     async fn terminate_job_impl(
         &self,
@@ -319,6 +370,19 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     ) -> Result<DeleteJobOutcome> {
         let _ = (job, options);
         Err(Error::unsupported(self.name(), Operation::DeleteJob))
+    }
+
+    /// [`BatchBackend::list_jobs`] after its checks passed. May ignore any filter (the trait
+    /// applies them all to what it yields).
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        let _ = options;
+        error_stream(Error::unsupported(self.name(), Operation::ListJobs))
+    }
+
+    /// [`BatchBackend::list_tasks`] after its checks passed.
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        let _ = (job, options);
+        error_stream(Error::unsupported(self.name(), Operation::ListTasks))
     }
 }
 
@@ -488,6 +552,22 @@ macro_rules! forward_backend {
             ) -> Result<DeleteJobOutcome> {
                 (**self).delete_job_impl(job, options).await
             }
+
+            fn list_jobs(&self, options: ListJobsOptions) -> JobStream {
+                (**self).list_jobs(options)
+            }
+
+            fn list_tasks(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+                (**self).list_tasks(job, options)
+            }
+
+            fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+                (**self).list_jobs_impl(options)
+            }
+
+            fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+                (**self).list_tasks_impl(job, options)
+            }
         }
     };
 }
@@ -500,7 +580,7 @@ pub type DynBatchBackend = dyn BatchBackend;
 
 /// A stream that yields one error and ends: how a lazy listing reports a failure it detected
 /// before any I/O.
-pub fn error_stream(error: crate::Error) -> PrepReleaseStream {
+pub fn error_stream<T: Send + 'static>(error: crate::Error) -> BoxStream<'static, Result<T>> {
     Box::pin(futures::stream::once(async move { Err(error) }))
 }
 

@@ -45,6 +45,20 @@ pub enum CallOptions {
     },
     /// `delete_job`.
     Delete(DeleteJobOptions),
+    /// One page request of `list_jobs` (`page` counts from 0).
+    ListJobs {
+        /// The listing's options.
+        options: crate::options::ListJobsOptions,
+        /// Which page this request fetched.
+        page: u32,
+    },
+    /// One page request of `list_tasks` (`page` counts from 0).
+    ListTasks {
+        /// The listing's options.
+        options: crate::options::ListTasksOptions,
+        /// Which page this request fetched.
+        page: u32,
+    },
 }
 
 /// One call of a [`crate::BatchBackend`] operation.

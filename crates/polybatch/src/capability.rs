@@ -59,6 +59,47 @@ pub struct Capabilities {
     pub job_statuses_per_request: usize,
     /// `delete_job` is supported.
     pub delete_job: bool,
+    /// `list_jobs` is supported.
+    pub list_jobs: bool,
+    /// Which `list_jobs` filters the service applies (the rest are applied to what it sends).
+    pub list_jobs_server_filters: ListJobsFilters,
+    /// `list_tasks` is supported.
+    pub list_tasks: bool,
+}
+
+/// Which [`crate::ListJobsOptions`] filters a service applies itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ListJobsFilters {
+    /// `states`.
+    pub states: bool,
+    /// `labels`.
+    pub labels: bool,
+    /// `name_prefix`.
+    pub name_prefix: bool,
+    /// `created_after` / `created_before`.
+    pub created: bool,
+}
+
+impl ListJobsFilters {
+    /// Every filter on the server.
+    pub fn all() -> Self {
+        ListJobsFilters {
+            states: true,
+            labels: true,
+            name_prefix: true,
+            created: true,
+        }
+    }
+
+    fn intersect(&self, o: &ListJobsFilters) -> ListJobsFilters {
+        ListJobsFilters {
+            states: self.states && o.states,
+            labels: self.labels && o.labels,
+            name_prefix: self.name_prefix && o.name_prefix,
+            created: self.created && o.created,
+        }
+    }
 }
 
 impl Capabilities {
@@ -88,6 +129,9 @@ impl Capabilities {
             job_statuses: true,
             job_statuses_per_request: usize::MAX,
             delete_job: true,
+            list_jobs: true,
+            list_jobs_server_filters: ListJobsFilters::all(),
+            list_tasks: true,
         }
     }
 
@@ -117,6 +161,11 @@ impl Capabilities {
                 .job_statuses_per_request
                 .min(other.job_statuses_per_request),
             delete_job: self.delete_job && other.delete_job,
+            list_jobs: self.list_jobs && other.list_jobs,
+            list_jobs_server_filters: self
+                .list_jobs_server_filters
+                .intersect(&other.list_jobs_server_filters),
+            list_tasks: self.list_tasks && other.list_tasks,
         }
     }
 
@@ -132,6 +181,8 @@ impl Capabilities {
             Operation::SubmitJob => self.submit_job,
             Operation::JobStatuses => self.job_statuses,
             Operation::DeleteJob => self.delete_job,
+            Operation::ListJobs => self.list_jobs,
+            Operation::ListTasks => self.list_tasks,
             _ => false,
         }
     }
@@ -247,6 +298,24 @@ impl Capabilities {
             return Err(Error::unsupported_option(backend, op, "server_timeout"));
         }
         self.check_preconditions(backend, op, &o.preconditions)
+    }
+
+    /// Checks a job or task listing's page size.
+    pub fn check_page_size(
+        &self,
+        backend: &'static str,
+        op: Operation,
+        page_size: Option<u32>,
+    ) -> Result<()> {
+        self.check_operation(backend, op)?;
+        match page_size {
+            Some(n) if !(1..=1000).contains(&n) => Err(Error::invalid_input(
+                "page_size",
+                format!("must be between 1 and 1000 (got {n})"),
+                crate::error::ErrorContext::new(backend, op),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Checks a bulk status read against the capabilities.

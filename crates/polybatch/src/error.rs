@@ -37,6 +37,10 @@ pub enum Operation {
     JobStatuses,
     /// [`crate::BatchBackend::delete_job`].
     DeleteJob,
+    /// [`crate::BatchBackend::list_jobs`].
+    ListJobs,
+    /// [`crate::BatchBackend::list_tasks`].
+    ListTasks,
     /// Building a backend from configuration.
     Configure,
     /// A provider-specific operation (for example Tencent's `SubmitJob`).
@@ -45,7 +49,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation of the [`crate::BatchBackend`] trait, in declaration order.
-    pub const TRAIT_OPERATIONS: [Operation; 9] = [
+    pub const TRAIT_OPERATIONS: [Operation; 11] = [
         Operation::TerminateJob,
         Operation::ReactivateTask,
         Operation::JobStatus,
@@ -55,6 +59,8 @@ impl Operation {
         Operation::SubmitJob,
         Operation::JobStatuses,
         Operation::DeleteJob,
+        Operation::ListJobs,
+        Operation::ListTasks,
     ];
 
     /// The snake-case name, as used in logs and JSON output.
@@ -69,6 +75,8 @@ impl Operation {
             Operation::SubmitJob => "submit_job",
             Operation::JobStatuses => "job_statuses",
             Operation::DeleteJob => "delete_job",
+            Operation::ListJobs => "list_jobs",
+            Operation::ListTasks => "list_tasks",
             Operation::Configure => "configure",
             Operation::Other(name) => name,
         }

@@ -65,20 +65,20 @@ pub mod wrap;
 pub mod conformance;
 
 pub use backend::{
-    BatchBackend, DynBatchBackend, JobStatuses, PrepReleaseStream, error_stream,
-    job_statuses_one_by_one,
+    BatchBackend, DynBatchBackend, JobStatuses, JobStream, PrepReleaseStream, TaskStream,
+    error_stream, job_statuses_one_by_one,
 };
 pub use call::{Call, CallOptions};
-pub use capability::Capabilities;
+pub use capability::{Capabilities, ListJobsFilters};
 pub use error::{
     BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,
 };
 pub use ext::BatchBackendExt;
 pub use id::{JobId, MAX_ID_LEN, TaskId};
 pub use options::{
-    DEFAULT_TERMINATE_REASON, DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions,
-    Preconditions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, SubmitJobOptions,
-    TerminateJobOptions, WaitOptions,
+    DEFAULT_TERMINATE_REASON, DeleteJobOptions, JobStatusesOptions, ListJobsOptions,
+    ListPrepReleaseOptions, ListTasksOptions, Preconditions, ReactivateTaskOptions,
+    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions, WaitOptions,
 };
 pub use outcome::{
     DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome,

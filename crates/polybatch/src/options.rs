@@ -281,6 +281,93 @@ impl JobStatusesOptions {
     }
 }
 
+/// Options of [`crate::BatchBackend::list_jobs`]: which jobs to list. Every filter given is
+/// applied (all must match); the backend sends the ones its service can apply
+/// ([`crate::Capabilities::list_jobs_server_filters`]) and the trait applies every one to
+/// what comes back, so the answer is the same everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListJobsOptions {
+    /// Only jobs in one of these states (empty: any).
+    pub states: Vec<crate::JobState>,
+    /// Only jobs carrying every one of these labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Only jobs whose name starts with this.
+    pub name_prefix: Option<String>,
+    /// Only jobs created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only jobs created before this time.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Jobs per page request (the provider's default when `None`).
+    pub page_size: Option<u32>,
+}
+
+impl ListJobsOptions {
+    /// Only jobs in `state` (adds to the states asked).
+    pub fn with_state(mut self, state: crate::JobState) -> Self {
+        self.states.push(state);
+        self
+    }
+
+    /// Only jobs carrying this label.
+    pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Only jobs whose name starts with `prefix`.
+    pub fn with_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.name_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Only jobs created in `[after, before)`.
+    pub fn with_created(
+        mut self,
+        after: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
+    ) -> Self {
+        self.created_after = after;
+        self.created_before = before;
+        self
+    }
+
+    /// Sets the page size.
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// Whether `status` passes every filter (a filter on a field the status lacks fails).
+    pub fn matches(&self, status: &crate::JobStatus) -> bool {
+        (self.states.is_empty() || self.states.contains(&status.state))
+            && self
+                .labels
+                .iter()
+                .all(|(k, v)| status.labels.get(k) == Some(v))
+            && self.name_prefix.as_ref().is_none_or(|p| {
+                status
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with(p.as_str()))
+            })
+            && self
+                .created_after
+                .is_none_or(|t| status.creation_time.is_some_and(|c| c >= t))
+            && self
+                .created_before
+                .is_none_or(|t| status.creation_time.is_some_and(|c| c < t))
+    }
+}
+
+/// Options of [`crate::BatchBackend::list_tasks`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListTasksOptions {
+    /// Tasks per page request (the provider's default when `None`).
+    pub page_size: Option<u32>,
+}
+
 /// How [`crate::BatchBackendExt`] waits: poll interval and deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -128,9 +128,15 @@ pub struct JobStatus {
     pub task_counts: Option<TaskCounts>,
     /// A scheduling or job-level failure, when there is one.
     pub failure: Option<FailureInfo>,
-    /// The job's labels (Azure metadata, Tencent tags), without the idempotency label.
+    /// The job's labels (Azure metadata, Tencent tags), without polybatch's own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Its name (Azure `displayName`, Tencent `JobName`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When it was created, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_time: Option<DateTime<Utc>>,
 }
 
 impl JobStatus {
@@ -150,6 +156,8 @@ impl JobStatus {
             task_counts: None,
             failure: None,
             labels: BTreeMap::new(),
+            name: None,
+            creation_time: None,
         }
     }
 }

@@ -208,6 +208,17 @@ async fn operate(
                 &format!("{base}/jobs/{id}"),
             ))
         }
+        Route::JobList => {
+            let max = odata::max_results(q)?;
+            let filter = parse_filter(q, &["state", "id", "displayName", "priority"])?;
+            let items: Vec<(String, Value)> = sim
+                .jobs
+                .iter()
+                .map(|(k, j)| (k.clone(), render::job(j, base)))
+                .filter(|(_, v)| filter.matches(v))
+                .collect();
+            list(base, parts.uri.path(), q, items, max, "jobs")
+        }
         Route::JobGet(job_id) => {
             let job = sim.found_job(job_id)?;
             conditions.check(&job.meta, true)?;

@@ -8,6 +8,7 @@ use polybatch_protocol::azure::ApiVersion;
 #[derive(Debug, Clone)]
 pub(crate) enum Route {
     JobAdd,
+    JobList,
     JobGet(String),
     JobTerminate(String),
     JobDelete(String),
@@ -40,7 +41,8 @@ impl Route {
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         match segs.as_slice() {
             [] if post => Route::JobAdd,
-            [] => Route::NotImplemented,
+            [] if get => Route::JobList,
+            [] => Route::BadVerb,
             [j] if get => Route::JobGet(j.to_string()),
             [j] if delete => Route::JobDelete(j.to_string()),
             [j] if patch => Route::JobPatch(j.to_string()),
@@ -69,6 +71,7 @@ impl Route {
     pub(crate) fn operation(&self) -> &'static str {
         match self {
             Route::JobAdd => "Job_Add",
+            Route::JobList => "Job_List",
             Route::JobGet(_) => "Job_Get",
             Route::JobTerminate(_) => "Job_Terminate",
             Route::JobDelete(_) => "Job_Delete",
@@ -88,7 +91,9 @@ impl Route {
     pub(crate) fn extra_query(&self, version: ApiVersion) -> &'static [&'static str] {
         match self {
             Route::JobGet(_) | Route::TaskGet(..) => &["$select", "$expand"],
-            Route::TaskList(_) => &["$filter", "$select", "$expand", "maxresults", "$skiptoken"],
+            Route::TaskList(_) | Route::JobList => {
+                &["$filter", "$select", "$expand", "maxresults", "$skiptoken"]
+            }
             Route::PrepReleaseStatus(_) => &["$filter", "$select", "maxresults", "$skiptoken"],
             // `force` exists from 2024-07-01.20.0 on; older versions do not know it.
             Route::JobTerminate(_) if version.supports_force() => &["force"],

@@ -3,12 +3,18 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures::TryStreamExt;
+
 use super::Fixture;
 use super::support::{Check, MAX_POLLS, POLL_STEP};
 use crate::backend::BatchBackend;
 use crate::error::{Error, Operation, ResourceKind};
 use crate::id::{JobId, TaskId};
-use crate::options::{DeleteJobOptions, JobStatusesOptions, SubmitJobOptions, TerminateJobOptions};
+
+use crate::options::{
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListTasksOptions, SubmitJobOptions,
+    TerminateJobOptions,
+};
 use crate::outcome::DeleteDisposition;
 use crate::spec::{IdempotencyKey, JobSpec, Placement, Resources, TaskSpec};
 
@@ -320,4 +326,132 @@ pub async fn submit_refuses_before_io(backend: &dyn BatchBackend, fixture: &dyn 
             )
         },
     );
+}
+
+/// `list_jobs` finds jobs by label (all labels must match), by name prefix and by state,
+/// page by page with the same answer at any page size; `list_tasks` lists a job's tasks.
+/// Without the capability, the listing's one item is `Unsupported`, before any I/O; a page
+/// size of 0 is `InvalidInput`, before any I/O.
+pub async fn list_jobs_filters(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    let c = Check::new("list_jobs_filters", backend, fixture);
+    let op = Operation::ListJobs;
+    let collect = |options: ListJobsOptions| async move {
+        backend.list_jobs(options).try_collect::<Vec<_>>().await
+    };
+    if !c.caps().list_jobs {
+        c.expect_unsupported(
+            "list_jobs without the capability",
+            op,
+            None,
+            collect(ListJobsOptions::default()),
+        )
+        .await;
+        return;
+    }
+    let e = c
+        .without_io(
+            "list_jobs(page_size 0)",
+            collect(ListJobsOptions::default().with_page_size(0)),
+        )
+        .await;
+    c.ensure(matches!(e, Error::InvalidInput { .. }), || {
+        format!(
+            "list_jobs(page_size 0) failed with {} ({e}), expected InvalidInput",
+            e.kind()
+        )
+    });
+    if !c.caps().submit_job {
+        return; // nothing to label
+    }
+    let placement = placement(&c);
+    let batch = format!("{:08x}", rand::random::<u32>());
+    let mut submitted = Vec::new();
+    for (i, extra) in [(0, true), (1, false)] {
+        let mut s = spec(&c, placement.clone(), &format!("list-{i}"));
+        s.labels.insert("conformance-batch".into(), batch.clone());
+        if extra {
+            s.labels.insert("conformance-extra".into(), "yes".into());
+        }
+        let o = c.ok(
+            "submit_job",
+            backend.submit_job(s, SubmitJobOptions::default()).await,
+        );
+        submitted.push(o.job);
+    }
+    let mut unlabelled = spec(&c, placement, "list-other");
+    unlabelled
+        .labels
+        .insert("conformance-batch".into(), format!("not-{batch}"));
+    c.ok(
+        "submit_job",
+        backend
+            .submit_job(unlabelled, SubmitJobOptions::default())
+            .await,
+    );
+
+    let ids = |found: Vec<crate::status::JobStatus>| {
+        let mut ids: Vec<JobId> = found.into_iter().map(|s| s.job_id).collect();
+        ids.sort();
+        ids
+    };
+    let mut want = submitted.clone();
+    want.sort();
+    let by_label = ListJobsOptions::default().with_label("conformance-batch", batch.clone());
+    for size in [None, Some(1)] {
+        let mut o = by_label.clone();
+        o.page_size = size;
+        let found = ids(c.ok("list_jobs(by label)", collect(o).await));
+        c.ensure(found == want, || {
+            format!("list_jobs(label, page size {size:?}) found {found:?}, expected {want:?}")
+        });
+    }
+    let both = by_label.clone().with_label("conformance-extra", "yes");
+    let found = ids(c.ok("list_jobs(two labels)", collect(both).await));
+    c.ensure(
+        found
+            == want[..]
+                .iter()
+                .filter(|j| **j == submitted[0])
+                .cloned()
+                .collect::<Vec<_>>(),
+        || {
+            format!(
+                "list_jobs(two labels) found {found:?}, expected [{}]",
+                submitted[0]
+            )
+        },
+    );
+    let prefixed = by_label.clone().with_name_prefix("conformance-list-1");
+    let found = ids(c.ok("list_jobs(name prefix)", collect(prefixed).await));
+    c.ensure(found == [submitted[1].clone()], || {
+        format!(
+            "list_jobs(name prefix) found {found:?}, expected [{}]",
+            submitted[1]
+        )
+    });
+    // No job just submitted is being deleted.
+    let none = by_label.with_state(crate::JobState::Deleting);
+    let found = ids(c.ok("list_jobs(state deleting)", collect(none).await));
+    c.ensure(found.is_empty(), || {
+        format!("list_jobs(state deleting) found {found:?}")
+    });
+
+    if !c.caps().list_tasks {
+        return;
+    }
+    let tasks: Vec<crate::status::TaskStatus> = c.ok(
+        "list_tasks",
+        backend
+            .list_tasks(&submitted[0], ListTasksOptions::default())
+            .try_collect()
+            .await,
+    );
+    let mut names: Vec<&str> = tasks.iter().map(|t| t.task_id.as_str()).collect();
+    names.sort();
+    c.ensure(names == ["first", "second"], || {
+        format!("list_tasks({}) named {names:?}", submitted[0])
+    });
+    c.ensure(tasks.iter().all(|t| t.job_id == submitted[0]), || {
+        "list_tasks: a task of another job".into()
+    });
 }

@@ -24,7 +24,9 @@ mod unsupported;
 
 pub use errors::errors_carry_context;
 pub use fixture::Fixture;
-pub use lifecycle::{delete_is_idempotent, submit_is_idempotent, submit_refuses_before_io};
+pub use lifecycle::{
+    delete_is_idempotent, list_jobs_filters, submit_is_idempotent, submit_refuses_before_io,
+};
 pub use memory_fixture::MemoryFixture;
 pub use preconditions::preconditions;
 pub use prep_release::prep_release_paging;
@@ -49,4 +51,5 @@ pub async fn run_all(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
     submit_is_idempotent(backend, fixture).await;
     submit_refuses_before_io(backend, fixture).await;
     delete_is_idempotent(backend, fixture).await;
+    list_jobs_filters(backend, fixture).await;
 }

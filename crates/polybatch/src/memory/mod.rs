@@ -62,15 +62,18 @@ pub use tencent::TencentTask;
 /// (`ap-guangzhou-3`).
 pub const TENCENT_REGION: &str = tencent::REGION;
 
-use crate::backend::{BatchBackend, JobStatuses, PrepReleaseStream, job_statuses_one_by_one};
+use crate::backend::{
+    BatchBackend, JobStatuses, JobStream, PrepReleaseStream, TaskStream, job_statuses_one_by_one,
+};
 use crate::call::Call;
 use crate::capability::Capabilities;
 use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, RetryFailure,
@@ -86,6 +89,15 @@ use store::{BACKEND, Store};
 /// Entries per page of `list_prep_release_status` when the caller sets no page size (Azure's
 /// default).
 pub const DEFAULT_PAGE_SIZE: u32 = 1000;
+
+/// Where a job listing continues: after a job id (Azure's skip token), or at an offset
+/// (Tencent's `Offset`).
+#[derive(Debug, Clone)]
+enum Cursor {
+    Start,
+    After(String),
+    Offset(usize),
+}
 
 /// Which provider's rules a backend follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +238,7 @@ fn azure_capabilities() -> Capabilities {
     let mut c = Capabilities::all();
     c.submit = crate::translate::azure::submit_capabilities();
     c.job_statuses_per_request = 1;
+    c.list_jobs_server_filters = crate::translate::azure::LIST_JOBS_SERVER_FILTERS;
     c
 }
 
@@ -673,6 +686,88 @@ impl BatchBackend for InMemoryBackend {
             self.store().delete(job, &options.preconditions, now)
         })
         .await
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        let op = Operation::ListJobs;
+        let backend = self.clone();
+        let size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        paginate(move |cursor: Option<(u32, Cursor)>| {
+            let backend = backend.clone();
+            let options = options.clone();
+            async move {
+                let (page, at) = cursor.unwrap_or((0, Cursor::Start));
+                let call = Call::without_job(
+                    op,
+                    JournalOptions::ListJobs {
+                        options: options.clone(),
+                        page,
+                    },
+                );
+                let (items, next) = backend
+                    .execute(call, |now| match (backend.flavour, at) {
+                        (Flavour::Tencent, at) => {
+                            let offset = if let Cursor::Offset(n) = at { n } else { 0 };
+                            let (items, next) = tencent::jobs_page(
+                                &mut backend.tencent_store(),
+                                &options,
+                                offset,
+                                size.min(tencent::MAX_JOB_IDS),
+                                now,
+                            );
+                            Ok((items, next.map(Cursor::Offset)))
+                        }
+                        (_, at) => {
+                            let after = if let Cursor::After(k) = &at {
+                                Some(k.as_str())
+                            } else {
+                                None
+                            };
+                            let (items, next) =
+                                backend.store().jobs_page(&options, size, after, now)?;
+                            Ok((items, next.map(Cursor::After)))
+                        }
+                    })
+                    .await?;
+                Ok(Page::new(items, next.map(|c| (page.saturating_add(1), c))))
+            }
+        })
+        .boxed()
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        let op = Operation::ListTasks;
+        let backend = self.clone();
+        let job = job.clone();
+        let size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        paginate(move |cursor: Option<(u32, String)>| {
+            let backend = backend.clone();
+            let job = job.clone();
+            let options = options.clone();
+            async move {
+                let (page, after) = match cursor {
+                    None => (0, None),
+                    Some((page, after)) => (page, Some(after)),
+                };
+                let call = Call::new(op, &job, JournalOptions::ListTasks { options, page });
+                let (items, next) = backend
+                    .execute(call, |now| {
+                        if backend.flavour == Flavour::Tencent {
+                            // DescribeJob answers every task at once.
+                            let items = tencent::tasks(&mut backend.tencent_store(), &job, now)?;
+                            return Ok((items, None));
+                        }
+                        backend
+                            .store()
+                            .tasks_page(&job, size, after.as_deref(), now)
+                    })
+                    .await?;
+                Ok(Page::new(items, next.map(|c| (page.saturating_add(1), c))))
+            }
+        })
+        .boxed()
     }
 
     async fn retry_failed_tasks_impl(

@@ -22,7 +22,7 @@ use super::preconditions;
 use super::prep_release::{Filter, Select};
 use crate::error::{Error, ErrorContext, Operation, ResourceKind, Result};
 use crate::id::{JobId, TaskId};
-use crate::options::{Preconditions, StatusOptions};
+use crate::options::{ListJobsOptions, Preconditions, StatusOptions};
 use crate::outcome::{
     DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, SubmitJobOutcome,
     TerminateDisposition, TerminateJobOutcome,
@@ -362,6 +362,74 @@ impl Store {
         }
     }
 
+    /// One page of Job_List: jobs after `after` (by lowercased id), at most `size`; the
+    /// state filter applied here, as Batch applies `$filter=state eq ...`.
+    pub(crate) fn jobs_page(
+        &mut self,
+        options: &ListJobsOptions,
+        size: usize,
+        after: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<JobStatus>, Option<String>)> {
+        self.sim.advance(now);
+        let keys: Vec<String> = self
+            .sim
+            .jobs
+            .keys()
+            .filter(|k| after.is_none_or(|a| k.as_str() > a))
+            .cloned()
+            .collect();
+        let mut items = Vec::new();
+        let mut last = None;
+        for key in keys {
+            if items.len() == size {
+                return Ok((items, last));
+            }
+            let Some(id) = self
+                .sim
+                .jobs
+                .get(&key)
+                .and_then(|j| JobId::new(j.id.clone()).ok())
+            else {
+                continue;
+            };
+            let status = self.job_status(&id, &StatusOptions::default(), now)?;
+            last = Some(key);
+            if options.states.is_empty() || options.states.contains(&status.state) {
+                items.push(status);
+            }
+        }
+        Ok((items, None))
+    }
+
+    /// One page of Task_List: the job's tasks after `after` (by lowercased id).
+    pub(crate) fn tasks_page(
+        &mut self,
+        id: &JobId,
+        size: usize,
+        after: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<TaskStatus>, Option<String>)> {
+        let job = self.job(Operation::ListTasks, id, now)?;
+        let tasks: Vec<(String, String)> = job
+            .tasks
+            .iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+            .map(|(k, t)| (k.clone(), t.id.clone()))
+            .collect();
+        let more = tasks.len() > size;
+        let mut items = Vec::new();
+        let mut last = None;
+        for (key, task) in tasks.into_iter().take(size) {
+            let Ok(task) = TaskId::new(task) else {
+                continue;
+            };
+            items.push(self.task_status(id, &task, &StatusOptions::default(), now)?);
+            last = Some(key);
+        }
+        Ok((items, if more { last } else { None }))
+    }
+
     pub(crate) fn reactivate(
         &mut self,
         id: &JobId,
@@ -423,6 +491,12 @@ impl Store {
         s.pool_id = Some(job.pool_id.clone());
         s.task_counts = Some(counts);
         s.labels = azure::labels_from_metadata(job.body.get("metadata")).0;
+        s.name = job
+            .body
+            .get("displayName")
+            .and_then(serde_json::Value::as_str)
+            .map(String::from);
+        s.creation_time = Some(job.created);
         Ok(select_job(s, &read.select))
     }
 

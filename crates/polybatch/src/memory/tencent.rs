@@ -42,6 +42,9 @@ pub(crate) fn capabilities() -> Capabilities {
     c.job_statuses = true;
     c.job_statuses_per_request = MAX_JOB_IDS;
     c.delete_job = true;
+    c.list_jobs = true;
+    c.list_jobs_server_filters = crate::translate::tencent::LIST_JOBS_SERVER_FILTERS;
+    c.list_tasks = true;
     c
 }
 
@@ -120,19 +123,75 @@ pub(crate) fn job_statuses(
                     None,
                     Refusal::JobNotFound(job.as_str().into()),
                 )),
-                Some(j) => {
-                    let view = j.view(now);
-                    let raw = view.state.as_str().to_string();
-                    let mut s = JobStatus::new(job.clone(), job_state(view.state), raw);
-                    s.end_time = view.ended;
-                    s.task_counts = Some(counts(&view.tasks));
-                    s.labels = labels(j);
-                    Ok(s)
-                }
+                Some(j) => Ok(summary(job.clone(), j, now)),
             };
             (job.clone(), status)
         })
         .collect()
+}
+
+/// A job as a `DescribeJobs` `JobView` reads: no `NextAction`, no failure reason.
+fn summary(id: JobId, j: &Job, now: DateTime<Utc>) -> JobStatus {
+    let view = j.view(now);
+    let raw = view.state.as_str().to_string();
+    let mut s = JobStatus::new(id, job_state(view.state), raw);
+    s.end_time = view.ended;
+    s.task_counts = Some(counts(&view.tasks));
+    s.labels = labels(j);
+    s.name = Some(j.spec.name.clone());
+    s.creation_time = Some(j.created);
+    s
+}
+
+/// One page of `DescribeJobs` (newest first, `Offset`/`Limit`), with the state filter
+/// (`job-state`) and the label filters (`tag:KEY`) applied as the service applies them.
+pub(crate) fn jobs_page(
+    store: &mut Store,
+    options: &crate::options::ListJobsOptions,
+    offset: usize,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> (Vec<JobStatus>, Option<usize>) {
+    let all: Vec<JobStatus> = store
+        .list(REGION)
+        .into_iter()
+        .filter_map(|j| Some(summary(JobId::new(j.id.clone()).ok()?, j, now)))
+        .filter(|s| options.states.is_empty() || options.states.contains(&s.state))
+        .filter(|s| {
+            options
+                .labels
+                .iter()
+                .all(|(k, v)| s.labels.get(k) == Some(v))
+        })
+        .collect();
+    let total = all.len();
+    let items: Vec<JobStatus> = all.into_iter().skip(offset).take(limit).collect();
+    let next = offset + items.len();
+    let more = next < total && !items.is_empty();
+    (items, more.then_some(next))
+}
+
+/// `DescribeJob`'s `TaskSet`, as task statuses (name, state, times; no instance detail).
+pub(crate) fn tasks(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> Result<Vec<TaskStatus>> {
+    let j = find(store, Operation::ListTasks, job)?;
+    let view = j.view(now);
+    Ok(view
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let task = TaskId::new(t.name.clone()).ok()?;
+            let mut s = TaskStatus::new(job.clone(), task, task_state(t.state), t.state.as_str());
+            s.start_time = t.started.or(Some(t.created));
+            s.end_time = t.ended;
+            s.instance_count = u32::try_from(t.instances.len()).unwrap_or(u32::MAX);
+            s.result = match task_state(t.state) {
+                TaskState::Succeeded => Some(TaskResult::Success),
+                TaskState::Failed => Some(TaskResult::Failure),
+                _ => None,
+            };
+            Some(s)
+        })
+        .collect())
 }
 
 fn labels(j: &Job) -> std::collections::BTreeMap<String, String> {
@@ -366,6 +425,8 @@ pub(crate) fn job_status(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> 
     s.end_time = view.ended;
     s.task_counts = Some(counts(&view.tasks));
     s.labels = labels(j);
+    s.name = Some(j.spec.name.clone());
+    s.creation_time = Some(j.created);
     if failed(view.state) {
         s.failure = Some(FailureInfo::new(Some(raw), non_empty(&view.reason)));
     }

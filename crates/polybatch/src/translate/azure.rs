@@ -20,6 +20,31 @@ use crate::spec_support::SubmitCapabilities;
 
 const BACKEND: &str = "azure";
 
+/// Which `list_jobs` filters Job_List's `$filter` carries: the state (`state eq 'active' or
+/// ...`). Metadata cannot be filtered on, and names and creation times are matched on what
+/// the service sends.
+pub const LIST_JOBS_SERVER_FILTERS: crate::ListJobsFilters = crate::ListJobsFilters {
+    states: true,
+    labels: false,
+    name_prefix: false,
+    created: false,
+};
+
+/// The Batch state a neutral job state stands for, when there is one.
+pub fn job_state_name(state: crate::JobState) -> Option<&'static str> {
+    use crate::JobState as S;
+    Some(match state {
+        S::Active => "active",
+        S::Disabling => "disabling",
+        S::Disabled => "disabled",
+        S::Enabling => "enabling",
+        S::Terminating => "terminating",
+        S::Completed => "completed",
+        S::Deleting => "deleting",
+        _ => return None,
+    })
+}
+
 /// Tasks per `Task_AddCollection` request (Batch's limit).
 pub const TASKS_PER_REQUEST: usize = 100;
 

@@ -32,6 +32,51 @@ pub fn submit_capabilities() -> SubmitCapabilities {
     c
 }
 
+/// Which `list_jobs` filters `DescribeJobs` carries: `job-state` and `tag:KEY`. Names are
+/// matched on what it sends (its `job-name` filter is an exact match, not a prefix), and
+/// creation times too.
+pub const LIST_JOBS_SERVER_FILTERS: crate::ListJobsFilters = crate::ListJobsFilters {
+    states: true,
+    labels: true,
+    name_prefix: false,
+    created: false,
+};
+
+/// The Tencent states a neutral job state stands for (none: no Tencent job is in it).
+pub fn job_state_names(state: crate::JobState) -> &'static [&'static str] {
+    use crate::JobState as S;
+    match state {
+        S::Submitted => &["SUBMITTED"],
+        S::Pending => &["PENDING", "RUNNABLE"],
+        S::Running => &["STARTING", "RUNNING"],
+        S::Succeeded => &["SUCCEED"],
+        S::Failed => &["FAILED"],
+        S::Interrupted => &["FAILED_INTERRUPTED"],
+        _ => &[],
+    }
+}
+
+/// The `DescribeJobs` filters of a listing: `job-state` (any of the states asked) and one
+/// `tag:KEY` per label. `None` when the states asked name no Tencent state: nothing matches.
+pub fn list_filters(options: &crate::ListJobsOptions) -> Option<Vec<Value>> {
+    let mut filters = Vec::new();
+    if !options.states.is_empty() {
+        let names: Vec<&str> = options
+            .states
+            .iter()
+            .flat_map(|s| job_state_names(*s).iter().copied())
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        filters.push(json!({"Name": "job-state", "Values": names}));
+    }
+    for (k, v) in &options.labels {
+        filters.push(json!({"Name": format!("tag:{k}"), "Values": [v]}));
+    }
+    Some(filters)
+}
+
 /// The `DescribeJobs` filter that finds the job submitted with `key`.
 pub fn key_filter(key: &IdempotencyKey) -> Value {
     json!({"Name": format!("tag:{IDEMPOTENCY_LABEL}"), "Values": [key.as_str()]})

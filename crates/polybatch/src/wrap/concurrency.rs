@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 
-use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::backend::{BatchBackend, JobStream, PrepReleaseStream, TaskStream};
 use crate::error::Result;
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
@@ -73,6 +74,25 @@ impl<B: BatchBackend> fmt::Display for ConcurrencyLimited<B> {
     }
 }
 
+impl<B: BatchBackend> ConcurrencyLimited<B> {
+    /// A listing that takes a permit at its first poll and holds it as long as it lives.
+    fn holding<T: Send + 'static>(
+        &self,
+        inner: futures::stream::BoxStream<'static, Result<T>>,
+    ) -> futures::stream::BoxStream<'static, Result<T>> {
+        let semaphore = self.semaphore.clone();
+        futures::stream::once(async move {
+            let permit = semaphore.acquire_owned().await.ok();
+            inner.map(move |item| {
+                let _held = &permit;
+                item
+            })
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
 #[async_trait]
 impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
     inner_identity!();
@@ -116,18 +136,15 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
-        let semaphore = self.semaphore.clone();
-        let inner = self.inner.list_prep_release_status_impl(job, options);
-        futures::stream::once(async move {
-            let permit = semaphore.acquire_owned().await.ok();
-            // The permit lives as long as the stream.
-            inner.map(move |item| {
-                let _held = &permit;
-                item
-            })
-        })
-        .flatten()
-        .boxed()
+        self.holding(self.inner.list_prep_release_status_impl(job, options))
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        self.holding(self.inner.list_jobs_impl(options))
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        self.holding(self.inner.list_tasks_impl(job, options))
     }
 
     async fn retry_failed_tasks_impl(

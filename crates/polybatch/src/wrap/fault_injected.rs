@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use super::faults::Faults;
-use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::backend::{BatchBackend, JobStream, PrepReleaseStream, TaskStream};
 use crate::error::{ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
@@ -75,6 +76,27 @@ impl<B: BatchBackend> fmt::Display for FaultInjected<B> {
     }
 }
 
+impl<B: BatchBackend> FaultInjected<B> {
+    /// A listing whose first poll takes the next fault of `op`: a failure ends it with that
+    /// error, a delay waits first.
+    fn after_fault<T: Send + 'static>(
+        &self,
+        op: Operation,
+        inner: futures::stream::BoxStream<'static, Result<T>>,
+    ) -> futures::stream::BoxStream<'static, Result<T>> {
+        let faults = self.faults.clone();
+        let backend = self.inner.name();
+        futures::stream::once(async move {
+            match inject(&faults, backend, op).await {
+                Ok(()) => inner,
+                Err(e) => crate::backend::error_stream(e),
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
 #[async_trait]
 impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
     inner_identity!();
@@ -118,17 +140,19 @@ impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
-        let faults = self.faults.clone();
-        let backend = self.inner.name();
         let inner = self.inner.list_prep_release_status_impl(job, options);
-        futures::stream::once(async move {
-            match inject(&faults, backend, Operation::ListPrepReleaseStatus).await {
-                Ok(()) => inner,
-                Err(e) => crate::backend::error_stream(e),
-            }
-        })
-        .flatten()
-        .boxed()
+        self.after_fault(Operation::ListPrepReleaseStatus, inner)
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        self.after_fault(Operation::ListJobs, self.inner.list_jobs_impl(options))
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        self.after_fault(
+            Operation::ListTasks,
+            self.inner.list_tasks_impl(job, options),
+        )
     }
 
     async fn retry_failed_tasks_impl(

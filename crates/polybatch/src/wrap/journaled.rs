@@ -8,15 +8,16 @@ use async_trait::async_trait;
 use futures::StreamExt;
 
 use super::journal::{CallResult, Journal, JournalEntry};
-use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::backend::{BatchBackend, JobStream, PrepReleaseStream, TaskStream};
 use crate::call::{Call, CallOptions};
 use crate::capability::Capabilities;
 use crate::clock::{Clock, TokioClock};
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
@@ -101,8 +102,8 @@ impl Record {
 }
 
 /// A listing being journaled: dropped before its end, its entry says `Cancelled`.
-struct Listing {
-    inner: PrepReleaseStream,
+struct Listing<T> {
+    inner: futures::stream::BoxStream<'static, Result<T>>,
     call: Option<Call>,
     pending: Option<Pending>,
     record: Record,
@@ -147,6 +148,45 @@ impl<B: BatchBackend> fmt::Debug for Journaled<B> {
 impl<B: BatchBackend> fmt::Display for Journaled<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Journaled({})", self.inner)
+    }
+}
+
+impl<B: BatchBackend> Journaled<B> {
+    /// One journal entry for a whole listing: it opens at the first poll and closes at the end
+    /// or the first error.
+    fn listing<T: Send + 'static>(
+        &self,
+        call: Call,
+        inner: futures::stream::BoxStream<'static, Result<T>>,
+    ) -> futures::stream::BoxStream<'static, Result<T>> {
+        let state = Listing {
+            inner,
+            call: Some(call),
+            pending: None,
+            record: self.record.clone(),
+        };
+        futures::stream::unfold(state, |mut st| async move {
+            // The entry opens at the first poll and closes at the end or the first error.
+            if let Some(call) = st.call.take() {
+                st.pending = Some(st.record.start(call));
+            }
+            match st.inner.next().await {
+                Some(Ok(item)) => Some((Ok(item), st)),
+                Some(Err(e)) => {
+                    if let Some(mut p) = st.pending.take() {
+                        p.end(CallResult::failed(&e));
+                    }
+                    Some((Err(e), st))
+                }
+                None => {
+                    if let Some(mut p) = st.pending.take() {
+                        p.end(CallResult::Succeeded);
+                    }
+                    None
+                }
+            }
+        })
+        .boxed()
     }
 }
 
@@ -237,34 +277,30 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
                 page: 0,
             },
         );
-        let state = Listing {
-            inner: self.inner.list_prep_release_status_impl(job, options),
-            call: Some(call),
-            pending: None,
-            record: self.record.clone(),
-        };
-        futures::stream::unfold(state, |mut st| async move {
-            // The entry opens at the first poll and closes at the end or the first error.
-            if let Some(call) = st.call.take() {
-                st.pending = Some(st.record.start(call));
-            }
-            match st.inner.next().await {
-                Some(Ok(item)) => Some((Ok(item), st)),
-                Some(Err(e)) => {
-                    if let Some(mut p) = st.pending.take() {
-                        p.end(CallResult::failed(&e));
-                    }
-                    Some((Err(e), st))
-                }
-                None => {
-                    if let Some(mut p) = st.pending.take() {
-                        p.end(CallResult::Succeeded);
-                    }
-                    None
-                }
-            }
-        })
-        .boxed()
+        self.listing(call, self.inner.list_prep_release_status_impl(job, options))
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        let call = Call::without_job(
+            Operation::ListJobs,
+            CallOptions::ListJobs {
+                options: options.clone(),
+                page: 0,
+            },
+        );
+        self.listing(call, self.inner.list_jobs_impl(options))
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        let call = Call::new(
+            Operation::ListTasks,
+            job,
+            CallOptions::ListTasks {
+                options: options.clone(),
+                page: 0,
+            },
+        );
+        self.listing(call, self.inner.list_tasks_impl(job, options))
     }
 
     async fn retry_failed_tasks_impl(

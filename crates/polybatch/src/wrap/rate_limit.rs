@@ -6,12 +6,13 @@ use std::fmt;
 use async_trait::async_trait;
 use futures::StreamExt;
 
-use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::backend::{BatchBackend, JobStream, PrepReleaseStream, TaskStream};
 use crate::error::{Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
@@ -87,6 +88,23 @@ impl<B: BatchBackend> fmt::Display for RateLimited<B> {
     }
 }
 
+impl<B: BatchBackend> RateLimited<B> {
+    /// A listing that waits for one permit of `op` at its first poll.
+    fn after_permit<T: Send + 'static>(
+        &self,
+        op: Operation,
+        inner: futures::stream::BoxStream<'static, Result<T>>,
+    ) -> futures::stream::BoxStream<'static, Result<T>> {
+        let limiter = self.limiter.clone();
+        futures::stream::once(async move {
+            limiter.acquire(&op).await;
+            inner
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
 #[async_trait]
 impl<B: BatchBackend> BatchBackend for RateLimited<B> {
     inner_identity!();
@@ -130,14 +148,19 @@ impl<B: BatchBackend> BatchBackend for RateLimited<B> {
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
-        let limiter = self.limiter.clone();
         let inner = self.inner.list_prep_release_status_impl(job, options);
-        futures::stream::once(async move {
-            limiter.acquire(&Operation::ListPrepReleaseStatus).await;
-            inner
-        })
-        .flatten()
-        .boxed()
+        self.after_permit(Operation::ListPrepReleaseStatus, inner)
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        self.after_permit(Operation::ListJobs, self.inner.list_jobs_impl(options))
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        self.after_permit(
+            Operation::ListTasks,
+            self.inner.list_tasks_impl(job, options),
+        )
     }
 
     async fn retry_failed_tasks_impl(

@@ -5,14 +5,15 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-use crate::backend::{BatchBackend, PrepReleaseStream};
+use crate::backend::{BatchBackend, JobStream, PrepReleaseStream, TaskStream};
 use crate::call::Call;
 use crate::capability::Capabilities;
 use crate::error::{Error, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListPrepReleaseOptions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
@@ -131,5 +132,13 @@ impl<B: BatchBackend> BatchBackend for Restricted<B> {
         options: DeleteJobOptions,
     ) -> Result<DeleteJobOutcome> {
         self.inner.delete_job_impl(job, options).await
+    }
+
+    fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
+        self.inner.list_jobs_impl(options)
+    }
+
+    fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
+        self.inner.list_tasks_impl(job, options)
     }
 }
