@@ -75,6 +75,26 @@ pub fn dedupe(lines: Vec<IdLine>, case_insensitive: bool) -> (Vec<IdLine>, usize
     (kept, dropped)
 }
 
+/// The ids of a bulk command (`jobs COMMAND`): its arguments, then the lines of its ids file;
+/// none at all is a usage error.
+pub fn collect_ids(
+    ids: &[String],
+    ids_file: Option<&Path>,
+    command: &str,
+) -> Result<Vec<IdLine>, CliError> {
+    if ids.is_empty() && ids_file.is_none() {
+        return Err(CliError::usage(format!(
+            "no job ids: give them as arguments (`jobs {command} JOB...`) or with \
+             --ids-file FILE (`-` for stdin)"
+        )));
+    }
+    let mut lines: Vec<IdLine> = ids.iter().map(|id| id_line(id.trim())).collect();
+    if let Some(path) = ids_file {
+        lines.extend(parse_ids(&read_ids_file(path)?));
+    }
+    Ok(lines)
+}
+
 fn read_ids_file(path: &Path) -> Result<String, CliError> {
     if path.as_os_str() == "-" {
         // Someone typing at a terminal would otherwise see a command that seems to hang.
@@ -105,16 +125,7 @@ pub async fn terminate(
     args: BulkTerminateArgs,
     format: OutputFormat,
 ) -> Result<(), CliError> {
-    if args.ids.is_empty() && args.ids_file.is_none() {
-        return Err(CliError::usage(
-            "no job ids: give them as arguments (`jobs terminate JOB...`) or with \
-             --ids-file FILE (`-` for stdin)",
-        ));
-    }
-    let mut lines: Vec<IdLine> = args.ids.iter().map(|id| id_line(id.trim())).collect();
-    if let Some(path) = &args.ids_file {
-        lines.extend(parse_ids(&read_ids_file(path)?));
-    }
+    let lines = collect_ids(&args.ids, args.ids_file.as_deref(), "terminate")?;
     let (lines, duplicates) = dedupe(lines, backend.name() == polybatch_azure::BACKEND);
     if duplicates > 0 && format == OutputFormat::Table {
         eprintln!("{duplicates} repeated job id(s) skipped: each job is terminated once");

@@ -262,6 +262,22 @@ pub struct DemoArgs {
 /// `polybatch job ...`.
 #[derive(Debug, Subcommand)]
 pub enum JobCommand {
+    /// Submit a job from a spec file (JSON, or TOML when the name ends in `.toml`; `-` reads
+    /// JSON from stdin). Safe to repeat: the same idempotency key finds the job it made.
+    Submit {
+        /// The spec file (see docs/lifecycle.md for its fields).
+        #[arg(long)]
+        spec: PathBuf,
+        /// The idempotency key (printed when generated; pass it again to resubmit safely).
+        #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        idempotency_key: Option<String>,
+    },
+    /// Delete a job and everything about it (idempotent: a job already gone is not an error;
+    /// Tencent deletes only finished jobs).
+    Delete {
+        /// The job id.
+        job: String,
+    },
     /// Show a job's normalized and provider state.
     Status {
         /// The job id.
@@ -372,6 +388,43 @@ pub enum TaskCommand {
 pub enum JobsCommand {
     /// Terminate many jobs with bounded concurrency; one failure never stops the rest.
     Terminate(BulkTerminateArgs),
+    /// List jobs, filtered by state, label, name prefix and creation time (table, or JSON
+    /// Lines as they arrive).
+    List(ListJobsArgs),
+    /// The statuses of many jobs, with as few requests as the provider allows (Tencent: 100
+    /// ids a request). Exit 1 when any is missing.
+    Status {
+        /// Job ids (with or instead of `--ids-file`).
+        #[arg(value_name = "JOB")]
+        ids: Vec<String>,
+        /// A file with one job id per line (`-` for stdin); blank lines and `#` comments are
+        /// skipped.
+        #[arg(long)]
+        ids_file: Option<PathBuf>,
+    },
+}
+
+/// `polybatch jobs list`.
+#[derive(Debug, Args)]
+pub struct ListJobsArgs {
+    /// Only jobs in this neutral state (`active`, `running`, `completed`, ...); repeatable.
+    #[arg(long = "state", value_name = "STATE")]
+    pub states: Vec<String>,
+    /// Only jobs with this label, as KEY=VALUE; repeatable (all must match).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Only jobs whose name starts with this.
+    #[arg(long)]
+    pub name_prefix: Option<String>,
+    /// Only jobs created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+    #[arg(long)]
+    pub created_after: Option<String>,
+    /// Only jobs created before this time (RFC 3339).
+    #[arg(long)]
+    pub created_before: Option<String>,
+    /// Jobs per page request (1 to 1000).
+    #[arg(long)]
+    pub page_size: Option<u32>,
 }
 
 /// `polybatch jobs terminate`.

@@ -10,6 +10,7 @@ mod demo;
 mod emulator;
 mod exit;
 mod format;
+mod lifecycle;
 mod logging;
 mod ops;
 mod output;
@@ -123,8 +124,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Jobs(op) => {
             let backend = backend::build(&op.options)?;
-            let cli::JobsCommand::Terminate(args) = op.command;
-            bulk::terminate(backend, args, output).await
+            match op.command {
+                cli::JobsCommand::Terminate(args) => bulk::terminate(backend, args, output).await,
+                cli::JobsCommand::List(args) => lifecycle::list(backend, args, output).await,
+                cli::JobsCommand::Status { ids, ids_file } => {
+                    lifecycle::statuses(backend, ids, ids_file, output).await
+                }
+            }
         }
     }
 }

@@ -23,6 +23,11 @@ pub async fn job(
     format: OutputFormat,
 ) -> Result<(), CliError> {
     match command {
+        JobCommand::Submit {
+            spec,
+            idempotency_key,
+        } => crate::lifecycle::submit(backend, &spec, idempotency_key, format).await,
+        JobCommand::Delete { job } => crate::lifecycle::delete(backend, job, format).await,
         JobCommand::Status { job } => {
             let job = JobId::new(job)?;
             let status = backend.job_status(&job, StatusOptions::default()).await?;

@@ -55,10 +55,22 @@ pub fn failure_text(f: &FailureInfo) -> String {
 fn job_rows(s: &JobStatus) -> Vec<(&'static str, Option<String>)> {
     vec![
         ("job", Some(s.job_id.to_string())),
+        ("name", s.name.clone()),
         ("state", Some(s.state.to_string())),
         ("provider state", Some(s.provider_state.clone())),
         ("previous provider state", s.previous_provider_state.clone()),
         ("pool", s.pool_id.clone()),
+        ("created", time(&s.creation_time)),
+        (
+            "labels",
+            (!s.labels.is_empty()).then(|| {
+                s.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+        ),
         ("etag", s.etag.as_ref().map(|e| e.to_string())),
         ("last modified", time(&s.last_modified)),
         ("start", time(&s.start_time)),
@@ -225,6 +237,33 @@ pub fn prep_release_table(entries: &[PrepReleaseStatus]) -> String {
         })
         .collect();
     plain_table(["NODE", "POOL", "PREPARATION", "RELEASE"], &rows)
+}
+
+/// Job statuses as a plain table (id, state, provider state, name, created, labels), its
+/// columns as wide as their widest value.
+pub fn jobs_table(jobs: &[JobStatus]) -> String {
+    let rows: Vec<[String; 6]> = jobs
+        .iter()
+        .map(|s| {
+            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            [
+                s.job_id.to_string(),
+                s.state.to_string(),
+                s.provider_state.clone(),
+                s.name.clone().unwrap_or_else(|| "-".into()),
+                time(&s.creation_time).unwrap_or_else(|| "-".into()),
+                if labels.is_empty() {
+                    "-".into()
+                } else {
+                    labels.join(",")
+                },
+            ]
+        })
+        .collect();
+    plain_table(
+        ["JOB", "STATE", "PROVIDER", "NAME", "CREATED", "LABELS"],
+        &rows,
+    )
 }
 
 /// Left-aligned columns two spaces apart, each as wide as its widest cell (in characters).

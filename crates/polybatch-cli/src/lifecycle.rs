@@ -1,0 +1,232 @@
+//! The job-lifecycle commands: `job submit`, `job delete`, `jobs list`, `jobs status`. Each
+//! is one call of the neutral trait, so they work alike on every provider.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use polybatch::{
+    BatchBackend, DeleteJobOptions, IdempotencyKey, JobId, JobSpec, JobState, JobStatusesOptions,
+    ListJobsOptions, SubmitJobOptions,
+};
+use serde_json::json;
+
+use crate::bulk::{IdLine, collect_ids, dedupe};
+use crate::cli::ListJobsArgs;
+use crate::exit::{CliError, error_json, one_line};
+use crate::format::OutputFormat;
+use crate::output;
+
+/// Reads a spec file: TOML when its name ends in `.toml`, JSON otherwise (`-`: stdin).
+pub fn read_spec(path: &Path) -> Result<JobSpec, CliError> {
+    let shown = path.display();
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| CliError::usage(format!("--spec -: cannot read stdin: {e}")))?
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| CliError::usage(format!("--spec {shown}: cannot read: {e}")))?
+    };
+    let toml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let parsed = if toml {
+        toml::from_str::<JobSpec>(&text).map_err(|e| one_line(&e.to_string()))
+    } else {
+        serde_json::from_str::<JobSpec>(&text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| CliError::usage(format!("--spec {shown}: not a job spec: {e}")))
+}
+
+/// `polybatch job submit`.
+pub async fn submit(
+    backend: Arc<dyn BatchBackend>,
+    spec: &Path,
+    key: Option<String>,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let mut spec = read_spec(spec)?;
+    if let Some(key) = key {
+        spec.idempotency_key = Some(IdempotencyKey::new(key)?);
+    }
+    let outcome = backend
+        .submit_job(spec, SubmitJobOptions::default())
+        .await?;
+    match format {
+        OutputFormat::Json => output::print_json(&json!(outcome)),
+        OutputFormat::Table => {
+            let verb = if outcome.created {
+                "submitted"
+            } else {
+                "already submitted with this key"
+            };
+            let mut line = format!(
+                "{}: {verb} (idempotency key {})",
+                outcome.job, outcome.idempotency_key
+            );
+            if let Some(rid) = &outcome.request_id {
+                line.push_str(&format!(" (request id {rid})"));
+            }
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// `polybatch job delete`.
+pub async fn delete(
+    backend: Arc<dyn BatchBackend>,
+    job: String,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let job = JobId::new(job)?;
+    let outcome = backend
+        .delete_job(&job, DeleteJobOptions::default())
+        .await?;
+    match format {
+        OutputFormat::Json => output::print_json(&json!({
+            "job_id": job,
+            "disposition": outcome.disposition,
+            "request_id": outcome.request_id,
+        })),
+        OutputFormat::Table => {
+            let mut line = format!("{job}: {}", outcome.disposition);
+            if let Some(rid) = &outcome.request_id {
+                line.push_str(&format!(" (request id {rid})"));
+            }
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+fn time_arg(flag: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, CliError> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| CliError::usage(format!("{flag} {v:?}: not an RFC 3339 time: {e}")))
+        })
+        .transpose()
+}
+
+/// The listing's options from the command line; every bad value is a usage error naming its
+/// flag.
+pub fn list_options(args: ListJobsArgs) -> Result<ListJobsOptions, CliError> {
+    let mut o = ListJobsOptions::default();
+    for s in args.states {
+        let state: JobState =
+            serde_json::from_value(json!(s.to_ascii_lowercase())).map_err(|_| {
+                CliError::usage(format!(
+                    "--state {s:?}: not a job state (submitted, pending, active, running, \
+                 terminating, completed, succeeded, failed, interrupted, deleting, ...)"
+                ))
+            })?;
+        o = o.with_state(state);
+    }
+    for l in args.labels {
+        let Some((k, v)) = l.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(CliError::usage(format!(
+                "--label {l:?}: write it as KEY=VALUE"
+            )));
+        };
+        o = o.with_label(k, v);
+    }
+    if let Some(p) = args.name_prefix {
+        o = o.with_name_prefix(p);
+    }
+    o.created_after = time_arg("--created-after", args.created_after)?;
+    o.created_before = time_arg("--created-before", args.created_before)?;
+    o.page_size = args.page_size;
+    Ok(o)
+}
+
+/// `polybatch jobs list`: JSON Lines as each page arrives; a table at the end.
+pub async fn list(
+    backend: Arc<dyn BatchBackend>,
+    args: ListJobsArgs,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let options = list_options(args)?;
+    let mut stream = backend.list_jobs(options);
+    let mut rows = Vec::new();
+    while let Some(item) = stream.next().await {
+        let status = match item {
+            Ok(s) => s,
+            Err(e) => {
+                if format == OutputFormat::Table && !rows.is_empty() {
+                    println!("{}", output::jobs_table(&rows));
+                }
+                return Err(e.into());
+            }
+        };
+        match format {
+            OutputFormat::Json => output::print_json(&json!(status)),
+            OutputFormat::Table => rows.push(status),
+        }
+    }
+    if format == OutputFormat::Table {
+        if rows.is_empty() {
+            println!("no job matches");
+        } else {
+            println!("{}", output::jobs_table(&rows));
+        }
+    }
+    Ok(())
+}
+
+/// `polybatch jobs status`: one bulk read; every id is answered.
+pub async fn statuses(
+    backend: Arc<dyn BatchBackend>,
+    ids: Vec<String>,
+    ids_file: Option<std::path::PathBuf>,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let lines = collect_ids(&ids, ids_file.as_deref(), "status")?;
+    let (lines, _) = dedupe(lines, backend.name() == polybatch_azure::BACKEND);
+    let mut invalid = Vec::new();
+    let mut jobs = Vec::new();
+    for line in lines {
+        match line {
+            IdLine::Valid(id) => jobs.push(id),
+            IdLine::Invalid { text, error } => invalid.push((text, error)),
+        }
+    }
+    let answers = backend
+        .job_statuses(&jobs, JobStatusesOptions::default())
+        .await?;
+    let mut found = Vec::new();
+    let mut failed = invalid.len();
+    for (text, error) in &invalid {
+        match format {
+            OutputFormat::Json => {
+                output::print_json(&json!({"job_id": text, "error": error_json(error)}))
+            }
+            OutputFormat::Table => eprintln!("{text}: {}", one_line(&error.to_string())),
+        }
+    }
+    for (job, answer) in answers {
+        match (answer, format) {
+            (Ok(s), OutputFormat::Json) => output::print_json(&json!(s)),
+            (Ok(s), OutputFormat::Table) => found.push(s),
+            (Err(e), OutputFormat::Json) => {
+                failed += 1;
+                output::print_json(&json!({"job_id": job, "error": error_json(&e)}));
+            }
+            (Err(e), OutputFormat::Table) => {
+                failed += 1;
+                eprintln!("{job}: {}", one_line(&e.to_string()));
+            }
+        }
+    }
+    if format == OutputFormat::Table && !found.is_empty() {
+        println!("{}", output::jobs_table(&found));
+    }
+    if failed > 0 {
+        return Err(CliError::failed(format!(
+            "{failed} job(s) could not be read"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! The lifecycle commands against the emulator, on both providers: `job submit --spec`
+//! (JSON and TOML, safe to repeat), `jobs list` by label, `jobs status` in bulk, and
+//! `job delete` (idempotent).
+
+mod common;
+
+use common::{TestEmulator, run};
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const AZURE_TOML: &str = r#"
+name = "nightly-render"
+labels = { team = "render", run = "cli-test" }
+
+[placement]
+kind = "azure_pool"
+pool_id = "pool-1"
+
+[[tasks]]
+name = "frame-1"
+command = { shell = "echo one" }
+env = { POLYBATCH_RUN_SECONDS = "1" }
+
+[[tasks]]
+name = "frame-2"
+command = { argv = ["echo", "two words"] }
+depends_on = ["frame-1"]
+env = { POLYBATCH_RUN_SECONDS = "1" }
+"#;
+
+#[test]
+fn azure_submit_list_status_delete() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(&dir, "job.toml", AZURE_TOML);
+    let submit = |key: &str| {
+        run(emu.azure_cli().args([
+            "--output",
+            "json",
+            "job",
+            "submit",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--idempotency-key",
+            key,
+        ]))
+    };
+    let first = submit("cli-key-1");
+    let first = first.success().json();
+    assert_eq!(first["created"], true, "{first}");
+    let job = first["job"].as_str().unwrap().to_string();
+    // Repeating the command finds the job it made.
+    let again = submit("cli-key-1");
+    let again = again.success().json();
+    assert_eq!(
+        (again["job"].as_str(), again["created"].as_bool()),
+        (Some(job.as_str()), Some(false))
+    );
+
+    let listed = run(emu.azure_cli().args([
+        "--output",
+        "json",
+        "jobs",
+        "list",
+        "--label",
+        "run=cli-test",
+        "--label",
+        "team=render",
+    ]));
+    let lines: Vec<serde_json::Value> = listed
+        .success()
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", listed.stdout);
+    assert_eq!(lines[0]["job_id"], job.as_str());
+    assert_eq!(lines[0]["labels"]["team"], "render");
+    assert_eq!(lines[0]["name"], "nightly-render");
+    let none = run(emu
+        .azure_cli()
+        .args(["jobs", "list", "--label", "run=other"]));
+    assert!(
+        none.success().stdout.contains("no job matches"),
+        "{}",
+        none.stdout
+    );
+    let table = run(emu
+        .azure_cli()
+        .args(["jobs", "list", "--label", "run=cli-test"]));
+    let out = &table.success().stdout;
+    assert!(
+        out.starts_with("JOB") && out.contains(&job) && out.contains("team=render"),
+        "{out}"
+    );
+
+    // Bulk status answers every id, and says which one is missing (exit 1).
+    let status = run(emu
+        .azure_cli()
+        .args(["jobs", "status", job.as_str(), "job-missing"]));
+    assert_eq!(status.code, Some(1), "{}", status.stderr);
+    assert!(status.stdout.contains(&job), "{}", status.stdout);
+    assert!(
+        status.stderr.contains("job-missing") && status.stderr.contains("not found"),
+        "{}",
+        status.stderr
+    );
+
+    let deleted = run(emu.azure_cli().args(["job", "delete", job.as_str()]));
+    assert!(
+        deleted
+            .success()
+            .stdout
+            .contains(&format!("{job}: accepted")),
+        "{}",
+        deleted.stdout
+    );
+    emu.advance(60);
+    let again = run(emu.azure_cli().args(["job", "delete", job.as_str()]));
+    assert!(
+        again.success().stdout.contains("already_gone"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn tencent_submit_from_json_and_bulk_status() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = serde_json::json!({
+        "name": "cli-json",
+        "labels": {"run": "cli-json"},
+        "placement": {"kind": "tencent_managed", "zone": "ap-guangzhou-3",
+                      "instance_type": "S5.MEDIUM2", "image_id": "img-polybatch"},
+        "tasks": [{"name": "only", "command": {"shell": "true"}, "instance_count": 2}],
+    });
+    let path = write(&dir, "job.json", &spec.to_string());
+    let out = run(emu
+        .tencent_cli()
+        .args(["job", "submit", "--spec", path.to_str().unwrap()]));
+    let line = out.success().stdout.trim().to_string();
+    assert!(line.contains(": submitted (idempotency key "), "{line}");
+    let job = line.split(':').next().unwrap().to_string();
+    let before = emu
+        .stats()
+        .requests
+        .get("tencent:DescribeJobs")
+        .copied()
+        .unwrap_or(0);
+    let status = run(emu
+        .tencent_cli()
+        .args(["--output", "json", "jobs", "status", job.as_str()]));
+    let v = status.success().json();
+    assert_eq!(v["job_id"], job.as_str());
+    assert_eq!(v["labels"]["run"], "cli-json");
+    let after = emu
+        .stats()
+        .requests
+        .get("tencent:DescribeJobs")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(after, before + 1, "one DescribeJobs for the bulk read");
+}
+
+#[test]
+fn bad_specs_and_flags_are_usage_errors() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(&dir, "bad.toml", "name = \"x\"\ncolour = \"blue\"\n");
+    let out = run(emu
+        .azure_cli()
+        .args(["job", "submit", "--spec", bad.to_str().unwrap()]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("not a job spec"), "{line}");
+    // A field Azure cannot carry is refused before any request, naming it.
+    let gpu = AZURE_TOML.replace(
+        "depends_on = [\"frame-1\"]",
+        "depends_on = [\"frame-1\"]\nresources = { gpus = 1 }",
+    );
+    let gpu = write(&dir, "gpu.toml", &gpu);
+    let before = emu.requests();
+    let out = run(emu
+        .azure_cli()
+        .args(["job", "submit", "--spec", gpu.to_str().unwrap()]));
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("tasks[].resources.gpus"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(emu.requests(), before, "nothing was sent");
+    let out = run(emu.azure_cli().args(["jobs", "list", "--label", "novalue"]));
+    assert!(out.one_error_line(2).contains("KEY=VALUE"));
+    let out = run(emu
+        .azure_cli()
+        .args(["jobs", "list", "--state", "sleeping"]));
+    assert!(out.one_error_line(2).contains("not a job state"));
+}
