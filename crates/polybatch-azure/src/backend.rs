@@ -481,4 +481,12 @@ impl BatchBackend for AzureBatchBackend {
     fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
         self.list_tasks_as(Operation::ListTasks, job, None, options.page_size)
     }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        _options: polybatch::ExportJobOptions,
+    ) -> Result<polybatch::ExportedJob> {
+        self.export(job).await
+    }
 }

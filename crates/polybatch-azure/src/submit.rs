@@ -8,6 +8,7 @@
 //! tasks it lacks are added), `TaskExists` is a task already added, and the patch sets a
 //! value. So a caller that lost an answer, or crashed half-way, submits again with the key.
 
+use futures::TryStreamExt;
 use polybatch::translate::azure;
 use polybatch::{
     DeleteDisposition, DeleteJobOptions, DeleteJobOutcome, Error, ErrorContext, IdempotencyKey,
@@ -167,6 +168,26 @@ impl AzureBatchBackend {
                 pending.len()
             )),
         ))
+    }
+
+    /// Job_Get and Task_List, as JSON, read back as a spec.
+    pub(crate) async fn export(&self, job: &JobId) -> Result<polybatch::ExportedJob> {
+        let op = Operation::ExportJob;
+        let get = Call::new(op, Method::GET, &["jobs", job.as_str()]).job(job.as_str());
+        let r = self.client().send(&get).await?;
+        let body: serde_json::Value = r.json()?;
+        let list = Call::new(op, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
+        let tasks: Vec<serde_json::Value> = self
+            .list(list, |t: serde_json::Value| Ok(t))
+            .try_collect()
+            .await?;
+        azure::export(&body, &tasks).map_err(|e| {
+            let mut e = e.stamped(BACKEND, op);
+            if let (Error::Service { ctx, .. }, Some(rid)) = (&mut e, r.request_id.as_ref()) {
+                ctx.request_id = Some(rid.clone());
+            }
+            e
+        })
     }
 
     pub(crate) async fn delete(

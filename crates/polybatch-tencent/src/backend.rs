@@ -141,6 +141,7 @@ pub fn tencent_capabilities() -> Capabilities {
     c.list_jobs = true;
     c.list_jobs_server_filters = polybatch::translate::tencent::LIST_JOBS_SERVER_FILTERS;
     c.list_tasks = true;
+    c.export_job = true;
     c
 }
 
@@ -364,6 +365,14 @@ impl BatchBackend for TencentBatchBackend {
         _options: polybatch::ListTasksOptions,
     ) -> polybatch::TaskStream {
         self.tasks(job)
+    }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        _options: polybatch::ExportJobOptions,
+    ) -> Result<polybatch::ExportedJob> {
+        self.export(job).await
     }
 }
 

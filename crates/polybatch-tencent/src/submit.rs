@@ -153,6 +153,20 @@ impl TencentBatchBackend {
             .collect())
     }
 
+    /// `DescribeJobSubmitInfo` and the zone from `DescribeJob`, read back as a spec.
+    pub(crate) async fn export(&self, job: &JobId) -> Result<polybatch::ExportedJob> {
+        let op = Operation::ExportJob;
+        let call =
+            Call::new(action::DESCRIBE_JOB_SUBMIT_INFO, op).subject(Subject::job(job.as_str()));
+        let body = JobIdRequest {
+            job_id: job.as_str().to_string(),
+        };
+        let info: Reply<serde_json::Value> = self.client.call(&call, &body).await?;
+        let described = self.describe_job(job, op).await?;
+        let zone = described.value.zone.clone().unwrap_or_default();
+        spelling::export(&info.value, &zone).map_err(|e| e.stamped(BACKEND, op))
+    }
+
     pub(crate) async fn delete(&self, job: &JobId) -> Result<DeleteJobOutcome> {
         let op = Operation::DeleteJob;
         let call = Call::new(action::DELETE_JOB, op).subject(Subject::job(job.as_str()));

@@ -12,15 +12,15 @@ use crate::capability::Capabilities;
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
-    ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions,
-    SubmitJobOptions, TerminateJobOptions,
+    DeleteJobOptions, ExportJobOptions, JobStatusesOptions, ListJobsOptions,
+    ListPrepReleaseOptions, ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions,
+    StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
     TerminateJobOutcome,
 };
-use crate::spec::{IdempotencyKey, JobSpec};
+use crate::spec::{ExportedJob, IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, PrepReleaseStatus, TaskStatus};
 
 /// What [`BatchBackend::job_statuses`] returns: one entry per distinct id asked about, in the
@@ -296,6 +296,20 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             .boxed()
     }
 
+    /// The job as a spec it could be submitted with again, here or, translated, on another
+    /// provider; what has no neutral form is in the spec's extensions or listed as dropped.
+    /// `export_job(submit_job(spec))` gives `spec` back, up to the normalisations
+    /// `docs/lifecycle.md` lists.
+    async fn export_job(&self, job: &JobId, options: ExportJobOptions) -> Result<ExportedJob> {
+        let op = Operation::ExportJob;
+        if let Err(e) = self.capabilities().check_operation(self.name(), op) {
+            self.on_refused(Call::new(op, job, CallOptions::Export(options)), &e);
+            return Err(e);
+        }
+        let result = self.export_job_impl(job, options).await;
+        stamp(result, self.name(), op)
+    }
+
     /// [`BatchBackend::terminate_job`] after its checks passed.
     async fn terminate_job_impl(
         &self,
@@ -383,6 +397,12 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
         let _ = (job, options);
         error_stream(Error::unsupported(self.name(), Operation::ListTasks))
+    }
+
+    /// [`BatchBackend::export_job`] after its checks passed.
+    async fn export_job_impl(&self, job: &JobId, options: ExportJobOptions) -> Result<ExportedJob> {
+        let _ = (job, options);
+        Err(Error::unsupported(self.name(), Operation::ExportJob))
     }
 }
 
@@ -567,6 +587,22 @@ macro_rules! forward_backend {
 
             fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
                 (**self).list_tasks_impl(job, options)
+            }
+
+            async fn export_job(
+                &self,
+                job: &JobId,
+                options: ExportJobOptions,
+            ) -> Result<ExportedJob> {
+                (**self).export_job(job, options).await
+            }
+
+            async fn export_job_impl(
+                &self,
+                job: &JobId,
+                options: ExportJobOptions,
+            ) -> Result<ExportedJob> {
+                (**self).export_job_impl(job, options).await
             }
         }
     };

@@ -52,6 +52,8 @@ pub enum CallOptions {
         /// Which page this request fetched.
         page: u32,
     },
+    /// `export_job`.
+    Export(crate::options::ExportJobOptions),
     /// One page request of `list_tasks` (`page` counts from 0).
     ListTasks {
         /// The listing's options.

@@ -65,6 +65,8 @@ pub struct Capabilities {
     pub list_jobs_server_filters: ListJobsFilters,
     /// `list_tasks` is supported.
     pub list_tasks: bool,
+    /// `export_job` is supported.
+    pub export_job: bool,
 }
 
 /// Which [`crate::ListJobsOptions`] filters a service applies itself.
@@ -132,6 +134,7 @@ impl Capabilities {
             list_jobs: true,
             list_jobs_server_filters: ListJobsFilters::all(),
             list_tasks: true,
+            export_job: true,
         }
     }
 
@@ -166,6 +169,7 @@ impl Capabilities {
                 .list_jobs_server_filters
                 .intersect(&other.list_jobs_server_filters),
             list_tasks: self.list_tasks && other.list_tasks,
+            export_job: self.export_job && other.export_job,
         }
     }
 
@@ -183,6 +187,7 @@ impl Capabilities {
             Operation::DeleteJob => self.delete_job,
             Operation::ListJobs => self.list_jobs,
             Operation::ListTasks => self.list_tasks,
+            Operation::ExportJob => self.export_job,
             _ => false,
         }
     }

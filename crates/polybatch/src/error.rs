@@ -41,6 +41,8 @@ pub enum Operation {
     ListJobs,
     /// [`crate::BatchBackend::list_tasks`].
     ListTasks,
+    /// [`crate::BatchBackend::export_job`].
+    ExportJob,
     /// Building a backend from configuration.
     Configure,
     /// A provider-specific operation (for example Tencent's `SubmitJob`).
@@ -49,7 +51,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation of the [`crate::BatchBackend`] trait, in declaration order.
-    pub const TRAIT_OPERATIONS: [Operation; 11] = [
+    pub const TRAIT_OPERATIONS: [Operation; 12] = [
         Operation::TerminateJob,
         Operation::ReactivateTask,
         Operation::JobStatus,
@@ -61,6 +63,7 @@ impl Operation {
         Operation::DeleteJob,
         Operation::ListJobs,
         Operation::ListTasks,
+        Operation::ExportJob,
     ];
 
     /// The snake-case name, as used in logs and JSON output.
@@ -77,6 +80,7 @@ impl Operation {
             Operation::DeleteJob => "delete_job",
             Operation::ListJobs => "list_jobs",
             Operation::ListTasks => "list_tasks",
+            Operation::ExportJob => "export_job",
             Operation::Configure => "configure",
             Operation::Other(name) => name,
         }

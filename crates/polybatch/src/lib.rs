@@ -76,17 +76,18 @@ pub use error::{
 pub use ext::BatchBackendExt;
 pub use id::{JobId, MAX_ID_LEN, TaskId};
 pub use options::{
-    DEFAULT_TERMINATE_REASON, DeleteJobOptions, JobStatusesOptions, ListJobsOptions,
-    ListPrepReleaseOptions, ListTasksOptions, Preconditions, ReactivateTaskOptions,
-    RetryFailedTasksOptions, StatusOptions, SubmitJobOptions, TerminateJobOptions, WaitOptions,
+    DEFAULT_TERMINATE_REASON, DeleteJobOptions, ExportJobOptions, JobStatusesOptions,
+    ListJobsOptions, ListPrepReleaseOptions, ListTasksOptions, Preconditions,
+    ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, SubmitJobOptions,
+    TerminateJobOptions, WaitOptions,
 };
 pub use outcome::{
     DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome,
     RetryFailure, SubmitJobOutcome, TerminateDisposition, TerminateJobOutcome,
 };
 pub use spec::{
-    Command, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, MAX_IDEMPOTENCY_KEY_LEN, Placement,
-    RESERVED_LABELS, Resources, SUBMIT_LABEL, TaskSpec,
+    Command, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, MAX_IDEMPOTENCY_KEY_LEN,
+    Placement, RESERVED_LABELS, Resources, SUBMIT_LABEL, TaskSpec,
 };
 pub use spec_support::{SpecIssue, SubmitCapabilities};
 pub use state::{JobState, PrepReleaseState, TaskResult, TaskState};

@@ -360,6 +360,11 @@ impl ListJobsOptions {
     }
 }
 
+/// Options of [`crate::BatchBackend::export_job`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportJobOptions {}
+
 /// Options of [`crate::BatchBackend::list_tasks`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

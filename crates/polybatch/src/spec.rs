@@ -349,6 +349,41 @@ impl JobSpec {
     }
 }
 
+/// What [`crate::BatchBackend::export_job`] returns: a spec the job could be submitted
+/// with again (on the same provider, or, through `polybatch migrate`, another), and what
+/// could not be put in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ExportedJob {
+    /// The job as a spec. Job-level provider fields with no neutral form are in its
+    /// `extensions` under the provider's name (a resubmit to that provider carries them).
+    pub spec: JobSpec,
+    /// Provider fields of the job or its tasks that the spec does not carry at all
+    /// (task-level provider fields: the extension slot is per job), by path, for example
+    /// `tasks[render].resourceFiles`.
+    pub dropped: Vec<String>,
+}
+
+impl ExportedJob {
+    /// Every field that would not travel to another provider: the extension fields and the
+    /// dropped ones.
+    pub fn unportable(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .spec
+            .extensions
+            .iter()
+            .flat_map(|(provider, ext)| {
+                ext.as_object()
+                    .into_iter()
+                    .flat_map(|o| o.keys())
+                    .map(move |k| format!("extensions.{provider}.{k}"))
+            })
+            .collect();
+        out.extend(self.dropped.iter().cloned());
+        out
+    }
+}
+
 /// `Option<Duration>` as whole seconds, as spec files write it.
 mod duration_secs {
     use std::time::Duration;

@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 use super::errors::ApiError;
 use super::render;
 use super::requests::{
-    DescribeJobsRequest, DescribeTaskRequest, Filter, JobIdRequest, RetryJobsRequest,
-    SubmitJobRequest, TerminateTaskInstanceRequest, check_job_id, job_spec, parse,
+    self, DescribeJobsRequest, DescribeTaskRequest, Filter, JobIdRequest, RetryJobsRequest,
+    TerminateTaskInstanceRequest, check_job_id, parse,
 };
 use super::sim::{Job, Refusal, Store};
 
@@ -34,6 +34,7 @@ pub fn run(
         "RetryJobs" => retry_jobs(store, region, body, now),
         "DeleteJob" => delete_job(store, region, body, now),
         "DescribeTask" => describe_task(store, region, body, now),
+        "DescribeJobSubmitInfo" => describe_job_submit_info(store, region, body),
         other => Err(ApiError::new(
             "InvalidAction",
             format!("The action `{other}` does not exist."),
@@ -95,10 +96,39 @@ fn submit_job(
     body: &Value,
     now: DateTime<Utc>,
 ) -> Result<Map<String, Value>, ApiError> {
-    let req: SubmitJobRequest = parse(body)?;
-    let (spec, token) = job_spec(req, region)?;
+    let (spec, token) = requests::submit(body, region)?;
     let id = store.submit(region, spec, token, now);
     Ok(fields(json!({ "JobId": id })))
+}
+
+/// The job as it was submitted: its `Job` object's fields (`Placement` is not among them;
+/// `DescribeJob` has the zone).
+fn describe_job_submit_info(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+) -> Result<Map<String, Value>, ApiError> {
+    let req: JobIdRequest = parse(body)?;
+    let job = job(store, region, &req.job_id)?;
+    let submitted = &job.spec.submitted;
+    let mut out = Map::new();
+    out.insert("JobId".into(), json!(job.id));
+    for field in [
+        "JobName",
+        "JobDescription",
+        "Priority",
+        "Tasks",
+        "Dependences",
+        "Tags",
+    ] {
+        let value = submitted.get(field).cloned().unwrap_or(match field {
+            "Tasks" | "Dependences" | "Tags" => json!([]),
+            "Priority" => json!(0),
+            _ => json!(""),
+        });
+        out.insert(field.into(), value);
+    }
+    Ok(out)
 }
 
 fn describe_job(

@@ -31,9 +31,11 @@ pub mod action {
     pub const DELETE_JOB: &str = "DeleteJob";
     /// `DescribeTask`.
     pub const DESCRIBE_TASK: &str = "DescribeTask";
+    /// `DescribeJobSubmitInfo`.
+    pub const DESCRIBE_JOB_SUBMIT_INFO: &str = "DescribeJobSubmitInfo";
 
     /// Every action above.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         SUBMIT_JOB,
         DESCRIBE_JOB,
         DESCRIBE_JOBS,
@@ -42,5 +44,6 @@ pub mod action {
         RETRY_JOBS,
         DELETE_JOB,
         DESCRIBE_TASK,
+        DESCRIBE_JOB_SUBMIT_INFO,
     ];
 }

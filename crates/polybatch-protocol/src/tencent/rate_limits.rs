@@ -12,6 +12,7 @@ pub const DEFAULT_RATE_LIMITS: &[(&str, u32)] = &[
     ("RetryJobs", 2),
     ("DescribeJob", 2),
     ("DescribeJobs", 2),
+    ("DescribeJobSubmitInfo", 2),
     ("DescribeTask", 3),
     ("SubmitJob", 7),
     ("DeleteJob", 30),

@@ -241,6 +241,14 @@ const MAX_CLIENT_TOKEN: usize = 64;
 /// Keeps one request from allocating without bound.
 const MAX_INSTANCES: i64 = 10_000;
 
+/// Parses and validates a SubmitJob body made in `region` (see [`job_spec`]), keeping the
+/// `Job` object as submitted.
+pub fn submit(body: &Value, region: &str) -> Result<(JobSpec, Option<String>), ApiError> {
+    let (mut spec, token) = job_spec(parse(body)?, region)?;
+    spec.submitted = body.get("Job").cloned().unwrap_or(Value::Null);
+    Ok((spec, token))
+}
+
 /// Validates a SubmitJob request made in `region`: the job to create and its ClientToken.
 pub fn job_spec(
     req: SubmitJobRequest,
@@ -363,6 +371,7 @@ pub fn job_spec(
             dependences,
             depend_on,
             tags,
+            submitted: Value::Null,
         },
         req.client_token,
     ))

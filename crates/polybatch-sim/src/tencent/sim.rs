@@ -138,6 +138,8 @@ pub struct JobSpec {
     pub depend_on: DependOn,
     /// `(Key, Value)` tags.
     pub tags: Vec<(String, String)>,
+    /// The `Job` object as submitted, for `DescribeJobSubmitInfo`.
+    pub submitted: serde_json::Value,
 }
 
 /// Why a request was refused, with the code and message Tencent answers (so every front end
@@ -910,6 +912,7 @@ mod tests {
                 .collect(),
             depend_on,
             tags: vec![],
+            submitted: serde_json::Value::Null,
         };
         Job::new("job-abcd1234".into(), "ap-guangzhou".into(), 1, spec, t0())
     }

@@ -12,8 +12,8 @@ use crate::error::{Error, Operation, ResourceKind};
 use crate::id::{JobId, TaskId};
 
 use crate::options::{
-    DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListTasksOptions, SubmitJobOptions,
-    TerminateJobOptions,
+    DeleteJobOptions, ExportJobOptions, JobStatusesOptions, ListJobsOptions, ListTasksOptions,
+    SubmitJobOptions, TerminateJobOptions,
 };
 use crate::outcome::DeleteDisposition;
 use crate::spec::{IdempotencyKey, JobSpec, Placement, Resources, TaskSpec};
@@ -454,4 +454,64 @@ pub async fn list_jobs_filters(backend: &dyn BatchBackend, fixture: &dyn Fixture
     c.ensure(tasks.iter().all(|t| t.job_id == submitted[0]), || {
         "list_tasks: a task of another job".into()
     });
+}
+
+/// `export_job` gives back the spec a job was submitted with: name, key, labels, priority,
+/// placement, and each task's command, image-less environment, retries, timeout and
+/// dependencies. Without the capability, export is `Unsupported` before any I/O.
+pub async fn export_round_trips(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    let c = Check::new("export_round_trips", backend, fixture);
+    let op = Operation::ExportJob;
+    if !c.caps().export_job {
+        c.expect_unsupported(
+            "export_job without the capability",
+            op,
+            None,
+            backend.export_job(&fixture.unknown_job_id(), ExportJobOptions::default()),
+        )
+        .await;
+        return;
+    }
+    if !c.caps().submit_job {
+        return;
+    }
+    let mut s = spec(&c, placement(&c), "export").with_priority(5);
+    for t in &mut s.tasks {
+        t.env.insert("STAGE".into(), t.name.as_str().into());
+        t.max_retries = Some(1);
+        t.timeout = Some(std::time::Duration::from_secs(3600));
+    }
+    let job = c
+        .ok(
+            "submit_job",
+            backend
+                .submit_job(s.clone(), SubmitJobOptions::default())
+                .await,
+        )
+        .job;
+    let exported = c.ok(
+        "export_job",
+        backend.export_job(&job, ExportJobOptions::default()).await,
+    );
+    let mut got = exported.spec.clone();
+    // Task order is the provider's (Azure lists by id); compare by name.
+    got.tasks.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut want = s.clone();
+    want.tasks.sort_by(|a, b| a.name.cmp(&b.name));
+    c.ensure(got == want, || {
+        format!("export_job({job}) gave\n{got:#?}\nfor the submitted\n{want:#?}")
+    });
+    c.ensure(exported.dropped.is_empty(), || {
+        format!(
+            "export_job({job}) dropped {:?} of a neutral spec",
+            exported.dropped
+        )
+    });
+    let e = c.err(
+        "export_job(unknown job)",
+        backend
+            .export_job(&fixture.unknown_job_id(), ExportJobOptions::default())
+            .await,
+    );
+    c.expect_not_found("export_job(unknown job)", &e, op, Some(ResourceKind::Job));
 }

@@ -25,7 +25,8 @@ mod unsupported;
 pub use errors::errors_carry_context;
 pub use fixture::Fixture;
 pub use lifecycle::{
-    delete_is_idempotent, list_jobs_filters, submit_is_idempotent, submit_refuses_before_io,
+    delete_is_idempotent, export_round_trips, list_jobs_filters, submit_is_idempotent,
+    submit_refuses_before_io,
 };
 pub use memory_fixture::MemoryFixture;
 pub use preconditions::preconditions;
@@ -52,4 +53,5 @@ pub async fn run_all(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
     submit_refuses_before_io(backend, fixture).await;
     delete_is_idempotent(backend, fixture).await;
     list_jobs_filters(backend, fixture).await;
+    export_round_trips(backend, fixture).await;
 }

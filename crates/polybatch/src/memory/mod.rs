@@ -770,6 +770,23 @@ impl BatchBackend for InMemoryBackend {
         .boxed()
     }
 
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        options: crate::options::ExportJobOptions,
+    ) -> Result<crate::spec::ExportedJob> {
+        let call = Call::new(Operation::ExportJob, job, JournalOptions::Export(options));
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(call, |now| {
+                    tencent::export(&mut self.tencent_store(), job, now)
+                })
+                .await;
+        }
+        self.execute(call, |now| self.store().export(job, now))
+            .await
+    }
+
     async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,

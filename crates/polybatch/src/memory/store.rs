@@ -402,6 +402,17 @@ impl Store {
         Ok((items, None))
     }
 
+    /// Job_Get and Task_List of the bodies as submitted, read back as a spec.
+    pub(crate) fn export(
+        &mut self,
+        id: &JobId,
+        now: DateTime<Utc>,
+    ) -> Result<crate::spec::ExportedJob> {
+        let job = self.job(Operation::ExportJob, id, now)?;
+        let tasks: Vec<serde_json::Value> = job.tasks.values().map(|t| t.body.clone()).collect();
+        azure::export(&job.body, &tasks).map_err(|e| e.stamped(BACKEND, Operation::ExportJob))
+    }
+
     /// One page of Task_List: the job's tasks after `after` (by lowercased id).
     pub(crate) fn tasks_page(
         &mut self,

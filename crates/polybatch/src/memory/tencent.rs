@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use polybatch_sim::tencent::errors::ApiError;
-use polybatch_sim::tencent::requests::{self, SubmitJobRequest};
+use polybatch_sim::tencent::requests;
 use polybatch_sim::tencent::{
     DependOn, InstanceView, Job, JobSpec, Refusal, State, Store, TaskSpec, TaskView,
 };
@@ -45,6 +45,7 @@ pub(crate) fn capabilities() -> Capabilities {
     c.list_jobs = true;
     c.list_jobs_server_filters = crate::translate::tencent::LIST_JOBS_SERVER_FILTERS;
     c.list_tasks = true;
+    c.export_job = true;
     c
 }
 
@@ -79,8 +80,7 @@ pub(crate) fn submit_spec(
         return Ok(SubmitJobOutcome::new(id, false, key.clone()));
     }
     let body = crate::translate::tencent::submit_job_body(spec, key)?;
-    let request = requests::parse::<SubmitJobRequest>(&body).map_err(invalid)?;
-    let (sim_spec, token) = requests::job_spec(request, REGION).map_err(invalid)?;
+    let (sim_spec, token) = requests::submit(&body, REGION).map_err(invalid)?;
     let id = JobId::new(store.submit(REGION, sim_spec, token, now))?;
     Ok(SubmitJobOutcome::new(id, true, key.clone()))
 }
@@ -169,6 +169,22 @@ pub(crate) fn jobs_page(
     let next = offset + items.len();
     let more = next < total && !items.is_empty();
     (items, more.then_some(next))
+}
+
+/// `DescribeJobSubmitInfo` (and the zone `DescribeJob` gives), read back as a spec.
+pub(crate) fn export(
+    store: &mut Store,
+    job: &JobId,
+    now: DateTime<Utc>,
+) -> Result<crate::spec::ExportedJob> {
+    let _ = now;
+    let j = find(store, Operation::ExportJob, job)?;
+    let mut info = j.spec.submitted.clone();
+    if let Some(o) = info.as_object_mut() {
+        o.insert("JobId".into(), serde_json::json!(j.id));
+    }
+    crate::translate::tencent::export(&info, &j.spec.zone)
+        .map_err(|e| e.stamped(BACKEND, Operation::ExportJob))
 }
 
 /// `DescribeJob`'s `TaskSet`, as task statuses (name, state, times; no instance detail).
@@ -335,6 +351,7 @@ pub(crate) fn submit(
         dependences: Vec::new(),
         depend_on: DependOn::PreTaskSucceed,
         tags: Vec::new(),
+        submitted: serde_json::Value::Null,
     };
     let id = store.submit(REGION, spec, None, now);
     JobId::new(id).map_err(|e| Error::invalid_input("job id", e.to_string(), ctx(op)))

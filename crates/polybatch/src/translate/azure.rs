@@ -210,6 +210,217 @@ pub fn existing_job_conflict(
     }
 }
 
+/// Job properties the spec maps, and those the service adds or defaults: neither is an
+/// extension. A defaulted property with a non-default value is one (see [`export`]).
+const JOB_MAPPED: &[&str] = &[
+    "id",
+    "displayName",
+    "priority",
+    "poolInfo",
+    "metadata",
+    "onAllTasksComplete",
+    "usesTaskDependencies",
+    "odata.metadata",
+    "url",
+    "eTag",
+    "lastModified",
+    "creationTime",
+    "state",
+    "stateTransitionTime",
+    "previousState",
+    "previousStateTransitionTime",
+    "executionInfo",
+    "stats",
+];
+
+/// Task properties the spec maps, and those the service adds.
+const TASK_MAPPED: &[&str] = &[
+    "id",
+    "commandLine",
+    "containerSettings",
+    "environmentSettings",
+    "constraints",
+    "dependsOn",
+    "odata.metadata",
+    "url",
+    "eTag",
+    "lastModified",
+    "creationTime",
+    "state",
+    "stateTransitionTime",
+    "previousState",
+    "previousStateTransitionTime",
+    "executionInfo",
+    "nodeInfo",
+    "stats",
+    "requiredSlots",
+    "userIdentity",
+    "displayName",
+];
+
+/// The values Batch reports for properties nobody set: not worth carrying.
+fn is_job_default(name: &str, v: &Value) -> bool {
+    match name {
+        "maxParallelTasks" => v == &json!(-1),
+        "allowTaskPreemption" => v == &json!(false),
+        "onTaskFailure" => v
+            .as_str()
+            .is_some_and(|s| s.eq_ignore_ascii_case("noaction")),
+        "constraints" => {
+            let unlimited = v
+                .get("maxWallClockTime")
+                .is_none_or(|t| t.as_str() == Some(UNLIMITED));
+            let no_retry = v.get("maxTaskRetryCount").is_none_or(|n| n == &json!(0));
+            unlimited && no_retry
+        }
+        _ => false,
+    }
+}
+
+/// Batch's "unlimited" duration (.NET `TimeSpan.MaxValue`), as the simulation renders it.
+pub use polybatch_sim::azure::UNLIMITED;
+
+/// An ISO 8601 duration of days, hours, minutes and whole seconds (`PT90S`, `P1DT2H`), as
+/// seconds; `None` for anything else (the unlimited value included).
+fn iso_secs(s: &str) -> Option<u64> {
+    let rest = s.strip_prefix('P')?;
+    let (days, time) = match rest.split_once('T') {
+        Some((d, t)) => (d, t),
+        None => (rest, ""),
+    };
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    for (part, units) in [
+        (days, &[('D', 86_400u64)][..]),
+        (time, &[('H', 3600), ('M', 60), ('S', 1)][..]),
+    ] {
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+            } else {
+                let (_, mult) = units.iter().find(|(u, _)| *u == c)?;
+                total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(*mult)?)?;
+                num.clear();
+            }
+        }
+        if !num.is_empty() {
+            return None;
+        }
+    }
+    Some(total)
+}
+
+/// A `commandLine` back as a [`Command`]: `/bin/sh -c LINE` is the shell line, anything else
+/// the words it splits into (as [`command_line`] joined them).
+pub fn command_of(line: &str) -> Command {
+    match shlex::split(line) {
+        Some(words) if words.len() == 3 && words[0] == "/bin/sh" && words[1] == "-c" => {
+            Command::Shell(words[2].clone())
+        }
+        Some(words) if !words.is_empty() => Command::Argv(words),
+        _ => Command::Shell(line.to_string()),
+    }
+}
+
+fn name_value_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    pairs(v)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A job as Job_Get answers it and its tasks as Task_List does, back as a spec (see
+/// `docs/lifecycle.md` for the normalisations: a priority or retry count of 0 is unset).
+pub fn export(job: &Value, tasks: &[Value]) -> Result<crate::spec::ExportedJob> {
+    let op = crate::Operation::Other("export_job");
+    let bad = |what: String| {
+        Error::service(
+            None,
+            false,
+            crate::ErrorContext::new(BACKEND, op).with_message(what),
+        )
+    };
+    let id = job.get("id").and_then(Value::as_str).unwrap_or_default();
+    let pool_id = job
+        .get("poolInfo")
+        .and_then(|p| p.get("poolId"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad(format!(
+                "job {id:?} names no pool (an auto pool has no neutral form)"
+            ))
+        })?;
+    let (labels, key) = labels_from_metadata(job.get("metadata"));
+    let mut specs = Vec::new();
+    let mut dropped = Vec::new();
+    for t in tasks {
+        let tid = t.get("id").and_then(Value::as_str).unwrap_or_default();
+        let name = crate::TaskId::new(tid)
+            .map_err(|_| bad(format!("task id {tid:?} is not a valid id")))?;
+        let line = t
+            .get("commandLine")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut spec = TaskSpec::new(name, command_of(line));
+        spec.image = t
+            .get("containerSettings")
+            .and_then(|c| c.get("imageName"))
+            .and_then(Value::as_str)
+            .map(String::from);
+        spec.env = name_value_map(t.get("environmentSettings"));
+        let c = t.get("constraints");
+        spec.max_retries = c
+            .and_then(|c| c.get("maxTaskRetryCount"))
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .and_then(|n| u32::try_from(n).ok());
+        spec.timeout = c
+            .and_then(|c| c.get("maxWallClockTime"))
+            .and_then(Value::as_str)
+            .and_then(iso_secs)
+            .map(std::time::Duration::from_secs);
+        spec.depends_on = t
+            .get("dependsOn")
+            .and_then(|d| d.get("taskIds"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| crate::TaskId::new(v.as_str()?).ok())
+            .collect();
+        if let Some(fields) = t.as_object() {
+            for k in fields.keys().filter(|k| !TASK_MAPPED.contains(&k.as_str())) {
+                dropped.push(format!("tasks[{tid}].{k}"));
+            }
+        }
+        specs.push(spec);
+    }
+    let mut spec = JobSpec::new(
+        job.get("displayName").and_then(Value::as_str).unwrap_or(id),
+        Placement::AzurePool {
+            pool_id: pool_id.to_string(),
+        },
+        specs,
+    );
+    spec.labels = labels;
+    spec.idempotency_key = key.and_then(|k| IdempotencyKey::new(k).ok());
+    spec.priority = job
+        .get("priority")
+        .and_then(Value::as_i64)
+        .filter(|p| *p != 0)
+        .and_then(|p| i32::try_from(p).ok());
+    let extension: Map<String, Value> = job
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !JOB_MAPPED.contains(&k.as_str()) && !is_job_default(k, v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !extension.is_empty() {
+        spec.extensions
+            .insert(BACKEND.to_string(), Value::Object(extension));
+    }
+    Ok(crate::spec::ExportedJob { spec, dropped })
+}
+
 /// A job's `metadata` pairs, skipping malformed entries.
 fn pairs(metadata: Option<&Value>) -> impl Iterator<Item = (&str, &str)> {
     metadata
@@ -312,6 +523,44 @@ mod tests {
         let (labels, k) = labels_from_metadata(job.get("metadata"));
         assert_eq!(labels.get("team").map(String::as_str), Some("x"));
         assert_eq!(k.as_deref(), Some("k-1"));
+    }
+
+    #[test]
+    fn export_reads_back_what_submit_wrote() {
+        let task = TaskSpec::new(
+            TaskId::new("b").unwrap(),
+            Command::Argv(vec!["echo".into(), "a b".into()]),
+        )
+        .with_env("A", "1")
+        .with_max_retries(2)
+        .with_timeout(Duration::from_secs(5400))
+        .with_dependency(TaskId::new("a").unwrap());
+        let first = TaskSpec::shell(TaskId::new("a").unwrap(), "echo $HOME");
+        let mut spec = JobSpec::new(
+            "n",
+            Placement::AzurePool {
+                pool_id: "p".into(),
+            },
+            vec![first, task],
+        )
+        .with_label("team", "x")
+        .with_priority(5)
+        .with_idempotency_key(key());
+        spec.extensions
+            .insert("azure".into(), json!({"maxParallelTasks": 4}));
+        let id = job_id("n", &key()).unwrap();
+        let mut job = job_add_body(&spec, &id, &key(), "nonce").unwrap();
+        // As the service renders it: defaults added.
+        job["allowTaskPreemption"] = json!(false);
+        job["state"] = json!("active");
+        let mut tasks: Vec<Value> = spec.tasks.iter().map(|t| task_body(t).unwrap()).collect();
+        tasks[0]["resourceFiles"] = json!([]);
+        let exported = export(&job, &tasks).unwrap();
+        assert_eq!(exported.spec, spec);
+        assert_eq!(exported.dropped, ["tasks[a].resourceFiles"]);
+        assert_eq!(exported.unportable().len(), 2);
+        assert_eq!(iso_secs("P1DT2H3M4S"), Some(93_784));
+        assert_eq!(iso_secs(UNLIMITED), None);
     }
 
     #[test]

@@ -176,6 +176,188 @@ pub fn submit_job_body(spec: &JobSpec, key: &IdempotencyKey) -> Result<Value> {
     }))
 }
 
+/// `Job` fields the spec maps (the others are an extension).
+const JOB_MAPPED: &[&str] = &[
+    "JobId",
+    "JobName",
+    "Priority",
+    "Tasks",
+    "Dependences",
+    "Tags",
+    "RequestId",
+];
+
+/// `Task` fields the spec maps.
+const TASK_MAPPED: &[&str] = &[
+    "TaskName",
+    "TaskInstanceNum",
+    "Application",
+    "EnvId",
+    "ComputeEnv",
+    "EnvVars",
+    "MaxRetryCount",
+    "Timeout",
+];
+
+/// A job as `DescribeJobSubmitInfo` answers it, in `zone` (from `DescribeJob`), back as a
+/// spec (see `docs/lifecycle.md` for the normalisations: an argv comes back as its shell line;
+/// a priority or retry count of 0 is unset).
+pub fn export(info: &Value, zone: &str) -> Result<crate::spec::ExportedJob> {
+    let op = crate::Operation::Other("export_job");
+    let bad = |what: String| {
+        Error::service(
+            Some(200),
+            false,
+            crate::ErrorContext::new(BACKEND, op).with_message(what),
+        )
+    };
+    let tasks = info
+        .get("Tasks")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut placement: Option<Placement> = None;
+    let mut specs = Vec::new();
+    let mut dropped = Vec::new();
+    for t in &tasks {
+        let name = t
+            .get("TaskName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = crate::TaskId::new(name)
+            .map_err(|_| bad(format!("task name {name:?} is not a valid id")))?;
+        let app = t.get("Application");
+        let line = app
+            .and_then(|a| a.get("Command"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut spec = TaskSpec::shell(id, line);
+        spec.image = app
+            .and_then(|a| a.get("Docker"))
+            .and_then(|d| d.get("Image"))
+            .and_then(Value::as_str)
+            .map(String::from);
+        spec.env = t
+            .get("EnvVars")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                Some((
+                    v.get("Name")?.as_str()?.to_string(),
+                    v.get("Value")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        spec.instance_count = t
+            .get("TaskInstanceNum")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        spec.max_retries = t
+            .get("MaxRetryCount")
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .and_then(|n| u32::try_from(n).ok());
+        spec.timeout = t
+            .get("Timeout")
+            .and_then(Value::as_u64)
+            .map(std::time::Duration::from_secs);
+        let here = if let Some(env) = t.get("EnvId").and_then(Value::as_str) {
+            Placement::TencentEnvironment {
+                zone: zone.to_string(),
+                env_id: env.to_string(),
+            }
+        } else {
+            let data = t.get("ComputeEnv").and_then(|c| c.get("EnvData"));
+            let field = |n: &str| {
+                data.and_then(|d| d.get(n))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Placement::TencentManaged {
+                zone: zone.to_string(),
+                instance_type: field("InstanceType"),
+                image_id: field("ImageId"),
+            }
+        };
+        match &placement {
+            None => placement = Some(here),
+            Some(p) if *p == here => {}
+            Some(_) => dropped.push(format!(
+                "tasks[{name}].environment (differs from the first task's)"
+            )),
+        }
+        if let Some(fields) = t.as_object() {
+            for k in fields.keys().filter(|k| !TASK_MAPPED.contains(&k.as_str())) {
+                dropped.push(format!("tasks[{name}].{k}"));
+            }
+        }
+        if let Some(fields) = app.and_then(Value::as_object) {
+            for k in fields
+                .keys()
+                .filter(|k| !["DeliveryForm", "Command", "Docker"].contains(&k.as_str()))
+            {
+                dropped.push(format!("tasks[{name}].Application.{k}"));
+            }
+        }
+        specs.push(spec);
+    }
+    for d in info
+        .get("Dependences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(start), Some(end)) = (
+            d.get("StartTask").and_then(Value::as_str),
+            d.get("EndTask").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if let (Some(task), Ok(dep)) = (
+            specs.iter_mut().find(|t| t.name.as_str() == end),
+            crate::TaskId::new(start),
+        ) {
+            task.depends_on.push(dep);
+        }
+    }
+    let placement = placement.ok_or_else(|| bad("the job has no task".into()))?;
+    let name = info
+        .get("JobName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut spec = JobSpec::new(name, placement, specs);
+    let tags: Vec<(&str, &str)> = info
+        .get("Tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t.get("Key")?.as_str()?, t.get("Value")?.as_str()?)))
+        .collect();
+    let (labels, key) = labels_from_tags(tags);
+    spec.labels = labels;
+    spec.idempotency_key = key.and_then(|k| IdempotencyKey::new(k).ok());
+    spec.priority = info
+        .get("Priority")
+        .and_then(Value::as_i64)
+        .filter(|p| *p != 0)
+        .and_then(|p| i32::try_from(p).ok());
+    let extension: Map<String, Value> = info
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !(JOB_MAPPED.contains(&k.as_str()) || v.is_null() || *v == &json!("")))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !extension.is_empty() {
+        spec.extensions
+            .insert(BACKEND.to_string(), Value::Object(extension));
+    }
+    Ok(crate::spec::ExportedJob { spec, dropped })
+}
+
 /// A job's tags as labels, and the idempotency key among them (taken out).
 pub fn labels_from_tags<'a>(
     tags: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -245,5 +427,16 @@ mod tests {
         let (labels, k) = labels_from_tags(tags);
         assert_eq!(labels.len(), 1);
         assert_eq!(k.as_deref(), Some("k-1"));
+
+        // What DescribeJobSubmitInfo answers is the Job object as submitted: it reads back
+        // as the spec, the argv as its shell line.
+        let mut info = body["Job"].clone();
+        info["JobId"] = json!("job-12345678");
+        info["Tasks"][1]["RedirectInfo"] = json!({});
+        let exported = export(&info, "ap-guangzhou-3").unwrap();
+        let mut want = spec.with_idempotency_key(key);
+        want.tasks[0].command = Command::Shell("echo 'a b'".into());
+        assert_eq!(exported.spec, want);
+        assert_eq!(exported.dropped, ["tasks[b].RedirectInfo"]);
     }
 }

@@ -185,4 +185,13 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
         let _permit = self.permit().await;
         self.inner.delete_job_impl(job, options).await
     }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        options: crate::options::ExportJobOptions,
+    ) -> Result<crate::spec::ExportedJob> {
+        let _permit = self.permit().await;
+        self.inner.export_job_impl(job, options).await
+    }
 }

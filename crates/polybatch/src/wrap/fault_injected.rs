@@ -191,4 +191,13 @@ impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
         self.inject(Operation::DeleteJob).await?;
         self.inner.delete_job_impl(job, options).await
     }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        options: crate::options::ExportJobOptions,
+    ) -> Result<crate::spec::ExportedJob> {
+        self.inject(Operation::ExportJob).await?;
+        self.inner.export_job_impl(job, options).await
+    }
 }

@@ -363,4 +363,18 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         let pending = self.record.start(call);
         pending.finish(self.inner.delete_job_impl(job, options).await)
     }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        options: crate::options::ExportJobOptions,
+    ) -> Result<crate::spec::ExportedJob> {
+        let call = Call::new(
+            Operation::ExportJob,
+            job,
+            CallOptions::Export(options.clone()),
+        );
+        let pending = self.record.start(call);
+        pending.finish(self.inner.export_job_impl(job, options).await)
+    }
 }

@@ -203,4 +203,13 @@ impl<B: BatchBackend> BatchBackend for RateLimited<B> {
         self.limiter.acquire(&Operation::DeleteJob).await;
         self.inner.delete_job_impl(job, options).await
     }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        options: crate::options::ExportJobOptions,
+    ) -> Result<crate::spec::ExportedJob> {
+        self.limiter.acquire(&Operation::ExportJob).await;
+        self.inner.export_job_impl(job, options).await
+    }
 }

@@ -141,4 +141,12 @@ impl<B: BatchBackend> BatchBackend for Restricted<B> {
     fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
         self.inner.list_tasks_impl(job, options)
     }
+
+    async fn export_job_impl(
+        &self,
+        job: &JobId,
+        options: crate::options::ExportJobOptions,
+    ) -> Result<crate::spec::ExportedJob> {
+        self.inner.export_job_impl(job, options).await
+    }
 }
