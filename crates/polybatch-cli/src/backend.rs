@@ -24,6 +24,22 @@ pub fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> 
     }
 }
 
+/// The backend of `provider` with only an endpoint override (what `polybatch migrate`
+/// builds for each side), configured from that provider's variables and files.
+pub fn build_for(
+    provider: ProviderName,
+    endpoint: Option<String>,
+) -> Result<Arc<dyn BatchBackend>, CliError> {
+    let c = ConnectionArgs {
+        endpoint,
+        ..ConnectionArgs::defaults()
+    };
+    match provider {
+        ProviderName::Azure => azure(&c),
+        ProviderName::Tencent => tencent(&c),
+    }
+}
+
 /// A flag that only makes sense for the other provider is a usage error, not silently ignored.
 fn reject(provider: &str, flag: &str, set: bool) -> Result<(), CliError> {
     if set {

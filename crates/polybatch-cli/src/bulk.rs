@@ -266,6 +266,19 @@ fn summarize(
 }
 
 /// A progress bar on a terminal; plain lines on stderr otherwise (logs, CI).
+/// A progress bar on stderr when it is a terminal (`None` otherwise: logs stay plain).
+pub fn progress_bar(total: u64, doing: &str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {doing} {{msg}}"))
+        {
+            bar.set_style(style);
+        }
+        bar
+    })
+}
+
 struct Progress {
     bar: Option<ProgressBar>,
     total: u64,
@@ -274,15 +287,7 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(total);
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:40} {pos}/{len} terminating {msg}")
-            {
-                bar.set_style(style);
-            }
-            bar
-        });
+        let bar = progress_bar(total, "terminating");
         Progress {
             bar,
             total,

@@ -119,13 +119,30 @@ pub struct ConnectionArgs {
 
     /// Seconds one attempt may take (connect, send and read the whole answer), 0.1 to 3600.
     /// A server that accepts and never answers fails the attempt then.
-    #[arg(long, global = true, env = "POLYBATCH_TIMEOUT", value_name = "SECONDS", default_value = "20", value_parser = seconds)]
+    #[arg(long, global = true, env = "POLYBATCH_TIMEOUT", value_name = "SECONDS", default_value = ATTEMPT_TIMEOUT, value_parser = seconds)]
     pub timeout: Duration,
 
     /// Seconds a whole request may take, retries and their backoff included, 0.1 to 3600: no
     /// attempt starts once it is spent.
-    #[arg(long, global = true, env = "POLYBATCH_TOTAL_TIMEOUT", value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    #[arg(long, global = true, env = "POLYBATCH_TOTAL_TIMEOUT", value_name = "SECONDS", default_value = TOTAL_TIMEOUT, value_parser = seconds)]
     pub total_timeout: Duration,
+}
+
+/// `--timeout`'s default, in seconds.
+pub const ATTEMPT_TIMEOUT: &str = "20";
+/// `--total-timeout`'s default, in seconds.
+pub const TOTAL_TIMEOUT: &str = "60";
+
+impl ConnectionArgs {
+    /// No override at all: the provider's variables and files, and the default timeouts.
+    pub fn defaults() -> Self {
+        let secs = |s: &str| seconds(s).unwrap_or(Duration::from_secs(60));
+        ConnectionArgs {
+            timeout: secs(ATTEMPT_TIMEOUT),
+            total_timeout: secs(TOTAL_TIMEOUT),
+            ..ConnectionArgs::default()
+        }
+    }
 }
 
 /// A number of seconds from 0.1 to 3600.
@@ -174,6 +191,9 @@ pub enum Command {
     Task(Operator<TaskCommand>),
     /// Operate on many jobs at once.
     Jobs(Operator<JobsCommand>),
+    /// Move a job to another provider: export it, translate its placement, submit it there,
+    /// and (with --terminate-source) stop the source once the target job is confirmed.
+    Migrate(MigrateArgs),
     /// Print a shell completion script, e.g. `source <(polybatch completions bash)`.
     Completions {
         /// The shell.
@@ -391,6 +411,9 @@ pub enum JobsCommand {
     /// List jobs, filtered by state, label, name prefix and creation time (table, or JSON
     /// Lines as they arrive).
     List(ListJobsArgs),
+    /// Terminate, then delete, every job matching the labels (and age and states), with a
+    /// progress bar on a terminal and a summary of what was done and what failed.
+    Cleanup(CleanupArgs),
     /// The statuses of many jobs, with as few requests as the provider allows (Tencent: 100
     /// ids a request). Exit 1 when any is missing.
     Status {
@@ -402,6 +425,64 @@ pub enum JobsCommand {
         #[arg(long)]
         ids_file: Option<PathBuf>,
     },
+}
+
+/// `polybatch migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The source job id.
+    pub job: String,
+    /// The provider the job is on (configured from its own variables and files).
+    #[arg(long, value_enum)]
+    pub from: ProviderName,
+    /// The provider to move it to.
+    #[arg(long, value_enum)]
+    pub to: ProviderName,
+    /// Where jobs go: a JSON or TOML file of `placements = [{from = PLACEMENT, to =
+    /// PLACEMENT}]` (see docs/lifecycle.md).
+    #[arg(long)]
+    pub placement_map: PathBuf,
+    /// Show the plan (the spec, what cannot be carried) and send nothing to the target.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave out what the target cannot carry instead of stopping (each is listed).
+    #[arg(long)]
+    pub drop_unportable: bool,
+    /// Terminate the source job once the target job is confirmed.
+    #[arg(long)]
+    pub terminate_source: bool,
+    /// The source's endpoint (overrides its variables; else POLYBATCH_ENDPOINT).
+    #[arg(long)]
+    pub from_endpoint: Option<String>,
+    /// The target's endpoint (overrides its variables; else POLYBATCH_ENDPOINT).
+    #[arg(long)]
+    pub to_endpoint: Option<String>,
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+}
+
+/// `polybatch jobs cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Only jobs with this label, as KEY=VALUE; repeatable (all must match). At least one is
+    /// required: cleanup never sweeps a whole account.
+    #[arg(long = "label", value_name = "KEY=VALUE", required = true)]
+    pub labels: Vec<String>,
+    /// Only jobs created longer ago than this (`30m`, `6h`, `2days`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+    /// Only jobs in this neutral state; repeatable.
+    #[arg(long = "state", value_name = "STATE")]
+    pub states: Vec<String>,
+    /// List what would be terminated and deleted, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Jobs worked on at once (provider rate limits still apply).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// How long to wait for a terminated job to finish before deleting it (seconds).
+    #[arg(long, default_value_t = 600.0)]
+    pub wait_timeout: f64,
 }
 
 /// `polybatch jobs list`.
@@ -466,6 +547,7 @@ impl Cli {
             Command::Job(op) => op.options.verbosity.verbose,
             Command::Task(op) => op.options.verbosity.verbose,
             Command::Jobs(op) => op.options.verbosity.verbose,
+            Command::Migrate(args) => args.verbosity.verbose,
         };
         Ok(self.global.verbose || own)
     }

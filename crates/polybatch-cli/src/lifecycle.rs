@@ -230,3 +230,128 @@ pub async fn statuses(
     }
     Ok(())
 }
+
+/// What `jobs cleanup` did to one job.
+enum Cleaned {
+    Deleted(polybatch::DeleteDisposition),
+    Failed(&'static str, polybatch::Error),
+}
+
+/// Terminates (when not finished), then deletes; a provider that deletes only finished jobs
+/// (Tencent) is waited for, within `wait`.
+async fn clean_one(
+    backend: &dyn BatchBackend,
+    job: &JobId,
+    finished: bool,
+    wait: polybatch::WaitOptions,
+) -> Cleaned {
+    use polybatch::BatchBackendExt;
+    if !finished
+        && let Err(e) = backend
+            .terminate_job_and_wait(job, polybatch::TerminateJobOptions::default(), wait)
+            .await
+    {
+        return Cleaned::Failed("terminate", e);
+    }
+    match backend.delete_job(job, DeleteJobOptions::default()).await {
+        Ok(o) => Cleaned::Deleted(o.disposition),
+        Err(e) => Cleaned::Failed("delete", e),
+    }
+}
+
+/// `polybatch jobs cleanup`.
+pub async fn cleanup(
+    backend: Arc<dyn BatchBackend>,
+    args: crate::cli::CleanupArgs,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    let mut options = list_options(ListJobsArgs {
+        states: args.states.clone(),
+        labels: args.labels.clone(),
+        name_prefix: None,
+        created_after: None,
+        created_before: None,
+        page_size: None,
+    })?;
+    if let Some(age) = args.older_than {
+        let age = chrono::Duration::from_std(age)
+            .map_err(|_| CliError::usage("--older-than: too long"))?;
+        options.created_before = Utc::now().checked_sub_signed(age);
+    }
+    let wait = polybatch::WaitOptions::new(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs_f64(args.wait_timeout.clamp(0.0, 1e7)),
+    );
+    let matched: Vec<polybatch::JobStatus> = {
+        let mut stream = backend.list_jobs(options);
+        let mut all = Vec::new();
+        while let Some(item) = stream.next().await {
+            all.push(item?);
+        }
+        all
+    };
+    if args.dry_run {
+        for s in &matched {
+            match format {
+                OutputFormat::Json => output::print_json(
+                    &json!({"job_id": s.job_id, "state": s.state, "would": "terminate and delete"}),
+                ),
+                OutputFormat::Table => {
+                    println!("{}: {} (would terminate and delete)", s.job_id, s.state)
+                }
+            }
+        }
+        if format == OutputFormat::Table {
+            println!("{} job(s) match; nothing changed (dry run)", matched.len());
+        }
+        return Ok(());
+    }
+    let progress = crate::bulk::progress_bar(matched.len() as u64, "cleaning");
+    let results: Vec<(JobId, Cleaned)> = futures::stream::iter(matched)
+        .map(|s| {
+            let backend = backend.clone();
+            let progress = progress.clone();
+            async move {
+                let r = clean_one(backend.as_ref(), &s.job_id, s.state.is_terminal(), wait).await;
+                if let Some(bar) = &progress {
+                    bar.set_message(s.job_id.to_string());
+                    bar.inc(1);
+                }
+                (s.job_id, r)
+            }
+        })
+        .buffer_unordered(usize::from(args.concurrency))
+        .collect()
+        .await;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let mut failed = 0;
+    for (job, r) in &results {
+        match (r, format) {
+            (Cleaned::Deleted(d), OutputFormat::Json) => {
+                output::print_json(&json!({"job_id": job, "deleted": d}))
+            }
+            (Cleaned::Deleted(d), OutputFormat::Table) => println!("{job}: deleted ({d})"),
+            (Cleaned::Failed(step, e), OutputFormat::Json) => {
+                failed += 1;
+                output::print_json(&json!({"job_id": job, "failed": step, "error": error_json(e)}));
+            }
+            (Cleaned::Failed(step, e), OutputFormat::Table) => {
+                failed += 1;
+                eprintln!("{job}: {step} failed: {}", one_line(&e.to_string()));
+            }
+        }
+    }
+    let deleted = results.len() - failed;
+    if format == OutputFormat::Table {
+        println!("{deleted} job(s) deleted, {failed} failed");
+    }
+    if failed > 0 {
+        return Err(CliError::failed(format!(
+            "{failed} of {} job(s) were not cleaned up",
+            results.len()
+        )));
+    }
+    Ok(())
+}

@@ -12,6 +12,7 @@ mod exit;
 mod format;
 mod lifecycle;
 mod logging;
+mod migrate;
 mod ops;
 mod output;
 
@@ -114,6 +115,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Migrate(args) => migrate::run(args, output).await,
         Command::Job(op) => {
             let backend = backend::build(&op.options)?;
             ops::job(backend, op.command, output).await
@@ -127,6 +129,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             match op.command {
                 cli::JobsCommand::Terminate(args) => bulk::terminate(backend, args, output).await,
                 cli::JobsCommand::List(args) => lifecycle::list(backend, args, output).await,
+                cli::JobsCommand::Cleanup(args) => lifecycle::cleanup(backend, args, output).await,
                 cli::JobsCommand::Status { ids, ids_file } => {
                     lifecycle::statuses(backend, ids, ids_file, output).await
                 }

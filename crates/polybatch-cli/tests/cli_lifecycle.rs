@@ -201,3 +201,226 @@ fn bad_specs_and_flags_are_usage_errors() {
         .args(["jobs", "list", "--state", "sleeping"]));
     assert!(out.one_error_line(2).contains("not a job state"));
 }
+
+const MAP: &str = r#"
+[[placements]]
+from = { kind = "azure_pool", pool_id = "pool-1" }
+to = { kind = "tencent_managed", zone = "ap-guangzhou-3", instance_type = "S5.MEDIUM2", image_id = "img-polybatch" }
+"#;
+
+#[test]
+fn migrate_azure_to_tencent_then_stop_the_source() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(&dir, "job.toml", AZURE_TOML);
+    let map = write(&dir, "map.toml", MAP);
+    let submitted = run(emu.azure_cli().args([
+        "--output",
+        "json",
+        "job",
+        "submit",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--idempotency-key",
+        "migrate-me",
+    ]));
+    let source = submitted.success().json()["job"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let migrate = |extra: &[&str]| {
+        let mut cmd = emu.both_cli();
+        cmd.args([
+            "--output",
+            "json",
+            "migrate",
+            source.as_str(),
+            "--from",
+            "azure",
+            "--to",
+            "tencent",
+            "--placement-map",
+            map.to_str().unwrap(),
+        ]);
+        cmd.args(extra);
+        run(&mut cmd)
+    };
+    let before = emu
+        .stats()
+        .requests
+        .get("tencent:SubmitJob")
+        .copied()
+        .unwrap_or(0);
+    let dry = migrate(&["--dry-run"]);
+    let plan = dry.success().json();
+    assert_eq!(plan["ready"], true, "{plan}");
+    assert_eq!(plan["spec"]["placement"]["kind"], "tencent_managed");
+    // An argv travels as its shell line; the key travels too.
+    assert_eq!(plan["spec"]["idempotency_key"], "migrate-me");
+    assert_eq!(
+        emu.stats()
+            .requests
+            .get("tencent:SubmitJob")
+            .copied()
+            .unwrap_or(0),
+        before,
+        "dry run sent nothing"
+    );
+
+    let done = migrate(&["--terminate-source"]);
+    let report = done.success().json();
+    assert_eq!(report["target"]["created"], true, "{report}");
+    assert_eq!(report["source_terminated"], "accepted");
+    let target = report["target"]["job_id"].as_str().unwrap().to_string();
+    let status =
+        run(emu
+            .tencent_cli()
+            .args(["--output", "json", "job", "status", target.as_str()]));
+    let status = status.success().json();
+    assert_eq!(status["labels"]["team"], "render");
+    assert_eq!(status["name"], "nightly-render");
+    let source_status =
+        run(emu
+            .azure_cli()
+            .args(["--output", "json", "job", "status", source.as_str()]));
+    let state = source_status.success().json()["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(state == "terminating" || state == "completed", "{state}");
+
+    // Again: the same key finds the job it made; nothing is submitted twice.
+    let again = migrate(&[]);
+    let again = again.success().json();
+    assert_eq!(
+        (
+            again["target"]["job_id"].as_str(),
+            again["target"]["created"].as_bool()
+        ),
+        (Some(target.as_str()), Some(false))
+    );
+}
+
+#[test]
+fn migrate_stops_on_what_cannot_travel_and_names_it() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Tencent → Azure: three instances of a task have no Azure form.
+    let spec = serde_json::json!({
+        "name": "fanout",
+        "placement": {"kind": "tencent_managed", "zone": "ap-guangzhou-3",
+                      "instance_type": "S5.MEDIUM2", "image_id": "img-polybatch"},
+        "tasks": [{"name": "work", "command": {"shell": "true"}, "instance_count": 3}],
+    });
+    let spec = write(&dir, "job.json", &spec.to_string());
+    let out = run(emu.tencent_cli().args([
+        "--output",
+        "json",
+        "job",
+        "submit",
+        "--spec",
+        spec.to_str().unwrap(),
+    ]));
+    let job = out.success().json()["job"].as_str().unwrap().to_string();
+    let map = write(&dir, "map.json", &serde_json::json!({"placements": [{
+        "from": {"kind": "tencent_managed", "zone": "ap-guangzhou-3", "instance_type": "S5.MEDIUM2", "image_id": "img-polybatch"},
+        "to": {"kind": "azure_pool", "pool_id": "pool-1"}}]}).to_string());
+    let before = emu
+        .stats()
+        .requests
+        .get("azure:Job_Add")
+        .copied()
+        .unwrap_or(0);
+    let out = run(emu.both_cli().args([
+        "migrate",
+        job.as_str(),
+        "--from",
+        "tencent",
+        "--to",
+        "azure",
+        "--placement-map",
+        map.to_str().unwrap(),
+        "--drop-unportable",
+    ]));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("tasks[].instance_count"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        emu.stats()
+            .requests
+            .get("azure:Job_Add")
+            .copied()
+            .unwrap_or(0),
+        before
+    );
+}
+
+#[test]
+fn cleanup_terminates_and_deletes_by_label() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = serde_json::json!({
+        "name": "sweep",
+        "labels": {"owner": "ci-run-7"},
+        "placement": {"kind": "tencent_managed", "zone": "ap-guangzhou-3",
+                      "instance_type": "S5.MEDIUM2", "image_id": "img-polybatch"},
+        "tasks": [{"name": "long", "command": {"shell": "sleep 1000"},
+                   "env": {"POLYBATCH_RUN_SECONDS": "100000"}}],
+    });
+    let path = write(&dir, "job.json", &spec.to_string());
+    let mut jobs = Vec::new();
+    for key in ["sweep-1", "sweep-2"] {
+        let out = run(emu.tencent_cli().args([
+            "--output",
+            "json",
+            "job",
+            "submit",
+            "--spec",
+            path.to_str().unwrap(),
+            "--idempotency-key",
+            key,
+        ]));
+        jobs.push(out.success().json()["job"].as_str().unwrap().to_string());
+    }
+    emu.advance(5);
+    let dry =
+        run(emu
+            .tencent_cli()
+            .args(["jobs", "cleanup", "--label", "owner=ci-run-7", "--dry-run"]));
+    assert!(
+        dry.success()
+            .stdout
+            .contains("2 job(s) match; nothing changed"),
+        "{}",
+        dry.stdout
+    );
+    // The emulator's clock is moved by hand: terminations finish once it is advanced, so
+    // advance it in the background while cleanup waits.
+    let ctx = emu.running.as_ref().unwrap().emulator().context().clone();
+    let ticker = std::thread::spawn(move || {
+        for _ in 0..40 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            ctx.sim_clock.advance(std::time::Duration::from_secs(5));
+        }
+    });
+    let out = run(emu.tencent_cli().args([
+        "jobs",
+        "cleanup",
+        "--label",
+        "owner=ci-run-7",
+        "--wait-timeout",
+        "30",
+    ]));
+    ticker.join().unwrap();
+    let text = &out.success().stdout;
+    assert!(text.contains("2 job(s) deleted, 0 failed"), "{text}");
+    for job in &jobs {
+        let gone = run(emu.tencent_cli().args(["job", "status", job.as_str()]));
+        assert_eq!(gone.code, Some(1), "{}", gone.stdout);
+    }
+    let out = run(emu.tencent_cli().args(["jobs", "cleanup"]));
+    assert_eq!(out.code, Some(2), "a cleanup without a label is refused");
+}

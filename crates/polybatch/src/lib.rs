@@ -48,6 +48,7 @@ mod error;
 mod ext;
 mod id;
 pub mod memory;
+pub mod migrate;
 mod options;
 mod outcome;
 pub mod paging;

@@ -196,6 +196,21 @@ impl TestEmulator {
     }
 }
 
+impl TestEmulator {
+    /// `polybatch` configured for both providers on the emulator (for `migrate`).
+    pub fn both_cli(&self) -> Command {
+        let mut cmd = self.bare();
+        cmd.env("AZURE_BATCH_ENDPOINT", &self.url)
+            .env("AZURE_BATCH_ACCOUNT", DEFAULT_AZURE_ACCOUNT)
+            .env("AZURE_BATCH_ACCESS_KEY", DEFAULT_AZURE_KEY)
+            .env("POLYBATCH_ENDPOINT", &self.url)
+            .env("TENCENTCLOUD_SECRET_ID", DEFAULT_TENCENT_SECRET_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", DEFAULT_TENCENT_SECRET_KEY)
+            .env("TENCENTCLOUD_REGION", DEFAULT_TENCENT_REGION);
+        cmd
+    }
+}
+
 /// What a finished command printed.
 pub struct Output {
     pub code: Option<i32>,
