@@ -489,4 +489,13 @@ impl BatchBackend for AzureBatchBackend {
     ) -> Result<polybatch::ExportedJob> {
         self.export(job).await
     }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::TaskOutputOptions,
+    ) -> Result<polybatch::TaskOutput> {
+        self.output(job, task, options).await
+    }
 }

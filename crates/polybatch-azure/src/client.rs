@@ -72,6 +72,8 @@ pub(crate) struct Call {
     /// An error code that, answered to a retry, means an earlier attempt did what was asked
     /// (its response was lost): the call then succeeds.
     pub done_on_retry: Option<&'static str>,
+    /// More request headers (`ocp-range`); `ocp-` ones are signed like the others.
+    pub extra_headers: Vec<(&'static str, String)>,
 }
 
 impl Call {
@@ -96,7 +98,14 @@ impl Call {
             job: None,
             task: None,
             done_on_retry: None,
+            extra_headers: Vec::new(),
         }
+    }
+
+    /// Adds a request header.
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name, value.into()));
+        self
     }
 
     pub(crate) fn job(mut self, job: &str) -> Self {
@@ -254,6 +263,7 @@ impl Client {
             ("return-client-request-id", "true".into()),
             ("Accept", "application/json".into()),
         ];
+        h.extend(call.extra_headers.iter().cloned());
         let p = &call.preconditions;
         if let Some(e) = &p.if_match {
             h.push(("If-Match", e.as_str().to_string()));

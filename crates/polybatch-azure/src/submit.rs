@@ -190,6 +190,37 @@ impl AzureBatchBackend {
         })
     }
 
+    /// File_GetFromTask of `stdout.txt` or `stderr.txt`, the range as `ocp-range`.
+    pub(crate) async fn output(
+        &self,
+        job: &JobId,
+        task: &polybatch::TaskId,
+        options: polybatch::TaskOutputOptions,
+    ) -> Result<polybatch::TaskOutput> {
+        let file = match options.stream {
+            polybatch::OutputStream::Stderr => "stderr.txt",
+            _ => "stdout.txt",
+        };
+        let mut call = Call::new(
+            Operation::TaskOutput,
+            Method::GET,
+            &["jobs", job.as_str(), "tasks", task.as_str(), "files", file],
+        )
+        .job(job.as_str())
+        .task(task.as_str());
+        if let Some(r) = &options.range {
+            if r.start >= r.end {
+                return Ok(polybatch::TaskOutput::new(Vec::new()));
+            }
+            // ocp-range is inclusive.
+            call = call.header("ocp-range", format!("bytes={}-{}", r.start, r.end - 1));
+        }
+        let r = self.client().send(&call).await?;
+        let mut out = polybatch::TaskOutput::new(r.body);
+        out.request_id = r.request_id;
+        Ok(out)
+    }
+
     pub(crate) async fn delete(
         &self,
         job: &JobId,

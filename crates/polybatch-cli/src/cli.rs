@@ -401,6 +401,23 @@ pub enum TaskCommand {
         #[command(flatten)]
         wait: WaitArgs,
     },
+    /// Print what the task wrote to stdout (or stderr), as it is, or a byte range of it
+    /// (Tencent keeps at most 2048 bytes of each instance's; the rest is where it redirects).
+    Logs {
+        /// The job id.
+        job: String,
+        /// The task id (Tencent: the task name).
+        task: String,
+        /// Standard error instead of standard output.
+        #[arg(long)]
+        stderr: bool,
+        /// Only bytes START..END (END exclusive), e.g. `0..1024`.
+        #[arg(long, value_name = "START..END")]
+        range: Option<String>,
+        /// Which instance of the task (Tencent).
+        #[arg(long, default_value_t = 0)]
+        instance: u32,
+    },
 }
 
 /// `polybatch jobs ...`.

@@ -109,6 +109,24 @@ async fn prep_release(
     failure.map_or(Ok(()), |e| Err(e.into()))
 }
 
+/// `--range START..END`.
+fn parse_range(text: &str) -> Result<std::ops::Range<u64>, CliError> {
+    let bad = || {
+        CliError::usage(format!(
+            "--range {text:?}: write it as START..END (bytes, END exclusive)"
+        ))
+    };
+    let (a, b) = text.split_once("..").ok_or_else(bad)?;
+    let (a, b): (u64, u64) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if a > b {
+        return Err(bad());
+    }
+    Ok(a..b)
+}
+
 fn seconds(name: &str, value: f64) -> Result<Duration, CliError> {
     if (0.0..=1e9).contains(&value) {
         Ok(Duration::from_secs_f64(value))
@@ -184,6 +202,48 @@ pub async fn task(
                 .wait_for_task(&job, &task, wait_options(&wait)?)
                 .await?;
             output::task_status(&status, format);
+            Ok(())
+        }
+        TaskCommand::Logs {
+            job,
+            task,
+            stderr,
+            range,
+            instance,
+        } => {
+            let job = JobId::new(job)?;
+            let task = TaskId::new(task)?;
+            let mut options = polybatch::TaskOutputOptions::default().with_instance(instance);
+            if stderr {
+                options = options.stderr();
+            }
+            if let Some(r) = range {
+                options = options.with_range(parse_range(&r)?);
+            }
+            let out = backend.task_output(&job, &task, options).await?;
+            match format {
+                OutputFormat::Json => output::print_json(&serde_json::json!({
+                    "job_id": job,
+                    "task_id": task,
+                    "stream": if stderr { "stderr" } else { "stdout" },
+                    "text": String::from_utf8_lossy(&out.bytes),
+                    "complete": out.complete,
+                    "location": out.location,
+                    "request_id": out.request_id,
+                })),
+                OutputFormat::Table => {
+                    use std::io::Write;
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(&out.bytes)
+                        .and_then(|()| stdout.flush())
+                        .map_err(|e| CliError::failed(format!("cannot write the output: {e}")))?;
+                    if !out.complete {
+                        let rest = out.location.as_deref().unwrap_or("not kept by the service");
+                        eprintln!("(the service keeps only part of this output; the rest: {rest})");
+                    }
+                }
+            }
             Ok(())
         }
         TaskCommand::Reactivate {

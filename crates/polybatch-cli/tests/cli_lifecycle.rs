@@ -424,3 +424,47 @@ fn cleanup_terminates_and_deletes_by_label() {
     let out = run(emu.tencent_cli().args(["jobs", "cleanup"]));
     assert_eq!(out.code, Some(2), "a cleanup without a label is refused");
 }
+
+#[test]
+fn task_logs_print_what_the_task_wrote() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = serde_json::json!({
+        "name": "talker",
+        "placement": {"kind": "azure_pool", "pool_id": "pool-1"},
+        "tasks": [{"name": "say", "command": {"shell": "echo hi"},
+                   "env": {"POLYBATCH_STDOUT": "hello\nworld\n", "POLYBATCH_STDERR": "warn",
+                           "POLYBATCH_RUN_SECONDS": "1"}}],
+    });
+    let path = write(&dir, "job.json", &spec.to_string());
+    let out = run(emu.azure_cli().args([
+        "--output",
+        "json",
+        "job",
+        "submit",
+        "--spec",
+        path.to_str().unwrap(),
+    ]));
+    let job = out.success().json()["job"].as_str().unwrap().to_string();
+    emu.advance(5);
+    let out = run(emu.azure_cli().args(["task", "logs", job.as_str(), "say"]));
+    assert_eq!(out.success().stdout, "hello\nworld\n");
+    let out = run(emu
+        .azure_cli()
+        .args(["task", "logs", job.as_str(), "say", "--range", "6..11"]));
+    assert_eq!(out.success().stdout, "world");
+    let out = run(emu.azure_cli().args([
+        "--output",
+        "json",
+        "task",
+        "logs",
+        job.as_str(),
+        "say",
+        "--stderr",
+    ]));
+    assert_eq!(out.success().json()["text"], "warn");
+    let out = run(emu
+        .azure_cli()
+        .args(["task", "logs", job.as_str(), "say", "--range", "9..3"]));
+    assert!(out.one_error_line(2).contains("START..END"));
+}

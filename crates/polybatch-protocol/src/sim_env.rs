@@ -12,3 +12,9 @@ pub const EXIT_CODE_VAR: &str = "POLYBATCH_EXIT_CODE";
 
 /// How long a simulated task runs when it does not say.
 pub const DEFAULT_RUN_SECONDS: f64 = 5.0;
+
+/// What a simulated task writes to its standard output (none when unset).
+pub const STDOUT_VAR: &str = "POLYBATCH_STDOUT";
+
+/// What a simulated task writes to its standard error (none when unset).
+pub const STDERR_VAR: &str = "POLYBATCH_STDERR";

@@ -142,6 +142,9 @@ pub fn tencent_capabilities() -> Capabilities {
     c.list_jobs_server_filters = polybatch::translate::tencent::LIST_JOBS_SERVER_FILTERS;
     c.list_tasks = true;
     c.export_job = true;
+    c.task_output = true;
+    // DescribeTaskLogs has no byte range: the trait cuts it from the (at most 2048) bytes.
+    c.task_output_server_range = false;
     c
 }
 
@@ -373,6 +376,15 @@ impl BatchBackend for TencentBatchBackend {
         _options: polybatch::ExportJobOptions,
     ) -> Result<polybatch::ExportedJob> {
         self.export(job).await
+    }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::TaskOutputOptions,
+    ) -> Result<polybatch::TaskOutput> {
+        self.output(job, task, options).await
     }
 }
 

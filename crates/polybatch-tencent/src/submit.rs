@@ -167,6 +167,84 @@ impl TencentBatchBackend {
         spelling::export(&info.value, &zone).map_err(|e| e.stamped(BACKEND, op))
     }
 
+    /// `DescribeTaskLogs` of one instance: at most 2048 bytes of the stream (then
+    /// `complete: false`, and the redirect path says where the rest is, when there is one).
+    pub(crate) async fn output(
+        &self,
+        job: &JobId,
+        task: &polybatch::TaskId,
+        options: polybatch::TaskOutputOptions,
+    ) -> Result<polybatch::TaskOutput> {
+        use base64::Engine;
+        let op = Operation::TaskOutput;
+        let call = Call::new(action::DESCRIBE_TASK_LOGS, op)
+            .subject(Subject::task(job.as_str(), task.as_str()));
+        let body = serde_json::json!({
+            "JobId": job.as_str(),
+            "TaskName": task.as_str(),
+            "TaskInstanceIndexes": [options.instance],
+            "Limit": 1,
+        });
+        let reply: Reply<serde_json::Value> = self.client.call(&call, &body).await?;
+        let rid = reply.request_id.clone();
+        let log = reply
+            .value
+            .get("TaskInstanceLogSet")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|set| {
+                set.iter().find(|l| {
+                    l.get("TaskInstanceIndex")
+                        .and_then(serde_json::Value::as_u64)
+                        == Some(u64::from(options.instance))
+                })
+            });
+        let Some(log) = log else {
+            let c = ctx(op, rid.as_deref())
+                .with_code("ResourceNotFound.TaskInstance")
+                .with_message("DescribeTaskLogs did not return this instance");
+            return Err(Error::not_found(
+                ResourceKind::TaskInstance,
+                options.instance.to_string(),
+                c,
+            ));
+        };
+        let (field, path, name) = match options.stream {
+            polybatch::OutputStream::Stderr => {
+                ("StderrLog", "StderrRedirectPath", "StderrRedirectFileName")
+            }
+            _ => ("StdoutLog", "StdoutRedirectPath", "StdoutRedirectFileName"),
+        };
+        let text = log
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        // The official example carries a data URI prefix: strip it.
+        let encoded = text.rsplit_once(";base64,").map_or(text, |(_, b)| b);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| {
+                Error::service(
+                    Some(200),
+                    false,
+                    ctx(op, rid.as_deref()).with_message(format!("{field} is not base64: {e}")),
+                )
+            })?;
+        let complete = bytes.len() < polybatch_protocol::tencent::MAX_LOG_BYTES;
+        let mut out = polybatch::TaskOutput::new(bytes);
+        out.complete = complete;
+        out.request_id = rid;
+        let part = |k: &str| {
+            log.get(k)
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        out.location = part(path).map(|p| match part(name) {
+            Some(n) => format!("{}/{n}", p.trim_end_matches('/')),
+            None => p.to_string(),
+        });
+        Ok(out)
+    }
+
     pub(crate) async fn delete(&self, job: &JobId) -> Result<DeleteJobOutcome> {
         let op = Operation::DeleteJob;
         let call = Call::new(action::DELETE_JOB, op).subject(Subject::job(job.as_str()));

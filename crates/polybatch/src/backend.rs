@@ -11,11 +11,13 @@ use crate::call::{Call, CallOptions};
 use crate::capability::Capabilities;
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
+use crate::options::TaskOutputOptions;
 use crate::options::{
     DeleteJobOptions, ExportJobOptions, JobStatusesOptions, ListJobsOptions,
     ListPrepReleaseOptions, ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions,
     StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
+use crate::outcome::TaskOutput;
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
     TerminateJobOutcome,
@@ -310,6 +312,43 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         stamp(result, self.name(), op)
     }
 
+    /// What a task wrote to stdout or stderr (one instance of it, on Tencent), or the bytes
+    /// of a range of it. A task that has not started yet has none: `NotFound`.
+    async fn task_output(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: TaskOutputOptions,
+    ) -> Result<TaskOutput> {
+        let op = Operation::TaskOutput;
+        let refused = match &options.range {
+            Some(r) if r.start > r.end => Some(Error::invalid_input(
+                "range",
+                format!("starts after it ends ({}..{})", r.start, r.end),
+                crate::error::ErrorContext::new(self.name(), op),
+            )),
+            _ => self.capabilities().check_operation(self.name(), op).err(),
+        };
+        if let Some(e) = refused {
+            let call = Call::new(op, job, CallOptions::TaskOutput(options)).with_task(task);
+            self.on_refused(call, &e);
+            return Err(e);
+        }
+        let server_range = self.capabilities().task_output_server_range;
+        let range = options.range.clone();
+        let result = self.task_output_impl(job, task, options).await;
+        // A service without ranges sent everything it has: cut the range out of it here.
+        let result = result.map(|mut out| {
+            if let (Some(r), false) = (range, server_range) {
+                let len = out.bytes.len() as u64;
+                let (start, end) = (r.start.min(len), r.end.min(len));
+                out.bytes = out.bytes[start as usize..end as usize].to_vec();
+            }
+            out
+        });
+        stamp(result, self.name(), op)
+    }
+
     /// [`BatchBackend::terminate_job`] after its checks passed.
     async fn terminate_job_impl(
         &self,
@@ -403,6 +442,19 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     async fn export_job_impl(&self, job: &JobId, options: ExportJobOptions) -> Result<ExportedJob> {
         let _ = (job, options);
         Err(Error::unsupported(self.name(), Operation::ExportJob))
+    }
+
+    /// [`BatchBackend::task_output`] after its checks passed. A backend without
+    /// [`Capabilities::task_output_server_range`] returns all it has; the trait cuts the
+    /// range.
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: TaskOutputOptions,
+    ) -> Result<TaskOutput> {
+        let _ = (job, task, options);
+        Err(Error::unsupported(self.name(), Operation::TaskOutput))
     }
 }
 
@@ -603,6 +655,24 @@ macro_rules! forward_backend {
                 options: ExportJobOptions,
             ) -> Result<ExportedJob> {
                 (**self).export_job_impl(job, options).await
+            }
+
+            async fn task_output(
+                &self,
+                job: &JobId,
+                task: &TaskId,
+                options: TaskOutputOptions,
+            ) -> Result<TaskOutput> {
+                (**self).task_output(job, task, options).await
+            }
+
+            async fn task_output_impl(
+                &self,
+                job: &JobId,
+                task: &TaskId,
+                options: TaskOutputOptions,
+            ) -> Result<TaskOutput> {
+                (**self).task_output_impl(job, task, options).await
             }
         }
     };

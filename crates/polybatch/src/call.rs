@@ -54,6 +54,8 @@ pub enum CallOptions {
     },
     /// `export_job`.
     Export(crate::options::ExportJobOptions),
+    /// `task_output`.
+    TaskOutput(crate::options::TaskOutputOptions),
     /// One page request of `list_tasks` (`page` counts from 0).
     ListTasks {
         /// The listing's options.

@@ -67,6 +67,10 @@ pub struct Capabilities {
     pub list_tasks: bool,
     /// `export_job` is supported.
     pub export_job: bool,
+    /// `task_output` is supported.
+    pub task_output: bool,
+    /// `TaskOutputOptions::range` is sent to the service (else applied to what it sends).
+    pub task_output_server_range: bool,
 }
 
 /// Which [`crate::ListJobsOptions`] filters a service applies itself.
@@ -135,6 +139,8 @@ impl Capabilities {
             list_jobs_server_filters: ListJobsFilters::all(),
             list_tasks: true,
             export_job: true,
+            task_output: true,
+            task_output_server_range: true,
         }
     }
 
@@ -170,6 +176,9 @@ impl Capabilities {
                 .intersect(&other.list_jobs_server_filters),
             list_tasks: self.list_tasks && other.list_tasks,
             export_job: self.export_job && other.export_job,
+            task_output: self.task_output && other.task_output,
+            task_output_server_range: self.task_output_server_range
+                && other.task_output_server_range,
         }
     }
 
@@ -188,6 +197,7 @@ impl Capabilities {
             Operation::ListJobs => self.list_jobs,
             Operation::ListTasks => self.list_tasks,
             Operation::ExportJob => self.export_job,
+            Operation::TaskOutput => self.task_output,
             _ => false,
         }
     }

@@ -43,6 +43,8 @@ pub enum Operation {
     ListTasks,
     /// [`crate::BatchBackend::export_job`].
     ExportJob,
+    /// [`crate::BatchBackend::task_output`].
+    TaskOutput,
     /// Building a backend from configuration.
     Configure,
     /// A provider-specific operation (for example Tencent's `SubmitJob`).
@@ -51,7 +53,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation of the [`crate::BatchBackend`] trait, in declaration order.
-    pub const TRAIT_OPERATIONS: [Operation; 12] = [
+    pub const TRAIT_OPERATIONS: [Operation; 13] = [
         Operation::TerminateJob,
         Operation::ReactivateTask,
         Operation::JobStatus,
@@ -64,6 +66,7 @@ impl Operation {
         Operation::ListJobs,
         Operation::ListTasks,
         Operation::ExportJob,
+        Operation::TaskOutput,
     ];
 
     /// The snake-case name, as used in logs and JSON output.
@@ -81,6 +84,7 @@ impl Operation {
             Operation::ListJobs => "list_jobs",
             Operation::ListTasks => "list_tasks",
             Operation::ExportJob => "export_job",
+            Operation::TaskOutput => "task_output",
             Operation::Configure => "configure",
             Operation::Other(name) => name,
         }

@@ -78,13 +78,13 @@ pub use ext::BatchBackendExt;
 pub use id::{JobId, MAX_ID_LEN, TaskId};
 pub use options::{
     DEFAULT_TERMINATE_REASON, DeleteJobOptions, ExportJobOptions, JobStatusesOptions,
-    ListJobsOptions, ListPrepReleaseOptions, ListTasksOptions, Preconditions,
+    ListJobsOptions, ListPrepReleaseOptions, ListTasksOptions, OutputStream, Preconditions,
     ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, SubmitJobOptions,
-    TerminateJobOptions, WaitOptions,
+    TaskOutputOptions, TerminateJobOptions, WaitOptions,
 };
 pub use outcome::{
     DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome,
-    RetryFailure, SubmitJobOutcome, TerminateDisposition, TerminateJobOutcome,
+    RetryFailure, SubmitJobOutcome, TaskOutput, TerminateDisposition, TerminateJobOutcome,
 };
 pub use spec::{
     Command, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, MAX_IDEMPOTENCY_KEY_LEN,

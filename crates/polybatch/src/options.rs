@@ -360,6 +360,53 @@ impl ListJobsOptions {
     }
 }
 
+/// Which output stream of a task.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OutputStream {
+    /// Standard output (Azure `stdout.txt`, Tencent `StdoutLog`).
+    #[default]
+    Stdout,
+    /// Standard error (Azure `stderr.txt`, Tencent `StderrLog`).
+    Stderr,
+}
+
+/// Options of [`crate::BatchBackend::task_output`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskOutputOptions {
+    /// Which stream.
+    pub stream: OutputStream,
+    /// Only these bytes of it (`start..end`, end exclusive); `None` is all of it. Sent to the
+    /// service where it takes ranges (Azure `ocp-range`), applied to what it sends otherwise.
+    pub range: Option<std::ops::Range<u64>>,
+    /// Which instance of the task (Tencent task instances; 0 elsewhere).
+    pub instance: u32,
+}
+
+impl TaskOutputOptions {
+    /// Standard error instead of standard output.
+    pub fn stderr(mut self) -> Self {
+        self.stream = OutputStream::Stderr;
+        self
+    }
+
+    /// Only bytes `range`.
+    pub fn with_range(mut self, range: std::ops::Range<u64>) -> Self {
+        self.range = Some(range);
+        self
+    }
+
+    /// Instance `n`.
+    pub fn with_instance(mut self, n: u32) -> Self {
+        self.instance = n;
+        self
+    }
+}
+
 /// Options of [`crate::BatchBackend::export_job`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

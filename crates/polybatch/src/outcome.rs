@@ -182,3 +182,31 @@ impl DeleteJobOutcome {
         }
     }
 }
+
+/// What [`crate::BatchBackend::task_output`] read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TaskOutput {
+    /// The bytes (of the range asked, when one was).
+    pub bytes: Vec<u8>,
+    /// Whether these are all the bytes the service holds of the range: `false` when it keeps
+    /// only part of a task's output (Tencent's logs are at most 2048 bytes; the rest is where
+    /// `location` says).
+    pub complete: bool,
+    /// Where the whole output is, when the provider says (Tencent's redirect path).
+    pub location: Option<String>,
+    /// The provider's request id, when there is one.
+    pub request_id: Option<String>,
+}
+
+impl TaskOutput {
+    /// Output of which `bytes` are all there is.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        TaskOutput {
+            bytes,
+            complete: true,
+            location: None,
+            request_id: None,
+        }
+    }
+}

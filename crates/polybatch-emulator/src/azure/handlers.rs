@@ -351,6 +351,39 @@ async fn operate(
                 &format!("{base}/jobs/{job}/tasks/{task_id}"),
             ))
         }
+        Route::TaskFile(job_id, task_id, path) => {
+            let bytes = sim.task_file(job_id, task_id, path)?;
+            let range = match parts.headers.get("ocp-range") {
+                None => None,
+                Some(v) => Some(v.to_str().ok().and_then(parse_range).ok_or_else(|| {
+                    Reject::header("InvalidHeaderValue", "ocp-range", v.to_str().unwrap_or(""))
+                })?),
+            };
+            let len = bytes.len() as u64;
+            let body = match range {
+                None => bytes,
+                Some((start, end)) => {
+                    let end = end.map_or(len, |e| e.saturating_add(1)).min(len);
+                    let start = start.min(end);
+                    bytes[start as usize..end as usize].to_vec()
+                }
+            };
+            let mut r = (StatusCode::OK, body).into_response();
+            let h = r.headers_mut();
+            for (name, value) in [
+                ("content-type", "application/octet-stream".to_string()),
+                ("ocp-batch-file-isdirectory", "False".to_string()),
+                (
+                    "ocp-batch-file-url",
+                    format!("{base}/jobs/{job_id}/tasks/{task_id}/files/{path}"),
+                ),
+            ] {
+                if let Ok(v) = value.parse() {
+                    h.insert(name, v);
+                }
+            }
+            Ok(r)
+        }
         Route::TaskGet(job_id, task_id) => {
             let (job, task) = sim.found_task(job_id, task_id)?;
             conditions.check(&task.meta, true)?;
@@ -439,6 +472,17 @@ fn json_body(body: &[u8]) -> Result<Value, Reject> {
         .ok()
         .filter(Value::is_object)
         .ok_or_else(Reject::invalid_body)
+}
+
+/// `ocp-range: bytes=START-END` (inclusive; END may be omitted).
+fn parse_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let (start, end) = v.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let start = start.trim().parse().ok()?;
+    let end = match end.trim() {
+        "" => None,
+        e => Some(e.parse::<u64>().ok().filter(|e| *e >= start)?),
+    };
+    Some((start, end))
 }
 
 fn parse_filter(q: &Query, allowed: &[&str]) -> Result<Filter, Reject> {

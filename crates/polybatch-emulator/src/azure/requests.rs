@@ -17,6 +17,7 @@ pub(crate) enum Route {
     TaskAddCollection(String),
     TaskList(String),
     TaskGet(String, String),
+    TaskFile(String, String, String),
     TaskReactivate(String, String),
     TaskTerminate(String, String),
     PrepReleaseStatus(String),
@@ -53,6 +54,9 @@ impl Route {
             [j, "tasks"] if post => Route::TaskAdd(j.to_string()),
             [j, "tasks"] if get => Route::TaskList(j.to_string()),
             [j, "tasks", t] if get => Route::TaskGet(j.to_string(), t.to_string()),
+            [j, "tasks", t, "files", path @ ..] if get && !path.is_empty() => {
+                Route::TaskFile(j.to_string(), t.to_string(), path.join("/"))
+            }
             [j, "tasks", t, "reactivate"] if post => {
                 Route::TaskReactivate(j.to_string(), t.to_string())
             }
@@ -80,6 +84,7 @@ impl Route {
             Route::TaskAddCollection(_) => "Task_AddCollection",
             Route::TaskList(_) => "Task_List",
             Route::TaskGet(..) => "Task_Get",
+            Route::TaskFile(..) => "File_GetFromTask",
             Route::TaskReactivate(..) => "Task_Reactivate",
             Route::TaskTerminate(..) => "Task_Terminate",
             Route::PrepReleaseStatus(_) => "Job_ListPreparationAndReleaseTaskStatus",

@@ -11,6 +11,8 @@ use super::requests::{
 };
 use super::sim::{Job, Refusal, Store};
 
+use polybatch_protocol::tencent::{MAX_LOG_BYTES, MAX_LOG_INSTANCES};
+
 /// The actions this front end serves: every action polybatch calls.
 pub use polybatch_protocol::tencent::action::ALL as ACTIONS;
 
@@ -35,6 +37,7 @@ pub fn run(
         "DeleteJob" => delete_job(store, region, body, now),
         "DescribeTask" => describe_task(store, region, body, now),
         "DescribeJobSubmitInfo" => describe_job_submit_info(store, region, body),
+        "DescribeTaskLogs" => describe_task_logs(store, region, body, now),
         other => Err(ApiError::new(
             "InvalidAction",
             format!("The action `{other}` does not exist."),
@@ -129,6 +132,77 @@ fn describe_job_submit_info(
         out.insert(field.into(), value);
     }
     Ok(out)
+}
+
+/// Each instance's stdout and stderr, base64, at most the last 2048 bytes each; `null`
+/// before it launched.
+fn describe_task_logs(
+    store: &mut Store,
+    region: &str,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    use base64::Engine;
+    let req: requests::DescribeTaskLogsRequest = parse(body)?;
+    if req.task_instance_indexes.is_some() && req.offset.is_some() {
+        return Err(ApiError::new(
+            "InvalidParameter.InvalidParameterCombination",
+            "TaskInstanceIndexes and Offset cannot be given together.",
+        ));
+    }
+    let (offset, limit) = paging(req.offset, req.limit, 5, MAX_LOG_INSTANCES as usize)?;
+    let job = job(store, region, &req.job_id)?;
+    let k = job.task_index(&req.task_name).ok_or_else(|| {
+        ApiError::new(
+            "ResourceNotFound.Task",
+            format!(
+                "The specified job task does not exist: `{}`.",
+                req.task_name
+            ),
+        )
+    })?;
+    let total = job.view(now).tasks.get(k).map_or(0, |t| t.instances.len());
+    let indexes: Vec<u64> = match &req.task_instance_indexes {
+        Some(ix) => {
+            if let Some(bad) = ix.iter().find(|i| **i as usize >= total) {
+                return Err(ApiError::new(
+                    "ResourceNotFound.TaskInstance",
+                    format!("The specified task instance does not exist: `{bad}`."),
+                ));
+            }
+            ix.iter().take(limit).copied().collect()
+        }
+        None => (offset..total).take(limit).map(|i| i as u64).collect(),
+    };
+    let b64 = |s: String| {
+        let bytes = s.into_bytes();
+        let tail = &bytes[bytes.len().saturating_sub(MAX_LOG_BYTES)..];
+        json!(base64::engine::general_purpose::STANDARD.encode(tail))
+    };
+    let set: Vec<Value> = indexes
+        .into_iter()
+        .map(|i| {
+            let output = u32::try_from(i)
+                .ok()
+                .and_then(|i| job.instance_output(k, i, now));
+            let (out, err) = match output {
+                Some((o, e)) => (b64(o), b64(e)),
+                None => (Value::Null, Value::Null),
+            };
+            json!({
+                "TaskInstanceIndex": i,
+                "StdoutLog": out,
+                "StderrLog": err,
+                "StdoutRedirectPath": null,
+                "StderrRedirectPath": null,
+                "StdoutRedirectFileName": null,
+                "StderrRedirectFileName": null,
+            })
+        })
+        .collect();
+    Ok(fields(
+        json!({"TotalCount": total, "TaskInstanceLogSet": set}),
+    ))
 }
 
 fn describe_job(

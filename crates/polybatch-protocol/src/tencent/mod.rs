@@ -13,6 +13,13 @@ pub const API_VERSION: &str = "2017-03-12";
 /// How far `X-TC-Timestamp` may be from the server's clock, in seconds.
 pub const MAX_TIMESTAMP_SKEW_SECS: u64 = 300;
 
+/// The most bytes of a task instance's stdout or stderr `DescribeTaskLogs` returns (decoded:
+/// "up to 2048 bytes"); which bytes is not documented, and the emulator sends the last ones.
+pub const MAX_LOG_BYTES: usize = 2048;
+
+/// The most instances one `DescribeTaskLogs` answers for (`Limit`, default 5).
+pub const MAX_LOG_INSTANCES: u64 = 10;
+
 /// The action names (`X-TC-Action`) polybatch calls and the emulator serves.
 pub mod action {
     /// `SubmitJob`.
@@ -33,9 +40,11 @@ pub mod action {
     pub const DESCRIBE_TASK: &str = "DescribeTask";
     /// `DescribeJobSubmitInfo`.
     pub const DESCRIBE_JOB_SUBMIT_INFO: &str = "DescribeJobSubmitInfo";
+    /// `DescribeTaskLogs`.
+    pub const DESCRIBE_TASK_LOGS: &str = "DescribeTaskLogs";
 
     /// Every action above.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         SUBMIT_JOB,
         DESCRIBE_JOB,
         DESCRIBE_JOBS,
@@ -45,5 +54,6 @@ pub mod action {
         DELETE_JOB,
         DESCRIBE_TASK,
         DESCRIBE_JOB_SUBMIT_INFO,
+        DESCRIBE_TASK_LOGS,
     ];
 }

@@ -123,7 +123,7 @@ pub struct Outcome {
     pub exit_code: i32,
 }
 
-pub use polybatch_protocol::sim_env::{EXIT_CODE_VAR, RUN_SECONDS_VAR};
+pub use polybatch_protocol::sim_env::{EXIT_CODE_VAR, RUN_SECONDS_VAR, STDERR_VAR, STDOUT_VAR};
 
 fn env_lookup<'a>(settings: &[&'a Value], name: &str) -> Option<&'a str> {
     // Later lists override earlier ones (task settings override the job's common settings).
@@ -1331,6 +1331,30 @@ impl Sim {
         }
         self.check_all_complete(&jk, t);
         Ok(meta)
+    }
+
+    /// File_GetFromTask of `stdout.txt` or `stderr.txt`: what the task wrote (its
+    /// `POLYBATCH_STDOUT` / `POLYBATCH_STDERR`), once it has started; before, and for any
+    /// other file, `FileNotFound`.
+    pub fn task_file(&self, job_id: &str, task_id: &str, file: &str) -> Result<Vec<u8>, Refusal> {
+        let (job, task) = self.found_task(job_id, task_id)?;
+        let var = match file {
+            "stdout.txt" => STDOUT_VAR,
+            "stderr.txt" => STDERR_VAR,
+            _ => return Err(Refusal::not_found("FileNotFound")),
+        };
+        if task.exec.start.is_none() {
+            return Err(Refusal::not_found("FileNotFound"));
+        }
+        let common = job
+            .body
+            .get("commonEnvironmentSettings")
+            .unwrap_or(&Value::Null);
+        let own = task.body.get("environmentSettings").unwrap_or(&Value::Null);
+        Ok(env_lookup(&[common, own], var)
+            .unwrap_or("")
+            .as_bytes()
+            .to_vec())
     }
 
     /// Seeding: forgets a job (what Job_Delete ends in). `false` if there was none.

@@ -127,6 +127,22 @@ pub struct DescribeTaskRequest {
     pub filters: Option<Vec<Filter>>,
 }
 
+/// DescribeTaskLogs.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTaskLogsRequest {
+    /// `JobId`.
+    pub job_id: String,
+    /// `TaskName`.
+    pub task_name: String,
+    /// `TaskInstanceIndexes`.
+    pub task_instance_indexes: Option<Vec<u64>>,
+    /// `Offset`.
+    pub offset: Option<i64>,
+    /// `Limit`.
+    pub limit: Option<i64>,
+}
+
 /// SubmitJob.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -575,6 +575,47 @@ impl Job {
         self.terminating = false;
     }
 
+    /// What instance `index` of task `task` wrote to stdout and stderr (its
+    /// `POLYBATCH_STDOUT` / `POLYBATCH_STDERR`, as submitted), once it has launched; `None`
+    /// before.
+    pub fn instance_output(
+        &self,
+        task: usize,
+        index: u32,
+        now: DateTime<Utc>,
+    ) -> Option<(String, String)> {
+        let view = self.view(now);
+        let launched = view
+            .tasks
+            .get(task)?
+            .instances
+            .get(usize::try_from(index).ok()?)?
+            .launched
+            .is_some();
+        if !launched {
+            return None;
+        }
+        let vars = self
+            .spec
+            .submitted
+            .get("Tasks")
+            .and_then(|t| t.get(task))
+            .and_then(|t| t.get("EnvVars"));
+        let read = |name: &str| {
+            vars.and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|v| v.get("Name").and_then(serde_json::Value::as_str) == Some(name))
+                .and_then(|v| v.get("Value").and_then(serde_json::Value::as_str))
+                .unwrap_or("")
+                .to_string()
+        };
+        Some((
+            read(polybatch_protocol::sim_env::STDOUT_VAR),
+            read(polybatch_protocol::sim_env::STDERR_VAR),
+        ))
+    }
+
     /// Whether DeleteJob may delete the job: it and all its instances are SUCCEED or FAILED.
     pub fn can_delete(&self, now: DateTime<Utc>) -> Result<(), Refusal> {
         let view = self.view(now);

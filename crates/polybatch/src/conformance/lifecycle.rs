@@ -13,7 +13,7 @@ use crate::id::{JobId, TaskId};
 
 use crate::options::{
     DeleteJobOptions, ExportJobOptions, JobStatusesOptions, ListJobsOptions, ListTasksOptions,
-    SubmitJobOptions, TerminateJobOptions,
+    SubmitJobOptions, TaskOutputOptions, TerminateJobOptions,
 };
 use crate::outcome::DeleteDisposition;
 use crate::spec::{IdempotencyKey, JobSpec, Placement, Resources, TaskSpec};
@@ -514,4 +514,147 @@ pub async fn export_round_trips(backend: &dyn BatchBackend, fixture: &dyn Fixtur
             .await,
     );
     c.expect_not_found("export_job(unknown job)", &e, op, Some(ResourceKind::Job));
+}
+
+/// `task_output` reads what a task wrote, whole or a byte range of it, stdout and stderr;
+/// a task that has not started has none (`NotFound`); a range that ends before it starts is
+/// `InvalidInput` before any I/O. Without the capability, `Unsupported` before any I/O.
+pub async fn task_output_reads_streams(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    let c = Check::new("task_output_reads_streams", backend, fixture);
+    let op = Operation::TaskOutput;
+    let unknown = fixture.unknown_job_id();
+    let task = TaskId::new("first").unwrap_or_else(|e| panic!("{e}"));
+    if !c.caps().task_output {
+        c.expect_unsupported(
+            "task_output without the capability",
+            op,
+            None,
+            backend.task_output(&unknown, &task, TaskOutputOptions::default()),
+        )
+        .await;
+        return;
+    }
+    #[allow(clippy::reversed_empty_ranges)]
+    let backwards = TaskOutputOptions::default().with_range(5..2);
+    let e = c
+        .without_io(
+            "task_output(range 5..2)",
+            backend.task_output(&unknown, &task, backwards),
+        )
+        .await;
+    c.ensure(matches!(e, Error::InvalidInput { .. }), || {
+        format!(
+            "task_output(range 5..2) failed with {} ({e}), expected InvalidInput",
+            e.kind()
+        )
+    });
+    if !c.caps().submit_job {
+        return;
+    }
+    const OUT: &str = "line one\nline two\n";
+    let mut s = spec(&c, placement(&c), "output");
+    s.tasks.truncate(1);
+    s.tasks[0].env.insert("POLYBATCH_STDOUT".into(), OUT.into());
+    s.tasks[0]
+        .env
+        .insert("POLYBATCH_STDERR".into(), "oops".into());
+    s.tasks[0]
+        .env
+        .insert("POLYBATCH_RUN_SECONDS".into(), "1".into());
+    let job = c
+        .ok(
+            "submit_job",
+            backend.submit_job(s, SubmitJobOptions::default()).await,
+        )
+        .job;
+    let mut started = false;
+    for _ in 0..MAX_POLLS {
+        let st = c.task_status(&job, &task).await;
+        if st.start_time.is_some() && st.state != crate::state::TaskState::Pending
+            || st.state.is_terminal()
+        {
+            started = true;
+            break;
+        }
+        fixture.advance(POLL_STEP).await;
+    }
+    if !started {
+        // Nothing runs on this backend by itself (the in-memory Azure pools have no nodes):
+        // a task that never started has no output.
+        let e = c.err(
+            "task_output(task not started)",
+            backend
+                .task_output(&job, &task, TaskOutputOptions::default())
+                .await,
+        );
+        c.ensure(matches!(e, Error::NotFound { .. }), || {
+            format!(
+                "task_output(task not started) failed with {} ({e}), expected NotFound",
+                e.kind()
+            )
+        });
+        return;
+    }
+    let all = c.ok(
+        "task_output(stdout)",
+        backend
+            .task_output(&job, &task, TaskOutputOptions::default())
+            .await,
+    );
+    c.ensure(all.bytes == OUT.as_bytes() && all.complete, || {
+        format!(
+            "task_output(stdout) read {:?}, expected {OUT:?}",
+            String::from_utf8_lossy(&all.bytes)
+        )
+    });
+    let part = c.ok(
+        "task_output(stdout, 5..8)",
+        backend
+            .task_output(&job, &task, TaskOutputOptions::default().with_range(5..8))
+            .await,
+    );
+    c.ensure(part.bytes == OUT.as_bytes()[5..8], || {
+        format!(
+            "task_output(5..8) read {:?}, expected \"one\"",
+            String::from_utf8_lossy(&part.bytes)
+        )
+    });
+    let beyond = c.ok(
+        "task_output(stdout, past the end)",
+        backend
+            .task_output(
+                &job,
+                &task,
+                TaskOutputOptions::default().with_range(1000..2000),
+            )
+            .await,
+    );
+    c.ensure(beyond.bytes.is_empty(), || {
+        "task_output past the end read bytes".into()
+    });
+    let err = c.ok(
+        "task_output(stderr)",
+        backend
+            .task_output(&job, &task, TaskOutputOptions::default().stderr())
+            .await,
+    );
+    c.ensure(err.bytes == b"oops", || {
+        format!(
+            "task_output(stderr) read {:?}, expected \"oops\"",
+            String::from_utf8_lossy(&err.bytes)
+        )
+    });
+    let missing = TaskId::new("polybatch-no-such-task").unwrap_or_else(|e| panic!("{e}"));
+    let e = c.err(
+        "task_output(unknown task)",
+        backend
+            .task_output(&job, &missing, TaskOutputOptions::default())
+            .await,
+    );
+    c.ensure(matches!(e, Error::NotFound { .. }), || {
+        format!(
+            "task_output(unknown task) failed with {} ({e}), expected NotFound",
+            e.kind()
+        )
+    });
 }

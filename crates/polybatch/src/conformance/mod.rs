@@ -26,7 +26,7 @@ pub use errors::errors_carry_context;
 pub use fixture::Fixture;
 pub use lifecycle::{
     delete_is_idempotent, export_round_trips, list_jobs_filters, submit_is_idempotent,
-    submit_refuses_before_io,
+    submit_refuses_before_io, task_output_reads_streams,
 };
 pub use memory_fixture::MemoryFixture;
 pub use preconditions::preconditions;
@@ -54,4 +54,5 @@ pub async fn run_all(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
     delete_is_idempotent(backend, fixture).await;
     list_jobs_filters(backend, fixture).await;
     export_round_trips(backend, fixture).await;
+    task_output_reads_streams(backend, fixture).await;
 }

@@ -787,6 +787,31 @@ impl BatchBackend for InMemoryBackend {
             .await
     }
 
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TaskOutputOptions,
+    ) -> Result<crate::outcome::TaskOutput> {
+        let call = Call::new(
+            Operation::TaskOutput,
+            job,
+            JournalOptions::TaskOutput(options.clone()),
+        )
+        .with_task(task);
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(call, |now| {
+                    tencent::task_output(&mut self.tencent_store(), job, task, &options, now)
+                })
+                .await;
+        }
+        self.execute(call, |now| {
+            self.store().task_output(job, task, &options, now)
+        })
+        .await
+    }
+
     async fn retry_failed_tasks_impl(
         &self,
         job: &JobId,

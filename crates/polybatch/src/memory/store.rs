@@ -61,6 +61,21 @@ fn refused(operation: Operation, state: Option<&str>, id: &str, r: Refusal) -> E
     }
 }
 
+/// The bytes of `range` (clamped to what there is), as a ranged read answers.
+pub(crate) fn slice(bytes: Vec<u8>, range: Option<&std::ops::Range<u64>>) -> Vec<u8> {
+    match range {
+        None => bytes,
+        Some(r) => {
+            let len = bytes.len() as u64;
+            let (start, end) = (r.start.min(len) as usize, r.end.min(len) as usize);
+            bytes
+                .get(start..end)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        }
+    }
+}
+
 /// Batch's job states as the neutral ones.
 fn job_state(s: SimJobState) -> JobState {
     match s {
@@ -411,6 +426,37 @@ impl Store {
         let job = self.job(Operation::ExportJob, id, now)?;
         let tasks: Vec<serde_json::Value> = job.tasks.values().map(|t| t.body.clone()).collect();
         azure::export(&job.body, &tasks).map_err(|e| e.stamped(BACKEND, Operation::ExportJob))
+    }
+
+    /// File_GetFromTask of the stream's file, with the range applied as `ocp-range` is.
+    pub(crate) fn task_output(
+        &mut self,
+        id: &JobId,
+        task: &TaskId,
+        options: &crate::options::TaskOutputOptions,
+        now: DateTime<Utc>,
+    ) -> Result<crate::outcome::TaskOutput> {
+        let op = Operation::TaskOutput;
+        self.sim.advance(now);
+        let file = match options.stream {
+            crate::options::OutputStream::Stderr => "stderr.txt",
+            _ => "stdout.txt",
+        };
+        let bytes = self
+            .sim
+            .task_file(id.as_str(), task.as_str(), file)
+            .map_err(|r| {
+                let named = if r.code == "JobNotFound" {
+                    id.as_str()
+                } else {
+                    task.as_str()
+                };
+                refused(op, None, named, r)
+            })?;
+        Ok(crate::outcome::TaskOutput::new(slice(
+            bytes,
+            options.range.as_ref(),
+        )))
     }
 
     /// One page of Task_List: the job's tasks after `after` (by lowercased id).

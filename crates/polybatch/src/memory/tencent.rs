@@ -46,6 +46,9 @@ pub(crate) fn capabilities() -> Capabilities {
     c.list_jobs_server_filters = crate::translate::tencent::LIST_JOBS_SERVER_FILTERS;
     c.list_tasks = true;
     c.export_job = true;
+    c.task_output = true;
+    // DescribeTaskLogs has no byte range: the trait cuts it from the (at most 2048) bytes.
+    c.task_output_server_range = false;
     c
 }
 
@@ -185,6 +188,47 @@ pub(crate) fn export(
     }
     crate::translate::tencent::export(&info, &j.spec.zone)
         .map_err(|e| e.stamped(BACKEND, Operation::ExportJob))
+}
+
+/// `DescribeTaskLogs` of one instance, as the Tencent client reads it: at most the last 2048
+/// bytes (then `complete: false`); nothing before the instance launched.
+pub(crate) fn task_output(
+    store: &mut Store,
+    job: &JobId,
+    task: &TaskId,
+    options: &crate::options::TaskOutputOptions,
+    now: DateTime<Utc>,
+) -> Result<crate::outcome::TaskOutput> {
+    let op = Operation::TaskOutput;
+    let j = find(store, op, job)?;
+    let k = j
+        .task_index(task.as_str())
+        .ok_or_else(|| refused(op, job, None, Refusal::TaskNotFound(task.as_str().into())))?;
+    let instances = j.view(now).tasks.get(k).map_or(0, |t| t.instances.len());
+    if usize::try_from(options.instance).map_or(true, |i| i >= instances) {
+        let c = ctx(op)
+            .with_code("ResourceNotFound.TaskInstance")
+            .with_message(format!("task {task} has no instance {}", options.instance));
+        return Err(Error::not_found(
+            ResourceKind::TaskInstance,
+            options.instance.to_string(),
+            c,
+        ));
+    }
+    let (out, err) = j
+        .instance_output(k, options.instance, now)
+        .unwrap_or_default();
+    let text = match options.stream {
+        crate::options::OutputStream::Stderr => err,
+        _ => out,
+    };
+    let bytes = text.into_bytes();
+    let limit = polybatch_protocol::tencent::MAX_LOG_BYTES;
+    let complete = bytes.len() <= limit;
+    let kept = bytes[bytes.len().saturating_sub(limit)..].to_vec();
+    let mut o = crate::outcome::TaskOutput::new(kept);
+    o.complete = complete;
+    Ok(o)
 }
 
 /// `DescribeJob`'s `TaskSet`, as task statuses (name, state, times; no instance detail).

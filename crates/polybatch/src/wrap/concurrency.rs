@@ -194,4 +194,14 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
         let _permit = self.permit().await;
         self.inner.export_job_impl(job, options).await
     }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TaskOutputOptions,
+    ) -> Result<crate::outcome::TaskOutput> {
+        let _permit = self.permit().await;
+        self.inner.task_output_impl(job, task, options).await
+    }
 }

@@ -200,4 +200,14 @@ impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
         self.inject(Operation::ExportJob).await?;
         self.inner.export_job_impl(job, options).await
     }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TaskOutputOptions,
+    ) -> Result<crate::outcome::TaskOutput> {
+        self.inject(Operation::TaskOutput).await?;
+        self.inner.task_output_impl(job, task, options).await
+    }
 }

@@ -377,4 +377,20 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         let pending = self.record.start(call);
         pending.finish(self.inner.export_job_impl(job, options).await)
     }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TaskOutputOptions,
+    ) -> Result<crate::outcome::TaskOutput> {
+        let call = Call::new(
+            Operation::TaskOutput,
+            job,
+            CallOptions::TaskOutput(options.clone()),
+        )
+        .with_task(task);
+        let pending = self.record.start(call);
+        pending.finish(self.inner.task_output_impl(job, task, options).await)
+    }
 }

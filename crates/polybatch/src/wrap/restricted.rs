@@ -149,4 +149,13 @@ impl<B: BatchBackend> BatchBackend for Restricted<B> {
     ) -> Result<crate::spec::ExportedJob> {
         self.inner.export_job_impl(job, options).await
     }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TaskOutputOptions,
+    ) -> Result<crate::outcome::TaskOutput> {
+        self.inner.task_output_impl(job, task, options).await
+    }
 }
