@@ -292,6 +292,15 @@ pub enum JobCommand {
         #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
         idempotency_key: Option<String>,
     },
+    /// Print the job as a spec file `job submit --spec` takes (JSON; TOML with `--toml`),
+    /// and on stderr the provider fields it could not carry.
+    Export {
+        /// The job id.
+        job: String,
+        /// Write TOML instead of JSON.
+        #[arg(long)]
+        toml: bool,
+    },
     /// Delete a job and everything about it (idempotent: a job already gone is not an error;
     /// Tencent deletes only finished jobs).
     Delete {

@@ -74,6 +74,31 @@ pub async fn submit(
     Ok(())
 }
 
+/// `polybatch job export`: the spec on stdout (a file `job submit --spec` reads back), what
+/// was dropped on stderr.
+pub async fn export(
+    backend: Arc<dyn BatchBackend>,
+    job: String,
+    toml: bool,
+) -> Result<(), CliError> {
+    let job = JobId::new(job)?;
+    let exported = backend
+        .export_job(&job, polybatch::ExportJobOptions::default())
+        .await?;
+    let text = if toml {
+        toml::to_string_pretty(&exported.spec)
+            .map_err(|e| CliError::failed(format!("cannot write the spec as TOML: {e}")))?
+    } else {
+        serde_json::to_string_pretty(&exported.spec)
+            .map_err(|e| CliError::failed(format!("cannot write the spec as JSON: {e}")))?
+    };
+    println!("{}", text.trim_end());
+    for field in &exported.dropped {
+        eprintln!("not carried: {field}");
+    }
+    Ok(())
+}
+
 /// `polybatch job delete`.
 pub async fn delete(
     backend: Arc<dyn BatchBackend>,

@@ -28,6 +28,7 @@ pub async fn job(
             idempotency_key,
         } => crate::lifecycle::submit(backend, &spec, idempotency_key, format).await,
         JobCommand::Delete { job } => crate::lifecycle::delete(backend, job, format).await,
+        JobCommand::Export { job, toml } => crate::lifecycle::export(backend, job, toml).await,
         JobCommand::Status { job } => {
             let job = JobId::new(job)?;
             let status = backend.job_status(&job, StatusOptions::default()).await?;
