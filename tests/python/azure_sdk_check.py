@@ -173,6 +173,44 @@ def main():
     client.create_job(models.BatchJobCreateOptions(id="plain", pool_info=models.BatchPoolInfo(pool_id="sdkpool")))
     expect_error(lambda: list(client.list_job_preparation_and_release_task_status("plain")),
                  409, "JobPreparationTaskNotSpecified", "no prep task")
+
+    # The lifecycle operations polybatch's submit, list, output and delete use.
+    client.create_job(models.BatchJobCreateOptions(
+        id="lifecycle", pool_info=models.BatchPoolInfo(pool_id="sdkpool"),
+        metadata=[models.BatchMetadataItem(name="team", value="render")]))
+    # Task_AddCollection: one result per task; a repeated id is TaskExists, per task.
+    speak = env(1, 0) + [models.EnvironmentSetting(name="POLYBATCH_STDOUT", value="hello sdk\n")]
+    group = models.BatchTaskGroup(task_values=[
+        models.BatchTaskCreateOptions(id="speak", command_line="/bin/sh -c 'echo hi'",
+                                      environment_settings=speak),
+        models.BatchTaskCreateOptions(id="quiet", command_line="true", environment_settings=env(1, 0)),
+    ])
+    added = client.create_task_collection("lifecycle", group)
+    got = sorted((r.task_id, str(r.status).lower().rsplit(".", 1)[-1]) for r in added.result_values)
+    check(got == [("quiet", "success"), ("speak", "success")], "task collection results, got %s" % got)
+    again = client.create_task_collection("lifecycle", models.BatchTaskGroup(task_values=[
+        models.BatchTaskCreateOptions(id="speak", command_line="x")]))
+    check(again.result_values[0].error.code == "TaskExists", "TaskExists per task")
+    # Job_Patch (update_job): the job completes once its tasks have.
+    client.update_job("lifecycle", models.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))
+    mode = client.get_job("lifecycle").all_tasks_complete_mode
+    check(str(mode).lower().replace("_", "").endswith("terminatejob"), "onAllTasksComplete patched, got %r" % mode)
+    # Job_List with $filter on state.
+    active = list(client.list_jobs(filter="state eq 'active'", max_results=1))
+    check(any(j.id == "lifecycle" for j in active), "list_jobs sees the new job")
+    check(all(j.state == models.BatchJobState.ACTIVE for j in active), "list_jobs filter on state")
+    check(any(m.name == "team" and m.value == "render" for m in
+              next(j for j in active if j.id == "lifecycle").metadata), "job metadata echoed")
+    advance(3)
+    # File_GetFromTask, whole and with ocp-range.
+    out = b"".join(client.download_task_file("lifecycle", "speak", "stdout.txt"))
+    check(out == b"hello sdk\n", "stdout.txt, got %r" % out)
+    part = b"".join(client.download_task_file("lifecycle", "speak", "stdout.txt", ocp_range="bytes=6-8"))
+    check(part == b"sdk", "ocp-range, got %r" % part)
+    check(client.get_job("lifecycle").state == models.BatchJobState.COMPLETED, "completed with its tasks")
+    # Job_Delete: the LRO polls Get Job until it is gone.
+    client.begin_delete_job("lifecycle", polling_interval=0.2).result(timeout=30)
+    expect_error(lambda: client.get_job("lifecycle"), 404, "JobNotFound", "deleted job")
     print("azure-batch SDK check passed")
 
 

@@ -248,6 +248,51 @@ def run(args):
     d = describe(long_id)
     check(d.JobState == "FAILED", "TerminateJob: job FAILED two seconds later")
 
+    # The lifecycle actions polybatch's bulk status, export and output use.
+    talker = task("T", 0, 1)
+    talker["EnvVars"].append({"Name": "POLYBATCH_STDOUT", "Value": "hello sdk\n"})
+    tagged = job("sdk-tagged", [talker], zone)
+    tagged["Job"]["Tags"] = [{"Key": "team", "Value": "render"}]
+    tagged_id = submit(tagged)
+    many = client.DescribeJobs(
+        request(models.DescribeJobsRequest, {"JobIds": [tagged_id, long_id], "Limit": 100})
+    )
+    check(sorted(j.JobId for j in many.JobSet) == sorted([tagged_id, long_id]), "DescribeJobs JobIds")
+    by_tag = client.DescribeJobs(
+        request(models.DescribeJobsRequest, {"Filters": [{"Name": "tag:team", "Values": ["render"]}]})
+    )
+    check([j.JobId for j in by_tag.JobSet] == [tagged_id], "DescribeJobs tag:team filter")
+    check(by_tag.JobSet[0].Tags[0].Value == "render", "JobView carries the tags")
+    expect_error(
+        "InvalidParameter.InvalidParameterCombination",
+        lambda: client.DescribeJobs(request(models.DescribeJobsRequest, {
+            "JobIds": [tagged_id], "Filters": [{"Name": "job-name", "Values": ["x"]}]})),
+        "JobIds with Filters",
+    )
+    info = client.DescribeJobSubmitInfo(
+        request(models.DescribeJobSubmitInfoRequest, {"JobId": tagged_id})
+    )
+    check(info.JobName == "sdk-tagged" and info.Tasks[0].TaskName == "T", "DescribeJobSubmitInfo")
+    check(info.Tags[0].Key == "team", "DescribeJobSubmitInfo tags")
+    emu.advance(10)
+    logs = client.DescribeTaskLogs(request(models.DescribeTaskLogsRequest, {
+        "JobId": tagged_id, "TaskName": "T", "TaskInstanceIndexes": [0]}))
+    import base64
+    check(logs.TotalCount == 1 and base64.b64decode(logs.TaskInstanceLogSet[0].StdoutLog) == b"hello sdk\n",
+          "DescribeTaskLogs stdout")
+    expect_error(
+        "ResourceNotFound.TaskInstance",
+        lambda: client.DescribeTaskLogs(request(models.DescribeTaskLogsRequest, {
+            "JobId": tagged_id, "TaskName": "T", "TaskInstanceIndexes": [5]})),
+        "DescribeTaskLogs unknown instance",
+    )
+    expect_error(
+        "InvalidParameterValue.LimitExceeded",
+        lambda: client.DescribeTaskLogs(request(models.DescribeTaskLogsRequest, {
+            "JobId": tagged_id, "TaskName": "T", "Limit": 11})),
+        "DescribeTaskLogs Limit 11",
+    )
+
     # DeleteJob.
     client.DeleteJob(request(models.DeleteJobRequest, {"JobId": long_id}))
     expect_error("ResourceNotFound.Job", lambda: describe(long_id), "DescribeJob after DeleteJob")
