@@ -34,6 +34,19 @@ fn demo_passes_every_check() {
             "missing {expected:?} in\n{stdout}"
         );
     }
+    // The portable lifecycle runs on both providers, through the neutral trait.
+    for expected in [
+        "azure submit_job(same key again)",
+        "tencent list_jobs(by label)",
+        "tencent task_output(stdout): \"hello from a portable job\\n\"",
+        "migrate azure -> tencent",
+        "tencent cleanup by label",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.contains("[ok  ]") && l.contains(expected)),
+            "no passing {expected:?} in\n{stdout}"
+        );
+    }
     // Every check line is reported and counted.
     let checks = stdout.lines().filter(|l| l.contains("[ok  ]")).count();
     assert!(

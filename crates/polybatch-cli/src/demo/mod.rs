@@ -5,6 +5,7 @@
 //!
 //! Simulated time is moved forward instead of waited for, so the demo takes seconds.
 
+mod lifecycle;
 mod report;
 mod setup;
 
@@ -100,6 +101,7 @@ pub async fn run(_args: DemoArgs) -> Result<(), CliError> {
     demo.unsupported_before_io().await;
     demo.world.advance(10);
     demo.final_table().await;
+    demo.portable_lifecycle().await;
 
     demo.report.finish();
     let Demo { world, report, .. } = demo;
