@@ -29,10 +29,10 @@ mod convert;
 mod credential;
 mod error;
 mod extras;
+mod lifecycle;
 mod model;
 mod paging;
 mod rate_limit;
-mod submit;
 
 /// The backend's short name, used in errors.
 pub const BACKEND: &str = "azure";

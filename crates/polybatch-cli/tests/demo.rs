@@ -43,7 +43,9 @@ fn demo_passes_every_check() {
         "tencent cleanup by label",
     ] {
         assert!(
-            stdout.lines().any(|l| l.contains("[ok  ]") && l.contains(expected)),
+            stdout
+                .lines()
+                .any(|l| l.contains("[ok  ]") && l.contains(expected)),
             "no passing {expected:?} in\n{stdout}"
         );
     }

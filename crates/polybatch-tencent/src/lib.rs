@@ -34,10 +34,10 @@ mod convert;
 mod credential;
 mod error;
 mod extras;
+mod lifecycle;
 pub mod model;
 mod paging;
 mod rate_limit;
-mod submit;
 /// TC3-HMAC-SHA256 signing, as pure functions (from `polybatch-protocol`, which the emulator
 /// verifies with).
 pub use polybatch_protocol::tencent::tc3 as signing;

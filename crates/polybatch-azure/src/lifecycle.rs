@@ -1,6 +1,6 @@
-//! `submit_job` and `delete_job` over REST: the request sequence a neutral job needs on Azure
-//! Batch (the bodies come from `polybatch::translate::azure`, shared with the in-memory
-//! flavour).
+//! The job lifecycle over REST: `submit_job`, `export_job`, `task_output` and `delete_job`,
+//! the request sequences a neutral job needs on Azure Batch (the bodies and their reading
+//! back come from `polybatch::translate::azure`, shared with the in-memory flavour).
 //!
 //! Submit is `Job_Add` under the id the idempotency key names, `Task_AddCollection` in
 //! batches of 100, then `Job_Patch` to `onAllTasksComplete: terminatejob`. Every step may be

@@ -1,5 +1,6 @@
-//! `submit_job`, `job_statuses` and `delete_job` over API 3.0 (the `SubmitJob` body comes
-//! from `polybatch::translate::tencent`, shared with the in-memory flavour).
+//! The job lifecycle over API 3.0: `submit_job`, `job_statuses`, `list_jobs`, `list_tasks`,
+//! `export_job`, `task_output` and `delete_job` (the `SubmitJob` body and its reading back
+//! come from `polybatch::translate::tencent`, shared with the in-memory flavour).
 //!
 //! Submit first looks for a job tagged with the idempotency key (`DescribeJobs` filtered by
 //! `tag:polybatch-idempotency-key`): a caller that crashed, or whose answer was lost, finds
