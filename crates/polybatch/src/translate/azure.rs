@@ -210,16 +210,8 @@ pub fn existing_job_conflict(
     }
 }
 
-/// Job properties the spec maps, and those the service adds or defaults: neither is an
-/// extension. A defaulted property with a non-default value is one (see [`export`]).
-const JOB_MAPPED: &[&str] = &[
-    "id",
-    "displayName",
-    "priority",
-    "poolInfo",
-    "metadata",
-    "onAllTasksComplete",
-    "usesTaskDependencies",
+/// Properties the service adds to every job and task it answers with.
+const SERVICE_ADDED: &[&str] = &[
     "odata.metadata",
     "url",
     "eTag",
@@ -233,7 +225,19 @@ const JOB_MAPPED: &[&str] = &[
     "stats",
 ];
 
-/// Task properties the spec maps, and those the service adds.
+/// Job properties the spec maps (with [`SERVICE_ADDED`], not an extension). A defaulted
+/// property with a non-default value is one (see [`export`]).
+const JOB_MAPPED: &[&str] = &[
+    "id",
+    "displayName",
+    "priority",
+    "poolInfo",
+    "metadata",
+    "onAllTasksComplete",
+    "usesTaskDependencies",
+];
+
+/// Task properties the spec maps, and those the service adds to tasks only.
 const TASK_MAPPED: &[&str] = &[
     "id",
     "commandLine",
@@ -241,22 +245,15 @@ const TASK_MAPPED: &[&str] = &[
     "environmentSettings",
     "constraints",
     "dependsOn",
-    "odata.metadata",
-    "url",
-    "eTag",
-    "lastModified",
-    "creationTime",
-    "state",
-    "stateTransitionTime",
-    "previousState",
-    "previousStateTransitionTime",
-    "executionInfo",
     "nodeInfo",
-    "stats",
     "requiredSlots",
     "userIdentity",
     "displayName",
 ];
+
+fn mapped(list: &[&str], name: &str) -> bool {
+    list.contains(&name) || SERVICE_ADDED.contains(&name)
+}
 
 /// The values Batch reports for properties nobody set: not worth carrying.
 fn is_job_default(name: &str, v: &Value) -> bool {
@@ -387,7 +384,7 @@ pub fn export(job: &Value, tasks: &[Value]) -> Result<crate::spec::ExportedJob> 
             .filter_map(|v| crate::TaskId::new(v.as_str()?).ok())
             .collect();
         if let Some(fields) = t.as_object() {
-            for k in fields.keys().filter(|k| !TASK_MAPPED.contains(&k.as_str())) {
+            for k in fields.keys().filter(|k| !mapped(TASK_MAPPED, k)) {
                 dropped.push(format!("tasks[{tid}].{k}"));
             }
         }
@@ -411,7 +408,7 @@ pub fn export(job: &Value, tasks: &[Value]) -> Result<crate::spec::ExportedJob> 
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(k, v)| !JOB_MAPPED.contains(&k.as_str()) && !is_job_default(k, v))
+        .filter(|(k, v)| !mapped(JOB_MAPPED, k) && !is_job_default(k, v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if !extension.is_empty() {
