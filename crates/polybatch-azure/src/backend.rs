@@ -233,6 +233,8 @@ impl BatchBackend for AzureBatchBackend {
         // Batch has no bulk read of jobs by id: statuses are single reads, concurrently.
         caps.job_statuses_per_request = 1;
         caps.list_jobs_server_filters = polybatch::translate::azure::LIST_JOBS_SERVER_FILTERS;
+        // Batch tasks have no instances to pick from.
+        caps.terminate_task_instance = false;
         caps
     }
 
@@ -497,5 +499,14 @@ impl BatchBackend for AzureBatchBackend {
         options: polybatch::TaskOutputOptions,
     ) -> Result<polybatch::TaskOutput> {
         self.output(job, task, options).await
+    }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::TerminateTaskOptions,
+    ) -> Result<polybatch::TerminateTaskOutcome> {
+        self.terminate_one_task(job, task, options).await
     }
 }

@@ -1,10 +1,8 @@
 //! Azure-only operations (create jobs and tasks, terminate a task, list tasks), used by tests,
 //! the emulator suites and the demo.
 
-use std::time::Duration;
-
 use futures::stream::BoxStream;
-use polybatch::{ETag, JobId, Operation, Preconditions, Result, TaskId, TaskStatus};
+use polybatch::{ETag, JobId, Operation, Result, TaskId, TaskStatus};
 use reqwest::Method;
 use serde::Serialize;
 
@@ -151,30 +149,6 @@ impl AddTaskRequest {
     }
 }
 
-/// Options of [`AzureBatchBackend::terminate_task`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TerminateTaskOptions {
-    /// Preconditions on the task (`If-Match` and friends).
-    pub preconditions: Preconditions,
-    /// How long the server may spend on the request (`timeout`, whole seconds).
-    pub server_timeout: Option<Duration>,
-}
-
-impl TerminateTaskOptions {
-    /// Sets the preconditions.
-    pub fn with_preconditions(mut self, preconditions: Preconditions) -> Self {
-        self.preconditions = preconditions;
-        self
-    }
-
-    /// Sets the server timeout.
-    pub fn with_server_timeout(mut self, timeout: Duration) -> Self {
-        self.server_timeout = Some(timeout);
-        self
-    }
-}
-
 /// The result of an Azure-only write: the resource's new ETag and the request id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -234,33 +208,6 @@ impl AzureBatchBackend {
         .job(job.as_str())
         .task(request.id.as_str())
         .json(&body)?;
-        self.write(call).await
-    }
-
-    /// Terminates a task (`POST /jobs/{job}/tasks/{task}/terminate`, 204), with the
-    /// conditional headers and server timeout of `options` (as `terminate_job` takes them).
-    ///
-    /// Retried like any idempotent call. A task that had already completed fails with
-    /// `InvalidState` (`TaskCompleted`) — except when that answers a retry: then an earlier
-    /// attempt, whose response was lost, terminated it, and the call succeeds (without an
-    /// ETag).
-    pub async fn terminate_task(
-        &self,
-        job: &JobId,
-        task: &TaskId,
-        options: TerminateTaskOptions,
-    ) -> Result<WriteOutcome> {
-        let call = Call::new(
-            Operation::Other("terminate_task"),
-            Method::POST,
-            &["jobs", job.as_str(), "tasks", task.as_str(), "terminate"],
-        )
-        .job(job.as_str())
-        .task(task.as_str())
-        .idempotent()
-        .done_on_retry("TaskCompleted")
-        .preconditions(options.preconditions)
-        .server_timeout(options.server_timeout);
         self.write(call).await
     }
 

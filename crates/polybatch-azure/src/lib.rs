@@ -47,7 +47,7 @@ pub use credential::{
     AUTHORITY_HOST_CHINA, AUTHORITY_HOST_US_GOV, BATCH_SCOPE, BATCH_SCOPE_CHINA,
     BATCH_SCOPE_US_GOV, DEFAULT_AUTHORITY_HOST, authority_host, batch_scope,
 };
-pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, TerminateTaskOptions, WriteOutcome};
+pub use extras::{AddJobRequest, AddTaskRequest, JobTaskSpec, WriteOutcome};
 pub use model::OnAllTasksComplete;
 /// How the HTTP clients connect (from `polybatch-http`, shared with the other providers).
 pub use polybatch_http::{ClientOptions, Proxy};

@@ -221,6 +221,47 @@ impl AzureBatchBackend {
         Ok(out)
     }
 
+    /// Task_Terminate (`POST /jobs/{job}/tasks/{task}/terminate`, 204), idempotent: a task
+    /// already completed is `already_completed`; answered to a retry, `TaskCompleted` means an
+    /// earlier attempt, whose answer was lost, terminated it (`accepted`).
+    pub(crate) async fn terminate_one_task(
+        &self,
+        job: &JobId,
+        task: &polybatch::TaskId,
+        options: polybatch::TerminateTaskOptions,
+    ) -> Result<polybatch::TerminateTaskOutcome> {
+        let call = Call::new(
+            Operation::TerminateTask,
+            Method::POST,
+            &["jobs", job.as_str(), "tasks", task.as_str(), "terminate"],
+        )
+        .job(job.as_str())
+        .task(task.as_str())
+        .idempotent()
+        .done_on_retry("TaskCompleted")
+        .preconditions(options.preconditions)
+        .server_timeout(options.server_timeout);
+        let outcome = |d, etag: Option<String>, rid: Option<&str>| {
+            let mut o = polybatch::TerminateTaskOutcome::new(d);
+            o.etag = etag.map(polybatch::ETag::new);
+            o.request_id = rid.map(String::from);
+            o
+        };
+        match self.client().send(&call).await {
+            Ok(r) => Ok(outcome(
+                polybatch::TerminateDisposition::Accepted,
+                r.etag,
+                r.request_id.as_deref(),
+            )),
+            Err(e) if e.code() == Some("TaskCompleted") => Ok(outcome(
+                polybatch::TerminateDisposition::AlreadyCompleted,
+                None,
+                e.request_id(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(crate) async fn delete(
         &self,
         job: &JobId,

@@ -17,12 +17,12 @@ use polybatch::retry::RetryPolicy;
 use polybatch::{
     BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Preconditions,
     ReactivateTaskOptions, StatusOptions, TaskId, TaskState, TerminateDisposition,
-    TerminateJobOptions,
+    TerminateJobOptions, TerminateTaskOptions,
 };
 use polybatch_azure::signing::{self, QueryNameCase};
 use polybatch_azure::{
     AddJobRequest, AddTaskRequest, ApiVersion, AzureBatchBackend, AzureBatchBuilder, JobTaskSpec,
-    OnAllTasksComplete, TerminateTaskOptions,
+    OnAllTasksComplete,
 };
 
 const KEY: &str =
@@ -964,14 +964,15 @@ async fn task_completed_answering_a_retry_of_terminate_task_is_success() {
     assert_eq!(out.etag, None);
     assert_eq!(mock.seen().len(), 2);
 
-    // On the first attempt it means the task had completed before: an error.
+    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+
+    // On the first attempt it means the task had completed before: nothing to stop.
     let mock = Mock::start(|_, _| Reply::error(409, "TaskCompleted")).await;
-    let e = backend(&mock)
+    let out = backend(&mock)
         .terminate_task(&job, &task, TerminateTaskOptions::default())
         .await
-        .unwrap_err();
-    assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
-    assert_eq!(e.code(), Some("TaskCompleted"));
+        .unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::AlreadyCompleted);
     assert_eq!(mock.seen().len(), 1);
 }
 

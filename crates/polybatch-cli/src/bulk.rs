@@ -239,7 +239,7 @@ fn summarize(
         })),
         OutputFormat::Table => {
             if lines.is_empty() {
-                println!("no job ids given");
+                outln!("no job ids given");
                 return 0;
             }
             let mut table = Table::new();
@@ -254,8 +254,8 @@ fn summarize(
                 };
                 table.add_row(vec![line_text(line).to_string(), result.into(), detail]);
             }
-            println!("{table}");
-            println!(
+            outln!("{table}");
+            outln!(
                 "{} job(s): {} ok, {failed} failed",
                 lines.len(),
                 lines.len() - failed

@@ -410,6 +410,20 @@ pub enum TaskCommand {
         #[command(flatten)]
         wait: WaitArgs,
     },
+    /// Stop one task (Tencent: every unfinished instance, or `--instance N`), leaving the rest
+    /// of the job running (idempotent: a finished task is `already_completed`).
+    Terminate {
+        /// The job id.
+        job: String,
+        /// The task id (Tencent: the task name).
+        task: String,
+        /// Only this instance of the task (Tencent).
+        #[arg(long)]
+        instance: Option<u32>,
+        /// Only if the task's ETag still equals this one (Azure; not empty).
+        #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        if_match: Option<String>,
+    },
     /// Print what the task wrote to stdout (or stderr), as it is, or a byte range of it
     /// (Tencent keeps at most 2048 bytes of each instance's; the rest is where it redirects).
     Logs {

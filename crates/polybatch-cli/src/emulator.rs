@@ -220,7 +220,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
         )));
     }
     let shutdown = shutdown_signal();
-    println!("{}", banner(addr, &config, &args));
+    outln!("{}", banner(addr, &config, &args));
     Emulator::new(config)
         .serve(listener, async {
             shutdown.await;

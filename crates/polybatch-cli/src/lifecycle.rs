@@ -68,7 +68,7 @@ pub async fn submit(
             if let Some(rid) = &outcome.request_id {
                 line.push_str(&format!(" (request id {rid})"));
             }
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(())
@@ -92,7 +92,7 @@ pub async fn export(
         serde_json::to_string_pretty(&exported.spec)
             .map_err(|e| CliError::failed(format!("cannot write the spec as JSON: {e}")))?
     };
-    println!("{}", text.trim_end());
+    outln!("{}", text.trim_end());
     for field in &exported.dropped {
         eprintln!("not carried: {field}");
     }
@@ -120,7 +120,7 @@ pub async fn delete(
             if let Some(rid) = &outcome.request_id {
                 line.push_str(&format!(" (request id {rid})"));
             }
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(())
@@ -181,7 +181,7 @@ pub async fn list(
             Ok(s) => s,
             Err(e) => {
                 if format == OutputFormat::Table && !rows.is_empty() {
-                    println!("{}", output::jobs_table(&rows));
+                    outln!("{}", output::jobs_table(&rows));
                 }
                 return Err(e.into());
             }
@@ -193,9 +193,9 @@ pub async fn list(
     }
     if format == OutputFormat::Table {
         if rows.is_empty() {
-            println!("no job matches");
+            outln!("no job matches");
         } else {
-            println!("{}", output::jobs_table(&rows));
+            outln!("{}", output::jobs_table(&rows));
         }
     }
     Ok(())
@@ -246,7 +246,7 @@ pub async fn statuses(
         }
     }
     if format == OutputFormat::Table && !found.is_empty() {
-        println!("{}", output::jobs_table(&found));
+        outln!("{}", output::jobs_table(&found));
     }
     if failed > 0 {
         return Err(CliError::failed(format!(
@@ -322,12 +322,12 @@ pub async fn cleanup(
                     &json!({"job_id": s.job_id, "state": s.state, "would": "terminate and delete"}),
                 ),
                 OutputFormat::Table => {
-                    println!("{}: {} (would terminate and delete)", s.job_id, s.state)
+                    outln!("{}: {} (would terminate and delete)", s.job_id, s.state)
                 }
             }
         }
         if format == OutputFormat::Table {
-            println!("{} job(s) match; nothing changed (dry run)", matched.len());
+            outln!("{} job(s) match; nothing changed (dry run)", matched.len());
         }
         return Ok(());
     }
@@ -357,7 +357,7 @@ pub async fn cleanup(
             (Cleaned::Deleted(d), OutputFormat::Json) => {
                 output::print_json(&json!({"job_id": job, "deleted": d}))
             }
-            (Cleaned::Deleted(d), OutputFormat::Table) => println!("{job}: deleted ({d})"),
+            (Cleaned::Deleted(d), OutputFormat::Table) => outln!("{job}: deleted ({d})"),
             (Cleaned::Failed(step, e), OutputFormat::Json) => {
                 failed += 1;
                 output::print_json(&json!({"job_id": job, "failed": step, "error": error_json(e)}));
@@ -370,7 +370,7 @@ pub async fn cleanup(
     }
     let deleted = results.len() - failed;
     if format == OutputFormat::Table {
-        println!("{deleted} job(s) deleted, {failed} failed");
+        outln!("{deleted} job(s) deleted, {failed} failed");
     }
     if failed > 0 {
         return Err(CliError::failed(format!(

@@ -3,6 +3,19 @@
 //! See `docs/cli.md` for every command, flag, environment variable, output shape and exit code.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+/// `println!` that ends the program quietly when stdout is closed (`| head`, a pager that
+/// quit): nobody is reading, which is no reason for a panic and its backtrace. Exits 141, as a
+/// shell reports a command killed by SIGPIPE; another write error exits 74 (EX_IOERR).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = writeln!(stdout, $($arg)*) {
+            std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe { 141 } else { 74 });
+        }
+    }};
+}
+
 mod backend;
 mod bulk;
 mod cli;
@@ -107,12 +120,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo(args) => demo::run(args).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "polybatch",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "polybatch", &mut script);
+            output::write_stdout(&script);
             Ok(())
         }
         Command::Migrate(args) => migrate::run(args, output).await,

@@ -78,14 +78,14 @@ pub async fn run(args: MigrateArgs, format: OutputFormat) -> Result<(), CliError
                         } else {
                             "found (already migrated)"
                         };
-                        println!(
+                        outln!(
                             "{} {job} -> {} {}: {verb}",
                             source.name(),
                             target.name(),
                             s.job
                         );
                     }
-                    None if args.dry_run => println!(
+                    None if args.dry_run => outln!(
                         "{} {job} -> {}: {} (dry run: nothing sent to {})",
                         source.name(),
                         target.name(),
@@ -95,7 +95,7 @@ pub async fn run(args: MigrateArgs, format: OutputFormat) -> Result<(), CliError
                     None => {}
                 }
                 if let Some(d) = terminated {
-                    println!("{} {job}: terminate {d}", source.name());
+                    outln!("{} {job}: terminate {d}", source.name());
                 }
             }
         };

@@ -102,9 +102,9 @@ async fn prep_release(
     }
     if format == OutputFormat::Table {
         if !entries.is_empty() {
-            println!("{}", output::prep_release_table(&entries));
+            outln!("{}", output::prep_release_table(&entries));
         } else if failure.is_none() {
-            println!("{job}: no preparation or release task has run on any node");
+            outln!("{job}: no preparation or release task has run on any node");
         }
     }
     failure.map_or(Ok(()), |e| Err(e.into()))
@@ -205,6 +205,40 @@ pub async fn task(
             output::task_status(&status, format);
             Ok(())
         }
+        TaskCommand::Terminate {
+            job,
+            task,
+            instance,
+            if_match,
+        } => {
+            let job = JobId::new(job)?;
+            let task = TaskId::new(task)?;
+            let mut options = polybatch::TerminateTaskOptions::default();
+            if let Some(n) = instance {
+                options = options.with_instance(n);
+            }
+            if let Some(etag) = if_match {
+                options = options.with_preconditions(Preconditions::default().with_if_match(etag));
+            }
+            let outcome = backend.terminate_task(&job, &task, options).await?;
+            match format {
+                OutputFormat::Json => output::print_json(&serde_json::json!({
+                    "job_id": job,
+                    "task_id": task,
+                    "disposition": outcome.disposition,
+                    "etag": outcome.etag,
+                    "request_id": outcome.request_id,
+                })),
+                OutputFormat::Table => {
+                    let mut line = format!("{job}/{task}: {}", outcome.disposition);
+                    if let Some(rid) = &outcome.request_id {
+                        line.push_str(&format!(" (request id {rid})"));
+                    }
+                    outln!("{line}");
+                }
+            }
+            Ok(())
+        }
         TaskCommand::Logs {
             job,
             task,
@@ -233,12 +267,7 @@ pub async fn task(
                     "request_id": out.request_id,
                 })),
                 OutputFormat::Table => {
-                    use std::io::Write;
-                    let mut stdout = std::io::stdout().lock();
-                    stdout
-                        .write_all(&out.bytes)
-                        .and_then(|()| stdout.flush())
-                        .map_err(|e| CliError::failed(format!("cannot write the output: {e}")))?;
+                    output::write_stdout(&out.bytes);
                     if !out.complete {
                         let rest = out.location.as_deref().unwrap_or("not kept by the service");
                         eprintln!("(the service keeps only part of this output; the rest: {rest})");

@@ -14,9 +14,22 @@ use serde_json::{Value, json};
 use crate::exit::error_json;
 use crate::format::OutputFormat;
 
+/// Writes bytes to stdout as they are; a closed stdout ends the program as `outln!` does.
+pub fn write_stdout(bytes: &[u8]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe {
+            141
+        } else {
+            74
+        });
+    }
+}
+
 /// Prints a JSON document on one line of stdout.
 pub fn print_json(value: &Value) {
-    println!("{value}");
+    outln!("{value}");
 }
 
 /// A two-column "field | value" table, skipping unknown values.
@@ -93,7 +106,7 @@ fn job_rows(s: &JobStatus) -> Vec<(&'static str, Option<String>)> {
 pub fn job_status(s: &JobStatus, format: OutputFormat) {
     match format {
         OutputFormat::Json => print_json(&json!(s)),
-        OutputFormat::Table => println!("{}", kv_table(job_rows(s))),
+        OutputFormat::Table => outln!("{}", kv_table(job_rows(s))),
     }
 }
 
@@ -119,7 +132,7 @@ pub fn task_status(s: &TaskStatus, format: OutputFormat) {
                 ("end", time(&s.end_time)),
                 ("failure", s.failure.as_ref().map(failure_text)),
             ];
-            println!("{}", kv_table(rows));
+            outln!("{}", kv_table(rows));
         }
     }
 }
@@ -144,9 +157,9 @@ pub fn terminate(
             if let Some(rid) = &outcome.request_id {
                 line.push_str(&format!(" (request id {rid})"));
             }
-            println!("{line}");
+            outln!("{line}");
             if let Some(s) = final_status {
-                println!("{}", kv_table(job_rows(s)));
+                outln!("{}", kv_table(job_rows(s)));
             }
         }
     }
@@ -166,7 +179,7 @@ pub fn reactivate(job: &JobId, task: &TaskId, o: &ReactivateTaskOutcome, format:
             if let Some(rid) = &o.request_id {
                 line.push_str(&format!(" (request id {rid})"));
             }
-            println!("{line}");
+            outln!("{line}");
         }
     }
 }
@@ -185,13 +198,13 @@ pub fn retry_failed(job: &JobId, o: &RetryFailedTasksOutcome, format: OutputForm
         })),
         OutputFormat::Table => {
             if o.retried.is_empty() && o.not_retried.is_empty() {
-                println!("{job}: no failed tasks to retry");
+                outln!("{job}: no failed tasks to retry");
             }
             for t in &o.retried {
-                println!("{job}/{t}: retried");
+                outln!("{job}/{t}: retried");
             }
             for f in &o.not_retried {
-                println!(
+                outln!(
                     "{job}/{}: not retried: {}",
                     f.task_id,
                     crate::exit::one_line(&f.error.to_string())

@@ -468,3 +468,90 @@ fn task_logs_print_what_the_task_wrote() {
         .args(["task", "logs", job.as_str(), "say", "--range", "9..3"]));
     assert!(out.one_error_line(2).contains("START..END"));
 }
+
+#[test]
+fn task_terminate_stops_one_task_and_is_idempotent() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = serde_json::json!({
+        "name": "two-tasks",
+        "placement": {"kind": "tencent_managed", "zone": "ap-guangzhou-3",
+                      "instance_type": "S5.MEDIUM2", "image_id": "img-polybatch"},
+        "tasks": [
+            {"name": "stop-me", "command": {"shell": "sleep 1000"}, "instance_count": 2,
+             "env": {"POLYBATCH_RUN_SECONDS": "100000"}},
+            {"name": "keep-me", "command": {"shell": "sleep 1000"},
+             "env": {"POLYBATCH_RUN_SECONDS": "100000"}}
+        ],
+    });
+    let path = write(&dir, "job.json", &spec.to_string());
+    let out = run(emu.tencent_cli().args([
+        "--output",
+        "json",
+        "job",
+        "submit",
+        "--spec",
+        path.to_str().unwrap(),
+    ]));
+    let job = out.success().json()["job"].as_str().unwrap().to_string();
+    emu.advance(10);
+    let out = run(emu.tencent_cli().args([
+        "task",
+        "terminate",
+        job.as_str(),
+        "stop-me",
+        "--instance",
+        "1",
+    ]));
+    assert!(
+        out.success().stdout.contains("stop-me: accepted"),
+        "{}",
+        out.stdout
+    );
+    let out = run(emu
+        .tencent_cli()
+        .args(["task", "terminate", job.as_str(), "stop-me"]));
+    assert!(
+        out.success().stdout.contains("stop-me: accepted"),
+        "{}",
+        out.stdout
+    );
+    emu.advance(10);
+    let out = run(emu
+        .tencent_cli()
+        .args(["task", "terminate", job.as_str(), "stop-me"]));
+    assert!(
+        out.success().stdout.contains("stop-me: already_completed"),
+        "{}",
+        out.stdout
+    );
+    let out = run(emu.tencent_cli().args([
+        "--output",
+        "json",
+        "task",
+        "status",
+        job.as_str(),
+        "keep-me",
+    ]));
+    assert_eq!(
+        out.success().json()["state"],
+        "running",
+        "the other task runs on"
+    );
+    let out = run(emu.tencent_cli().args([
+        "task",
+        "terminate",
+        job.as_str(),
+        "stop-me",
+        "--instance",
+        "7",
+    ]));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    // Azure has no task instances: the option is refused before any request.
+    let before = emu.requests();
+    let out = run(emu
+        .azure_cli()
+        .args(["task", "terminate", "job-1", "t", "--instance", "0"]));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(emu.requests(), before);
+}

@@ -142,6 +142,8 @@ pub fn tencent_capabilities() -> Capabilities {
     c.list_jobs_server_filters = polybatch::translate::tencent::LIST_JOBS_SERVER_FILTERS;
     c.list_tasks = true;
     c.export_job = true;
+    c.terminate_task = true;
+    c.terminate_task_instance = true;
     c.task_output = true;
     // DescribeTaskLogs has no byte range: the trait cuts it from the (at most 2048) bytes.
     c.task_output_server_range = false;
@@ -385,6 +387,15 @@ impl BatchBackend for TencentBatchBackend {
         options: polybatch::TaskOutputOptions,
     ) -> Result<polybatch::TaskOutput> {
         self.output(job, task, options).await
+    }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: polybatch::TerminateTaskOptions,
+    ) -> Result<polybatch::TerminateTaskOutcome> {
+        self.terminate_instances(job, task, options.instance).await
     }
 }
 

@@ -246,6 +246,108 @@ impl TencentBatchBackend {
         Ok(out)
     }
 
+    /// `TerminateTaskInstance` on every unfinished instance of the task (or the one asked),
+    /// found with `DescribeTask` filtered on the unfinished states: instances already
+    /// `SUCCEED` or `FAILED` cost no request, and a task with none left is `already_completed`.
+    pub(crate) async fn terminate_instances(
+        &self,
+        job: &JobId,
+        task: &polybatch::TaskId,
+        instance: Option<u32>,
+    ) -> Result<polybatch::TerminateTaskOutcome> {
+        use crate::model::{
+            DescribeTaskRequest, DescribeTaskResponse, TerminateTaskInstanceRequest,
+        };
+        let op = Operation::TerminateTask;
+        const PAGE: u64 = 1000;
+        let unfinished_states = [
+            "SUBMITTED",
+            "PENDING",
+            "RUNNABLE",
+            "STARTING",
+            "RUNNING",
+            "FAILED_INTERRUPTED",
+        ];
+        let describe = Call::new(action::DESCRIBE_TASK, op)
+            .subject(Subject::task(job.as_str(), task.as_str()));
+        let mut unfinished = Vec::new();
+        let mut total = None;
+        let mut offset = 0;
+        loop {
+            let body = DescribeTaskRequest {
+                job_id: job.as_str().to_string(),
+                task_name: task.as_str().to_string(),
+                offset: Some(offset),
+                limit: Some(PAGE),
+                filters: Some(vec![Filter::new(
+                    "task-instance-state",
+                    unfinished_states.iter().map(|s| s.to_string()).collect(),
+                )]),
+            };
+            let reply: Reply<DescribeTaskResponse> = self.client.call(&describe, &body).await?;
+            let page = reply.value.task_instance_set.unwrap_or_default();
+            total = total.or(reply.value.task_instance_metrics.as_ref().map(|m| {
+                [
+                    m.submitted_count,
+                    m.pending_count,
+                    m.runnable_count,
+                    m.starting_count,
+                    m.running_count,
+                    m.succeed_count,
+                    m.failed_interrupted_count,
+                    m.failed_count,
+                ]
+                .iter()
+                .map(|c| c.unwrap_or(0))
+                .sum::<u64>()
+            }));
+            let got = page.len() as u64;
+            unfinished.extend(page.iter().filter_map(|i| i.task_instance_index));
+            match next_offset(offset, got, reply.value.task_instance_total_count) {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+        let targets: Vec<u64> = match instance {
+            Some(n) => {
+                let n = u64::from(n);
+                if total.is_some_and(|t| n >= t) {
+                    let c = ctx(op, None)
+                        .with_code("ResourceNotFound.TaskInstance")
+                        .with_message(format!("task {task} has no instance {n}"));
+                    return Err(Error::not_found(
+                        ResourceKind::TaskInstance,
+                        n.to_string(),
+                        c,
+                    ));
+                }
+                unfinished.into_iter().filter(|i| *i == n).collect()
+            }
+            None => unfinished,
+        };
+        if targets.is_empty() {
+            return Ok(polybatch::TerminateTaskOutcome::new(
+                polybatch::TerminateDisposition::AlreadyCompleted,
+            ));
+        }
+        let mut request_id = None;
+        for index in targets {
+            let mut subject = Subject::task(job.as_str(), task.as_str());
+            subject.instance = Some(index);
+            let call = Call::new(action::TERMINATE_TASK_INSTANCE, op).subject(subject);
+            let body = TerminateTaskInstanceRequest {
+                job_id: job.as_str().to_string(),
+                task_name: task.as_str().to_string(),
+                task_instance_index: index,
+            };
+            let reply: Reply<EmptyResponse> = self.client.call(&call, &body).await?;
+            request_id = reply.request_id;
+        }
+        let mut o = polybatch::TerminateTaskOutcome::new(polybatch::TerminateDisposition::Accepted);
+        o.request_id = request_id;
+        Ok(o)
+    }
+
     pub(crate) async fn delete(&self, job: &JobId) -> Result<DeleteJobOutcome> {
         let op = Operation::DeleteJob;
         let call = Call::new(action::DELETE_JOB, op).subject(Subject::job(job.as_str()));

@@ -11,17 +11,17 @@ use crate::call::{Call, CallOptions};
 use crate::capability::Capabilities;
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
-use crate::options::TaskOutputOptions;
 use crate::options::{
     DeleteJobOptions, ExportJobOptions, JobStatusesOptions, ListJobsOptions,
     ListPrepReleaseOptions, ListTasksOptions, ReactivateTaskOptions, RetryFailedTasksOptions,
     StatusOptions, SubmitJobOptions, TerminateJobOptions,
 };
-use crate::outcome::TaskOutput;
+use crate::options::{TaskOutputOptions, TerminateTaskOptions};
 use crate::outcome::{
     DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome, SubmitJobOutcome,
     TerminateJobOutcome,
 };
+use crate::outcome::{TaskOutput, TerminateTaskOutcome};
 use crate::spec::{ExportedJob, IdempotencyKey, JobSpec};
 use crate::status::{JobStatus, PrepReleaseStatus, TaskStatus};
 
@@ -312,6 +312,28 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         stamp(result, self.name(), op)
     }
 
+    /// Stops one task (on Tencent, every unfinished instance of it, or the one asked), and
+    /// leaves the rest of the job running. Idempotent: a task with nothing left to stop is
+    /// `AlreadyCompleted`.
+    async fn terminate_task(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: TerminateTaskOptions,
+    ) -> Result<TerminateTaskOutcome> {
+        let op = Operation::TerminateTask;
+        if let Err(e) = self
+            .capabilities()
+            .check_terminate_task(self.name(), &options)
+        {
+            let call = Call::new(op, job, CallOptions::TerminateTask(options)).with_task(task);
+            self.on_refused(call, &e);
+            return Err(e);
+        }
+        let result = self.terminate_task_impl(job, task, options).await;
+        stamp(result, self.name(), op)
+    }
+
     /// What a task wrote to stdout or stderr (one instance of it, on Tencent), or the bytes
     /// of a range of it. A task that has not started yet has none: `NotFound`.
     async fn task_output(
@@ -442,6 +464,17 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     async fn export_job_impl(&self, job: &JobId, options: ExportJobOptions) -> Result<ExportedJob> {
         let _ = (job, options);
         Err(Error::unsupported(self.name(), Operation::ExportJob))
+    }
+
+    /// [`BatchBackend::terminate_task`] after its checks passed.
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: TerminateTaskOptions,
+    ) -> Result<TerminateTaskOutcome> {
+        let _ = (job, task, options);
+        Err(Error::unsupported(self.name(), Operation::TerminateTask))
     }
 
     /// [`BatchBackend::task_output`] after its checks passed. A backend without
@@ -655,6 +688,24 @@ macro_rules! forward_backend {
                 options: ExportJobOptions,
             ) -> Result<ExportedJob> {
                 (**self).export_job_impl(job, options).await
+            }
+
+            async fn terminate_task(
+                &self,
+                job: &JobId,
+                task: &TaskId,
+                options: TerminateTaskOptions,
+            ) -> Result<TerminateTaskOutcome> {
+                (**self).terminate_task(job, task, options).await
+            }
+
+            async fn terminate_task_impl(
+                &self,
+                job: &JobId,
+                task: &TaskId,
+                options: TerminateTaskOptions,
+            ) -> Result<TerminateTaskOutcome> {
+                (**self).terminate_task_impl(job, task, options).await
             }
 
             async fn task_output(

@@ -56,6 +56,8 @@ pub enum CallOptions {
     Export(crate::options::ExportJobOptions),
     /// `task_output`.
     TaskOutput(crate::options::TaskOutputOptions),
+    /// `terminate_task`.
+    TerminateTask(crate::options::TerminateTaskOptions),
     /// One page request of `list_tasks` (`page` counts from 0).
     ListTasks {
         /// The listing's options.

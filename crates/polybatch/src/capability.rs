@@ -67,6 +67,10 @@ pub struct Capabilities {
     pub list_tasks: bool,
     /// `export_job` is supported.
     pub export_job: bool,
+    /// `terminate_task` is supported.
+    pub terminate_task: bool,
+    /// `TerminateTaskOptions::instance` is honoured (Tencent task instances).
+    pub terminate_task_instance: bool,
     /// `task_output` is supported.
     pub task_output: bool,
     /// `TaskOutputOptions::range` is sent to the service (else applied to what it sends).
@@ -139,6 +143,8 @@ impl Capabilities {
             list_jobs_server_filters: ListJobsFilters::all(),
             list_tasks: true,
             export_job: true,
+            terminate_task: true,
+            terminate_task_instance: true,
             task_output: true,
             task_output_server_range: true,
         }
@@ -176,6 +182,8 @@ impl Capabilities {
                 .intersect(&other.list_jobs_server_filters),
             list_tasks: self.list_tasks && other.list_tasks,
             export_job: self.export_job && other.export_job,
+            terminate_task: self.terminate_task && other.terminate_task,
+            terminate_task_instance: self.terminate_task_instance && other.terminate_task_instance,
             task_output: self.task_output && other.task_output,
             task_output_server_range: self.task_output_server_range
                 && other.task_output_server_range,
@@ -198,6 +206,7 @@ impl Capabilities {
             Operation::ListTasks => self.list_tasks,
             Operation::ExportJob => self.export_job,
             Operation::TaskOutput => self.task_output,
+            Operation::TerminateTask => self.terminate_task,
             _ => false,
         }
     }
@@ -299,6 +308,23 @@ impl Capabilities {
             return Err(Error::unsupported_option(backend, op, "server_timeout"));
         }
         self.submit.check(backend, spec)
+    }
+
+    /// Checks a task terminate against the capabilities.
+    pub fn check_terminate_task(
+        &self,
+        backend: &'static str,
+        o: &crate::options::TerminateTaskOptions,
+    ) -> Result<()> {
+        let op = Operation::TerminateTask;
+        self.check_operation(backend, op)?;
+        if o.instance.is_some() && !self.terminate_task_instance {
+            return Err(Error::unsupported_option(backend, op, "instance"));
+        }
+        if o.server_timeout.is_some() && !self.server_timeout {
+            return Err(Error::unsupported_option(backend, op, "server_timeout"));
+        }
+        self.check_preconditions(backend, op, &o.preconditions)
     }
 
     /// Checks a delete against the capabilities.

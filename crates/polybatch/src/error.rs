@@ -45,6 +45,8 @@ pub enum Operation {
     ExportJob,
     /// [`crate::BatchBackend::task_output`].
     TaskOutput,
+    /// [`crate::BatchBackend::terminate_task`].
+    TerminateTask,
     /// Building a backend from configuration.
     Configure,
     /// A provider-specific operation (for example Tencent's `SubmitJob`).
@@ -53,7 +55,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation of the [`crate::BatchBackend`] trait, in declaration order.
-    pub const TRAIT_OPERATIONS: [Operation; 13] = [
+    pub const TRAIT_OPERATIONS: [Operation; 14] = [
         Operation::TerminateJob,
         Operation::ReactivateTask,
         Operation::JobStatus,
@@ -67,6 +69,7 @@ impl Operation {
         Operation::ListTasks,
         Operation::ExportJob,
         Operation::TaskOutput,
+        Operation::TerminateTask,
     ];
 
     /// The snake-case name, as used in logs and JSON output.
@@ -85,6 +88,7 @@ impl Operation {
             Operation::ListTasks => "list_tasks",
             Operation::ExportJob => "export_job",
             Operation::TaskOutput => "task_output",
+            Operation::TerminateTask => "terminate_task",
             Operation::Configure => "configure",
             Operation::Other(name) => name,
         }

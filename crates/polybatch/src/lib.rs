@@ -80,11 +80,12 @@ pub use options::{
     DEFAULT_TERMINATE_REASON, DeleteJobOptions, ExportJobOptions, JobStatusesOptions,
     ListJobsOptions, ListPrepReleaseOptions, ListTasksOptions, OutputStream, Preconditions,
     ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, SubmitJobOptions,
-    TaskOutputOptions, TerminateJobOptions, WaitOptions,
+    TaskOutputOptions, TerminateJobOptions, TerminateTaskOptions, WaitOptions,
 };
 pub use outcome::{
     DeleteDisposition, DeleteJobOutcome, ReactivateTaskOutcome, RetryFailedTasksOutcome,
     RetryFailure, SubmitJobOutcome, TaskOutput, TerminateDisposition, TerminateJobOutcome,
+    TerminateTaskOutcome,
 };
 pub use spec::{
     Command, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, MAX_IDEMPOTENCY_KEY_LEN,

@@ -102,6 +102,38 @@ impl TerminateJobOptions {
     }
 }
 
+/// Options of [`crate::BatchBackend::terminate_task`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TerminateTaskOptions {
+    /// Only this instance of the task (Tencent task instances); `None`: every unfinished one.
+    pub instance: Option<u32>,
+    /// Preconditions on the task.
+    pub preconditions: Preconditions,
+    /// How long the server may spend on the request.
+    pub server_timeout: Option<Duration>,
+}
+
+impl TerminateTaskOptions {
+    /// Only instance `n`.
+    pub fn with_instance(mut self, n: u32) -> Self {
+        self.instance = Some(n);
+        self
+    }
+
+    /// Sets the preconditions.
+    pub fn with_preconditions(mut self, preconditions: Preconditions) -> Self {
+        self.preconditions = preconditions;
+        self
+    }
+
+    /// Sets the server timeout.
+    pub fn with_server_timeout(mut self, timeout: Duration) -> Self {
+        self.server_timeout = Some(timeout);
+        self
+    }
+}
+
 /// Options of [`crate::BatchBackend::reactivate_task`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

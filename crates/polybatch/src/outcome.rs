@@ -63,6 +63,30 @@ impl TerminateJobOutcome {
     }
 }
 
+/// The result of [`crate::BatchBackend::terminate_task`]: `Accepted` (the task, or the
+/// instances asked, are being stopped) or `AlreadyCompleted` (nothing was left to stop).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TerminateTaskOutcome {
+    /// What happened.
+    pub disposition: TerminateDisposition,
+    /// The task's new ETag, when the provider returned one.
+    pub etag: Option<ETag>,
+    /// The provider's request id (of the last request, when there were several).
+    pub request_id: Option<String>,
+}
+
+impl TerminateTaskOutcome {
+    /// An outcome with only the disposition known.
+    pub fn new(disposition: TerminateDisposition) -> Self {
+        TerminateTaskOutcome {
+            disposition,
+            etag: None,
+            request_id: None,
+        }
+    }
+}
+
 /// The result of [`crate::BatchBackend::reactivate_task`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

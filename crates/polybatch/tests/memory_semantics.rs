@@ -77,6 +77,7 @@ fn name_display_capabilities() {
     azure.submit = polybatch::translate::azure::submit_capabilities();
     azure.job_statuses_per_request = 1;
     azure.list_jobs_server_filters = polybatch::translate::azure::LIST_JOBS_SERVER_FILTERS;
+    azure.terminate_task_instance = false;
     assert_eq!(b.capabilities(), azure);
     let limited = b.clone().with_capabilities(Capabilities::none());
     assert_eq!(limited.capabilities(), Capabilities::none());

@@ -108,7 +108,7 @@ pub async fn run(_args: DemoArgs) -> Result<(), CliError> {
     world.running.shutdown().await;
     let failures = report.failures();
     if failures.is_empty() {
-        println!("Every step behaved as documented.");
+        outln!("Every step behaved as documented.");
         Ok(())
     } else {
         Err(CliError::failed(format!(

@@ -43,13 +43,13 @@ impl Report {
 
     /// A section heading.
     pub fn section(&self, title: &str) {
-        println!();
-        println!("== {title}");
+        outln!();
+        outln!("== {title}");
     }
 
     /// A narration line.
     pub fn say(&self, line: impl AsRef<str>) {
-        println!("   {}", line.as_ref());
+        outln!("   {}", line.as_ref());
     }
 
     /// Records whether `step` behaved as documented.
@@ -57,9 +57,9 @@ impl Report {
         let (step, detail) = (step.into(), detail.into());
         let mark = if passed { "ok  " } else { "FAIL" };
         if detail.is_empty() {
-            println!("   [{mark}] {step}");
+            outln!("   [{mark}] {step}");
         } else {
-            println!("   [{mark}] {step}: {detail}");
+            outln!("   [{mark}] {step}: {detail}");
         }
         self.checks.push(Check {
             step,
@@ -90,8 +90,8 @@ impl Report {
 
     /// Prints the side-by-side table and the verdict.
     pub fn finish(&self) {
-        println!();
-        println!("== Neutral states, side by side (after 10 more simulated seconds)");
+        outln!();
+        outln!("== Neutral states, side by side (after 10 more simulated seconds)");
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
@@ -104,10 +104,10 @@ impl Report {
         for r in &self.rows {
             table.add_row(vec![r.scenario.clone(), r.azure.clone(), r.tencent.clone()]);
         }
-        println!("{table}");
+        outln!("{table}");
         let passed = self.checks.iter().filter(|c| c.passed).count();
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{passed} of {} checks behaved as documented, in {:.1} s.",
             self.checks.len(),
             self.started.elapsed().as_secs_f64()

@@ -34,7 +34,7 @@ pub use prep_release::prep_release_paging;
 pub use refusals::refusal_table;
 pub use retry::{reactivate_rules, retry_failed_tasks_reports_per_task};
 pub use status::status_after_transitions;
-pub use terminate::terminate_is_idempotent;
+pub use terminate::{terminate_is_idempotent, terminate_task_is_idempotent};
 pub use unsupported::unsupported_fail_before_io;
 
 use crate::backend::BatchBackend;
@@ -55,4 +55,5 @@ pub async fn run_all(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
     list_jobs_filters(backend, fixture).await;
     export_round_trips(backend, fixture).await;
     task_output_reads_streams(backend, fixture).await;
+    terminate_task_is_idempotent(backend, fixture).await;
 }

@@ -96,3 +96,75 @@ pub async fn terminate_is_idempotent(backend: &dyn BatchBackend, fixture: &dyn F
         Some(ResourceKind::Job),
     );
 }
+
+/// Terminating one running task is accepted and leaves its job running; once the task has
+/// finished, terminating it again is `AlreadyCompleted`; an unknown task is `NotFound`.
+/// Without the capability, `Unsupported` before any I/O.
+pub async fn terminate_task_is_idempotent(backend: &dyn BatchBackend, fixture: &dyn Fixture) {
+    use crate::options::TerminateTaskOptions;
+    let c = Check::new("terminate_task_is_idempotent", backend, fixture);
+    let op = Operation::TerminateTask;
+    if !c.caps().terminate_task {
+        c.expect_unsupported(
+            "terminate_task without the capability",
+            op,
+            None,
+            backend.terminate_task(
+                &fixture.unknown_job_id(),
+                &fixture.unknown_task_id(),
+                TerminateTaskOptions::default(),
+            ),
+        )
+        .await;
+        return;
+    }
+    let (job, task) = c.setup("running_job", fixture.running_job().await);
+    let first = c.ok(
+        "terminate_task(running task)",
+        backend
+            .terminate_task(&job, &task, TerminateTaskOptions::default())
+            .await,
+    );
+    c.ensure(first.disposition == TerminateDisposition::Accepted, || {
+        format!(
+            "terminate_task({job}, {task}) reported {}, expected accepted",
+            first.disposition
+        )
+    });
+    let status = c.wait_task_terminal(&job, &task).await;
+    c.ensure(status.state != crate::state::TaskState::Succeeded, || {
+        format!("task {job}/{task} succeeded after it was terminated")
+    });
+    let again = c.ok(
+        "terminate_task(finished task)",
+        backend
+            .terminate_task(&job, &task, TerminateTaskOptions::default())
+            .await,
+    );
+    c.ensure(
+        again.disposition == TerminateDisposition::AlreadyCompleted,
+        || {
+            format!(
+                "terminate_task({job}, {task}) after it finished reported {}, expected \
+             already_completed",
+                again.disposition
+            )
+        },
+    );
+    let e = c.err(
+        "terminate_task(unknown task)",
+        backend
+            .terminate_task(
+                &job,
+                &fixture.unknown_task_id(),
+                TerminateTaskOptions::default(),
+            )
+            .await,
+    );
+    c.ensure(matches!(e, crate::Error::NotFound { .. }), || {
+        format!(
+            "terminate_task(unknown task) failed with {} ({e}), expected NotFound",
+            e.kind()
+        )
+    });
+}

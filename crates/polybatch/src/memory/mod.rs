@@ -239,6 +239,7 @@ fn azure_capabilities() -> Capabilities {
     c.submit = crate::translate::azure::submit_capabilities();
     c.job_statuses_per_request = 1;
     c.list_jobs_server_filters = crate::translate::azure::LIST_JOBS_SERVER_FILTERS;
+    c.terminate_task_instance = false;
     c
 }
 
@@ -785,6 +786,38 @@ impl BatchBackend for InMemoryBackend {
         }
         self.execute(call, |now| self.store().export(job, now))
             .await
+    }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        let call = Call::new(
+            Operation::TerminateTask,
+            job,
+            JournalOptions::TerminateTask(options.clone()),
+        )
+        .with_task(task);
+        if self.flavour == Flavour::Tencent {
+            return self
+                .execute(call, |now| {
+                    tencent::terminate_task(
+                        &mut self.tencent_store(),
+                        job,
+                        task,
+                        options.instance,
+                        now,
+                    )
+                })
+                .await;
+        }
+        self.execute(call, |now| {
+            self.store()
+                .terminate_task(job, task, &options.preconditions, now)
+        })
+        .await
     }
 
     async fn task_output_impl(

@@ -487,6 +487,38 @@ impl Store {
         Ok((items, if more { last } else { None }))
     }
 
+    /// Task_Terminate, idempotent as the trait wants it: a completed task is
+    /// `AlreadyCompleted`.
+    pub(crate) fn terminate_task(
+        &mut self,
+        id: &JobId,
+        task_id: &TaskId,
+        preconditions: &Preconditions,
+        now: DateTime<Utc>,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        let op = Operation::TerminateTask;
+        let (_, task) = self.task(op, id, task_id, now)?;
+        preconditions::check(
+            || ctx(op),
+            preconditions,
+            &ETag::new(task.meta.etag.clone()),
+            task.meta.last_modified,
+        )?;
+        let state = task.state.state.as_str();
+        match self.sim.terminate_task(id.as_str(), task_id.as_str(), now) {
+            Ok(meta) => {
+                let mut o =
+                    crate::outcome::TerminateTaskOutcome::new(TerminateDisposition::Accepted);
+                o.etag = Some(ETag::new(meta.etag));
+                Ok(o)
+            }
+            Err(r) if r.code == "TaskCompleted" => Ok(crate::outcome::TerminateTaskOutcome::new(
+                TerminateDisposition::AlreadyCompleted,
+            )),
+            Err(r) => Err(refused(op, Some(state), task_id.as_str(), r)),
+        }
+    }
+
     pub(crate) fn reactivate(
         &mut self,
         id: &JobId,

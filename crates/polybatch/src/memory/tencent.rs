@@ -46,6 +46,8 @@ pub(crate) fn capabilities() -> Capabilities {
     c.list_jobs_server_filters = crate::translate::tencent::LIST_JOBS_SERVER_FILTERS;
     c.list_tasks = true;
     c.export_job = true;
+    c.terminate_task = true;
+    c.terminate_task_instance = true;
     c.task_output = true;
     // DescribeTaskLogs has no byte range: the trait cuts it from the (at most 2048) bytes.
     c.task_output_server_range = false;
@@ -188,6 +190,60 @@ pub(crate) fn export(
     }
     crate::translate::tencent::export(&info, &j.spec.zone)
         .map_err(|e| e.stamped(BACKEND, Operation::ExportJob))
+}
+
+/// `TerminateTaskInstance` on the task's unfinished instances (or the one asked), as the
+/// Tencent client sends them: nothing unfinished is `AlreadyCompleted`.
+pub(crate) fn terminate_task(
+    store: &mut Store,
+    job: &JobId,
+    task: &TaskId,
+    instance: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<crate::outcome::TerminateTaskOutcome> {
+    let op = Operation::TerminateTask;
+    let j = find(store, op, job)?;
+    let k = j
+        .task_index(task.as_str())
+        .ok_or_else(|| refused(op, job, None, Refusal::TaskNotFound(task.as_str().into())))?;
+    let view = j.view(now);
+    let instances = view
+        .tasks
+        .get(k)
+        .map(|t| t.instances.clone())
+        .unwrap_or_default();
+    let targets: Vec<usize> = match instance {
+        Some(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n >= instances.len() {
+                let c = ctx(op)
+                    .with_code("ResourceNotFound.TaskInstance")
+                    .with_message(format!("task {task} has no instance {n}"));
+                return Err(Error::not_found(
+                    ResourceKind::TaskInstance,
+                    n.to_string(),
+                    c,
+                ));
+            }
+            vec![n]
+        }
+        None => (0..instances.len()).collect(),
+    };
+    let unfinished: Vec<usize> = targets
+        .into_iter()
+        .filter(|i| instances.get(*i).is_some_and(|v| !v.state.is_terminal()))
+        .collect();
+    if unfinished.is_empty() {
+        return Ok(crate::outcome::TerminateTaskOutcome::new(
+            TerminateDisposition::AlreadyCompleted,
+        ));
+    }
+    for i in unfinished {
+        j.terminate_instance(k, i, now);
+    }
+    Ok(crate::outcome::TerminateTaskOutcome::new(
+        TerminateDisposition::Accepted,
+    ))
 }
 
 /// `DescribeTaskLogs` of one instance, as the Tencent client reads it: at most the last 2048

@@ -204,4 +204,14 @@ impl<B: BatchBackend> BatchBackend for ConcurrencyLimited<B> {
         let _permit = self.permit().await;
         self.inner.task_output_impl(job, task, options).await
     }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        let _permit = self.permit().await;
+        self.inner.terminate_task_impl(job, task, options).await
+    }
 }

@@ -210,4 +210,14 @@ impl<B: BatchBackend> BatchBackend for FaultInjected<B> {
         self.inject(Operation::TaskOutput).await?;
         self.inner.task_output_impl(job, task, options).await
     }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        self.inject(Operation::TerminateTask).await?;
+        self.inner.terminate_task_impl(job, task, options).await
+    }
 }

@@ -393,4 +393,20 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         let pending = self.record.start(call);
         pending.finish(self.inner.task_output_impl(job, task, options).await)
     }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        let call = Call::new(
+            Operation::TerminateTask,
+            job,
+            CallOptions::TerminateTask(options.clone()),
+        )
+        .with_task(task);
+        let pending = self.record.start(call);
+        pending.finish(self.inner.terminate_task_impl(job, task, options).await)
+    }
 }

@@ -222,4 +222,14 @@ impl<B: BatchBackend> BatchBackend for RateLimited<B> {
         self.limiter.acquire(&Operation::TaskOutput).await;
         self.inner.task_output_impl(job, task, options).await
     }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        self.limiter.acquire(&Operation::TerminateTask).await;
+        self.inner.terminate_task_impl(job, task, options).await
+    }
 }

@@ -158,4 +158,13 @@ impl<B: BatchBackend> BatchBackend for Restricted<B> {
     ) -> Result<crate::outcome::TaskOutput> {
         self.inner.task_output_impl(job, task, options).await
     }
+
+    async fn terminate_task_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Result<crate::outcome::TerminateTaskOutcome> {
+        self.inner.terminate_task_impl(job, task, options).await
+    }
 }
