@@ -5,8 +5,6 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use polybatch::wrap::ConcurrencyLimited;
@@ -242,19 +240,21 @@ fn summarize(
                 outln!("no job ids given");
                 return 0;
             }
-            let mut table = Table::new();
-            table
-                .load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(vec!["job", "result", "detail"]);
-            for (line, outcome) in lines.iter().zip(results) {
-                let (result, detail) = match outcome {
-                    Some(o) => describe(o),
-                    None => ("failed", "not run".to_string()),
-                };
-                table.add_row(vec![line_text(line).to_string(), result.into(), detail]);
-            }
-            outln!("{table}");
+            let rows: Vec<[String; 3]> = lines
+                .iter()
+                .zip(results)
+                .map(|(line, outcome)| {
+                    let (result, detail) = match outcome {
+                        Some(o) => describe(o),
+                        None => ("failed", "not run".to_string()),
+                    };
+                    [line_text(line).to_string(), result.into(), detail]
+                })
+                .collect();
+            outln!(
+                "{}",
+                crate::output::boxed_or_plain(Some(["job", "result", "detail"]), &rows)
+            );
             outln!(
                 "{} job(s): {} ok, {failed} failed",
                 lines.len(),

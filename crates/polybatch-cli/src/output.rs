@@ -32,18 +32,37 @@ pub fn print_json(value: &Value) {
     outln!("{value}");
 }
 
-/// A two-column "field | value" table, skipping unknown values.
-fn kv_table(rows: Vec<(&str, Option<String>)>) -> Table {
+/// A two-column "field | value" table, skipping unknown values: boxed to fit a terminal, or,
+/// when there is no terminal width to fit (piped, redirected), plain aligned lines that a
+/// script can cut.
+fn kv_table(rows: Vec<(&str, Option<String>)>) -> String {
+    let rows: Vec<[String; 2]> = rows
+        .into_iter()
+        .filter_map(|(k, v)| Some([k.to_string(), v?]))
+        .collect();
+    boxed_or_plain(None, &rows)
+}
+
+/// `rows` (under `header`, when given) as a comfy table when the terminal reports a width,
+/// else as [`plain_table`] columns.
+pub fn boxed_or_plain<const N: usize>(header: Option<[&str; N]>, rows: &[[String; N]]) -> String {
     let mut table = Table::new();
+    if table.width().is_none() {
+        return match header {
+            Some(h) => plain_table(h, rows),
+            None => plain_rows(rows),
+        };
+    }
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    for (k, v) in rows {
-        if let Some(v) = v {
-            table.add_row(vec![k.to_string(), v]);
-        }
+    if let Some(h) = header {
+        table.set_header(h.to_vec());
     }
-    table
+    for row in rows {
+        table.add_row(row.to_vec());
+    }
+    table.to_string()
 }
 
 fn time(t: &Option<DateTime<Utc>>) -> Option<String> {
@@ -279,6 +298,15 @@ pub fn jobs_table(jobs: &[JobStatus]) -> String {
     )
 }
 
+/// [`plain_table`] without a header line.
+fn plain_rows<const N: usize>(rows: &[[String; N]]) -> String {
+    let empty = [""; N];
+    let table = plain_table(empty, rows);
+    table
+        .split_once('\n')
+        .map_or(String::new(), |(_, rest)| rest.to_string())
+}
+
 /// Left-aligned columns two spaces apart, each as wide as its widest cell (in characters).
 fn plain_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(|h| h.chars().count());
@@ -309,6 +337,22 @@ fn plain_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_value_rows_are_plain_without_a_terminal() {
+        // Tests run without a terminal: no width, so no box characters.
+        let text = kv_table(vec![
+            ("job", Some("j-1".into())),
+            ("etag", None),
+            ("provider state", Some("RUNNING".into())),
+        ]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            ["job             j-1", "provider state  RUNNING"],
+            "{text}"
+        );
+    }
 
     #[test]
     fn prep_release_columns_fit_the_longest_node_id() {
