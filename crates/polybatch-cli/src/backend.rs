@@ -15,12 +15,27 @@ use crate::exit::CliError;
 
 /// The backend for `--provider`, configured from the environment, credential files and flags.
 pub fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+    let mut options = options.clone();
+    let profile = match &options.profile {
+        Some(name) => Some(crate::profile::load(name)?),
+        None => None,
+    };
+    if let Some(p) = &profile {
+        crate::profile::apply(p, &mut options);
+    }
     let provider = options.provider.ok_or_else(|| {
-        CliError::usage("no provider: pass --provider azure|tencent or set POLYBATCH_PROVIDER")
+        CliError::usage(
+            "no provider: pass --provider azure|tencent, set POLYBATCH_PROVIDER, or use a \
+             --profile that names one",
+        )
     })?;
+    let tccli = profile.as_ref().and_then(|p| p.tccli_profile.clone());
     match provider {
+        ProviderName::Azure if tccli.is_some() => Err(CliError::usage(
+            "the profile's tccli_profile applies to provider tencent only",
+        )),
         ProviderName::Azure => azure(&options.connection),
-        ProviderName::Tencent => tencent(&options.connection),
+        ProviderName::Tencent => tencent_with(&options.connection, tccli.as_deref()),
     }
 }
 
@@ -177,9 +192,30 @@ fn tencent_endpoint(value: &str) -> Endpoint {
 }
 
 fn tencent(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+    tencent_with(c, None)
+}
+
+/// The Tencent backend; with `tccli`, that tccli profile's keys and region (below the flags,
+/// above the environment).
+fn tencent_with(
+    c: &ConnectionArgs,
+    tccli: Option<&str>,
+) -> Result<Arc<dyn BatchBackend>, CliError> {
     reject("tencent", "--account", c.account.is_some())?;
     reject("tencent", "--api-version", c.api_version.is_some())?;
     let mut b = TencentBatchBuilder::from_env()?;
+    if let Some(name) = tccli {
+        let t = crate::profile::tccli(name)?;
+        if let (Some(id), Some(key)) = (t.secret_id, t.secret_key) {
+            b = b.with_secret_id(id).with_secret_key(key);
+            if let Some(token) = t.token {
+                b = b.with_token(token);
+            }
+        }
+        if let Some(region) = t.region {
+            b = b.with_region(region);
+        }
+    }
     // Tencent's tools have no endpoint variable of their own.
     let endpoint = endpoint(c, None);
     let blame = |e| blame(e, c, endpoint.as_ref().map(|(_, by)| *by));

@@ -43,7 +43,7 @@ pub struct GlobalArgs {
 
 /// `-v` of the commands whose requests are logged: the operator commands (anywhere after
 /// `job`, `task` or `jobs`), the demo (its real clients) and the emulator (what it served).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct Verbosity {
     /// Log each request (ids, status, timings; never secrets) on stderr.
     #[arg(long, short = 'v', global = true, display_order = 100)]
@@ -54,11 +54,16 @@ pub struct Verbosity {
 /// how to reach it. Declared on each command group with `global = true`, so they may come
 /// before or after the subcommand (`job --provider azure status J`, `job status J --provider
 /// azure`) and no other command offers them.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct OperatorArgs {
     /// The provider to talk to.
     #[arg(long, global = true, env = "POLYBATCH_PROVIDER", value_enum)]
     pub provider: Option<ProviderName>,
+
+    /// A named profile of the config file ($POLYBATCH_CONFIG, else
+    /// ~/.config/polybatch/config.toml): its settings fill what the flags leave unset.
+    #[arg(long, global = true, env = "POLYBATCH_PROFILE")]
+    pub profile: Option<String>,
 
     #[command(flatten)]
     pub verbosity: Verbosity,
@@ -170,7 +175,8 @@ fn poll_interval(value: &str) -> Result<f64, String> {
 }
 
 /// A provider name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProviderName {
     /// Azure Batch.
     Azure,

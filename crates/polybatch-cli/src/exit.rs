@@ -154,6 +154,18 @@ pub fn one_line(s: &str) -> String {
     }
 }
 
+/// A TOML parse error as "line N: what", without the source line toml quotes: a config file's
+/// line may hold a value that must not be echoed (a secret pasted where it does not belong).
+pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    match line {
+        Some(n) => format!("line {n}: {}", one_line(e.message())),
+        None => one_line(e.message()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

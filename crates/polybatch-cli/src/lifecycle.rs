@@ -32,7 +32,7 @@ pub fn read_spec(path: &Path) -> Result<JobSpec, CliError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let parsed = if toml {
-        toml::from_str::<JobSpec>(&text).map_err(|e| one_line(&e.to_string()))
+        toml::from_str::<JobSpec>(&text).map_err(|e| crate::exit::toml_message(&text, &e))
     } else {
         serde_json::from_str::<JobSpec>(&text).map_err(|e| e.to_string())
     };

@@ -28,6 +28,7 @@ mod logging;
 mod migrate;
 mod ops;
 mod output;
+mod profile;
 
 use std::process::ExitCode;
 

@@ -22,7 +22,7 @@ fn read_map(path: &Path) -> Result<PlacementMap, CliError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let parsed = if toml {
-        toml::from_str::<PlacementMap>(&text).map_err(|e| crate::exit::one_line(&e.to_string()))
+        toml::from_str::<PlacementMap>(&text).map_err(|e| crate::exit::toml_message(&text, &e))
     } else {
         serde_json::from_str::<PlacementMap>(&text).map_err(|e| e.to_string())
     };

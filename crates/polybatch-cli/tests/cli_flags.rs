@@ -241,3 +241,84 @@ fn operator_commands_take_every_tencent_connection_flag_before_or_after_the_subc
         assert!(out.stdout.contains(ok.as_str()), "{args:?}: {}", out.stdout);
     }
 }
+
+#[test]
+fn named_profiles_and_tccli_credentials() {
+    use polybatch_emulator::config::{DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY};
+    let emu = common::TestEmulator::start();
+    let [ok, _, _] = emu.seed_tencent();
+    let home = emu.home.path();
+    std::fs::create_dir_all(home.join(".config/polybatch")).unwrap();
+    std::fs::write(
+        home.join(".config/polybatch/config.toml"),
+        format!(
+            "[profiles.emu-tencent]\nprovider = \"tencent\"\nendpoint = \"{url}\"\ntccli_profile = \"emu\"\n\n\
+             [profiles.emu-azure]\nprovider = \"azure\"\nendpoint = \"{url}\"\naccount = \"devbatch\"\n",
+            url = emu.url
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(home.join(".tccli")).unwrap();
+    std::fs::write(
+        home.join(".tccli/emu.credential"),
+        serde_json::json!({"secretId": DEFAULT_TENCENT_SECRET_ID, "secretKey": DEFAULT_TENCENT_SECRET_KEY}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        home.join(".tccli/emu.configure"),
+        serde_json::json!({"_sys_param": {"region": "ap-guangzhou", "output": "json"}}).to_string(),
+    )
+    .unwrap();
+    // Nothing in the environment: the profile and tccli's files say everything.
+    let out = common::run(emu.bare().args([
+        "--output",
+        "json",
+        "job",
+        "--profile",
+        "emu-tencent",
+        "status",
+        ok.as_str(),
+    ]));
+    assert_eq!(out.success().json()["provider_state"], "SUCCEED");
+    // POLYBATCH_PROFILE works too; a flag still beats the profile.
+    let out = common::run(emu.bare().env("POLYBATCH_PROFILE", "emu-tencent").args([
+        "job",
+        "status",
+        ok.as_str(),
+        "--region",
+        "ap-shanghai",
+    ]));
+    assert_ne!(
+        out.code,
+        Some(0),
+        "the flag's region is used: {}",
+        out.stdout
+    );
+    // The Azure profile takes its key from the environment, as secrets never sit in the file.
+    let out = common::run(
+        emu.bare()
+            .env(
+                "AZURE_BATCH_ACCESS_KEY",
+                polybatch_emulator::config::DEFAULT_AZURE_KEY,
+            )
+            .args(["job", "--profile", "emu-azure", "status", "job-none"]),
+    );
+    assert!(out.stderr.contains("JobNotFound"), "{}", out.stderr);
+    let out = common::run(emu.bare().args(["job", "--profile", "nope", "status", "j"]));
+    let line = out.one_error_line(2);
+    assert!(line.contains("emu-azure, emu-tencent"), "{line}");
+    std::fs::write(
+        home.join(".config/polybatch/config.toml"),
+        "[profiles.leaky]\nprovider = \"azure\"\naccess_key = \"c2VjcmV0\"\n",
+    )
+    .unwrap();
+    let out = common::run(
+        emu.bare()
+            .args(["job", "--profile", "leaky", "status", "j"]),
+    );
+    let line = out.one_error_line(2);
+    assert!(
+        line.contains("access_key") && !line.contains("c2VjcmV0"),
+        "{line}"
+    );
+}
