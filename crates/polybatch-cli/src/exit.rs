@@ -159,7 +159,7 @@ pub fn one_line(s: &str) -> String {
 pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
     let line = e
         .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        .map(|span| text.get(..span.start).unwrap_or(text).matches('\n').count() + 1);
     match line {
         Some(n) => format!("line {n}: {}", one_line(e.message())),
         None => one_line(e.message()),

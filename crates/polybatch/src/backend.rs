@@ -362,9 +362,17 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         // A service without ranges sent everything it has: cut the range out of it here.
         let result = result.map(|mut out| {
             if let (Some(r), false) = (range, server_range) {
-                let len = out.bytes.len() as u64;
-                let (start, end) = (r.start.min(len), r.end.min(len));
-                out.bytes = out.bytes[start as usize..end as usize].to_vec();
+                let at = |n: u64| {
+                    usize::try_from(n)
+                        .unwrap_or(usize::MAX)
+                        .min(out.bytes.len())
+                };
+                let (start, end) = (at(r.start), at(r.end));
+                out.bytes = out
+                    .bytes
+                    .get(start..end)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default();
             }
             out
         });
