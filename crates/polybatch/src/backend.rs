@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::call::{Call, CallOptions};
+use crate::call::Call;
 use crate::capability::Capabilities;
 use crate::error::{Error, Operation, Result};
 use crate::id::{JobId, TaskId};
@@ -82,7 +82,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     ) -> Result<TerminateJobOutcome> {
         let op = Operation::TerminateJob;
         if let Err(e) = self.capabilities().check_terminate(self.name(), &options) {
-            self.on_refused(Call::new(op, job, CallOptions::Terminate(options)), &e);
+            self.on_refused(Call::terminate(job, options), &e);
             return Err(e);
         }
         let result = self.terminate_job_impl(job, options).await;
@@ -102,7 +102,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     ) -> Result<ReactivateTaskOutcome> {
         let op = Operation::ReactivateTask;
         if let Err(e) = self.capabilities().check_reactivate(self.name(), &options) {
-            let call = Call::new(op, job, CallOptions::Reactivate(options)).with_task(task);
+            let call = Call::reactivate(job, task, options);
             self.on_refused(call, &e);
             return Err(e);
         }
@@ -114,7 +114,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     async fn job_status(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let op = Operation::JobStatus;
         if let Err(e) = self.capabilities().check_status(self.name(), op, &options) {
-            self.on_refused(Call::new(op, job, CallOptions::Status(options)), &e);
+            self.on_refused(Call::job_status(job, options), &e);
             return Err(e);
         }
         let result = self.job_status_impl(job, options).await;
@@ -130,7 +130,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     ) -> Result<TaskStatus> {
         let op = Operation::TaskStatus;
         if let Err(e) = self.capabilities().check_status(self.name(), op, &options) {
-            let call = Call::new(op, job, CallOptions::Status(options)).with_task(task);
+            let call = Call::task_status(job, task, options);
             self.on_refused(call, &e);
             return Err(e);
         }
@@ -149,8 +149,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         let op = Operation::ListPrepReleaseStatus;
         let name = self.name();
         if let Err(e) = self.capabilities().check_list_prep_release(name, &options) {
-            let options = CallOptions::ListPrepRelease { options, page: 0 };
-            self.on_refused(Call::new(op, job, options), &e);
+            self.on_refused(Call::list_prep_release(job, options, 0), &e);
             return error_stream(e);
         }
         self.list_prep_release_status_impl(job, options)
@@ -167,10 +166,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     ) -> Result<RetryFailedTasksOutcome> {
         let op = Operation::RetryFailedTasks;
         if let Err(e) = self.capabilities().check_operation(self.name(), op) {
-            self.on_refused(
-                Call::new(op, job, CallOptions::RetryFailedTasks(options)),
-                &e,
-            );
+            self.on_refused(Call::retry_failed(job, options), &e);
             return Err(e);
         }
         let result = self.retry_failed_tasks_impl(job, options).await;
@@ -199,11 +195,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             .capabilities()
             .check_submit(self.name(), &spec, &options)
         {
-            let options = CallOptions::Submit {
-                spec: Box::new(spec),
-                options,
-            };
-            self.on_refused(Call::without_job(op, options), &e);
+            self.on_refused(Call::submit(spec, options), &e);
             return Err(e);
         }
         let result = self.submit_job_impl(&spec, &key, options).await;
@@ -228,8 +220,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             .capabilities()
             .check_job_statuses(self.name(), &options)
         {
-            let options = CallOptions::JobStatuses { jobs, options };
-            self.on_refused(Call::without_job(op, options), &e);
+            self.on_refused(Call::job_statuses(jobs, options), &e);
             return Err(e);
         }
         let name = self.name();
@@ -247,7 +238,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     async fn delete_job(&self, job: &JobId, options: DeleteJobOptions) -> Result<DeleteJobOutcome> {
         let op = Operation::DeleteJob;
         if let Err(e) = self.capabilities().check_delete(self.name(), &options) {
-            self.on_refused(Call::new(op, job, CallOptions::Delete(options)), &e);
+            self.on_refused(Call::delete(job, options), &e);
             return Err(e);
         }
         let result = self.delete_job_impl(job, options).await;
@@ -267,8 +258,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             .capabilities()
             .check_page_size(name, op, options.page_size)
         {
-            let options = CallOptions::ListJobs { options, page: 0 };
-            self.on_refused(Call::without_job(op, options), &e);
+            self.on_refused(Call::list_jobs(options, 0), &e);
             return error_stream(e);
         }
         let filter = options.clone();
@@ -289,8 +279,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             .capabilities()
             .check_page_size(name, op, options.page_size)
         {
-            let options = CallOptions::ListTasks { options, page: 0 };
-            self.on_refused(Call::new(op, job, options), &e);
+            self.on_refused(Call::list_tasks(job, options, 0), &e);
             return error_stream(e);
         }
         self.list_tasks_impl(job, options)
@@ -305,7 +294,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
     async fn export_job(&self, job: &JobId, options: ExportJobOptions) -> Result<ExportedJob> {
         let op = Operation::ExportJob;
         if let Err(e) = self.capabilities().check_operation(self.name(), op) {
-            self.on_refused(Call::new(op, job, CallOptions::Export(options)), &e);
+            self.on_refused(Call::export(job, options), &e);
             return Err(e);
         }
         let result = self.export_job_impl(job, options).await;
@@ -326,7 +315,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             .capabilities()
             .check_terminate_task(self.name(), &options)
         {
-            let call = Call::new(op, job, CallOptions::TerminateTask(options)).with_task(task);
+            let call = Call::terminate_task(job, task, options);
             self.on_refused(call, &e);
             return Err(e);
         }
@@ -352,7 +341,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
             _ => self.capabilities().check_operation(self.name(), op).err(),
         };
         if let Some(e) = refused {
-            let call = Call::new(op, job, CallOptions::TaskOutput(options)).with_task(task);
+            let call = Call::task_output(job, task, options);
             self.on_refused(call, &e);
             return Err(e);
         }

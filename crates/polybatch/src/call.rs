@@ -103,6 +103,114 @@ impl Call {
         }
     }
 
+    /// `terminate_job`.
+    pub fn terminate(job: &JobId, options: TerminateJobOptions) -> Self {
+        Call::new(
+            Operation::TerminateJob,
+            job,
+            CallOptions::Terminate(options),
+        )
+    }
+
+    /// `reactivate_task`.
+    pub fn reactivate(job: &JobId, task: &TaskId, options: ReactivateTaskOptions) -> Self {
+        Call::new(
+            Operation::ReactivateTask,
+            job,
+            CallOptions::Reactivate(options),
+        )
+        .with_task(task)
+    }
+
+    /// `job_status`.
+    pub fn job_status(job: &JobId, options: StatusOptions) -> Self {
+        Call::new(Operation::JobStatus, job, CallOptions::Status(options))
+    }
+
+    /// `task_status`.
+    pub fn task_status(job: &JobId, task: &TaskId, options: StatusOptions) -> Self {
+        Call::new(Operation::TaskStatus, job, CallOptions::Status(options)).with_task(task)
+    }
+
+    /// One page request of `list_prep_release_status`.
+    pub fn list_prep_release(job: &JobId, options: ListPrepReleaseOptions, page: u32) -> Self {
+        let options = CallOptions::ListPrepRelease { options, page };
+        Call::new(Operation::ListPrepReleaseStatus, job, options)
+    }
+
+    /// `retry_failed_tasks`.
+    pub fn retry_failed(job: &JobId, options: RetryFailedTasksOptions) -> Self {
+        Call::new(
+            Operation::RetryFailedTasks,
+            job,
+            CallOptions::RetryFailedTasks(options),
+        )
+    }
+
+    /// `submit_job`.
+    pub fn submit(spec: JobSpec, options: SubmitJobOptions) -> Self {
+        let options = CallOptions::Submit {
+            spec: Box::new(spec),
+            options,
+        };
+        Call::without_job(Operation::SubmitJob, options)
+    }
+
+    /// `job_statuses` (or one request of it).
+    pub fn job_statuses(jobs: Vec<JobId>, options: JobStatusesOptions) -> Self {
+        Call::without_job(
+            Operation::JobStatuses,
+            CallOptions::JobStatuses { jobs, options },
+        )
+    }
+
+    /// `delete_job`.
+    pub fn delete(job: &JobId, options: DeleteJobOptions) -> Self {
+        Call::new(Operation::DeleteJob, job, CallOptions::Delete(options))
+    }
+
+    /// One page request of `list_jobs`.
+    pub fn list_jobs(options: crate::options::ListJobsOptions, page: u32) -> Self {
+        Call::without_job(Operation::ListJobs, CallOptions::ListJobs { options, page })
+    }
+
+    /// One page request of `list_tasks`.
+    pub fn list_tasks(job: &JobId, options: crate::options::ListTasksOptions, page: u32) -> Self {
+        Call::new(
+            Operation::ListTasks,
+            job,
+            CallOptions::ListTasks { options, page },
+        )
+    }
+
+    /// `export_job`.
+    pub fn export(job: &JobId, options: crate::options::ExportJobOptions) -> Self {
+        Call::new(Operation::ExportJob, job, CallOptions::Export(options))
+    }
+
+    /// `task_output`.
+    pub fn task_output(
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TaskOutputOptions,
+    ) -> Self {
+        Call::new(Operation::TaskOutput, job, CallOptions::TaskOutput(options)).with_task(task)
+    }
+
+    /// `terminate_task`.
+    pub fn terminate_task(
+        job: &JobId,
+        task: &TaskId,
+        options: crate::options::TerminateTaskOptions,
+    ) -> Self {
+        Call::new(
+            Operation::TerminateTask,
+            job,
+            CallOptions::TerminateTask(options),
+        )
+        .with_task(task)
+    }
+
     /// The same call, about `task` too.
     pub fn with_task(mut self, task: &TaskId) -> Self {
         self.task = Some(task.clone());

@@ -445,12 +445,7 @@ impl InMemoryBackend {
         options: ReactivateTaskOptions,
         nested: bool,
     ) -> Result<ReactivateTaskOutcome> {
-        let call = Call::new(
-            Operation::ReactivateTask,
-            job,
-            JournalOptions::Reactivate(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::reactivate(job, task, options.clone());
         self.execute_as(call, nested, |now| {
             self.store()
                 .reactivate(job, task, &options.preconditions, now)
@@ -479,11 +474,7 @@ impl BatchBackend for InMemoryBackend {
         job: &JobId,
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
-        let call = Call::new(
-            Operation::TerminateJob,
-            job,
-            JournalOptions::Terminate(options.clone()),
-        );
+        let call = Call::terminate(job, options.clone());
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -518,7 +509,7 @@ impl BatchBackend for InMemoryBackend {
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let read = options.clone();
-        let call = Call::new(Operation::JobStatus, job, JournalOptions::Status(options));
+        let call = Call::job_status(job, options);
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -536,12 +527,7 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
-        let call = Call::new(
-            Operation::TaskStatus,
-            job,
-            JournalOptions::Status(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::task_status(job, task, options.clone());
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -578,14 +564,7 @@ impl BatchBackend for InMemoryBackend {
                     None => (0, None),
                     Some((page, after)) => (page, Some(after)),
                 };
-                let call = Call::new(
-                    op,
-                    &job,
-                    JournalOptions::ListPrepRelease {
-                        options: options.clone(),
-                        page,
-                    },
-                );
+                let call = Call::list_prep_release(&job, options.clone(), page);
                 let (items, next) = backend
                     .execute(call, |now| {
                         let ctx = || ErrorContext::new(BACKEND, op);
@@ -620,13 +599,7 @@ impl BatchBackend for InMemoryBackend {
         key: &IdempotencyKey,
         options: SubmitJobOptions,
     ) -> Result<SubmitJobOutcome> {
-        let call = Call::without_job(
-            Operation::SubmitJob,
-            JournalOptions::Submit {
-                spec: Box::new(spec.clone()),
-                options,
-            },
-        );
+        let call = Call::submit(spec.clone(), options);
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -649,13 +622,7 @@ impl BatchBackend for InMemoryBackend {
         // One journaled DescribeJobs per 100 ids, as the Tencent client sends them.
         let mut out = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(tencent::MAX_JOB_IDS) {
-            let call = Call::without_job(
-                Operation::JobStatuses,
-                JournalOptions::JobStatuses {
-                    jobs: chunk.to_vec(),
-                    options: options.clone(),
-                },
-            );
+            let call = Call::job_statuses(chunk.to_vec(), options.clone());
             let found = self
                 .execute(call, |now| {
                     Ok(tencent::job_statuses(&mut self.tencent_store(), chunk, now))
@@ -671,11 +638,7 @@ impl BatchBackend for InMemoryBackend {
         job: &JobId,
         options: DeleteJobOptions,
     ) -> Result<DeleteJobOutcome> {
-        let call = Call::new(
-            Operation::DeleteJob,
-            job,
-            JournalOptions::Delete(options.clone()),
-        );
+        let call = Call::delete(job, options.clone());
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -690,7 +653,6 @@ impl BatchBackend for InMemoryBackend {
     }
 
     fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
-        let op = Operation::ListJobs;
         let backend = self.clone();
         let size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         let size = usize::try_from(size).unwrap_or(usize::MAX);
@@ -699,13 +661,7 @@ impl BatchBackend for InMemoryBackend {
             let options = options.clone();
             async move {
                 let (page, at) = cursor.unwrap_or((0, Cursor::Start));
-                let call = Call::without_job(
-                    op,
-                    JournalOptions::ListJobs {
-                        options: options.clone(),
-                        page,
-                    },
-                );
+                let call = Call::list_jobs(options.clone(), page);
                 let (items, next) = backend
                     .execute(call, |now| match (backend.flavour, at) {
                         (Flavour::Tencent, at) => {
@@ -738,7 +694,6 @@ impl BatchBackend for InMemoryBackend {
     }
 
     fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
-        let op = Operation::ListTasks;
         let backend = self.clone();
         let job = job.clone();
         let size = options.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
@@ -752,7 +707,7 @@ impl BatchBackend for InMemoryBackend {
                     None => (0, None),
                     Some((page, after)) => (page, Some(after)),
                 };
-                let call = Call::new(op, &job, JournalOptions::ListTasks { options, page });
+                let call = Call::list_tasks(&job, options, page);
                 let (items, next) = backend
                     .execute(call, |now| {
                         if backend.flavour == Flavour::Tencent {
@@ -776,7 +731,7 @@ impl BatchBackend for InMemoryBackend {
         job: &JobId,
         options: crate::options::ExportJobOptions,
     ) -> Result<crate::spec::ExportedJob> {
-        let call = Call::new(Operation::ExportJob, job, JournalOptions::Export(options));
+        let call = Call::export(job, options);
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -794,12 +749,7 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: crate::options::TerminateTaskOptions,
     ) -> Result<crate::outcome::TerminateTaskOutcome> {
-        let call = Call::new(
-            Operation::TerminateTask,
-            job,
-            JournalOptions::TerminateTask(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::terminate_task(job, task, options.clone());
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -826,12 +776,7 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: crate::options::TaskOutputOptions,
     ) -> Result<crate::outcome::TaskOutput> {
-        let call = Call::new(
-            Operation::TaskOutput,
-            job,
-            JournalOptions::TaskOutput(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::task_output(job, task, options.clone());
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -851,11 +796,7 @@ impl BatchBackend for InMemoryBackend {
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
         let concurrency = options.concurrency.max(1);
-        let call = Call::new(
-            Operation::RetryFailedTasks,
-            job,
-            JournalOptions::RetryFailedTasks(options),
-        );
+        let call = Call::retry_failed(job, options);
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {

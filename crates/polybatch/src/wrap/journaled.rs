@@ -9,10 +9,10 @@ use futures::StreamExt;
 
 use super::journal::{CallResult, Journal, JournalEntry};
 use crate::backend::{BatchBackend, JobStream, PrepReleaseStream, TaskStream};
-use crate::call::{Call, CallOptions};
+use crate::call::Call;
 use crate::capability::Capabilities;
 use crate::clock::{Clock, TokioClock};
-use crate::error::{Error, Operation, Result};
+use crate::error::{Error, Result};
 use crate::id::{JobId, TaskId};
 use crate::options::{
     DeleteJobOptions, JobStatusesOptions, ListJobsOptions, ListPrepReleaseOptions,
@@ -213,11 +213,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         job: &JobId,
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
-        let call = Call::new(
-            Operation::TerminateJob,
-            job,
-            CallOptions::Terminate(options.clone()),
-        );
+        let call = Call::terminate(job, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.terminate_job_impl(job, options).await)
     }
@@ -228,22 +224,13 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
-        let call = Call::new(
-            Operation::ReactivateTask,
-            job,
-            CallOptions::Reactivate(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::reactivate(job, task, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.reactivate_task_impl(job, task, options).await)
     }
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
-        let call = Call::new(
-            Operation::JobStatus,
-            job,
-            CallOptions::Status(options.clone()),
-        );
+        let call = Call::job_status(job, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.job_status_impl(job, options).await)
     }
@@ -254,12 +241,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         task: &TaskId,
         options: StatusOptions,
     ) -> Result<TaskStatus> {
-        let call = Call::new(
-            Operation::TaskStatus,
-            job,
-            CallOptions::Status(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::task_status(job, task, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.task_status_impl(job, task, options).await)
     }
@@ -269,37 +251,17 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         job: &JobId,
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
-        let call = Call::new(
-            Operation::ListPrepReleaseStatus,
-            job,
-            CallOptions::ListPrepRelease {
-                options: options.clone(),
-                page: 0,
-            },
-        );
+        let call = Call::list_prep_release(job, options.clone(), 0);
         self.listing(call, self.inner.list_prep_release_status_impl(job, options))
     }
 
     fn list_jobs_impl(&self, options: ListJobsOptions) -> JobStream {
-        let call = Call::without_job(
-            Operation::ListJobs,
-            CallOptions::ListJobs {
-                options: options.clone(),
-                page: 0,
-            },
-        );
+        let call = Call::list_jobs(options.clone(), 0);
         self.listing(call, self.inner.list_jobs_impl(options))
     }
 
     fn list_tasks_impl(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
-        let call = Call::new(
-            Operation::ListTasks,
-            job,
-            CallOptions::ListTasks {
-                options: options.clone(),
-                page: 0,
-            },
-        );
+        let call = Call::list_tasks(job, options.clone(), 0);
         self.listing(call, self.inner.list_tasks_impl(job, options))
     }
 
@@ -308,11 +270,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         job: &JobId,
         options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
-        let call = Call::new(
-            Operation::RetryFailedTasks,
-            job,
-            CallOptions::RetryFailedTasks(options.clone()),
-        );
+        let call = Call::retry_failed(job, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.retry_failed_tasks_impl(job, options).await)
     }
@@ -323,13 +281,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         key: &IdempotencyKey,
         options: SubmitJobOptions,
     ) -> Result<SubmitJobOutcome> {
-        let call = Call::without_job(
-            Operation::SubmitJob,
-            CallOptions::Submit {
-                spec: Box::new(spec.clone()),
-                options: options.clone(),
-            },
-        );
+        let call = Call::submit(spec.clone(), options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.submit_job_impl(spec, key, options).await)
     }
@@ -339,13 +291,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         jobs: &[JobId],
         options: JobStatusesOptions,
     ) -> Result<crate::JobStatuses> {
-        let call = Call::without_job(
-            Operation::JobStatuses,
-            CallOptions::JobStatuses {
-                jobs: jobs.to_vec(),
-                options: options.clone(),
-            },
-        );
+        let call = Call::job_statuses(jobs.to_vec(), options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.job_statuses_impl(jobs, options).await)
     }
@@ -355,11 +301,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         job: &JobId,
         options: DeleteJobOptions,
     ) -> Result<DeleteJobOutcome> {
-        let call = Call::new(
-            Operation::DeleteJob,
-            job,
-            CallOptions::Delete(options.clone()),
-        );
+        let call = Call::delete(job, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.delete_job_impl(job, options).await)
     }
@@ -369,11 +311,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         job: &JobId,
         options: crate::options::ExportJobOptions,
     ) -> Result<crate::spec::ExportedJob> {
-        let call = Call::new(
-            Operation::ExportJob,
-            job,
-            CallOptions::Export(options.clone()),
-        );
+        let call = Call::export(job, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.export_job_impl(job, options).await)
     }
@@ -384,12 +322,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         task: &TaskId,
         options: crate::options::TaskOutputOptions,
     ) -> Result<crate::outcome::TaskOutput> {
-        let call = Call::new(
-            Operation::TaskOutput,
-            job,
-            CallOptions::TaskOutput(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::task_output(job, task, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.task_output_impl(job, task, options).await)
     }
@@ -400,12 +333,7 @@ impl<B: BatchBackend> BatchBackend for Journaled<B> {
         task: &TaskId,
         options: crate::options::TerminateTaskOptions,
     ) -> Result<crate::outcome::TerminateTaskOutcome> {
-        let call = Call::new(
-            Operation::TerminateTask,
-            job,
-            CallOptions::TerminateTask(options.clone()),
-        )
-        .with_task(task);
+        let call = Call::terminate_task(job, task, options.clone());
         let pending = self.record.start(call);
         pending.finish(self.inner.terminate_task_impl(job, task, options).await)
     }
