@@ -210,6 +210,7 @@ def main():
     check(client.get_job("lifecycle").state == models.BatchJobState.COMPLETED, "completed with its tasks")
     # Job_Delete: the LRO polls Get Job until it is gone.
     client.begin_delete_job("lifecycle", polling_interval=0.2).result(timeout=30)
+    advance(2)  # deleting lasts the service's minimum termination time
     expect_error(lambda: client.get_job("lifecycle"), 404, "JobNotFound", "deleted job")
     print("azure-batch SDK check passed")
 

@@ -69,9 +69,6 @@ pub(crate) struct Call {
     pub idempotency: Idempotency,
     pub job: Option<String>,
     pub task: Option<String>,
-    /// An error code that, answered to a retry, means an earlier attempt did what was asked
-    /// (its response was lost): the call then succeeds.
-    pub done_on_retry: Option<&'static str>,
     /// More request headers (`ocp-range`); `ocp-` ones are signed like the others.
     pub extra_headers: Vec<(&'static str, String)>,
 }
@@ -97,7 +94,6 @@ impl Call {
             idempotency,
             job: None,
             task: None,
-            done_on_retry: None,
             extra_headers: Vec::new(),
         }
     }
@@ -149,12 +145,6 @@ impl Call {
 
     pub(crate) fn idempotent(mut self) -> Self {
         self.idempotency = Idempotency::Idempotent;
-        self
-    }
-
-    /// `code` answered to a retry means an earlier attempt succeeded.
-    pub(crate) fn done_on_retry(mut self, code: &'static str) -> Self {
-        self.done_on_retry = Some(code);
         self
     }
 }
@@ -353,24 +343,7 @@ impl Client {
         let response = polybatch_http::send(&self.http, request)
             .instrument(tracing::debug_span!("azure", client_request_id))
             .await?;
-        match self.map_response(call, url, client_request_id, response, &secrets) {
-            Err(e) if attempt > 1 && call.done_on_retry.is_some_and(|c| e.code() == Some(c)) => {
-                tracing::debug!(
-                    code = e.code().unwrap_or(""),
-                    attempt,
-                    "azure: a retry found the work done by an earlier attempt"
-                );
-                Ok(Response {
-                    operation: call.operation,
-                    status: 204,
-                    request_id: e.request_id().map(str::to_string),
-                    etag: None,
-                    last_modified: None,
-                    body: Vec::new(),
-                })
-            }
-            other => other,
-        }
+        self.map_response(call, url, client_request_id, response, &secrets)
     }
 
     /// A response as the service meant it: a [`Response`] for 2xx, else its `BatchError`

@@ -222,8 +222,9 @@ impl AzureBatchBackend {
     }
 
     /// Task_Terminate (`POST /jobs/{job}/tasks/{task}/terminate`, 204), idempotent: a task
-    /// already completed is `already_completed`; answered to a retry, `TaskCompleted` means an
-    /// earlier attempt, whose answer was lost, terminated it (`accepted`).
+    /// already completed is `already_completed`, whichever attempt hears it (a retry cannot
+    /// tell a lost answer from a refusal that applied nothing, and the task is completed
+    /// either way), as `JobCompleted` is for terminate_job.
     pub(crate) async fn terminate_one_task(
         &self,
         job: &JobId,
@@ -238,7 +239,6 @@ impl AzureBatchBackend {
         .job(job.as_str())
         .task(task.as_str())
         .idempotent()
-        .done_on_retry("TaskCompleted")
         .preconditions(options.preconditions)
         .server_timeout(options.server_timeout);
         let outcome = |d, etag: Option<String>, rid: Option<&str>| {

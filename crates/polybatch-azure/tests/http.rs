@@ -964,9 +964,9 @@ async fn task_completed_answering_a_retry_of_terminate_task_is_success() {
     assert_eq!(out.etag, None);
     assert_eq!(mock.seen().len(), 2);
 
-    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+    assert_eq!(out.disposition, TerminateDisposition::AlreadyCompleted);
 
-    // On the first attempt it means the task had completed before: nothing to stop.
+    // On the first attempt too: nothing to stop.
     let mock = Mock::start(|_, _| Reply::error(409, "TaskCompleted")).await;
     let out = backend(&mock)
         .terminate_task(&job, &task, TerminateTaskOptions::default())

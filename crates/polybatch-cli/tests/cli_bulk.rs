@@ -87,7 +87,8 @@ fn table_summary_from_stdin_and_all_good_exits_0() {
         out.stdout
     );
 
-    // Terminating again: already completed is still success.
+    // Terminating again once they finished: already completed is still success.
+    emu.advance(2);
     let out = run(emu
         .azure_cli()
         .args(["jobs", "terminate", "--ids-file", "-"])

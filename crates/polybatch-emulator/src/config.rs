@@ -46,6 +46,11 @@ pub struct AzureConfig {
     pub nodes_per_pool: usize,
     /// How long an issued bearer token lives.
     pub token_lifetime_secs: u64,
+    /// How long, in simulated milliseconds, a terminating or deleting job takes at least,
+    /// besides its release tasks. The service is never instantaneous: a job without release
+    /// tasks still passes through `terminating`, briefly but observably, so a client's
+    /// polling is exercised. Default 1000.
+    pub termination_millis: u64,
 }
 
 impl fmt::Debug for AzureConfig {
@@ -58,6 +63,7 @@ impl fmt::Debug for AzureConfig {
             .field("client_secret", &self.client_secret)
             .field("nodes_per_pool", &self.nodes_per_pool)
             .field("token_lifetime_secs", &self.token_lifetime_secs)
+            .field("termination_millis", &self.termination_millis)
             .finish()
     }
 }
@@ -72,6 +78,7 @@ impl Default for AzureConfig {
             client_secret: Secret::new(DEFAULT_ENTRA_CLIENT_SECRET),
             nodes_per_pool: 3,
             token_lifetime_secs: 3600,
+            termination_millis: 1000,
         }
     }
 }

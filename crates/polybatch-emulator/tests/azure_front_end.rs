@@ -270,9 +270,12 @@ async fn retries_all_tasks_complete_and_default_reason() {
     assert_eq!(a["executionInfo"]["retryCount"], 2);
     let job = h.job("auto").await;
     assert_eq!(
-        job["state"], "completed",
-        "no release task: completes at once"
+        job["state"], "terminating",
+        "no release task: terminating for the minimum termination time"
     );
+    h.advance(1.0);
+    let job = h.job("auto").await;
+    assert_eq!(job["state"], "completed", "then completed");
     assert_eq!(job["executionInfo"]["terminateReason"], "AllTasksComplete");
 
     h.add_job(json!({"id": "plain", "poolInfo": {"poolId": "p"}}))
@@ -281,6 +284,9 @@ async fn retries_all_tasks_complete_and_default_reason() {
         .post(&format!("/jobs/plain/terminate?api-version={API}"), None)
         .await;
     assert_eq!(a.status, StatusCode::ACCEPTED);
+    // Terminating for the minimum termination time; the reason shows once completed.
+    assert_eq!(h.job("plain").await["state"], "terminating");
+    h.advance(1.0);
     assert_eq!(
         h.job("plain").await["executionInfo"]["terminateReason"],
         "UserTerminate"

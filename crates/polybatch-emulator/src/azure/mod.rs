@@ -46,7 +46,9 @@ pub struct AzureService {
 impl AzureService {
     /// A service over the shared context.
     pub fn new(ctx: Arc<Context>) -> Self {
-        let sim = sim::Sim::new(ctx.sim_clock.now(), ctx.config.azure.nodes_per_pool);
+        let mut sim = sim::Sim::new(ctx.sim_clock.now(), ctx.config.azure.nodes_per_pool);
+        let millis = i64::try_from(ctx.config.azure.termination_millis).unwrap_or(i64::MAX);
+        sim.set_termination_time(chrono::Duration::milliseconds(millis));
         AzureService {
             ctx,
             sim: Mutex::new(sim),
