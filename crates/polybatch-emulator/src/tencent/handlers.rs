@@ -11,7 +11,7 @@ use super::requests::{
 };
 use super::sim::{Job, Refusal, Store};
 
-use polybatch_protocol::tencent::{MAX_LOG_BYTES, MAX_LOG_INSTANCES};
+use polybatch_protocol::tencent::MAX_LOG_INSTANCES;
 
 /// The actions this front end serves: every action polybatch calls.
 pub use polybatch_protocol::tencent::action::ALL as ACTIONS;
@@ -152,33 +152,24 @@ fn describe_task_logs(
     }
     let (offset, limit) = paging(req.offset, req.limit, 5, MAX_LOG_INSTANCES as usize)?;
     let job = job(store, region, &req.job_id)?;
-    let k = job.task_index(&req.task_name).ok_or_else(|| {
-        ApiError::new(
-            "ResourceNotFound.Task",
-            format!(
-                "The specified job task does not exist: `{}`.",
-                req.task_name
-            ),
-        )
-    })?;
+    let k = job
+        .task_index(&req.task_name)
+        .ok_or_else(|| refused(Refusal::TaskNotFound(req.task_name.clone())))?;
     let total = job.view(now).tasks.get(k).map_or(0, |t| t.instances.len());
     let indexes: Vec<u64> = match &req.task_instance_indexes {
         Some(ix) => {
             if let Some(bad) = ix.iter().find(|i| **i as usize >= total) {
-                return Err(ApiError::new(
-                    "ResourceNotFound.TaskInstance",
-                    format!("The specified task instance does not exist: `{bad}`."),
-                ));
+                return Err(refused(Refusal::TaskInstanceNotFound {
+                    task: req.task_name.clone(),
+                    index: i64::try_from(*bad).unwrap_or(i64::MAX),
+                }));
             }
             ix.iter().take(limit).copied().collect()
         }
         None => (offset..total).take(limit).map(|i| i as u64).collect(),
     };
-    let b64 = |s: String| {
-        let bytes = s.into_bytes();
-        let tail = &bytes[bytes.len().saturating_sub(MAX_LOG_BYTES)..];
-        json!(base64::engine::general_purpose::STANDARD.encode(tail))
-    };
+    // The simulation keeps what the service keeps (at most MAX_LOG_BYTES).
+    let b64 = |bytes: Vec<u8>| json!(base64::engine::general_purpose::STANDARD.encode(bytes));
     let set: Vec<Value> = indexes
         .into_iter()
         .map(|i| {
@@ -323,13 +314,10 @@ fn terminate_task_instance(
         .task_index(&req.task_name)
         .ok_or_else(|| refused(Refusal::TaskNotFound(req.task_name.clone())))?;
     let no_instance = || {
-        ApiError::new(
-            "ResourceNotFound.TaskInstance",
-            format!(
-                "The specified task instance does not exist: `{}` index {}.",
-                req.task_name, req.task_instance_index
-            ),
-        )
+        refused(Refusal::TaskInstanceNotFound {
+            task: req.task_name.clone(),
+            index: req.task_instance_index,
+        })
     };
     let index = usize::try_from(req.task_instance_index).map_err(|_| no_instance())?;
     if !job.terminate_instance(task, index, now) {

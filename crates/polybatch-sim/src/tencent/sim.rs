@@ -150,6 +150,13 @@ pub enum Refusal {
     JobNotFound(String),
     /// `ResourceNotFound.Task`: the job has no task of this name.
     TaskNotFound(String),
+    /// `ResourceNotFound.TaskInstance`: the task has no instance of this index.
+    TaskInstanceNotFound {
+        /// The task's name.
+        task: String,
+        /// The index asked for (as sent: it may be negative).
+        index: i64,
+    },
     /// `UnsupportedOperation` with this message.
     Unsupported(String),
     /// `ResourceInUse.Job`.
@@ -162,6 +169,7 @@ impl Refusal {
         match self {
             Refusal::JobNotFound(_) => "ResourceNotFound.Job",
             Refusal::TaskNotFound(_) => "ResourceNotFound.Task",
+            Refusal::TaskInstanceNotFound { .. } => "ResourceNotFound.TaskInstance",
             Refusal::Unsupported(_) => "UnsupportedOperation",
             Refusal::InUse => "ResourceInUse.Job",
         }
@@ -173,6 +181,9 @@ impl Refusal {
             Refusal::JobNotFound(id) => format!("The specified job does not exist: `{id}`."),
             Refusal::TaskNotFound(name) => {
                 format!("The specified job task does not exist: `{name}`.")
+            }
+            Refusal::TaskInstanceNotFound { task, index } => {
+                format!("The specified task instance does not exist: `{task}` index {index}.")
             }
             Refusal::Unsupported(message) => message.clone(),
             Refusal::InUse => {
@@ -575,15 +586,16 @@ impl Job {
         self.terminating = false;
     }
 
-    /// What instance `index` of task `task` wrote to stdout and stderr (its
-    /// `POLYBATCH_STDOUT` / `POLYBATCH_STDERR`, as submitted), once it has launched; `None`
-    /// before.
+    /// What `DescribeTaskLogs` returns of instance `index` of task `task`: the last
+    /// [`MAX_LOG_BYTES`](polybatch_protocol::tencent::MAX_LOG_BYTES) bytes of what it wrote to
+    /// stdout and stderr (its `POLYBATCH_STDOUT` / `POLYBATCH_STDERR`, as submitted), once it
+    /// has launched; `None` before.
     pub fn instance_output(
         &self,
         task: usize,
         index: u32,
         now: DateTime<Utc>,
-    ) -> Option<(String, String)> {
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
         let view = self.view(now);
         let launched = view
             .tasks
@@ -602,13 +614,18 @@ impl Job {
             .and_then(|t| t.get(task))
             .and_then(|t| t.get("EnvVars"));
         let read = |name: &str| {
-            vars.and_then(serde_json::Value::as_array)
+            let text = vars
+                .and_then(serde_json::Value::as_array)
                 .into_iter()
                 .flatten()
                 .find(|v| v.get("Name").and_then(serde_json::Value::as_str) == Some(name))
                 .and_then(|v| v.get("Value").and_then(serde_json::Value::as_str))
                 .unwrap_or("")
-                .to_string()
+                .as_bytes();
+            let keep = text
+                .len()
+                .saturating_sub(polybatch_protocol::tencent::MAX_LOG_BYTES);
+            text.get(keep..).unwrap_or_default().to_vec()
         };
         Some((
             read(polybatch_protocol::sim_env::STDOUT_VAR),

@@ -734,9 +734,7 @@ impl BatchBackend for InMemoryBackend {
         let call = Call::export(job, options);
         if self.flavour == Flavour::Tencent {
             return self
-                .execute(call, |now| {
-                    tencent::export(&mut self.tencent_store(), job, now)
-                })
+                .execute(call, |_| tencent::export(&mut self.tencent_store(), job))
                 .await;
         }
         self.execute(call, |now| self.store().export(job, now))

@@ -177,12 +177,7 @@ pub(crate) fn jobs_page(
 }
 
 /// `DescribeJobSubmitInfo` (and the zone `DescribeJob` gives), read back as a spec.
-pub(crate) fn export(
-    store: &mut Store,
-    job: &JobId,
-    now: DateTime<Utc>,
-) -> Result<crate::spec::ExportedJob> {
-    let _ = now;
+pub(crate) fn export(store: &mut Store, job: &JobId) -> Result<crate::spec::ExportedJob> {
     let j = find(store, Operation::ExportJob, job)?;
     let mut info = j.spec.submitted.clone();
     if let Some(o) = info.as_object_mut() {
@@ -214,18 +209,11 @@ pub(crate) fn terminate_task(
         .unwrap_or_default();
     let targets: Vec<usize> = match instance {
         Some(n) => {
-            let n = usize::try_from(n).unwrap_or(usize::MAX);
-            if n >= instances.len() {
-                let c = ctx(op)
-                    .with_code("ResourceNotFound.TaskInstance")
-                    .with_message(format!("task {task} has no instance {n}"));
-                return Err(Error::not_found(
-                    ResourceKind::TaskInstance,
-                    n.to_string(),
-                    c,
-                ));
+            let index = usize::try_from(n).unwrap_or(usize::MAX);
+            if index >= instances.len() {
+                return Err(no_instance(op, job, task, n));
             }
-            vec![n]
+            vec![index]
         }
         None => (0..instances.len()).collect(),
     };
@@ -262,27 +250,18 @@ pub(crate) fn task_output(
         .ok_or_else(|| refused(op, job, None, Refusal::TaskNotFound(task.as_str().into())))?;
     let instances = j.view(now).tasks.get(k).map_or(0, |t| t.instances.len());
     if usize::try_from(options.instance).map_or(true, |i| i >= instances) {
-        let c = ctx(op)
-            .with_code("ResourceNotFound.TaskInstance")
-            .with_message(format!("task {task} has no instance {}", options.instance));
-        return Err(Error::not_found(
-            ResourceKind::TaskInstance,
-            options.instance.to_string(),
-            c,
-        ));
+        return Err(no_instance(op, job, task, options.instance));
     }
     let (out, err) = j
         .instance_output(k, options.instance, now)
         .unwrap_or_default();
-    let text = match options.stream {
+    let bytes = match options.stream {
         crate::options::OutputStream::Stderr => err,
         _ => out,
     };
-    let bytes = text.into_bytes();
-    let limit = polybatch_protocol::tencent::MAX_LOG_BYTES;
-    let complete = bytes.len() <= limit;
-    let kept = bytes[bytes.len().saturating_sub(limit)..].to_vec();
-    let mut o = crate::outcome::TaskOutput::new(kept);
+    // As the client reads it: a log of the service's full size may have been cut.
+    let complete = bytes.len() < polybatch_protocol::tencent::MAX_LOG_BYTES;
+    let mut o = crate::outcome::TaskOutput::new(bytes);
     o.complete = complete;
     Ok(o)
 }
@@ -374,6 +353,9 @@ fn refused(op: Operation, job: &JobId, state: Option<State>, r: Refusal) -> Erro
     match r {
         Refusal::JobNotFound(_) => Error::not_found(ResourceKind::Job, job.as_str(), c),
         Refusal::TaskNotFound(name) => Error::not_found(ResourceKind::Task, name, c),
+        Refusal::TaskInstanceNotFound { index, .. } => {
+            Error::not_found(ResourceKind::TaskInstance, index.to_string(), c)
+        }
         // As `polybatch-tencent` maps it: TerminateJob is refused only while the job is
         // SUBMITTED, which it leaves by itself, so the refusal is retryable and says so.
         Refusal::Unsupported(_) | Refusal::InUse
@@ -391,6 +373,15 @@ fn refused(op: Operation, job: &JobId, state: Option<State>, r: Refusal) -> Erro
             Error::invalid_state(state.map(|s| s.as_str().to_string()), c)
         }
     }
+}
+
+/// `ResourceNotFound.TaskInstance` for instance `index` of `task`.
+fn no_instance(op: Operation, job: &JobId, task: &TaskId, index: u32) -> Error {
+    let r = Refusal::TaskInstanceNotFound {
+        task: task.as_str().into(),
+        index: i64::from(index),
+    };
+    refused(op, job, None, r)
 }
 
 fn find<'a>(store: &'a mut Store, op: Operation, job: &JobId) -> Result<&'a mut Job> {
