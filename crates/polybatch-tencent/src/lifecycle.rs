@@ -37,17 +37,6 @@ fn ctx(op: Operation, request_id: Option<&str>) -> ErrorContext {
     }
 }
 
-/// Whether `id` has Tencent's job-id shape (`job-` and 8 of `[0-9a-z]`): any other id names
-/// no Tencent job, and sending it would fail the whole `DescribeJobs` request
-/// (`InvalidParameter.JobIdMalformed`).
-fn is_job_id(id: &str) -> bool {
-    id.strip_prefix("job-").is_some_and(|s| {
-        s.len() == 8
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    })
-}
-
 fn job_id_of(op: Operation, id: Option<&str>, request_id: Option<&str>) -> Result<JobId> {
     let id = id.unwrap_or_default();
     JobId::new(id).map_err(|_| {
@@ -103,7 +92,9 @@ impl TencentBatchBackend {
         let op = Operation::JobStatuses;
         let mut found: HashMap<JobId, Result<polybatch::JobStatus>> = HashMap::new();
         let (shaped, misshapen): (Vec<&JobId>, Vec<&JobId>) =
-            jobs.iter().partition(|j| is_job_id(j.as_str()));
+            // Any other id names no Tencent job, and sending it would fail the whole
+            // DescribeJobs request (InvalidParameter.JobIdMalformed).
+            jobs.iter().partition(|j| polybatch_protocol::tencent::is_job_id(j.as_str()));
         for j in misshapen {
             let c = ctx(op, None).with_message("not a Tencent job id (job-xxxxxxxx); not asked");
             found.insert(
@@ -450,17 +441,5 @@ impl TencentBatchBackend {
         })
         .flatten()
         .boxed()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn job_id_shape() {
-        assert!(is_job_id("job-abcd1234"));
-        assert!(!is_job_id("job-ABCD1234"));
-        assert!(!is_job_id("render-1"));
     }
 }

@@ -13,6 +13,16 @@ pub const API_VERSION: &str = "2017-03-12";
 /// How far `X-TC-Timestamp` may be from the server's clock, in seconds.
 pub const MAX_TIMESTAMP_SKEW_SECS: u64 = 300;
 
+/// Whether `id` has the service's job-id shape, `job-` and 8 of `[0-9a-z]`: anything else
+/// names no Tencent job (the service answers `InvalidParameter.JobIdMalformed`).
+pub fn is_job_id(id: &str) -> bool {
+    id.strip_prefix("job-").is_some_and(|s| {
+        s.len() == 8
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
 /// The most bytes of a task instance's stdout or stderr `DescribeTaskLogs` returns (decoded:
 /// "up to 2048 bytes"); which bytes is not documented, and the emulator sends the last ones.
 pub const MAX_LOG_BYTES: usize = 2048;
@@ -56,4 +66,19 @@ pub mod action {
         DESCRIBE_JOB_SUBMIT_INFO,
         DESCRIBE_TASK_LOGS,
     ];
+}
+
+#[cfg(test)]
+mod job_id_tests {
+    use super::is_job_id;
+
+    #[test]
+    fn job_id_shape() {
+        assert!(is_job_id("job-abcd1234"));
+        assert!(!is_job_id("job-ABCD1234"));
+        assert!(!is_job_id("job-abcd123"));
+        assert!(!is_job_id("jb-abcd1234"));
+        assert!(!is_job_id("job-abcd12345"));
+        assert!(!is_job_id("render-1"));
+    }
 }

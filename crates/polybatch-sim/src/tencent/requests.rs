@@ -37,14 +37,7 @@ pub fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
     })
 }
 
-/// Whether `id` has the service's job-id shape, `job-` and 8 of `[0-9a-z]`.
-pub fn is_job_id(id: &str) -> bool {
-    id.strip_prefix("job-").is_some_and(|s| {
-        s.len() == 8
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    })
-}
+pub use polybatch_protocol::tencent::is_job_id;
 
 /// Checks a job id's shape (`InvalidParameter.JobIdMalformed`).
 pub fn check_job_id(id: &str) -> Result<(), ApiError> {
@@ -586,14 +579,5 @@ mod tests {
         let mut b = minimal();
         b["Job"]["Tasks"] = json!("nope");
         assert_eq!(code(submit(b)), "InvalidParameter");
-    }
-
-    #[test]
-    fn job_ids() {
-        assert!(is_job_id("job-abcd1234"));
-        assert!(!is_job_id("job-ABCD1234"));
-        assert!(!is_job_id("job-abcd123"));
-        assert!(!is_job_id("jb-abcd1234"));
-        assert!(!is_job_id("job-abcd12345"));
     }
 }
