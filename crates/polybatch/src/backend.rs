@@ -351,17 +351,7 @@ pub trait BatchBackend: Debug + Display + Send + Sync + 'static {
         // A service without ranges sent everything it has: cut the range out of it here.
         let result = result.map(|mut out| {
             if let (Some(r), false) = (range, server_range) {
-                let at = |n: u64| {
-                    usize::try_from(n)
-                        .unwrap_or(usize::MAX)
-                        .min(out.bytes.len())
-                };
-                let (start, end) = (at(r.start), at(r.end));
-                out.bytes = out
-                    .bytes
-                    .get(start..end)
-                    .map(<[u8]>::to_vec)
-                    .unwrap_or_default();
+                out.keep_range(&r);
             }
             out
         });

@@ -73,11 +73,7 @@ pub fn migration_key(source: &str, job: &JobId, exported: &JobSpec) -> Idempoten
         return k;
     }
     // Too long: a stable digest keeps it unique per source job.
-    let digest = raw.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    IdempotencyKey::new(format!("migrate-{digest:016x}"))
-        .unwrap_or_else(|_| IdempotencyKey::generate())
+    IdempotencyKey::derived("migrate", &raw)
 }
 
 /// Plans moving `exported` (from `source`) to `target`, whose submit rules are `caps`.

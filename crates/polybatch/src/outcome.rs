@@ -233,4 +233,19 @@ impl TaskOutput {
             request_id: None,
         }
     }
+
+    /// Keeps only the bytes of `range`, clamped to what there is (as a ranged read answers).
+    pub(crate) fn keep_range(&mut self, range: &std::ops::Range<u64>) {
+        let at = |n: u64| {
+            usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .min(self.bytes.len())
+        };
+        let (start, end) = (at(range.start), at(range.end));
+        self.bytes = self
+            .bytes
+            .get(start..end)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+    }
 }

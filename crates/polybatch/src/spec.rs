@@ -69,6 +69,12 @@ impl IdempotencyKey {
         IdempotencyKey(format!("{:032x}", rand::random::<u128>()))
     }
 
+    /// `PREFIX-` and 16 hex digits of the digest of `of`: a stable key derived from something
+    /// else (valid for any `prefix` of at most 47 printable ASCII characters).
+    pub(crate) fn derived(prefix: &'static str, of: &str) -> Self {
+        IdempotencyKey(format!("{prefix}-{:016x}", stable_digest(of)))
+    }
+
     /// The key as a string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -98,6 +104,14 @@ impl fmt::Debug for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IdempotencyKey({:?})", self.0)
     }
+}
+
+/// FNV-1a, 64 bits: the same digest of `s` in every process and release, for ids derived from
+/// keys (an Azure job id, a migration's key).
+pub(crate) fn stable_digest(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Where a job runs. Each provider accepts its own kinds; the others are refused as

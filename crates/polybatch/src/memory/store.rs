@@ -61,21 +61,6 @@ fn refused(operation: Operation, state: Option<&str>, id: &str, r: Refusal) -> E
     }
 }
 
-/// The bytes of `range` (clamped to what there is), as a ranged read answers.
-pub(crate) fn slice(bytes: Vec<u8>, range: Option<&std::ops::Range<u64>>) -> Vec<u8> {
-    match range {
-        None => bytes,
-        Some(r) => {
-            let len = bytes.len() as u64;
-            let (start, end) = (r.start.min(len) as usize, r.end.min(len) as usize);
-            bytes
-                .get(start..end)
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
-        }
-    }
-}
-
 /// Batch's job states as the neutral ones.
 fn job_state(s: SimJobState) -> JobState {
     match s {
@@ -453,10 +438,12 @@ impl Store {
                 };
                 refused(op, None, named, r)
             })?;
-        Ok(crate::outcome::TaskOutput::new(slice(
-            bytes,
-            options.range.as_ref(),
-        )))
+        // Batch takes ocp-range: the range is applied here, as the service does.
+        let mut out = crate::outcome::TaskOutput::new(bytes);
+        if let Some(r) = &options.range {
+            out.keep_range(r);
+        }
+        Ok(out)
     }
 
     /// One page of Task_List: the job's tasks after `after` (by lowercased id).

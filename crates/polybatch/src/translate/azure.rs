@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::id::JobId;
 use crate::spec::{
     Command, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, Placement, SUBMIT_LABEL, TaskSpec,
+    stable_digest,
 };
 use crate::spec_support::SubmitCapabilities;
 
@@ -70,14 +71,6 @@ pub fn submit_capabilities() -> SubmitCapabilities {
     c
 }
 
-/// FNV-1a, 64 bits: a stable digest of the key for the job id (not a security measure; the
-/// key itself is checked in the metadata).
-fn digest(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// The job id a spec with this name and key is submitted under: the name's id-safe
 /// characters (at most 40), a hyphen, and 16 hex digits of the key.
 pub fn job_id(name: &str, key: &IdempotencyKey) -> Result<JobId> {
@@ -95,7 +88,8 @@ pub fn job_id(name: &str, key: &IdempotencyKey) -> Result<JobId> {
     if stem.trim_matches('-').is_empty() {
         stem = "job".into();
     }
-    JobId::new(format!("{stem}-{:016x}", digest(key.as_str())))
+    // Not a security measure: the key itself is checked in the metadata.
+    JobId::new(format!("{stem}-{:016x}", stable_digest(key.as_str())))
 }
 
 /// The `commandLine` of a task: an argv joined with POSIX quoting, a shell line under
