@@ -18,25 +18,30 @@ use crate::exit::{CliError, error_json, one_line};
 use crate::format::OutputFormat;
 use crate::output;
 
-/// Reads a spec file: TOML when its name ends in `.toml`, JSON otherwise (`-`: stdin).
-pub fn read_spec(path: &Path) -> Result<JobSpec, CliError> {
+/// Reads the file `flag` names as a `what`: TOML when its name ends in `.toml`, JSON otherwise
+/// (`-`: JSON from stdin). Every failure is a usage error naming the flag.
+pub fn read_file<T: serde::de::DeserializeOwned>(
+    flag: &str,
+    what: &str,
+    path: &Path,
+) -> Result<T, CliError> {
     let shown = path.display();
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
-            .map_err(|e| CliError::usage(format!("--spec -: cannot read stdin: {e}")))?
+            .map_err(|e| CliError::usage(format!("{flag} -: cannot read stdin: {e}")))?
     } else {
         std::fs::read_to_string(path)
-            .map_err(|e| CliError::usage(format!("--spec {shown}: cannot read: {e}")))?
+            .map_err(|e| CliError::usage(format!("{flag} {shown}: cannot read: {e}")))?
     };
     let toml = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let parsed = if toml {
-        toml::from_str::<JobSpec>(&text).map_err(|e| crate::exit::toml_message(&text, &e))
+        toml::from_str::<T>(&text).map_err(|e| crate::exit::toml_message(&text, &e))
     } else {
-        serde_json::from_str::<JobSpec>(&text).map_err(|e| e.to_string())
+        serde_json::from_str::<T>(&text).map_err(|e| e.to_string())
     };
-    parsed.map_err(|e| CliError::usage(format!("--spec {shown}: not a job spec: {e}")))
+    parsed.map_err(|e| CliError::usage(format!("{flag} {shown}: not {what}: {e}")))
 }
 
 /// `polybatch job submit`.
@@ -46,7 +51,7 @@ pub async fn submit(
     key: Option<String>,
     format: OutputFormat,
 ) -> Result<(), CliError> {
-    let mut spec = read_spec(spec)?;
+    let mut spec: JobSpec = read_file("--spec", "a job spec", spec)?;
     if let Some(key) = key {
         spec.idempotency_key = Some(IdempotencyKey::new(key)?);
     }

@@ -2,8 +2,6 @@
 //! cannot be carried, submit on the other, and stop the source only once the target job is
 //! confirmed. The plan is `polybatch::migrate::plan`, a pure function.
 
-use std::path::Path;
-
 use polybatch::migrate::{self, PlacementMap};
 use polybatch::{ExportJobOptions, JobId, StatusOptions, SubmitJobOptions, TerminateJobOptions};
 use serde_json::json;
@@ -14,29 +12,14 @@ use crate::exit::CliError;
 use crate::format::OutputFormat;
 use crate::output::print_json;
 
-fn read_map(path: &Path) -> Result<PlacementMap, CliError> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("--placement-map {shown}: cannot read: {e}")))?;
-    let toml = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    let parsed = if toml {
-        toml::from_str::<PlacementMap>(&text).map_err(|e| crate::exit::toml_message(&text, &e))
-    } else {
-        serde_json::from_str::<PlacementMap>(&text).map_err(|e| e.to_string())
-    };
-    parsed
-        .map_err(|e| CliError::usage(format!("--placement-map {shown}: not a placement map: {e}")))
-}
-
 /// Runs `polybatch migrate`.
 pub async fn run(args: MigrateArgs, format: OutputFormat) -> Result<(), CliError> {
     if args.from == args.to {
         return Err(CliError::usage("--from and --to name the same provider"));
     }
     let job = JobId::new(args.job.clone())?;
-    let map = read_map(&args.placement_map)?;
+    let map: PlacementMap =
+        crate::lifecycle::read_file("--placement-map", "a placement map", &args.placement_map)?;
     let source = build_for(args.from, args.from_endpoint.clone())?;
     let target = build_for(args.to, args.to_endpoint.clone())?;
     let exported = source.export_job(&job, ExportJobOptions::default()).await?;
