@@ -8,7 +8,7 @@ use std::sync::Arc;
 use polybatch::BatchBackend;
 use polybatch::retry::RetryPolicy;
 use polybatch_azure::{self as azure, AzureBatchBuilder, ClientOptions};
-use polybatch_tencent::{self as tencent, Endpoint, TencentBatchBuilder};
+use polybatch_tencent::{self as tencent, Endpoint, TemporaryCredential, TencentBatchBuilder};
 
 use crate::cli::{ConnectionArgs, OperatorArgs, ProviderName};
 use crate::exit::CliError;
@@ -85,6 +85,7 @@ fn endpoint(c: &ConnectionArgs, own_variable: Option<&str>) -> Option<(String, &
 fn azure(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     reject("azure", "--region", c.region.is_some())?;
     reject("azure", "--secret-id", c.secret_id.is_some())?;
+    reject("azure", "--use-cvm-role", c.use_cvm_role)?;
     let mut b = AzureBatchBuilder::from_env()?;
     let endpoint = endpoint(c, Some(azure::ENV_ENDPOINT));
     let blame = |e| blame(e, c, endpoint.as_ref().map(|(_, by)| *by));
@@ -206,7 +207,9 @@ fn tencent_with(
     let mut b = TencentBatchBuilder::from_env()?;
     if let Some(name) = tccli {
         let t = crate::profile::tccli(name)?;
-        if let (Some(id), Some(key)) = (t.secret_id, t.secret_key) {
+        if t.cvm_role {
+            b = b.with_temporary_credential(TemporaryCredential::cvm_role());
+        } else if let (Some(id), Some(key)) = (t.secret_id, t.secret_key) {
             b = b.with_secret_id(id).with_secret_key(key);
             if let Some(token) = t.token {
                 b = b.with_token(token);
@@ -227,6 +230,9 @@ fn tencent_with(
     }
     if let Some(id) = &c.secret_id {
         b = b.with_secret_id(id.clone());
+    }
+    if c.use_cvm_role {
+        b = b.with_temporary_credential(TemporaryCredential::cvm_role());
     }
     if let Some(policy) = retry_policy(c) {
         b = b.with_retry_policy(policy);

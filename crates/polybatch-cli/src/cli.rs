@@ -116,6 +116,11 @@ pub struct ConnectionArgs {
     #[arg(long, global = true)]
     pub secret_id: Option<String>,
 
+    /// Tencent: sign with the temporary keys of this CVM instance's role, from the instance
+    /// metadata service, refreshed before they expire (tccli's `--use-cvm-role`).
+    #[arg(long, global = true, conflicts_with = "secret_id")]
+    pub use_cvm_role: bool,
+
     /// Attempts per request, the first included: retryable failures (throttling, timeouts,
     /// transport errors) are retried with backoff up to this many times in all. 1 turns
     /// retries off. Default: the library's policy (4 attempts within 2 minutes).

@@ -113,6 +113,8 @@ pub struct Tccli {
     pub secret_id: Option<String>,
     pub secret_key: Option<String>,
     pub token: Option<String>,
+    /// `"type": "cvm-role"`: the profile signs with the instance's role.
+    pub cvm_role: bool,
     pub region: Option<String>,
 }
 
@@ -154,6 +156,7 @@ pub fn tccli(name: &str) -> Result<Tccli, CliError> {
         secret_id: text(&credential, "secretId"),
         secret_key: text(&credential, "secretKey"),
         token: text(&credential, "token"),
+        cvm_role: text(&credential, "type").as_deref() == Some("cvm-role"),
         region: configure
             .as_ref()
             .and_then(|c| c.get("_sys_param"))

@@ -23,6 +23,8 @@ pub const DEFAULT_ENTRA_CLIENT_SECRET: &str = "polybatch-emulator-client-secret"
 pub const DEFAULT_TENCENT_SECRET_ID: &str = "AKIDpolybatchEMULATORdevelopment00000";
 /// The default Tencent Cloud SecretKey.
 pub const DEFAULT_TENCENT_SECRET_KEY: &str = "polybatchEmulatorDevelopmentKey00";
+/// The role the emulator's instance metadata service hands out.
+pub const DEFAULT_CVM_ROLE: &str = "polybatch-emulator-cvm-role";
 /// The default Tencent region.
 pub const DEFAULT_TENCENT_REGION: &str = "ap-guangzhou";
 /// The most nodes a pool may have: the simulation allocates every node when the pool first
@@ -99,6 +101,11 @@ pub struct TencentConfig {
     pub enforce_rate_limits: bool,
     /// Requests per second per action, overriding the documented international limits.
     pub rate_limits: HashMap<String, u32>,
+    /// The role the instance metadata service says this "CVM" has
+    /// (`/latest/meta-data/cam/security-credentials/`).
+    pub cvm_role: String,
+    /// How long the temporary keys the metadata service issues live.
+    pub cvm_role_seconds: u64,
 }
 
 impl fmt::Debug for TencentConfig {
@@ -110,6 +117,8 @@ impl fmt::Debug for TencentConfig {
             .field("regions", &self.regions)
             .field("enforce_rate_limits", &self.enforce_rate_limits)
             .field("rate_limits", &self.rate_limits)
+            .field("cvm_role", &self.cvm_role)
+            .field("cvm_role_seconds", &self.cvm_role_seconds)
             .finish()
     }
 }
@@ -128,6 +137,8 @@ impl Default for TencentConfig {
             ],
             enforce_rate_limits: true,
             rate_limits: HashMap::new(),
+            cvm_role: DEFAULT_CVM_ROLE.into(),
+            cvm_role_seconds: 7200,
         }
     }
 }

@@ -28,6 +28,15 @@ impl StatsSnapshot {
             .sum()
     }
 
+    /// Requests one provider's front end received for `operation` (a Tencent action, an Azure
+    /// operation name).
+    pub fn requests(&self, provider: Provider, operation: &str) -> u64 {
+        self.requests
+            .get(&format!("{}:{operation}", provider_name(provider)))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Error answers of one provider with exactly this code.
     pub fn errors_with_code(&self, provider: Provider, code: &str) -> u64 {
         self.errors

@@ -17,7 +17,10 @@ use url::Url;
 
 use crate::backend::TencentBatchBackend;
 use crate::client::{Client, mask_id};
-use crate::credential::{check_credential, file_credential, missing};
+use crate::credential::{
+    Credentials, DEFAULT_STS_ENDPOINT, INTL_STS_ENDPOINT, Keys, TemporaryCredential,
+    check_credential, file_credential, missing,
+};
 use crate::error::BACKEND;
 use crate::rate_limit::ActionRateLimiter;
 
@@ -82,6 +85,7 @@ pub struct TencentBatchBuilder {
     secret_id: Option<String>,
     secret_key: Option<Secret>,
     token: Option<Secret>,
+    temporary: Option<TemporaryCredential>,
     region: Option<String>,
     endpoint: Endpoint,
     rate_limits: HashMap<String, Quota>,
@@ -98,6 +102,7 @@ impl fmt::Debug for TencentBatchBuilder {
             .field("secret_id", &self.secret_id.as_deref().map(mask_id))
             .field("secret_key", &self.secret_key)
             .field("token", &self.token)
+            .field("temporary", &self.temporary)
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
             .field("rate_limits", &self.rate_limits)
@@ -122,6 +127,7 @@ impl TencentBatchBuilder {
             secret_id: None,
             secret_key: None,
             token: None,
+            temporary: None,
             region: None,
             endpoint: Endpoint::Default,
             rate_limits: HashMap::new(),
@@ -151,6 +157,15 @@ impl TencentBatchBuilder {
     ///   long-term key: it never carries the environment's token (the Go SDK's profile
     ///   provider, `profile_provider.go`, always returns an empty token).
     ///
+    /// - if there are still no keys and `TKE_REGION`, `TKE_PROVIDER_ID`,
+    ///   `TKE_WEB_IDENTITY_TOKEN_FILE` and `TKE_ROLE_ARN` are all set, the pod's TKE OIDC role
+    ///   ([`TemporaryCredential::OidcRole`], as the Python SDK's default chain ends).
+    ///
+    /// The CVM instance role is not probed: off Tencent Cloud every misconfiguration would
+    /// first wait on a metadata service that is not there. Ask for it with
+    /// [`TencentBatchBuilder::with_temporary_credential`]`(`[`TemporaryCredential::cvm_role`]`())`,
+    /// as tccli's `--use-cvm-role` does.
+    ///
     /// A missing default credentials file is not an error (the builder then reports what is
     /// missing); an explicitly named file that cannot be read is.
     pub fn from_env_map(
@@ -177,17 +192,22 @@ impl TencentBatchBuilder {
             b.secret_key = Some(key);
             b.token = None;
         }
+        if b.secret_id.is_none() && b.secret_key.is_none() {
+            b.temporary = TemporaryCredential::oidc_from(get, DEFAULT_STS_ENDPOINT);
+        }
         Ok(b)
     }
 
     /// Sets the SecretId.
     pub fn with_secret_id(mut self, secret_id: impl Into<String>) -> Self {
+        self.temporary = None;
         self.secret_id = Some(secret_id.into());
         self
     }
 
     /// Sets the SecretKey.
     pub fn with_secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.temporary = None;
         self.secret_key = Some(Secret::new(secret_key.into()));
         self
     }
@@ -195,6 +215,23 @@ impl TencentBatchBuilder {
     /// Sets the session token of a temporary credential (sent as `X-TC-Token`).
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(Secret::new(token.into()));
+        self
+    }
+
+    /// Signs with temporary keys from `source` instead of a SecretId and SecretKey: fetched on
+    /// first use, refreshed 300 s before they expire
+    /// ([`REFRESH_BEFORE_EXPIRY`](crate::REFRESH_BEFORE_EXPIRY)), one fetch shared by
+    /// concurrent callers. An OIDC role left at the default STS endpoint uses the
+    /// international site's STS when the Batch endpoint is the international one.
+    ///
+    /// Replaces any SecretId, SecretKey and token set before (from the environment, say), as
+    /// a later [`with_secret_id`](Self::with_secret_id) or
+    /// [`with_secret_key`](Self::with_secret_key) replaces this: the last one given is used.
+    pub fn with_temporary_credential(mut self, source: TemporaryCredential) -> Self {
+        self.temporary = Some(source);
+        self.secret_id = None;
+        self.secret_key = None;
+        self.token = None;
         self
     }
 
@@ -264,14 +301,40 @@ impl TencentBatchBuilder {
     /// can report them all at once. Empty does not mean [`build`](Self::build) succeeds: it
     /// still checks each value.
     pub fn missing_settings(&self) -> Vec<&'static str> {
+        let keys = self.temporary.is_none();
         [
-            (ENV_SECRET_ID, self.secret_id.is_none()),
-            (ENV_SECRET_KEY, self.secret_key.is_none()),
+            (ENV_SECRET_ID, keys && self.secret_id.is_none()),
+            (ENV_SECRET_KEY, keys && self.secret_key.is_none()),
             (ENV_REGION, self.region.is_none()),
         ]
         .into_iter()
         .filter_map(|(name, missing)| missing.then_some(name))
         .collect()
+    }
+
+    /// The SecretId, SecretKey and optional token, each checked.
+    fn fixed_keys(&self) -> Result<Keys> {
+        let secret_id = check_credential(ENV_SECRET_ID, self.secret_id.as_deref())?.to_string();
+        let secret_key = match &self.secret_key {
+            Some(k) => {
+                check_credential(ENV_SECRET_KEY, Some(k.expose()))?;
+                k.clone()
+            }
+            None => return Err(missing(ENV_SECRET_KEY)),
+        };
+        let token = match &self.token {
+            Some(t) if t.is_empty() => None,
+            Some(t) => {
+                check_credential(ENV_TOKEN, Some(t.expose()))?;
+                Some(t.clone())
+            }
+            None => None,
+        };
+        Ok(Keys {
+            secret_id,
+            secret_key,
+            token,
+        })
     }
 
     /// Checks the configuration and builds the backend. Missing or malformed settings are
@@ -287,21 +350,9 @@ impl TencentBatchBuilder {
                 format!("is not set; nor is {}", rest.join(", ")),
             ));
         }
-        let secret_id = check_credential(ENV_SECRET_ID, self.secret_id.as_deref())?.to_string();
-        let secret_key = match self.secret_key {
-            Some(k) => {
-                check_credential(ENV_SECRET_KEY, Some(k.expose()))?;
-                k
-            }
-            None => return Err(missing(ENV_SECRET_KEY)),
-        };
-        let token = match self.token {
-            Some(t) if t.is_empty() => None,
-            Some(t) => {
-                check_credential(ENV_TOKEN, Some(t.expose()))?;
-                Some(t)
-            }
-            None => None,
+        let fixed = match &self.temporary {
+            Some(_) => None,
+            None => Some(self.fixed_keys()?),
         };
         let region = self.region.ok_or_else(|| missing(ENV_REGION))?;
         if region.is_empty()
@@ -339,10 +390,35 @@ impl TencentBatchBuilder {
         } else {
             ActionRateLimiter::new(self.rate_limits)
         };
+        let credentials = match (fixed, self.temporary) {
+            (Some(keys), _) => Credentials::Fixed(keys),
+            (None, Some(mut source)) => {
+                if let TemporaryCredential::OidcRole { sts_endpoint, .. } = &mut source
+                    && sts_endpoint == DEFAULT_STS_ENDPOINT
+                    && self.endpoint == Endpoint::International
+                {
+                    *sts_endpoint = INTL_STS_ENDPOINT.to_string();
+                }
+                // Credential requests go straight to their endpoint: the instance metadata
+                // service must never be asked through a proxy, and STS uses the same options
+                // as the API.
+                let http = match &source {
+                    TemporaryCredential::CvmRole { .. } => reqwest::Client::builder()
+                        .no_proxy()
+                        .connect_timeout(Duration::from_secs(2))
+                        .timeout(Duration::from_secs(5))
+                        .build()
+                        .map_err(|e| {
+                            Error::configuration(BACKEND, "metadata client", e.to_string())
+                        })?,
+                    TemporaryCredential::OidcRole { .. } => http.clone(),
+                };
+                Credentials::temporary(source, http, self.clock.clone())?
+            }
+            (None, None) => return Err(missing(ENV_SECRET_ID)),
+        };
         Ok(TencentBatchBackend::from_client(Client {
-            secret_id,
-            secret_key,
-            token,
+            credentials,
             region,
             url,
             host,
@@ -361,6 +437,7 @@ impl TencentBatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credential::DEFAULT_METADATA_ENDPOINT;
     use polybatch::BatchBackend;
     use polybatch_http::Proxy;
 
@@ -516,6 +593,46 @@ mod tests {
         assert_eq!(DEFAULT_LANGUAGE, "en-US");
         let backend = full().with_language("zh-CN").build().unwrap();
         assert_eq!(backend.client.language, "zh-CN");
+    }
+
+    #[test]
+    fn tke_oidc_role_is_the_last_link_of_the_chain() {
+        let tke = [
+            ("TKE_REGION", "ap-guangzhou"),
+            ("TKE_PROVIDER_ID", "p"),
+            ("TKE_WEB_IDENTITY_TOKEN_FILE", "/var/run/token"),
+            ("TKE_ROLE_ARN", "qcs::cam::uin/1:roleName/r"),
+            (ENV_REGION, "ap-guangzhou"),
+        ];
+        let home = tempfile::tempdir().unwrap();
+        let b = TencentBatchBuilder::from_env_map(vars(&tke), Some(home.path().into())).unwrap();
+        assert!(matches!(
+            b.temporary,
+            Some(TemporaryCredential::OidcRole { ref role_arn, .. }) if role_arn == "qcs::cam::uin/1:roleName/r"
+        ));
+        assert!(b.missing_settings().is_empty());
+        assert!(b.build().is_ok());
+        // Keys in the environment come first; three of the four TKE variables are not a role.
+        let mut with_keys = tke.to_vec();
+        with_keys.extend([(ENV_SECRET_ID, ID), (ENV_SECRET_KEY, KEY)]);
+        let b = TencentBatchBuilder::from_env_map(vars(&with_keys), None).unwrap();
+        assert!(b.temporary.is_none());
+        let b = TencentBatchBuilder::from_env_map(vars(&tke[1..]), None).unwrap();
+        assert!(b.temporary.is_none());
+        assert_eq!(b.missing_settings(), [ENV_SECRET_ID, ENV_SECRET_KEY]);
+        // The last source given wins.
+        let b = full().with_temporary_credential(TemporaryCredential::cvm_role());
+        assert!(b.secret_id.is_none() && b.temporary.is_some());
+        let b = b.with_secret_id(ID).with_secret_key(KEY);
+        assert!(b.temporary.is_none());
+        // A bad role name or duration is refused before any request.
+        let bad_role = TencentBatchBuilder::new()
+            .with_region("ap-guangzhou")
+            .with_temporary_credential(TemporaryCredential::CvmRole {
+                role: Some("a/b".into()),
+                metadata_endpoint: DEFAULT_METADATA_ENDPOINT.into(),
+            });
+        assert_eq!(config_key(bad_role.build()), "CVM role");
     }
 
     #[test]

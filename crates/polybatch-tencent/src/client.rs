@@ -18,6 +18,7 @@ use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
+use crate::credential::{Credentials, Keys};
 use crate::error::{ApiFailure, BACKEND, Subject, map_error};
 use crate::model::{API_VERSION, ApiError};
 use crate::rate_limit::ActionRateLimiter;
@@ -49,9 +50,8 @@ pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_POLYBATCH_", env!("CARGO_PKG_
 
 /// Everything one client needs to send requests; shared by all clones of a backend.
 pub(crate) struct Client {
-    pub secret_id: String,
-    pub secret_key: Secret,
-    pub token: Option<Secret>,
+    /// The keys requests are signed with, fixed or refreshed.
+    pub credentials: Credentials,
     pub region: String,
     pub url: Url,
     /// The `Host` header: the endpoint's host, plus its port when not the default.
@@ -69,9 +69,7 @@ pub(crate) struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("secret_id", &mask_id(&self.secret_id))
-            .field("secret_key", &self.secret_key)
-            .field("token", &self.token)
+            .field("credentials", &self.credentials)
             .field("region", &self.region)
             .field("endpoint", &self.url.as_str())
             .field("language", &self.language)
@@ -203,16 +201,13 @@ impl Client {
     }
 
     /// The secrets to redact from any text that reaches an error.
-    fn secrets(&self) -> Vec<&Secret> {
-        let mut secrets = vec![&self.secret_key];
-        if let Some(t) = &self.token {
-            secrets.push(t);
-        }
-        secrets
+    fn secrets(&self) -> Vec<Secret> {
+        self.credentials.secrets()
     }
 
     fn redact(&self, text: &str) -> String {
-        redact(text, &self.secrets())
+        let secrets = self.secrets();
+        redact(text, &secrets.iter().collect::<Vec<_>>())
     }
 
     /// Sends `body` as `call.action` with retries, and parses the success response as `T`.
@@ -234,7 +229,7 @@ impl Client {
                 let payload = &payload;
                 async move {
                     self.limiter
-                        .acquire(call.action, &self.region, &self.secret_id)
+                        .acquire(call.action, &self.region, &self.credentials.identity())
                         .await;
                     self.attempt(call, payload, attempt).await
                 }
@@ -242,10 +237,16 @@ impl Client {
             .await
     }
 
-    fn headers(&self, action: &str, timestamp: i64, payload: &[u8]) -> Result<HeaderMap> {
+    fn headers(
+        &self,
+        keys: &Keys,
+        action: &str,
+        timestamp: i64,
+        payload: &[u8],
+    ) -> Result<HeaderMap> {
         let signed = signing::sign(
-            &self.secret_id,
-            self.secret_key.expose(),
+            &keys.secret_id,
+            keys.secret_key.expose(),
             signing::SERVICE,
             timestamp,
             "POST",
@@ -278,7 +279,7 @@ impl Client {
             // this client's is en-US, see the builder).
             header("x-tc-language", &self.language, "language")?,
         ];
-        if let Some(token) = &self.token {
+        if let Some(token) = &keys.token {
             pairs.push(header("x-tc-token", token.expose(), "TENCENTCLOUD_TOKEN")?);
         }
         // `send` marks the credential headers (SENSITIVE_HEADERS) sensitive.
@@ -293,8 +294,12 @@ impl Client {
         attempt: u32,
     ) -> Result<Reply<T>> {
         // A fresh timestamp per attempt: a long backoff never yields AuthFailure.SignatureExpire.
+        let keys = self.credentials.keys(call.operation).await?;
         let timestamp = self.clock.now().timestamp();
-        let headers = self.headers(call.action, timestamp, payload)?;
+        let headers = self.headers(&keys, call.action, timestamp, payload)?;
+        let secrets: Vec<&Secret> = std::iter::once(&keys.secret_key)
+            .chain(keys.token.as_ref())
+            .collect();
         let mut request = Request::new(
             Method::POST,
             &self.url,
@@ -305,7 +310,7 @@ impl Client {
         .max_body(MAX_RESPONSE_BYTES)
         .max_error_body(ERROR_SNIPPET_BYTES)
         .request_id_header(REQUEST_ID_HEADER)
-        .secrets(self.secrets())
+        .secrets(secrets)
         .attempt(attempt);
         for name in SENSITIVE_HEADERS {
             request = request.sensitive_header(name);

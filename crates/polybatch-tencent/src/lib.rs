@@ -49,6 +49,11 @@ pub use builder::{
 };
 pub use client::{CONTENT_TYPE, MAX_RESPONSE_BYTES, REQUEST_CLIENT};
 pub use convert::{job_state, parse_time, task_state};
+pub use credential::{
+    DEFAULT_METADATA_ENDPOINT, DEFAULT_STS_ENDPOINT, ENV_TKE_PROVIDER_ID, ENV_TKE_REGION,
+    ENV_TKE_ROLE_ARN, ENV_TKE_WEB_IDENTITY_TOKEN_FILE, INTL_STS_ENDPOINT, REFRESH_BEFORE_EXPIRY,
+    TemporaryCredential,
+};
 pub use extras::{
     ComputeEnvironment, DescribeJobsOptions, JobSummary, SubmitJobRequest, TaskRequest,
 };

@@ -13,6 +13,7 @@ mod handlers;
 mod rate_limit;
 mod render;
 mod reply;
+mod sts;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,9 +22,11 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use polybatch::clock::Clock;
 use serde_json::{Map, Value, json};
+
+pub use sts::{ASSUME_ROLE_WITH_WEB_IDENTITY, METADATA_ROLE_KEYS, METADATA_ROLE_NAME, STS_VERSION};
 
 use crate::Context;
 use crate::faults::{FaultKind, Provider};
@@ -44,6 +47,7 @@ pub struct TencentService {
     ctx: Arc<Context>,
     store: Mutex<Store>,
     limits: RateLimits,
+    issued: sts::Issued,
 }
 
 /// What a request ends in besides an envelope error.
@@ -65,13 +69,23 @@ impl TencentService {
             ctx,
             store: Mutex::new(Store::default()),
             limits: RateLimits::default(),
+            issued: sts::Issued::default(),
         }
     }
 
-    /// The routes this front end serves: `POST /`.
+    /// The routes this front end serves: `POST /` (Batch, and STS's
+    /// `AssumeRoleWithWebIdentity`) and the CVM instance metadata service's role keys.
     pub fn router(service: &Arc<Self>) -> Router {
         Router::new()
             .route("/", post(handle))
+            .route(
+                "/latest/meta-data/cam/security-credentials/",
+                get(sts::role_name),
+            )
+            .route(
+                "/latest/meta-data/cam/security-credentials/{role}",
+                get(sts::role_keys),
+            )
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(service.clone())
     }
@@ -131,8 +145,31 @@ impl TencentService {
         query: &str,
         body: &[u8],
     ) -> Result<Reply, ApiError> {
-        let config = &self.ctx.config.tencent;
-        let verified = auth::verify(config, headers, query, body, self.ctx.auth_clock.now())?;
+        let now = self.ctx.auth_clock.now();
+        if action == sts::ASSUME_ROLE_WITH_WEB_IDENTITY {
+            // STS, unsigned: the web identity token is the proof.
+            return sts::assume_role_with_web_identity(
+                &self.issued,
+                header(headers, "x-tc-version"),
+                body,
+                now,
+            )
+            .map(Reply::Fields);
+        }
+        let configured = &self.ctx.config.tencent;
+        // Keys the metadata service or STS issued are checked with their own key and token.
+        let issued;
+        let config = match header(headers, "authorization").and_then(sts::signed_secret_id) {
+            Some(id) => match self.issued.lookup(configured, id, now)? {
+                sts::Lookup::Valid(c) => {
+                    issued = c;
+                    &*issued
+                }
+                sts::Lookup::NotIssued => configured,
+            },
+            None => configured,
+        };
+        let verified = auth::verify(config, headers, query, body, now)?;
         match header(headers, "x-tc-version") {
             None => return Err(ApiError::missing("X-TC-Version")),
             Some(API_VERSION) => {}
