@@ -1,9 +1,14 @@
 //! [`AzureBatchBuilder`]: configuration from code or the environment, checked once in
 //! [`AzureBatchBuilder::build`].
 
+use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use azure_core::credentials::TokenCredential;
+use polybatch_http::Proxy;
 
 use polybatch::clock::{Clock, SystemClock};
 use polybatch::retry::RetryPolicy;
@@ -16,7 +21,10 @@ use crate::ApiVersion;
 use crate::BACKEND;
 use crate::backend::AzureBatchBackend;
 use crate::client::Client;
-use crate::credential::{ClientSecretSource, Credential, TokenCache, authority_host, batch_scope};
+use crate::credential::{
+    ClientSecretSource, Credential, IdentitySource, IdentityTransport, TokenCache, authority_host,
+    batch_scope, cloud_configuration,
+};
 use crate::signing;
 
 /// `https://{account}.{region}.batch.azure.com` (or a sovereign cloud's host).
@@ -36,6 +44,116 @@ pub const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 pub const ENV_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 /// The api-version (default `2024-07-01.20.0`).
 pub const ENV_API_VERSION: &str = "AZURE_BATCH_API_VERSION";
+/// Which Entra ID credential to use, as the Azure SDKs' `DefaultAzureCredential` reads it:
+/// `EnvironmentCredential`, `WorkloadIdentityCredential`, `ManagedIdentityCredential`,
+/// `AzureCliCredential`, or `dev` (the Azure CLI) / `prod` (environment, then workload
+/// identity, then managed identity).
+pub const ENV_TOKEN_CREDENTIALS: &str = "AZURE_TOKEN_CREDENTIALS";
+/// A PKCS #12 client certificate for Entra ID (with `AZURE_TENANT_ID` and `AZURE_CLIENT_ID`).
+pub const ENV_CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+/// The client certificate's password.
+pub const ENV_CLIENT_CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+/// The projected service account token of AKS workload identity.
+pub const ENV_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+/// Set by App Service and Functions when the app has a managed identity.
+pub const ENV_IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+
+/// A Microsoft Entra ID sign-in through the official `azure_identity` credentials, which
+/// cache and refresh their tokens; polybatch asks them for the Batch scope of the endpoint's
+/// cloud and sends their requests through its own HTTP client ([`ClientOptions`]).
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum EntraIdentity {
+    /// Any token source: an `azure_identity` credential built by the caller, or their own
+    /// [`TokenCredential`].
+    Credential(Arc<dyn TokenCredential>),
+    /// The managed identity of the Azure VM, VM scale set, App Service or Functions app
+    /// (`azure_identity::ManagedIdentityCredential`): system-assigned, or user-assigned by
+    /// client id. Its requests never use the system proxy (the instance metadata service is
+    /// link-local); an explicit [`Proxy::Url`] is honoured.
+    ManagedIdentity {
+        /// A user-assigned identity's client id; `None` for the system-assigned one.
+        client_id: Option<String>,
+    },
+    /// AKS workload identity (`azure_identity::WorkloadIdentityCredential`): the federated
+    /// service account token in `token_file`, re-read as the kubelet rotates it.
+    WorkloadIdentity {
+        /// The tenant (`AZURE_TENANT_ID`).
+        tenant_id: String,
+        /// The application (`AZURE_CLIENT_ID`).
+        client_id: String,
+        /// The token file (`AZURE_FEDERATED_TOKEN_FILE`).
+        token_file: PathBuf,
+    },
+    /// The account signed in to the Azure CLI (`az account get-access-token`).
+    AzureCli {
+        /// The tenant to ask for a token in; `None` for the CLI's current one.
+        tenant_id: Option<String>,
+    },
+    /// A service principal's client certificate: a PKCS #12 file with its RSA private key
+    /// (needs the `client-certificate` feature, on by default).
+    ClientCertificate {
+        /// The tenant (`AZURE_TENANT_ID`).
+        tenant_id: String,
+        /// The application (`AZURE_CLIENT_ID`).
+        client_id: String,
+        /// The PKCS #12 file (`AZURE_CLIENT_CERTIFICATE_PATH`).
+        certificate_path: PathBuf,
+        /// Its password (`AZURE_CLIENT_CERTIFICATE_PASSWORD`), if any.
+        password: Option<Secret>,
+    },
+}
+
+impl fmt::Debug for EntraIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntraIdentity::Credential(_) => f.write_str("Credential(..)"),
+            EntraIdentity::ManagedIdentity { client_id } => f
+                .debug_struct("ManagedIdentity")
+                .field("client_id", client_id)
+                .finish(),
+            EntraIdentity::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            } => f
+                .debug_struct("WorkloadIdentity")
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .field("token_file", token_file)
+                .finish(),
+            EntraIdentity::AzureCli { tenant_id } => f
+                .debug_struct("AzureCli")
+                .field("tenant_id", tenant_id)
+                .finish(),
+            EntraIdentity::ClientCertificate {
+                tenant_id,
+                client_id,
+                certificate_path,
+                password,
+            } => f
+                .debug_struct("ClientCertificate")
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .field("certificate_path", certificate_path)
+                .field("password", password)
+                .finish(),
+        }
+    }
+}
+
+impl EntraIdentity {
+    /// The `azure_identity` type name, for Debug and errors.
+    fn kind(&self) -> &'static str {
+        match self {
+            EntraIdentity::Credential(_) => "TokenCredential",
+            EntraIdentity::ManagedIdentity { .. } => "ManagedIdentityCredential",
+            EntraIdentity::WorkloadIdentity { .. } => "WorkloadIdentityCredential",
+            EntraIdentity::AzureCli { .. } => "AzureCliCredential",
+            EntraIdentity::ClientCertificate { .. } => "ClientCertificateCredential",
+        }
+    }
+}
 
 /// Host suffixes of Batch endpoints, from which the account name can be derived.
 const BATCH_HOST_SUFFIXES: &[&str] = &[
@@ -73,6 +191,8 @@ pub struct AzureBatchBuilder {
     client_id: Option<String>,
     client_secret: Option<Secret>,
     authority_host: Option<String>,
+    identity: Option<EntraIdentity>,
+    identity_http: Option<Arc<dyn azure_core::http::HttpClient>>,
     api_version: ApiVersion,
     retry_policy: RetryPolicy,
     clock: Arc<dyn Clock>,
@@ -97,6 +217,8 @@ impl fmt::Debug for AzureBatchBuilder {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("authority_host", &self.authority_host)
+            .field("identity", &self.identity)
+            .field("identity_http", &self.identity_http.as_ref().map(|_| ".."))
             .field("api_version", &self.api_version)
             .field("retry_policy", &self.retry_policy)
             .field("client_options", &self.client_options)
@@ -128,6 +250,8 @@ impl AzureBatchBuilder {
             client_id: None,
             client_secret: None,
             authority_host: None,
+            identity: None,
+            identity_http: None,
             api_version: ApiVersion::default(),
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
@@ -142,29 +266,113 @@ impl AzureBatchBuilder {
 
     /// A builder from `(name, value)` pairs: `AZURE_BATCH_ENDPOINT`, `AZURE_BATCH_ACCOUNT`,
     /// `AZURE_BATCH_ACCESS_KEY`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`,
-    /// `AZURE_AUTHORITY_HOST` and `AZURE_BATCH_API_VERSION`. Empty values count as unset;
-    /// other names are ignored. Fails only on a malformed api-version; everything else is
-    /// checked by [`AzureBatchBuilder::build`].
+    /// `AZURE_AUTHORITY_HOST` and `AZURE_BATCH_API_VERSION`, and for the other Entra ID
+    /// sign-ins ([`EntraIdentity`]) the variables the Azure SDKs read:
+    ///
+    /// - `AZURE_TOKEN_CREDENTIALS` names one: `EnvironmentCredential` (a client secret, else
+    ///   `AZURE_CLIENT_CERTIFICATE_PATH`), `WorkloadIdentityCredential`,
+    ///   `ManagedIdentityCredential`, `AzureCliCredential`, `dev` (the Azure CLI) or `prod`
+    ///   (the first of environment, workload identity and managed identity that is configured;
+    ///   managed identity otherwise);
+    /// - unset, and with neither a Shared Key nor a client secret: a client certificate when
+    ///   `AZURE_CLIENT_CERTIFICATE_PATH` is set, else workload identity when
+    ///   `AZURE_FEDERATED_TOKEN_FILE` is, else managed identity when App Service's
+    ///   `IDENTITY_ENDPOINT` is. A VM's managed identity and the Azure CLI are never guessed
+    ///   (off Azure, a metadata probe would only delay the error): name them.
+    ///
+    /// Empty values count as unset; other names are ignored. Fails only on a malformed
+    /// api-version or an unknown `AZURE_TOKEN_CREDENTIALS`; everything else is checked by
+    /// [`AzureBatchBuilder::build`].
     pub fn from_env_map<I>(vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (String, String)>,
     {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .filter_map(|(k, v)| non_empty(v).map(|v| (k, v)))
+            .collect();
+        let get = |k: &str| vars.get(k).cloned();
         let mut b = AzureBatchBuilder::new();
-        for (name, value) in vars {
-            let Some(value) = non_empty(value) else {
-                continue;
-            };
-            match name.as_str() {
-                ENV_ENDPOINT => b.endpoint = Some(value),
-                ENV_ACCOUNT => b.account = Some(value),
-                ENV_ACCESS_KEY => b.shared_key = Some(Secret::new(value)),
-                ENV_TENANT_ID => b.tenant_id = Some(value),
-                ENV_CLIENT_ID => b.client_id = Some(value),
-                ENV_CLIENT_SECRET => b.client_secret = Some(Secret::new(value)),
-                ENV_AUTHORITY_HOST => b.authority_host = Some(value),
-                ENV_API_VERSION => b.api_version = parse_api_version(&value)?,
-                _ => {}
-            }
+        b.endpoint = get(ENV_ENDPOINT);
+        b.account = get(ENV_ACCOUNT);
+        b.shared_key = get(ENV_ACCESS_KEY).map(Secret::new);
+        b.tenant_id = get(ENV_TENANT_ID);
+        b.client_id = get(ENV_CLIENT_ID);
+        b.client_secret = get(ENV_CLIENT_SECRET).map(Secret::new);
+        b.authority_host = get(ENV_AUTHORITY_HOST);
+        if let Some(v) = get(ENV_API_VERSION) {
+            b.api_version = parse_api_version(&v)?;
+        }
+        let certificate = || {
+            Some(EntraIdentity::ClientCertificate {
+                tenant_id: get(ENV_TENANT_ID)?,
+                client_id: get(ENV_CLIENT_ID)?,
+                certificate_path: PathBuf::from(get(ENV_CLIENT_CERTIFICATE_PATH)?),
+                password: get(ENV_CLIENT_CERTIFICATE_PASSWORD).map(Secret::new),
+            })
+        };
+        let workload = || {
+            Some(EntraIdentity::WorkloadIdentity {
+                tenant_id: get(ENV_TENANT_ID)?,
+                client_id: get(ENV_CLIENT_ID)?,
+                token_file: PathBuf::from(get(ENV_FEDERATED_TOKEN_FILE)?),
+            })
+        };
+        let managed = || EntraIdentity::ManagedIdentity {
+            client_id: get(ENV_CLIENT_ID),
+        };
+        let has_secret = b.client_secret.is_some();
+        let identity = match get(ENV_TOKEN_CREDENTIALS).as_deref() {
+            None if b.shared_key.is_some() || has_secret => None,
+            None => certificate().or_else(workload).or_else(|| {
+                get(ENV_IDENTITY_ENDPOINT)
+                    .is_some()
+                    .then(managed)
+            }),
+            Some(named) => match named.to_ascii_lowercase().as_str() {
+                // A client secret is this crate's own flow (below); a certificate is not.
+                "environmentcredential" if has_secret => None,
+                "environmentcredential" => Some(certificate().ok_or_else(|| {
+                    Error::configuration(
+                        BACKEND,
+                        ENV_TOKEN_CREDENTIALS,
+                        format!(
+                            "EnvironmentCredential needs {ENV_TENANT_ID} and {ENV_CLIENT_ID} with {ENV_CLIENT_SECRET} or {ENV_CLIENT_CERTIFICATE_PATH}"
+                        ),
+                    )
+                })?),
+                "workloadidentitycredential" => Some(workload().ok_or_else(|| {
+                    Error::configuration(
+                        BACKEND,
+                        ENV_TOKEN_CREDENTIALS,
+                        format!(
+                            "WorkloadIdentityCredential needs {ENV_TENANT_ID}, {ENV_CLIENT_ID} and {ENV_FEDERATED_TOKEN_FILE}"
+                        ),
+                    )
+                })?),
+                "managedidentitycredential" => Some(managed()),
+                "azureclicredential" | "dev" => Some(EntraIdentity::AzureCli {
+                    tenant_id: get(ENV_TENANT_ID),
+                }),
+                "prod" if has_secret => None,
+                "prod" => Some(certificate().or_else(workload).unwrap_or_else(managed)),
+                _ => {
+                    return Err(Error::configuration(
+                        BACKEND,
+                        ENV_TOKEN_CREDENTIALS,
+                        format!(
+                            "{named:?} is not one of EnvironmentCredential, WorkloadIdentityCredential, ManagedIdentityCredential, AzureCliCredential, dev, prod"
+                        ),
+                    ));
+                }
+            },
+        };
+        if identity.is_some() {
+            // The tenant and client id belong to the identity, not to a client secret.
+            b.tenant_id = None;
+            b.client_id = None;
+            b.client_secret = None;
+            b.identity = identity;
         }
         Ok(b)
     }
@@ -183,8 +391,10 @@ impl AzureBatchBuilder {
         self
     }
 
-    /// Shared Key authentication with the account's base64 access key.
+    /// Shared Key authentication with the account's base64 access key. Replaces an
+    /// [`EntraIdentity`] given before.
     pub fn with_shared_key(mut self, base64_key: impl Into<String>) -> Self {
+        self.identity = None;
         self.shared_key = non_empty(base64_key).map(Secret::new);
         self
     }
@@ -196,10 +406,38 @@ impl AzureBatchBuilder {
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> Self {
+        self.identity = None;
         self.tenant_id = non_empty(tenant_id);
         self.client_id = non_empty(client_id);
         self.client_secret = non_empty(client_secret).map(Secret::new);
         self
+    }
+
+    /// Microsoft Entra ID through an `azure_identity` credential or any [`TokenCredential`]
+    /// ([`EntraIdentity`]). Replaces a Shared Key or client secret given before.
+    pub fn with_entra_identity(mut self, identity: EntraIdentity) -> Self {
+        self.shared_key = None;
+        self.tenant_id = None;
+        self.client_id = None;
+        self.client_secret = None;
+        self.identity = Some(identity);
+        self
+    }
+
+    /// The HTTP client the [`EntraIdentity`] credentials send their token requests through
+    /// (default: polybatch's own, with these [`ClientOptions`]): for a transport of your own,
+    /// or a test double standing in for the metadata service and Entra ID.
+    pub fn with_identity_http_client(
+        mut self,
+        client: Arc<dyn azure_core::http::HttpClient>,
+    ) -> Self {
+        self.identity_http = Some(client);
+        self
+    }
+
+    /// Shorthand for [`with_entra_identity`](Self::with_entra_identity)`(`[`EntraIdentity::Credential`]`)`.
+    pub fn with_token_credential(self, credential: Arc<dyn TokenCredential>) -> Self {
+        self.with_entra_identity(EntraIdentity::Credential(credential))
     }
 
     /// The Entra ID authority host (default: the endpoint cloud's, `https://login.microsoftonline.com`
@@ -251,6 +489,7 @@ impl AzureBatchBuilder {
     /// once. Empty does not mean [`build`](Self::build) succeeds: it still checks each value.
     pub fn missing_settings(&self) -> Vec<&'static str> {
         let no_credentials = self.shared_key.is_none()
+            && self.identity.is_none()
             && self.tenant_id.is_none()
             && self.client_id.is_none()
             && self.client_secret.is_none();
@@ -304,8 +543,10 @@ impl AzureBatchBuilder {
                 .transpose()?,
         };
 
-        let entra_set =
-            self.tenant_id.is_some() || self.client_id.is_some() || self.client_secret.is_some();
+        let entra_set = self.identity.is_some()
+            || self.tenant_id.is_some()
+            || self.client_id.is_some()
+            || self.client_secret.is_some();
         let http = self.client_options.build_client(BACKEND, &endpoint)?;
         let credential = match (&self.shared_key, entra_set) {
             (Some(_), true) => {
@@ -343,6 +584,13 @@ impl AzureBatchBuilder {
                     account,
                     key: Secret::new(key.expose().trim()),
                 }
+            }
+            (None, true) if self.identity.is_some() => {
+                let identity = self
+                    .identity
+                    .clone()
+                    .ok_or_else(|| missing(ENV_TENANT_ID))?;
+                self.identity_credential(identity, &endpoint)?
             }
             (None, true) => {
                 let tenant = self
@@ -394,6 +642,141 @@ impl AzureBatchBuilder {
             retry: polybatch_http::capped_retry(self.retry_policy, &self.client_options),
             clock: self.clock,
         }))
+    }
+}
+
+impl AzureBatchBuilder {
+    /// The token cache over `identity`, built as `azure_identity` builds it, with polybatch's
+    /// HTTP client and the endpoint's cloud.
+    // `..Default::default()` keeps these option structs building when azure_identity adds a
+    // field (it has test-only ones already).
+    #[allow(clippy::needless_update)]
+    fn identity_credential(&self, identity: EntraIdentity, endpoint: &Url) -> Result<Credential> {
+        let kind = identity.kind();
+        let scope = batch_scope(endpoint);
+        let refused = |key: &'static str| {
+            move |e: azure_core::Error| {
+                let reason = e.to_string();
+                let reason = reason.lines().next().unwrap_or("").trim().to_string();
+                Error::configuration(BACKEND, key, format!("{kind}: {reason}"))
+            }
+        };
+        // Requests to the token endpoint: the authority host's client (proxy rules follow its
+        // URL), in the endpoint's cloud unless AZURE_AUTHORITY_HOST names another.
+        let authority = parse_endpoint(
+            BACKEND,
+            ENV_AUTHORITY_HOST,
+            self.authority_host
+                .as_deref()
+                .unwrap_or_else(|| authority_host(endpoint)),
+        )?;
+        let transport = |url: &Url, proxy: Proxy| -> Result<azure_core::http::Transport> {
+            Ok(match &self.identity_http {
+                Some(client) => azure_core::http::Transport::new(client.clone()),
+                None => {
+                    let http = self
+                        .client_options
+                        .clone()
+                        .with_proxy(proxy)
+                        .build_client(BACKEND, url)?;
+                    IdentityTransport::new(http).transport()
+                }
+            })
+        };
+        let options = || -> Result<azure_core::http::ClientOptions> {
+            Ok(azure_core::http::ClientOptions {
+                transport: Some(transport(&authority, self.client_options.proxy().clone())?),
+                cloud: Some(Arc::new(cloud_configuration(&authority))),
+                ..Default::default()
+            })
+        };
+        let credential: Arc<dyn TokenCredential> = match identity {
+            EntraIdentity::Credential(c) => c,
+            EntraIdentity::ManagedIdentity { client_id } => {
+                let proxy = match self.client_options.proxy() {
+                    Proxy::Url(u) => Proxy::Url(u.clone()),
+                    _ => Proxy::None,
+                };
+                let imds = Url::parse("http://169.254.169.254/").map_err(|e| {
+                    Error::configuration(BACKEND, "managed identity", e.to_string())
+                })?;
+                let options = azure_identity::ManagedIdentityCredentialOptions {
+                    user_assigned_id: client_id.map(azure_identity::UserAssignedId::ClientId),
+                    client_options: azure_core::http::ClientOptions {
+                        transport: Some(transport(&imds, proxy)?),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                azure_identity::ManagedIdentityCredential::new(Some(options))
+                    .map_err(refused(ENV_CLIENT_ID))?
+            }
+            EntraIdentity::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            } => {
+                let options = azure_identity::WorkloadIdentityCredentialOptions {
+                    credential_options: azure_identity::ClientAssertionCredentialOptions {
+                        client_options: options()?,
+                        ..Default::default()
+                    },
+                    client_id: Some(client_id),
+                    tenant_id: Some(tenant_id),
+                    token_file_path: Some(token_file),
+                };
+                azure_identity::WorkloadIdentityCredential::new(Some(options))
+                    .map_err(refused(ENV_FEDERATED_TOKEN_FILE))?
+            }
+            EntraIdentity::AzureCli { tenant_id } => {
+                let options = azure_identity::AzureCliCredentialOptions {
+                    tenant_id,
+                    ..Default::default()
+                };
+                azure_identity::AzureCliCredential::new(Some(options))
+                    .map_err(refused(ENV_TENANT_ID))?
+            }
+            #[cfg(feature = "client-certificate")]
+            EntraIdentity::ClientCertificate {
+                tenant_id,
+                client_id,
+                certificate_path,
+                password,
+            } => {
+                let bytes = std::fs::read(&certificate_path).map_err(|e| {
+                    Error::configuration(
+                        BACKEND,
+                        ENV_CLIENT_CERTIFICATE_PATH,
+                        format!("cannot read {} ({e})", certificate_path.display()),
+                    )
+                })?;
+                let options = azure_identity::ClientCertificateCredentialOptions {
+                    client_options: options()?,
+                    password: password
+                        .map(|p| azure_core::credentials::Secret::new(p.expose().to_string())),
+                    ..Default::default()
+                };
+                azure_identity::ClientCertificateCredential::new(
+                    tenant_id,
+                    client_id,
+                    azure_core::credentials::SecretBytes::new(bytes),
+                    Some(options),
+                )
+                .map_err(refused(ENV_CLIENT_CERTIFICATE_PATH))?
+            }
+            #[cfg(not(feature = "client-certificate"))]
+            EntraIdentity::ClientCertificate { .. } => {
+                return Err(Error::configuration(
+                    BACKEND,
+                    ENV_CLIENT_CERTIFICATE_PATH,
+                    "needs polybatch-azure's client-certificate feature",
+                ));
+            }
+        };
+        let source = IdentitySource::new(credential, scope, kind);
+        Ok(Credential::Entra(Arc::new(TokenCache::new(Arc::new(
+            source,
+        )))))
     }
 }
 
@@ -467,6 +850,134 @@ mod tests {
             Err(Error::Configuration { key, .. }) => key.into_owned(),
             other => panic!("expected a configuration error, got {other:?}"),
         }
+    }
+
+    fn identity_of(pairs: &[(&str, &str)]) -> Option<&'static str> {
+        let mut all = vec![(ENV_ENDPOINT, "https://myaccount.westus.batch.azure.com")];
+        all.extend_from_slice(pairs);
+        AzureBatchBuilder::from_env_map(all.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .unwrap()
+            .identity
+            .map(|i| i.kind())
+    }
+
+    #[test]
+    fn the_environment_picks_the_entra_identity_as_the_azure_sdks_do() {
+        let ids = [(ENV_TENANT_ID, "t"), (ENV_CLIENT_ID, "c")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = ids.to_vec();
+            v.extend_from_slice(extra);
+            identity_of(&v)
+        };
+        // A client secret is this crate's own flow; nothing else is guessed without a hint.
+        assert_eq!(with(&[(ENV_CLIENT_SECRET, "s")]), None);
+        assert_eq!(with(&[]), None);
+        assert_eq!(
+            with(&[(ENV_CLIENT_CERTIFICATE_PATH, "/c.pfx")]),
+            Some("ClientCertificateCredential")
+        );
+        assert_eq!(
+            with(&[(ENV_FEDERATED_TOKEN_FILE, "/t")]),
+            Some("WorkloadIdentityCredential")
+        );
+        assert_eq!(
+            identity_of(&[(ENV_IDENTITY_ENDPOINT, "http://localhost:8081/msi/token")]),
+            Some("ManagedIdentityCredential")
+        );
+        // A Shared Key wins over guesses.
+        assert_eq!(
+            identity_of(&[(ENV_ACCESS_KEY, KEY), (ENV_FEDERATED_TOKEN_FILE, "/t")]),
+            None
+        );
+        // AZURE_TOKEN_CREDENTIALS names one, case-insensitively.
+        for (named, kind) in [
+            ("ManagedIdentityCredential", "ManagedIdentityCredential"),
+            ("azureclicredential", "AzureCliCredential"),
+            ("dev", "AzureCliCredential"),
+            ("prod", "ManagedIdentityCredential"),
+        ] {
+            assert_eq!(
+                identity_of(&[(ENV_TOKEN_CREDENTIALS, named)]),
+                Some(kind),
+                "{named}"
+            );
+        }
+        assert_eq!(
+            with(&[
+                (ENV_TOKEN_CREDENTIALS, "prod"),
+                (ENV_FEDERATED_TOKEN_FILE, "/t")
+            ]),
+            Some("WorkloadIdentityCredential")
+        );
+        let unknown = AzureBatchBuilder::from_env_map([(
+            ENV_TOKEN_CREDENTIALS.to_string(),
+            "Nope".to_string(),
+        )]);
+        assert!(matches!(unknown, Err(Error::Configuration { .. })));
+        let incomplete = AzureBatchBuilder::from_env_map([(
+            ENV_TOKEN_CREDENTIALS.to_string(),
+            "WorkloadIdentityCredential".to_string(),
+        )]);
+        assert!(
+            incomplete
+                .unwrap_err()
+                .to_string()
+                .contains(ENV_FEDERATED_TOKEN_FILE)
+        );
+    }
+
+    #[test]
+    fn every_identity_builds_without_a_request_and_debug_hides_secrets() {
+        let endpoint = "https://myaccount.westus.batch.azure.com";
+        let dir = std::env::temp_dir();
+        let token_file = dir.join(format!("polybatch-federated-{}", std::process::id()));
+        std::fs::write(&token_file, "a.b.c").unwrap();
+        let missing = AzureBatchBuilder::new()
+            .with_endpoint(endpoint)
+            .with_entra_identity(EntraIdentity::WorkloadIdentity {
+                tenant_id: "t".into(),
+                client_id: "c".into(),
+                token_file: dir.join("no-such-token"),
+            })
+            .build();
+        assert_eq!(config_key(missing), ENV_FEDERATED_TOKEN_FILE);
+        for identity in [
+            EntraIdentity::ManagedIdentity { client_id: None },
+            EntraIdentity::WorkloadIdentity {
+                tenant_id: "t".into(),
+                client_id: "c".into(),
+                token_file: token_file.clone(),
+            },
+            EntraIdentity::AzureCli { tenant_id: None },
+        ] {
+            let kind = identity.kind();
+            let backend = AzureBatchBuilder::new()
+                .with_endpoint(endpoint)
+                .with_entra_identity(identity)
+                .build()
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert!(format!("{backend:?}").contains(kind), "{kind}");
+        }
+        let _ = std::fs::remove_file(&token_file);
+        // A certificate that cannot be read names the setting; the password never shows.
+        let cert = EntraIdentity::ClientCertificate {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            certificate_path: dir.join("no-such.pfx"),
+            password: Some(Secret::new("PFX-SECRET")),
+        };
+        assert!(!format!("{cert:?}").contains("PFX-SECRET"));
+        let r = AzureBatchBuilder::new()
+            .with_endpoint(endpoint)
+            .with_entra_identity(cert)
+            .build();
+        assert_eq!(config_key(r), ENV_CLIENT_CERTIFICATE_PATH);
+        // A later Shared Key replaces the identity, and the other way round.
+        let b = AzureBatchBuilder::new()
+            .with_endpoint(endpoint)
+            .with_entra_identity(EntraIdentity::AzureCli { tenant_id: None })
+            .with_shared_key(KEY);
+        assert!(b.identity.is_none());
     }
 
     #[test]

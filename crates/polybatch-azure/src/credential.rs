@@ -86,6 +86,23 @@ pub fn authority_host(endpoint: &Url) -> &'static str {
     }
 }
 
+/// The `azure_identity` cloud of an authority host: the three known clouds by name, any
+/// other host as a custom cloud (which `azure_identity` accepts over https only).
+pub(crate) fn cloud_configuration(authority: &Url) -> azure_core::cloud::CloudConfiguration {
+    use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+    let host = authority.as_str().trim_end_matches('/');
+    match host {
+        DEFAULT_AUTHORITY_HOST => CloudConfiguration::AzurePublic,
+        AUTHORITY_HOST_CHINA => CloudConfiguration::AzureChina,
+        AUTHORITY_HOST_US_GOV => CloudConfiguration::AzureGovernment,
+        other => {
+            let mut custom = CustomConfiguration::default();
+            custom.authority_host = other.to_string();
+            CloudConfiguration::Custom(custom)
+        }
+    }
+}
+
 /// Refresh when less than this much of a token's life remains (or less than half of it).
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
@@ -421,6 +438,148 @@ impl TokenSource for ClientSecretSource {
     }
 }
 
+/// Any Microsoft Entra ID token source of the official Azure SDK for Rust: every credential
+/// of `azure_identity` (managed identity, workload identity, Azure CLI, client certificate,
+/// client secret…) or the caller's own, asked for the Batch scope of the endpoint's cloud.
+pub(crate) struct IdentitySource {
+    credential: Arc<dyn azure_core::credentials::TokenCredential>,
+    scope: &'static str,
+    /// What the credential is, for Debug and errors (`azure_identity` types' Debug output is
+    /// not guaranteed free of secrets, so it is never shown).
+    kind: &'static str,
+}
+
+impl fmt::Debug for IdentitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentitySource")
+            .field("credential", &self.kind)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl IdentitySource {
+    pub(crate) fn new(
+        credential: Arc<dyn azure_core::credentials::TokenCredential>,
+        scope: &'static str,
+        kind: &'static str,
+    ) -> Self {
+        IdentitySource {
+            credential,
+            scope,
+            kind,
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for IdentitySource {
+    async fn fetch(&self, operation: Operation) -> Result<AccessToken> {
+        let token = self
+            .credential
+            .get_token(&[self.scope], None)
+            .await
+            .map_err(|e| {
+                let retryable = matches!(e.kind(), azure_core::error::ErrorKind::Io);
+                // The SDK's messages end with a troubleshooting link on its own line; the
+                // first line is the reason.
+                let reason = e.to_string();
+                let reason = reason.lines().next().unwrap_or("").trim().to_string();
+                let ctx = ErrorContext::new(BACKEND, operation).with_message(format!(
+                    "{} could not get a token for {}: {reason}",
+                    self.kind, self.scope
+                ));
+                if retryable {
+                    Error::transport(false, Some(Box::new(e)), ctx)
+                } else {
+                    Error::unauthenticated(ctx)
+                }
+            })?;
+        let now = time::OffsetDateTime::now_utc();
+        let left = (token.expires_on - now).whole_seconds();
+        Ok(AccessToken {
+            token: Secret::new(token.token.secret()),
+            expires_in: Duration::from_secs(u64::try_from(left).unwrap_or(0)),
+        })
+    }
+}
+
+/// The HTTP client `azure_identity` credentials send through: polybatch's own (the same
+/// proxy, TLS roots and timeouts as the Batch requests), instead of the SDK's default stack,
+/// which would compile a second version of reqwest. Written here because no crate adapts one
+/// to the other; it only copies a request and a response across.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityTransport {
+    http: reqwest::Client,
+}
+
+impl IdentityTransport {
+    pub(crate) fn new(http: reqwest::Client) -> Self {
+        IdentityTransport { http }
+    }
+
+    /// An `azure_core` transport sending through this client.
+    pub(crate) fn transport(&self) -> azure_core::http::Transport {
+        azure_core::http::Transport::new(Arc::new(self.clone()))
+    }
+}
+
+#[async_trait]
+impl azure_core::http::HttpClient for IdentityTransport {
+    async fn execute_request(
+        &self,
+        request: &azure_core::http::Request,
+    ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
+        use azure_core::error::ErrorKind;
+        let method = Method::from_bytes(request.method().as_str().as_bytes())
+            .map_err(|e| azure_core::Error::new(ErrorKind::Other, e))?;
+        let mut builder = self.http.request(method, request.url().clone());
+        for (name, value) in request.headers().iter() {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        match request.body() {
+            azure_core::http::Body::Bytes(bytes) => builder = builder.body(bytes.to_vec()),
+            azure_core::http::Body::SeekableStream(_) => {
+                return Err(azure_core::Error::with_message(
+                    ErrorKind::Other,
+                    "streamed bodies are not sent by credential requests",
+                ));
+            }
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| azure_core::Error::new(ErrorKind::Io, e))?;
+        let status = azure_core::http::StatusCode::from(response.status().as_u16());
+        let mut headers = azure_core::http::headers::Headers::new();
+        for (name, value) in response.headers() {
+            if let Ok(v) = value.to_str() {
+                headers.insert(name.as_str().to_string(), v.to_string());
+            }
+        }
+        let mut body = Vec::new();
+        let mut response = response;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| azure_core::Error::new(ErrorKind::Io, e))?
+        {
+            if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+                return Err(azure_core::Error::with_message(
+                    ErrorKind::Io,
+                    format!("credential response over {MAX_TOKEN_RESPONSE} bytes"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(azure_core::http::AsyncRawResponse::from_bytes(
+            status,
+            headers,
+            bytes::Bytes::from(body),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +630,51 @@ mod tests {
             assert_eq!(r.unwrap().unwrap().expose(), "token-1");
         }
         assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// A `TokenCredential` whose tokens live 10 minutes, counting its calls.
+    #[derive(Debug, Default)]
+    struct TenMinutes {
+        calls: AtomicU32,
+    }
+
+    #[async_trait]
+    impl azure_core::credentials::TokenCredential for TenMinutes {
+        async fn get_token(
+            &self,
+            scopes: &[&str],
+            _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+            assert_eq!(scopes, [BATCH_SCOPE_CHINA]);
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(azure_core::credentials::AccessToken::new(
+                format!("sdk-token-{n}"),
+                time::OffsetDateTime::now_utc() + time::Duration::minutes(10),
+            ))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_azure_identity_credential_is_refreshed_five_minutes_before_expiry() {
+        let sdk = Arc::new(TenMinutes::default());
+        let source = IdentitySource::new(sdk.clone(), BATCH_SCOPE_CHINA, "TokenCredential");
+        let cache = TokenCache::new(Arc::new(source));
+        let token = || async {
+            cache
+                .token(Operation::JobStatus)
+                .await
+                .unwrap()
+                .expose()
+                .to_string()
+        };
+        assert_eq!(token().await, "sdk-token-1");
+        // The SDK's expiry is read once; the refresh runs on the (paused) tokio clock.
+        tokio::time::advance(Duration::from_secs(4 * 60 + 58)).await;
+        assert_eq!(token().await, "sdk-token-1");
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(token().await, "sdk-token-2");
+        assert_eq!(sdk.calls.load(Ordering::SeqCst), 2);
+        assert!(!format!("{cache:?}").contains("sdk-token"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -41,7 +41,9 @@ pub use backend::{AzureBatchBackend, FAILED_TASKS_FILTER, FAILED_TASKS_SELECT};
 pub use builder::parse_api_version;
 pub use builder::{
     AzureBatchBuilder, DEFAULT_TIMEOUT, ENV_ACCESS_KEY, ENV_ACCOUNT, ENV_API_VERSION,
-    ENV_AUTHORITY_HOST, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_TENANT_ID,
+    ENV_AUTHORITY_HOST, ENV_CLIENT_CERTIFICATE_PASSWORD, ENV_CLIENT_CERTIFICATE_PATH,
+    ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_ENDPOINT, ENV_FEDERATED_TOKEN_FILE,
+    ENV_IDENTITY_ENDPOINT, ENV_TENANT_ID, ENV_TOKEN_CREDENTIALS, EntraIdentity,
 };
 pub use credential::{
     AUTHORITY_HOST_CHINA, AUTHORITY_HOST_US_GOV, BATCH_SCOPE, BATCH_SCOPE_CHINA,
@@ -55,3 +57,6 @@ pub use polybatch_http::{ClientOptions, Proxy};
 /// with).
 pub use polybatch_protocol::azure::shared_key as signing;
 pub use polybatch_protocol::azure::{ApiVersion, UnknownApiVersion};
+/// The Azure SDK crates [`EntraIdentity`] is built on, re-exported so that a caller's own
+/// [`azure_core::credentials::TokenCredential`] is of the same version.
+pub use {azure_core, azure_identity};

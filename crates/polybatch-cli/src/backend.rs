@@ -148,7 +148,9 @@ fn missing(provider: &str, missing: &[&str]) -> Result<(), CliError> {
                 "the endpoint (--endpoint, AZURE_BATCH_ENDPOINT or POLYBATCH_ENDPOINT)".to_string()
             }
             azure::ENV_ACCESS_KEY => "credentials (AZURE_BATCH_ACCESS_KEY for Shared Key, or \
-                 AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for Microsoft Entra ID)"
+                 AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for Microsoft Entra ID, \
+                 or AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential, AzureCliCredential or \
+                 WorkloadIdentityCredential)"
                 .to_string(),
             tencent::ENV_SECRET_ID => "the SecretId (--secret-id, TENCENTCLOUD_SECRET_ID, or \
                  secret_id in ~/.tencentcloud/credentials or the file \

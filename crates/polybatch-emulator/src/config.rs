@@ -19,6 +19,8 @@ pub const DEFAULT_ENTRA_TENANT: &str = "00000000-0000-0000-0000-00000000e1a0";
 pub const DEFAULT_ENTRA_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000c11e7";
 /// The default Entra ID client secret.
 pub const DEFAULT_ENTRA_CLIENT_SECRET: &str = "polybatch-emulator-client-secret";
+/// The default App Service `IDENTITY_HEADER` secret of the managed identity endpoint.
+pub const DEFAULT_IDENTITY_HEADER: &str = "polybatch-emulator-identity-header";
 /// The default Tencent Cloud SecretId.
 pub const DEFAULT_TENCENT_SECRET_ID: &str = "AKIDpolybatchEMULATORdevelopment00000";
 /// The default Tencent Cloud SecretKey.
@@ -53,6 +55,9 @@ pub struct AzureConfig {
     /// tasks still passes through `terminating`, briefly but observably, so a client's
     /// polling is exercised. Default 1000.
     pub termination_millis: u64,
+    /// The secret App Service puts in `IDENTITY_HEADER`, which its managed identity endpoint
+    /// (`GET /msi/token`) requires as `X-IDENTITY-HEADER`.
+    pub identity_header: Secret,
 }
 
 impl fmt::Debug for AzureConfig {
@@ -66,6 +71,7 @@ impl fmt::Debug for AzureConfig {
             .field("nodes_per_pool", &self.nodes_per_pool)
             .field("token_lifetime_secs", &self.token_lifetime_secs)
             .field("termination_millis", &self.termination_millis)
+            .field("identity_header", &self.identity_header)
             .finish()
     }
 }
@@ -81,6 +87,7 @@ impl Default for AzureConfig {
             nodes_per_pool: 3,
             token_lifetime_secs: 3600,
             termination_millis: 1000,
+            identity_header: Secret::new(DEFAULT_IDENTITY_HEADER),
         }
     }
 }

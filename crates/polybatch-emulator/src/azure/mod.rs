@@ -19,6 +19,7 @@ mod auth;
 mod conditions;
 mod errors;
 mod handlers;
+mod identity;
 mod odata;
 mod render;
 mod reply;
@@ -28,7 +29,7 @@ mod token;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use polybatch::clock::Clock;
 use serde_json::{Value, json};
 
@@ -62,6 +63,8 @@ impl AzureService {
             .route("/jobs", any(handlers::dispatch))
             .route("/jobs/{*rest}", any(handlers::dispatch))
             .route("/{tenant}/oauth2/v2.0/token", post(token::issue))
+            .route("/metadata/identity/oauth2/token", get(identity::imds))
+            .route("/msi/token", get(identity::app_service))
             .with_state(service.clone())
     }
 

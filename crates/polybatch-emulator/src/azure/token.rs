@@ -88,7 +88,7 @@ fn aad_error(
     json_response(status, &body)
 }
 
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
     r.headers_mut().insert(
         "content-type",
@@ -205,13 +205,24 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
             ),
         );
     }
-    let Some(scope) = field("scope") else {
-        return bad(
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'scope'.".into(),
-        );
-    };
+    if let Some(assertion) = field("client_assertion") {
+        if field("client_assertion_type") != Some(JWT_BEARER) {
+            return bad(
+                "invalid_request",
+                900144,
+                format!("The request body must contain 'client_assertion_type' = '{JWT_BEARER}'."),
+            );
+        }
+        if let Err((code, text)) = check_assertion(assertion, client_id, svc.ctx.auth_clock.now()) {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "invalid_client".into(),
+                code,
+                text,
+            ));
+        }
+        return check_scope(field("scope"), tenant);
+    }
     let secret_ok = field("client_secret").is_some_and(|s| {
         let expected = cfg.client_secret.expose().as_bytes();
         s.len() == expected.len()
@@ -231,6 +242,23 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
             ),
         ));
     }
+    check_scope(field("scope"), tenant)
+}
+
+/// The assertion type of a signed client assertion (RFC 7523).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn check_scope(scope: Option<&str>, tenant: &str) -> Result<(), AadError> {
+    let bad = |error: &str, code: u32, text: String| {
+        Err((StatusCode::BAD_REQUEST, error.to_string(), code, text))
+    };
+    let Some(scope) = scope else {
+        return bad(
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'scope'.".into(),
+        );
+    };
     if !BATCH_SCOPES.contains(&scope) {
         if !scope.ends_with("/.default") {
             return bad(
@@ -251,6 +279,59 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
         );
     }
     Ok(())
+}
+
+/// A client assertion as Entra ID takes one: a JWT, not expired, that is either a federated
+/// token for `api://AzureADTokenExchange` (workload identity) or a certificate assertion
+/// (`x5t` header, issued by and about `client_id`). The emulator holds no certificates or
+/// federation trust, so the signature itself is not verified: the shape and claims are.
+fn check_assertion(
+    assertion: &str,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), (u32, String)> {
+    let invalid = || (50027, "JWT token is invalid or malformed.".to_string());
+    let part = |p: &str| -> Option<serde_json::Value> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok()?).ok()
+    };
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let [header, payload, signature] = parts.as_slice() else {
+        return Err(invalid());
+    };
+    let (Some(header), Some(payload)) = (part(header), part(payload)) else {
+        return Err(invalid());
+    };
+    if signature.is_empty() || header.get("alg").is_none() {
+        return Err(invalid());
+    }
+    match payload.get("exp").and_then(serde_json::Value::as_i64) {
+        Some(exp) if exp > now.timestamp() => {}
+        _ => {
+            return Err((
+                700024,
+                "Client assertion is not within its valid time range.".into(),
+            ));
+        }
+    }
+    let audience = |aud: &str| match payload.get("aud") {
+        Some(serde_json::Value::String(a)) => a == aud,
+        Some(serde_json::Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(aud)),
+        _ => false,
+    };
+    if audience("api://AzureADTokenExchange") {
+        return Ok(());
+    }
+    let claim = |name: &str| payload.get(name).and_then(serde_json::Value::as_str);
+    if header.get("x5t").is_some()
+        && claim("iss") == Some(client_id)
+        && claim("sub") == Some(client_id)
+    {
+        return Ok(());
+    }
+    Err((
+        700211,
+        "No matching federated identity record found for presented assertion issuer.".into(),
+    ))
 }
 
 #[cfg(test)]
