@@ -839,3 +839,50 @@ async fn server_timeout_is_accepted_on_every_version() {
         assert!(matches!(e, Error::NotFound { .. }), "{version}: {e}");
     }
 }
+
+/// A job deleted while `terminate_job_and_wait` polls it ends the wait successfully (as the
+/// official SDKs' pollers treat a 404), with the job reported as gone.
+#[tokio::test]
+async fn a_job_deleted_while_waiting_for_its_termination_ends_the_wait() {
+    use polybatch::{BatchBackendExt, DeleteJobOptions, WaitOptions};
+    let f = AzureFixture::start(Auth::SharedKey, ApiVersion::default()).await;
+    let (job, _task) = job_with_slow_release(&f).await;
+    let gets = || f.env().stats().requests(Provider::Azure, "Job_Get");
+    let before = gets();
+    let backend = f.backend().clone();
+    let waiting = {
+        let job = job.clone();
+        tokio::spawn(async move {
+            backend
+                .terminate_job_and_wait(
+                    &job,
+                    TerminateJobOptions::default(),
+                    WaitOptions::new(Duration::from_millis(300), Duration::from_secs(30)),
+                )
+                .await
+        })
+    };
+    // Once the wait has seen the job terminating (its release task holds it there)...
+    while gets() < before + 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...the job is deleted and gone before the next poll.
+    f.backend()
+        .delete_job(&job, DeleteJobOptions::default())
+        .await
+        .unwrap();
+    f.env().advance(Duration::from_secs(600));
+    let status = waiting
+        .await
+        .unwrap()
+        .expect("the wait ends without an error");
+    assert_eq!(status.state, JobState::Deleting, "{status:?}");
+    assert_eq!(
+        status.provider_state, "",
+        "the poll saw the 404, not a deleting job"
+    );
+    assert!(matches!(
+        f.backend().job_status(&job, StatusOptions::default()).await,
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -362,3 +362,90 @@ async fn azure_cli_and_any_token_credential_are_accepted() {
     // The backend's Debug never shows the token.
     assert!(!format!("{backend:?}").contains(&fixed.0));
 }
+
+/// Answers every token request itself, recording where it went and what it asked for.
+#[derive(Debug, Default)]
+struct Recorder {
+    seen: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait]
+impl HttpClient for Recorder {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        let body = match request.body() {
+            azure_core::http::Body::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        let scope = url::form_urlencoded::parse(body.as_bytes())
+            .find(|(k, _)| k == "scope")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((request.url().origin().ascii_serialization(), scope));
+        let answer = serde_json::json!({
+            "token_type": "Bearer", "expires_in": 3600, "access_token": "recorded-token",
+        });
+        Ok(AsyncRawResponse::from_bytes(
+            StatusCode::Ok,
+            Headers::new(),
+            bytes::Bytes::from(answer.to_string()),
+        ))
+    }
+}
+
+/// Sovereign clouds: a workload identity signs in at the endpoint cloud's authority and asks
+/// for that cloud's Batch resource. The Batch request itself goes to a closed loopback port
+/// through a proxy, so nothing leaves the machine.
+#[tokio::test]
+async fn sovereign_cloud_endpoints_sign_in_at_their_own_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let federated = jwt(
+        serde_json::json!({"alg": "RS256"}),
+        serde_json::json!({"aud": "api://AzureADTokenExchange", "exp": in_an_hour()}),
+    );
+    std::fs::write(&file, federated).unwrap();
+    for (endpoint, authority, scope) in [
+        (
+            "https://acct.chinanorth.batch.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+            "https://batch.chinacloudapi.cn//.default",
+        ),
+        (
+            "https://acct.usgovvirginia.batch.usgovcloudapi.net",
+            "https://login.microsoftonline.us",
+            "https://batch.core.usgovcloudapi.net//.default",
+        ),
+        (
+            "https://acct.westus.batch.azure.com",
+            "https://login.microsoftonline.com",
+            "https://batch.core.windows.net//.default",
+        ),
+    ] {
+        let recorder = Arc::new(Recorder::default());
+        let backend = AzureBatchBuilder::new()
+            .with_endpoint(endpoint)
+            .with_entra_identity(EntraIdentity::WorkloadIdentity {
+                tenant_id: "00000000-0000-0000-0000-000000000001".into(),
+                client_id: "c".into(),
+                token_file: file.clone(),
+            })
+            .with_identity_http_client(recorder.clone())
+            .with_client_options(
+                polybatch_azure::ClientOptions::default()
+                    .with_proxy(polybatch_azure::Proxy::url("http://127.0.0.1:1")),
+            )
+            .with_retry_policy(polybatch::retry::RetryPolicy::default().with_max_attempts(1))
+            .build()
+            .unwrap();
+        let e = signed_read(&backend).await.unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }), "{endpoint}: {e:?}");
+        assert_eq!(
+            *recorder.seen.lock().unwrap(),
+            [(authority.to_string(), scope.to_string())],
+            "{endpoint}"
+        );
+    }
+}

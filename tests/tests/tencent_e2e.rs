@@ -1154,3 +1154,109 @@ async fn secrets_stay_out_of_debug_output() {
         assert!(!text.contains(DEFAULT_TENCENT_SECRET_KEY), "{text}");
     }
 }
+
+/// A FAILED job can still hold machines: a task whose `FailedAction` is INTERRUPT keeps its
+/// failed instances FAILED_INTERRUPTED while another task's failure made the job FAILED.
+/// `terminate_job` must send TerminateJob for it (skipping it would leave the machines held),
+/// and the emulator must then end the interrupted instances.
+#[tokio::test]
+async fn a_failed_job_with_interrupted_instances_is_still_terminated() {
+    let f = TencentFixture::fast().await;
+    let job = f
+        .submit_until(
+            "failed-with-interrupted",
+            vec![
+                task("fails", 3, "1"),
+                task("kept", 3, "1").with_failed_action("INTERRUPT"),
+            ],
+            "FAILED",
+        )
+        .await
+        .expect("job fails");
+    let kept = TaskId::new("kept").unwrap();
+    let status = f
+        .backend
+        .task_status(&job, &kept, StatusOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status.provider_state, "FAILED_INTERRUPTED");
+    let before = f.env.requests_of("TerminateJob");
+    let outcome = f
+        .backend
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.disposition, TerminateDisposition::Accepted);
+    assert_eq!(f.env.requests_of("TerminateJob"), before + 1);
+    let ended = f
+        .env
+        .advance_until_task(&f.backend, &job, &kept, "FAILED")
+        .await
+        .unwrap();
+    assert_eq!(ended.state, TaskState::Failed);
+    // Once every instance finished, another terminate is skipped as already completed.
+    let again = f
+        .backend
+        .terminate_job(&job, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.disposition, TerminateDisposition::AlreadyCompleted);
+    assert_eq!(f.env.requests_of("TerminateJob"), before + 1);
+}
+
+/// A gateway that serves the API under a path prefix: the client posts to the endpoint's
+/// path but signs the canonical URI `/` (as the Go and Python SDKs do), so the service
+/// behind the gateway verifies the same signature.
+#[tokio::test]
+async fn an_endpoint_with_a_path_prefix_signs_slash() {
+    let env = TencentEnv::fast().await;
+    let upstream = env.url();
+    let http = reqwest::Client::new();
+    let forwarded = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let app = {
+        let forwarded = forwarded.clone();
+        axum::Router::new().route(
+            "/gateway/batch/",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (http, upstream, forwarded) =
+                        (http.clone(), upstream.clone(), forwarded.clone());
+                    async move {
+                        forwarded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let mut request = http.post(format!("{upstream}/"));
+                        for (name, value) in &headers {
+                            // Host included: the signature covers the host the client saw.
+                            if name != "content-length" {
+                                request = request.header(name, value);
+                            }
+                        }
+                        let answer = request.body(body).send().await.unwrap();
+                        let status = answer.status().as_u16();
+                        let text = answer.text().await.unwrap();
+                        (
+                            axum::http::StatusCode::from_u16(status).unwrap(),
+                            [("content-type", "application/json")],
+                            text,
+                        )
+                    }
+                },
+            ),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway = format!("http://{}/gateway/batch/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let backend = env
+        .fast_builder()
+        .with_endpoint(polybatch_tencent::Endpoint::Custom(gateway))
+        .build()
+        .unwrap();
+    let job = JobId::new("job-00000000").unwrap();
+    let e = backend
+        .job_status(&job, StatusOptions::default())
+        .await
+        .unwrap_err();
+    // Through the gateway, authenticated: the service looked for the job.
+    assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+    assert_eq!(forwarded.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -61,6 +61,10 @@ pub struct TaskRequest {
     pub env_vars: Vec<(String, String)>,
     /// Retries after a failure (0 to 5).
     pub max_retry_count: u64,
+    /// `FailedAction`: `TERMINATE` (the default when `None`), `INTERRUPT` or
+    /// `FAST_INTERRUPT` (a failed instance is kept, FAILED_INTERRUPTED, with its machine,
+    /// until the job is terminated or `RetryJobs` runs it again).
+    pub failed_action: Option<String>,
     /// Where it runs.
     pub environment: ComputeEnvironment,
 }
@@ -74,6 +78,7 @@ impl TaskRequest {
             instance_count: 1,
             env_vars: Vec::new(),
             max_retry_count: 0,
+            failed_action: None,
             environment,
         }
     }
@@ -93,6 +98,13 @@ impl TaskRequest {
     /// Sets the retry count.
     pub fn with_max_retry_count(mut self, n: u64) -> Self {
         self.max_retry_count = n;
+        self
+    }
+
+    /// Sets `FailedAction` (`TERMINATE`, `INTERRUPT` or `FAST_INTERRUPT`; the service checks
+    /// the value).
+    pub fn with_failed_action(mut self, action: impl Into<String>) -> Self {
+        self.failed_action = Some(action.into());
         self
     }
 }
@@ -245,7 +257,7 @@ impl SubmitJobRequest {
                         })
                         .collect()
                 }),
-                failed_action: None,
+                failed_action: t.failed_action.clone(),
                 max_retry_count: Some(t.max_retry_count),
                 timeout: None,
             });

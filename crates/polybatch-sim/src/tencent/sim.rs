@@ -466,7 +466,7 @@ impl Job {
             .iter()
             .flat_map(|t| t.instances.iter().map(|i| i.state))
             .collect();
-        let state = aggregate(&all);
+        let state = aggregate_job(&all);
         let finished = state.is_finished();
         let reason = if matches!(state, State::Failed | State::FailedInterrupted) {
             tasks
@@ -835,6 +835,18 @@ pub fn aggregate(states: &[State]) -> State {
         .unwrap_or(State::Submitted)
 }
 
+/// The state of a job from all its instances' states: as [`aggregate`], except that once all
+/// finished a FAILED instance makes the job FAILED even while other tasks' instances are
+/// FAILED_INTERRUPTED (their `FailedAction` kept them, and their machines). The service
+/// reports such jobs as FAILED with instances still holding compute, which is why a client
+/// must not skip TerminateJob on every FAILED job.
+pub fn aggregate_job(states: &[State]) -> State {
+    match aggregate(states) {
+        State::FailedInterrupted if states.contains(&State::Failed) => State::Failed,
+        other => other,
+    }
+}
+
 /// Counts per state, in the order of the `TaskMetrics`/`TaskInstanceMetrics` fields.
 pub fn metrics(states: impl IntoIterator<Item = State>) -> serde_json::Value {
     let mut counts: BTreeMap<State, u64> = BTreeMap::new();
@@ -1142,6 +1154,11 @@ mod tests {
         assert_eq!(aggregate(&[Succeed, Starting, Pending]), Starting);
         assert_eq!(aggregate(&[Succeed, Failed]), Failed);
         assert_eq!(aggregate(&[FailedInterrupted, Failed]), FailedInterrupted);
+        assert_eq!(aggregate_job(&[FailedInterrupted, Failed]), Failed);
+        assert_eq!(
+            aggregate_job(&[FailedInterrupted, Succeed]),
+            FailedInterrupted
+        );
         assert_eq!(aggregate(&[Succeed, Succeed]), Succeed);
         assert_eq!(topological_order(&[vec![1], vec![]]), Some(vec![1, 0]));
         assert_eq!(topological_order(&[vec![1], vec![0]]), None);
