@@ -16,7 +16,8 @@ use polybatch_http::{ClientOptions, parse_endpoint};
 use url::Url;
 
 use crate::backend::TencentBatchBackend;
-use crate::client::{Client, mask_id};
+use crate::client::Client;
+use crate::credential::mask_id;
 use crate::credential::{
     Credentials, DEFAULT_STS_ENDPOINT, INTL_STS_ENDPOINT, Keys, TemporaryCredential,
     check_credential, file_credential, missing,

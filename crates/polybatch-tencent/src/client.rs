@@ -36,8 +36,7 @@ const REQUEST_ID_HEADER: &str = "x-tc-requestid";
 /// The request headers that carry credentials.
 const SENSITIVE_HEADERS: [&str; 2] = ["authorization", "x-tc-token"];
 
-/// The `Content-Type` sent, and signed byte for byte.
-pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+pub use crate::model::{CONTENT_TYPE, REQUEST_CLIENT};
 
 /// The canonical URI of every signed request. The Go SDK (`common/client.go`,
 /// `canonicalURI := "/"`) and the Python SDK (`abstract_client.py`, `canonical_uri = '/'`)
@@ -45,8 +44,6 @@ pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 /// prefix verifies the same signature as the service itself.
 pub(crate) const CANONICAL_URI: &str = "/";
 
-/// The `X-TC-RequestClient` value (matches `^[0-9a-zA-Z_ ,;.]+$`).
-pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_POLYBATCH_", env!("CARGO_PKG_VERSION"));
 
 /// Everything one client needs to send requests; shared by all clones of a backend.
 pub(crate) struct Client {
@@ -81,11 +78,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// The SecretId identifies the key: show only enough to tell keys apart.
-pub(crate) fn mask_id(id: &str) -> String {
-    let prefix: String = id.chars().take(8).collect();
-    format!("{prefix}…")
-}
 
 /// One API action to call.
 pub(crate) struct Call {

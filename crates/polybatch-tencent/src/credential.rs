@@ -130,6 +130,12 @@ const MIN_USABLE: Duration = Duration::from_secs(30);
 /// The largest metadata or STS answer read (a real one is well under 4 KiB).
 const MAX_ANSWER: usize = 64 * 1024;
 
+/// The SecretId identifies the key: show only enough to tell keys apart.
+pub(crate) fn mask_id(id: &str) -> String {
+    let prefix: String = id.chars().take(8).collect();
+    format!("{prefix}…")
+}
+
 /// The keys one request is signed with.
 #[derive(Clone)]
 pub(crate) struct Keys {
@@ -142,7 +148,7 @@ pub(crate) struct Keys {
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keys")
-            .field("secret_id", &crate::client::mask_id(&self.secret_id))
+            .field("secret_id", &mask_id(&self.secret_id))
             .field("secret_key", &self.secret_key)
             .field("token", &self.token)
             .finish()
@@ -628,13 +634,13 @@ impl Refreshing {
                 // identity token is the proof.
                 for (name, value) in [
                     ("host", host.as_str()),
-                    ("content-type", crate::client::CONTENT_TYPE),
+                    ("content-type", crate::model::CONTENT_TYPE),
                     ("authorization", "SKIP"),
                     ("x-tc-action", what),
                     ("x-tc-version", STS_VERSION),
                     ("x-tc-region", region.as_str()),
                     ("x-tc-timestamp", &self.now().to_string()),
-                    ("x-tc-requestclient", crate::client::REQUEST_CLIENT),
+                    ("x-tc-requestclient", crate::model::REQUEST_CLIENT),
                 ] {
                     let value = HeaderValue::from_str(value).map_err(|_| {
                         Error::configuration(BACKEND, ENV_TKE_REGION, "must be visible ASCII")

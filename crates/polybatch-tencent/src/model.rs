@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 /// The header value every request carries in `X-TC-Version`.
 pub use polybatch_protocol::tencent::API_VERSION;
 
+/// The `Content-Type` sent, and signed byte for byte.
+pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// The `X-TC-RequestClient` value (matches `^[0-9a-zA-Z_ ,;.]+$`).
+pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_POLYBATCH_", env!("CARGO_PKG_VERSION"));
+
 /// `{"Error": {"Code", "Message"}}` inside a failed response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
