@@ -47,6 +47,9 @@ struct Req {
     tampered_content_type: Option<String>,
     extra_header: Option<(String, String)>,
     no_timestamp: bool,
+    /// The `host` signed, and the `Host` header sent, when not the emulator's `127.0.0.1:PORT`.
+    signed_host: Option<String>,
+    sent_host: Option<String>,
 }
 
 impl Req {
@@ -67,6 +70,8 @@ impl Req {
             tampered_content_type: None,
             extra_header: None,
             no_timestamp: false,
+            signed_host: None,
+            sent_host: None,
         }
     }
 }
@@ -132,7 +137,8 @@ impl Harness {
 
     /// Sends `req` at the current auth-clock time, without moving it.
     async fn send_now(&self, req: &Req) -> Answer {
-        let host = self.running.addr().to_string();
+        let listening = self.running.addr().to_string();
+        let host = req.signed_host.clone().unwrap_or_else(|| listening.clone());
         let ts = self.auth.now().timestamp() + req.skew;
         let date = req
             .date
@@ -163,6 +169,9 @@ impl Harness {
             .header("X-TC-Action", &req.action);
         if !req.no_timestamp {
             rb = rb.header("X-TC-Timestamp", ts.to_string());
+        }
+        if let Some(sent) = &req.sent_host {
+            rb = rb.header("Host", sent.as_str());
         }
         if let Some((n, v)) = &req.extra_header {
             rb = rb.header(n.as_str(), v.as_str());
@@ -882,6 +891,65 @@ async fn tampered_and_incomplete_requests_get_tencents_codes() {
             a.text
         );
     }
+}
+
+/// The official Node SDK signs `host` without the port its `Host` header carries (the service
+/// only listens on the default port, where the two agree). The emulator, on its ephemeral port,
+/// accepts that one difference and no other.
+#[tokio::test]
+async fn signed_host_may_lack_only_the_listening_port() {
+    let h = Harness::new().await;
+    let port = h.running.addr().port();
+    let code = |signed: &str, sent: Option<String>| {
+        let mut r = Req::new("DescribeJobs", json!({"Limit": 1}));
+        r.signed_host = Some(signed.to_string());
+        r.sent_host = sent;
+        let h = &h;
+        async move {
+            let a = h.send(&r).await;
+            assert_eq!(a.status, 200, "{}", a.text);
+            a.code()
+        }
+    };
+    // As the Node SDK signs for http://127.0.0.1:PORT and http://batch.localhost:PORT.
+    assert_eq!(code("127.0.0.1", None).await, "");
+    assert_eq!(
+        code("batch.localhost", Some(format!("batch.localhost:{port}"))).await,
+        ""
+    );
+    // Every other host is refused, with or without a port.
+    let refused = "AuthFailure.SignatureFailure";
+    for (signed, sent) in [
+        ("batch.tencentcloudapi.com".to_string(), None),
+        ("127.0.0.2".to_string(), None),
+        (format!("127.0.0.2:{port}"), None),
+        (format!("127.0.0.1:{}", port.wrapping_add(1)), None),
+        ("localhost".to_string(), None),
+        (
+            "batch.localhost".to_string(),
+            Some(format!("other.localhost:{port}")),
+        ),
+        // Port 80 is HTTP's default: a client sending it explicitly signed it too.
+        (
+            "batch.localhost".to_string(),
+            Some("batch.localhost:80".to_string()),
+        ),
+        (
+            format!("batch.localhost:{port}"),
+            Some("batch.localhost".to_string()),
+        ),
+    ] {
+        assert_eq!(
+            code(&signed, sent.clone()).await,
+            refused,
+            "{signed} / {sent:?}"
+        );
+    }
+    // Without the port the signature must still be right: a wrong key is refused.
+    let mut r = Req::new("DescribeJobs", json!({}));
+    r.signed_host = Some("127.0.0.1".into());
+    r.secret_key = "wrong".into();
+    assert_eq!(h.send(&r).await.code(), refused);
 }
 
 #[tokio::test]

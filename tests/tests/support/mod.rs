@@ -5,5 +5,7 @@
 #![allow(dead_code)]
 
 pub mod azure;
+pub mod node;
 pub mod python;
+pub mod script;
 pub mod tencent;

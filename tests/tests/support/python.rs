@@ -1,7 +1,8 @@
 //! Running an official-SDK check script (`tests/python/*.py`) against a running emulator.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::Path;
+
+use super::script::SdkCheck;
 
 /// How to install what the scripts need.
 pub const INSTALL_HINT: &str = "pip install -r tests/python/requirements.txt";
@@ -13,35 +14,19 @@ pub async fn run_sdk_check(
     sdk: &str,
     script: &str,
     args: Vec<String>,
-    envs: Vec<(&'static str, String)>,
+    mut envs: Vec<(&'static str, String)>,
     success_marker: &str,
 ) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("python")
-        .join(script);
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(&path)
-            .args(&args)
-            .envs(envs)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .output()
-    })
-    .await
-    .expect("the python3 runner task")
-    .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3 and {INSTALL_HINT}"));
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_ne!(
-        output.status.code(),
-        Some(3),
-        "the official {sdk} Python SDK is not installed: {INSTALL_HINT}\n{stderr}"
-    );
-    assert!(
-        output.status.success(),
-        "{script} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
-    assert!(stdout.contains(success_marker), "{stdout}");
+    envs.push(("PYTHONDONTWRITEBYTECODE", "1".to_string()));
+    SdkCheck {
+        sdk: &format!("the official {sdk} Python SDK"),
+        program: "python3",
+        script: Path::new("python").join(script),
+        args,
+        envs,
+        install_hint: INSTALL_HINT,
+        success_marker,
+    }
+    .run()
+    .await;
 }

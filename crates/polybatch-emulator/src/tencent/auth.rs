@@ -1,14 +1,23 @@
 //! TC3-HMAC-SHA256 verification of a received request: the one verifier of
 //! `polybatch-protocol`, over this emulator's configured credentials and auth clock.
+//!
+//! The service listens on the default port only, where a client's `Host` header and the `host`
+//! it signs agree. The emulator listens on any port, and there the official Node SDK signs the
+//! host without the port its `Host` header carries; so the signed `host` may also be the
+//! received `Host` without an explicit non-default port ([`HostRule::PortOptional`]). Any other
+//! difference is still a signature failure.
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
-use polybatch_protocol::tencent::verify::{Credentials, Received, verify as verify_tc3};
+use polybatch_protocol::tencent::verify::{Credentials, HostRule, Received, verify_with};
 
 pub use polybatch_protocol::tencent::verify::Verified;
 
 use super::errors::ApiError;
 use crate::config::TencentConfig;
+
+/// The emulator serves plain HTTP: clients leave port 80 out of `Host`.
+const HOST_RULE: HostRule = HostRule::PortOptional { default_port: 80 };
 
 /// Verifies a POST to `/` with query `query` (empty for the SDKs), `headers` and `body`
 /// against `config` at auth-clock time `now`.
@@ -35,6 +44,6 @@ pub fn verify(
         secret_key: config.secret_key.expose(),
         session_token: config.session_token.as_ref().map(|t| t.expose()),
     };
-    verify_tc3(&request, &credentials, now.timestamp())
+    verify_with(&request, &credentials, now.timestamp(), HOST_RULE)
         .map_err(|f| ApiError::new(f.code(), f.message()))
 }

@@ -154,11 +154,60 @@ impl Failure {
     }
 }
 
-/// Verifies a POST to `/` against `credentials` at server time `now` (UNIX seconds).
+/// Which signed `host` values a verifier accepts for the `Host` header it received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostRule {
+    /// Only the `Host` header exactly as received: the service, which listens on the default
+    /// port only, where a client's `Host` header and signed `host` never differ.
+    #[default]
+    Exact,
+    /// Also the received `Host` header's name without its port, when the header carries an
+    /// explicit port other than `default_port` (the port a server listening on another port is
+    /// reached at). Clients that sign `URL.hostname` but send `URL.host` (the official Node SDK)
+    /// differ there; any other signed host is still refused.
+    PortOptional {
+        /// The scheme's default port (80 for plain HTTP), which clients leave out of `Host`.
+        default_port: u16,
+    },
+}
+
+impl HostRule {
+    /// The other signed `host` this rule accepts for a received `Host` header, if any.
+    fn alternative(self, received: &str) -> Option<&str> {
+        let HostRule::PortOptional { default_port } = self else {
+            return None;
+        };
+        let (name, port) = received.rsplit_once(':')?;
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let port: u16 = port.parse().ok()?;
+        // A name with a colon is an IPv6 literal, which `Host` carries in brackets.
+        let well_formed = if name.starts_with('[') {
+            name.len() > 2 && name.ends_with(']')
+        } else {
+            !name.is_empty() && !name.contains(':')
+        };
+        (well_formed && port != default_port).then_some(name)
+    }
+}
+
+/// Verifies a POST to `/` against `credentials` at server time `now` (UNIX seconds), as the
+/// service does ([`HostRule::Exact`]).
 pub fn verify(
     request: &Received<'_>,
     credentials: &Credentials<'_>,
     now: i64,
+) -> Result<Verified, Failure> {
+    verify_with(request, credentials, now, HostRule::Exact)
+}
+
+/// [`verify`], accepting the signed `host` values `host_rule` allows.
+pub fn verify_with(
+    request: &Received<'_>,
+    credentials: &Credentials<'_>,
+    now: i64,
+    host_rule: HostRule,
 ) -> Result<Verified, Failure> {
     let raw = request
         .header("authorization")
@@ -207,24 +256,32 @@ pub fn verify(
         };
         signed.push((name.as_str(), value));
     }
-    let pairs: Vec<(&str, &str)> = signed.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let payload = if request.header("x-tc-content-sha256") == Some(UNSIGNED_PAYLOAD) {
         UNSIGNED_PAYLOAD.as_bytes()
     } else {
         request.body
     };
-    let canonical = canonical_request("POST", "/", request.query, &pairs, payload);
-    let to_sign = string_to_sign(
-        timestamp,
-        &credential_scope(&auth.date, SERVICE),
-        &canonical,
-    );
     let key = signing_key(credentials.secret_key, &auth.date, SERVICE);
-    let expected = signature(&key, &to_sign);
-    if !constant_time::eq(
-        expected.as_bytes(),
-        auth.signature.to_ascii_lowercase().as_bytes(),
-    ) {
+    let scope = credential_scope(&auth.date, SERVICE);
+    let sent = auth.signature.to_ascii_lowercase();
+    let matches = |host: Option<&str>| {
+        let pairs: Vec<(&str, &str)> = signed
+            .iter()
+            .map(|(n, v)| match host {
+                Some(h) if *n == "host" => (*n, h),
+                _ => (*n, v.as_str()),
+            })
+            .collect();
+        let canonical = canonical_request("POST", "/", request.query, &pairs, payload);
+        let expected = signature(&key, &string_to_sign(timestamp, &scope, &canonical));
+        constant_time::eq(expected.as_bytes(), sent.as_bytes())
+    };
+    let received_host = signed
+        .iter()
+        .find(|(n, _)| *n == "host")
+        .map(|(_, v)| v.as_str());
+    let alternative = received_host.and_then(|h| host_rule.alternative(h));
+    if !matches(None) && !alternative.is_some_and(|h| matches(Some(h))) {
         return Err(Failure::SignatureMismatch);
     }
     // Temporary keys are valid only with their token; permanent keys take none.
@@ -442,6 +499,104 @@ mod tests {
         ];
         let r = check(&h, br#"{"JobId":"job-abcd1234"}"#, &creds(None), TS);
         assert!(r.is_ok(), "{r:?}");
+    }
+
+    /// Headers for a request that signs `host` as `signed_host` but sends `Host: sent_host`.
+    fn signed_for(signed_host: &str, body: &[u8]) -> String {
+        use super::super::tc3::{authorization, credential_scope, date_of};
+        let date = date_of(TS).unwrap();
+        let headers = [("content-type", "application/json"), ("host", signed_host)];
+        let canonical = canonical_request("POST", "/", "", &headers, body);
+        let scope = credential_scope(&date, SERVICE);
+        let sig = signature(
+            &signing_key(KEY, &date, SERVICE),
+            &string_to_sign(TS, &scope, &canonical),
+        );
+        authorization(ID, &scope, "content-type;host", &sig)
+    }
+
+    /// The official Node SDK signs `URL.hostname` and sends `URL.host`: on a non-default port
+    /// the signed `host` lacks the port the `Host` header has. [`HostRule::PortOptional`]
+    /// accepts exactly that difference; [`verify`] (the service) and every other host differ.
+    #[test]
+    fn port_optional_accepts_only_the_host_without_its_port() {
+        let ts = TS.to_string();
+        let body = br#"{"Limit":1}"#;
+        let http = HostRule::PortOptional { default_port: 80 };
+        let run = |signed: &str, sent: &str, rule: HostRule| {
+            let auth = signed_for(signed, body);
+            let h = [
+                ("authorization", auth.as_str()),
+                ("content-type", "application/json"),
+                ("host", sent),
+                ("x-tc-timestamp", ts.as_str()),
+            ];
+            verify_with(
+                &Received {
+                    query: "",
+                    headers: &h,
+                    body,
+                },
+                &creds(None),
+                TS,
+                rule,
+            )
+            .err()
+        };
+        let mismatch = Some(Failure::SignatureMismatch);
+        // What the SDKs that sign the port send, under either rule.
+        for rule in [HostRule::Exact, http] {
+            assert_eq!(run("127.0.0.1:8080", "127.0.0.1:8080", rule), None);
+            assert_eq!(run("batch.localhost", "batch.localhost", rule), None);
+        }
+        // The Node SDK on a non-default port: only with PortOptional.
+        assert_eq!(run("127.0.0.1", "127.0.0.1:8080", http), None);
+        assert_eq!(run("batch.localhost", "batch.localhost:8080", http), None);
+        assert_eq!(run("[::1]", "[::1]:8080", http), None);
+        assert_eq!(
+            run("127.0.0.1", "127.0.0.1:8080", HostRule::Exact),
+            mismatch
+        );
+        assert_eq!(HostRule::default(), HostRule::Exact);
+        // Every other difference is still refused.
+        for (signed, sent) in [
+            ("batch.tencentcloudapi.com", "127.0.0.1:8080"),
+            ("127.0.0.2", "127.0.0.1:8080"),
+            ("127.0.0.1:9090", "127.0.0.1:8080"),
+            ("127.0.0.1:8080", "127.0.0.1"),
+            ("127.0.0.1", "127.0.0.1:80"),
+            ("127.0.0.1", "127.0.0.1:+8080"),
+            ("127.0.0.1", "127.0.0.1:"),
+            ("127.0.0.1:8080", "127.0.0.1:8080:8080"),
+            ("", ":8080"),
+            ("BATCH.localhost", "batch.localhost:8080"),
+            ("[::1", "[::1:8080"),
+            ("::1", "::1:8080"),
+        ] {
+            assert_eq!(run(signed, sent, http), mismatch, "{signed} sent as {sent}");
+        }
+        // The alternative is tried only when the signature also verifies with it: a wrong key
+        // is refused whatever the host.
+        let wrong = Credentials {
+            secret_key: "wrong",
+            ..creds(None)
+        };
+        let auth = signed_for("127.0.0.1", body);
+        let h = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:8080"),
+            ("x-tc-timestamp", ts.as_str()),
+        ];
+        let received = Received {
+            query: "",
+            headers: &h,
+            body,
+        };
+        assert_eq!(
+            verify_with(&received, &wrong, TS, http),
+            Err(Failure::SignatureMismatch)
+        );
     }
 
     #[test]
