@@ -5,13 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Each library crate and its layer (see docs/architecture.md).
-const LAYERS: [(&str, u32); 8] = [
+const LAYERS: [(&str, u32); 9] = [
     ("polybatch-protocol", 0),
     ("polybatch-sim", 1),
     ("polybatch", 2),
     ("polybatch-http", 3),
     ("polybatch-azure", 4),
     ("polybatch-tencent", 4),
+    ("polybatch-aws", 4),
     ("polybatch-emulator", 4),
     ("polybatch-cli", 5),
 ];

@@ -142,6 +142,15 @@ pub enum Placement {
         /// The CVM image id, for example `img-xxxxxxxx`.
         image_id: String,
     },
+    /// An AWS Batch job queue and the job definition the job's containers start from
+    /// (name, `name:revision` or ARN); the spec's command, image-independent settings and
+    /// resources become container overrides.
+    AwsJobQueue {
+        /// The job queue (name or ARN).
+        job_queue: String,
+        /// The job definition (name, `name:revision` or ARN).
+        job_definition: String,
+    },
 }
 
 impl Placement {
@@ -151,6 +160,7 @@ impl Placement {
             Placement::AzurePool { .. } => "azure_pool",
             Placement::TencentEnvironment { .. } => "tencent_environment",
             Placement::TencentManaged { .. } => "tencent_managed",
+            Placement::AwsJobQueue { .. } => "aws_job_queue",
         }
     }
 }
@@ -379,6 +389,11 @@ pub struct ExportedJob {
 }
 
 impl ExportedJob {
+    /// An export of `spec`, with the provider fields it could not carry (`dropped`).
+    pub fn new(spec: JobSpec, dropped: Vec<String>) -> Self {
+        ExportedJob { spec, dropped }
+    }
+
     /// Every field that would not travel to another provider: the extension fields and the
     /// dropped ones.
     pub fn unportable(&self) -> Vec<String> {

@@ -23,6 +23,8 @@ pub struct SubmitCapabilities {
     pub placement_tencent_environment: bool,
     /// [`Placement::TencentManaged`] is accepted.
     pub placement_tencent_managed: bool,
+    /// [`Placement::AwsJobQueue`] is accepted.
+    pub placement_aws_job_queue: bool,
     /// `TaskSpec::image` is honoured.
     pub container_image: bool,
     /// `TaskSpec::resources.vcpus` is honoured.
@@ -78,6 +80,7 @@ impl SubmitCapabilities {
             placement_azure_pool: true,
             placement_tencent_environment: true,
             placement_tencent_managed: true,
+            placement_aws_job_queue: true,
             container_image: true,
             vcpus: true,
             memory: true,
@@ -101,6 +104,7 @@ impl SubmitCapabilities {
                 && o.placement_tencent_environment,
             placement_tencent_managed: self.placement_tencent_managed
                 && o.placement_tencent_managed,
+            placement_aws_job_queue: self.placement_aws_job_queue && o.placement_aws_job_queue,
             container_image: self.container_image && o.container_image,
             vcpus: self.vcpus && o.vcpus,
             memory: self.memory && o.memory,
@@ -124,6 +128,7 @@ impl SubmitCapabilities {
             Placement::AzurePool { .. } => self.placement_azure_pool,
             Placement::TencentEnvironment { .. } => self.placement_tencent_environment,
             Placement::TencentManaged { .. } => self.placement_tencent_managed,
+            Placement::AwsJobQueue { .. } => self.placement_aws_job_queue,
         }
     }
 

@@ -59,6 +59,7 @@ pub fn submit_capabilities() -> SubmitCapabilities {
     let mut c = SubmitCapabilities::all();
     c.placement_tencent_environment = false;
     c.placement_tencent_managed = false;
+    c.placement_aws_job_queue = false;
     // Tasks take their machine from the pool; there is no per-task request.
     c.vcpus = false;
     c.memory = false;

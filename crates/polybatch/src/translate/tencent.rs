@@ -20,6 +20,7 @@ pub const MAX_TAGS: usize = 10;
 pub fn submit_capabilities() -> SubmitCapabilities {
     let mut c = SubmitCapabilities::all();
     c.placement_azure_pool = false;
+    c.placement_aws_job_queue = false;
     // The instance type sizes the machine; there is no per-task request.
     c.vcpus = false;
     c.memory = false;

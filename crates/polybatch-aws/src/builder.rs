@@ -1,0 +1,223 @@
+//! [`AwsBatchBuilder`]: an AWS Batch backend from the standard AWS configuration (the SDK's
+//! own chain: environment, shared config and credentials files with profiles, SSO, web
+//! identity, ECS and EC2 instance metadata), with the overrides a caller or a test needs.
+
+use std::fmt;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_batch::config::Credentials;
+use polybatch::secret::Secret;
+use polybatch::{Error, Result};
+
+use crate::backend::AwsBatchBackend;
+use crate::error::BACKEND;
+
+/// Environment variable: the endpoint URL for every AWS service (read by the SDK).
+pub const ENV_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+/// Environment variable: the endpoint URL for AWS Batch only (read by the SDK).
+pub const ENV_ENDPOINT_URL_BATCH: &str = "AWS_ENDPOINT_URL_BATCH";
+/// Environment variable: the region (read by the SDK).
+pub const ENV_REGION: &str = "AWS_REGION";
+/// Environment variable: the shared-config profile (read by the SDK).
+pub const ENV_PROFILE: &str = "AWS_PROFILE";
+/// Environment variable (polybatch's): job queues `list_jobs` lists, comma-separated.
+pub const ENV_JOB_QUEUES: &str = "POLYBATCH_AWS_JOB_QUEUES";
+
+/// Builds an [`AwsBatchBackend`]. Everything is optional: unset, the SDK's default chain
+/// decides (as the AWS CLI does).
+///
+/// ```no_run
+/// # async fn run() -> polybatch::Result<()> {
+/// let backend = polybatch_aws::AwsBatchBuilder::from_env()
+///     .with_region("eu-west-1")
+///     .with_job_queue("research")
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct AwsBatchBuilder {
+    sdk_config: Option<SdkConfig>,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    profile: Option<String>,
+    static_credentials: Option<(String, Secret, Option<Secret>)>,
+    job_queues: Vec<String>,
+    max_attempts: Option<u32>,
+}
+
+impl fmt::Debug for AwsBatchBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsBatchBuilder")
+            .field("sdk_config", &self.sdk_config.as_ref().map(|_| ".."))
+            .field("region", &self.region)
+            .field("endpoint_url", &self.endpoint_url)
+            .field("profile", &self.profile)
+            .field(
+                "static_credentials",
+                &self
+                    .static_credentials
+                    .as_ref()
+                    .map(|(id, key, token)| (mask(id), key.clone(), token.clone())),
+            )
+            .field("job_queues", &self.job_queues)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+/// An access key id shows only its first characters.
+fn mask(id: &str) -> String {
+    let prefix: String = id.chars().take(4).collect();
+    format!("{prefix}…")
+}
+
+impl AwsBatchBuilder {
+    /// An empty builder: the SDK's default chain decides everything at [`build`](Self::build).
+    pub fn new() -> Self {
+        AwsBatchBuilder::default()
+    }
+
+    /// The SDK reads the environment itself (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_BATCH`, the credential variables and files); this adds polybatch's
+    /// own `POLYBATCH_AWS_JOB_QUEUES`.
+    pub fn from_env() -> Self {
+        let mut b = AwsBatchBuilder::new();
+        if let Ok(queues) = std::env::var(ENV_JOB_QUEUES) {
+            b.job_queues = queues
+                .split(',')
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        b
+    }
+
+    /// Uses a configuration the caller already loaded (`aws_config::load_defaults`); the
+    /// other settings here still override it.
+    pub fn with_sdk_config(mut self, config: SdkConfig) -> Self {
+        self.sdk_config = Some(config);
+        self
+    }
+
+    /// The region, e.g. `us-east-1`.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sends every request to this endpoint (moto, the emulator, a VPC endpoint): https, or
+    /// plain http to loopback only.
+    pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// The shared-config profile to load (as `AWS_PROFILE`).
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// Fixed credentials instead of the default chain (tests, emulators).
+    pub fn with_credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+        session_token: Option<String>,
+    ) -> Self {
+        self.static_credentials = Some((
+            access_key_id.into(),
+            Secret::new(secret_access_key.into()),
+            session_token.map(Secret::new),
+        ));
+        self
+    }
+
+    /// A job queue `list_jobs` lists (AWS lists per queue); may be given several times.
+    pub fn with_job_queue(mut self, queue: impl Into<String>) -> Self {
+        self.job_queues.push(queue.into());
+        self
+    }
+
+    /// Attempts per request, the first included (the SDK's standard retry mode; default 3).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(attempts);
+        self
+    }
+
+    /// Loads the configuration (files, credentials chain) and builds the backend. Async, unlike
+    /// the other providers' builders, because the SDK's loader reads files and may ask
+    /// metadata services.
+    pub async fn build(self) -> Result<AwsBatchBackend> {
+        if let Some(url) = &self.endpoint_url {
+            polybatch_http::parse_endpoint(BACKEND, ENV_ENDPOINT_URL, url)?;
+        }
+        if let Some(r) = &self.region
+            && (r.is_empty()
+                || !r
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        {
+            return Err(Error::configuration(
+                BACKEND,
+                ENV_REGION,
+                format!("must be a region name like us-east-1 (got {r:?})"),
+            ));
+        }
+        if self.max_attempts == Some(0) {
+            return Err(Error::configuration(
+                BACKEND,
+                "max_attempts",
+                "must be at least 1",
+            ));
+        }
+        let base = match self.sdk_config {
+            Some(c) => c,
+            None => {
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(p) = &self.profile {
+                    loader = loader.profile_name(p);
+                }
+                if let Some(r) = &self.region {
+                    loader = loader.region(Region::new(r.clone()));
+                }
+                if let Some((id, key, token)) = &self.static_credentials {
+                    loader = loader.credentials_provider(Credentials::new(
+                        id,
+                        key.expose(),
+                        token.as_ref().map(|t| t.expose().to_string()),
+                        None,
+                        "polybatch",
+                    ));
+                }
+                loader.load().await
+            }
+        };
+        let mut config = aws_sdk_batch::config::Builder::from(&base);
+        if let Some(r) = self.region {
+            config = config.region(Region::new(r));
+        }
+        if let Some(url) = self.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        if let Some(n) = self.max_attempts {
+            config = config
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n));
+        }
+        let config = config.build();
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            Error::configuration(
+                BACKEND,
+                ENV_REGION,
+                "is not set, nor is a region in the shared config; set AWS_REGION or with_region",
+            )
+        })?;
+        Ok(AwsBatchBackend::from_parts(
+            aws_sdk_batch::Client::from_conf(config),
+            region,
+            self.job_queues,
+        ))
+    }
+}

@@ -1,0 +1,104 @@
+//! AWS Batch errors as `polybatch::Error`: the one mapping function, over the SDK's
+//! `SdkError` (its service error's code and message, the HTTP status, the request id).
+
+use aws_sdk_batch::config::http::HttpResponse;
+use aws_sdk_batch::error::{ProvideErrorMetadata, SdkError};
+use polybatch::{Error, ErrorContext, Operation, ResourceKind, error_from_status};
+
+/// The backend name in errors.
+pub const BACKEND: &str = "aws";
+
+/// What a request was about, for not-found errors.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Subject {
+    pub resource: Option<(ResourceKind, String)>,
+}
+
+impl Subject {
+    pub(crate) fn job(id: &str) -> Self {
+        Subject {
+            resource: Some((ResourceKind::Job, id.to_string())),
+        }
+    }
+}
+
+/// Any SDK failure as a neutral error.
+///
+/// - `TooManyRequestsException` (HTTP 429) is `Throttled`, and `ServerException` (5xx) a
+///   retryable service error: the SDK has already retried both within its own budget, so
+///   what reaches here is what survived it.
+/// - `ClientException` is the service's "bad request": a message naming a job that does not
+///   exist becomes `NotFound`; others stay a non-retryable service error with the code.
+/// - No answer (construction, dispatch, timeout) is a transport or timeout error, and says
+///   whether the request may have been sent.
+pub(crate) fn map_sdk_error<E>(
+    err: SdkError<E, HttpResponse>,
+    op: Operation,
+    subject: &Subject,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let ctx = ErrorContext::new(BACKEND, op);
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let request_id = service
+                .raw()
+                .headers()
+                .get("x-amzn-requestid")
+                .map(str::to_string);
+            let e = service.err();
+            let code = e.code().unwrap_or("").to_string();
+            let message = e.message().unwrap_or("").to_string();
+            let mut ctx = ctx.with_message(if message.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                message.clone()
+            });
+            if !code.is_empty() {
+                ctx = ctx.with_code(code.clone());
+            }
+            if let Some(id) = request_id {
+                ctx = ctx.with_request_id(id);
+            }
+            let (resource, id) = subject
+                .resource
+                .clone()
+                .unwrap_or((ResourceKind::Other, String::new()));
+            match code.as_str() {
+                "TooManyRequestsException" => Error::throttled(None, ctx),
+                "ServerException" => Error::service(Some(status), true, ctx),
+                "ClientException" if names_missing(&message) => Error::not_found(resource, id, ctx),
+                "ClientException" => Error::service(Some(status), false, ctx),
+                _ => error_from_status(status, None, resource, &id, ctx),
+            }
+        }
+        SdkError::TimeoutError(_) => Error::timeout(ctx.with_message("no answer in time")),
+        SdkError::DispatchFailure(d) => {
+            // An I/O failure of the connector (refused, reset before writing) is treated as
+            // possibly sent unless it is the connect itself: the SDK does not say more.
+            let maybe_sent = !d.is_io();
+            let message = d
+                .as_connector_error()
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "the request could not be sent".to_string());
+            Error::transport(maybe_sent, None, ctx.with_message(message))
+        }
+        SdkError::ConstructionFailure(_) => {
+            Error::invalid_input("request", "the SDK could not build the request", ctx)
+        }
+        SdkError::ResponseError(r) => Error::service(
+            Some(r.raw().status().as_u16()),
+            false,
+            ctx.with_message("the answer could not be read"),
+        ),
+        other => Error::service(None, false, ctx.with_message(other.to_string())),
+    }
+}
+
+/// Whether a `ClientException` message says the job (or queue, or definition) is not there.
+fn names_missing(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("not found") || m.contains("does not exist")
+}

@@ -1,0 +1,129 @@
+//! AWS Batch error answers as neutral errors, through the real SDK: a loopback server answers
+//! each request with one canned AWS error, and the backend's mapping is checked.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use polybatch::{BatchBackend, Error, JobId, StatusOptions};
+use polybatch_aws::{AwsBatchBackend, AwsBatchBuilder};
+
+/// A server answering every request with `status` and an AWS JSON error of type `kind`.
+async fn answering(
+    status: u16,
+    kind: &'static str,
+    message: &'static str,
+) -> (String, Arc<AtomicU32>) {
+    let hits = Arc::new(AtomicU32::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [
+                    ("content-type", "application/json"),
+                    ("x-amzn-errortype", kind),
+                    ("x-amzn-requestid", "req-123"),
+                ],
+                format!(r#"{{"__type":"{kind}","message":"{message}"}}"#),
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
+}
+
+async fn backend(url: &str, attempts: u32) -> AwsBatchBackend {
+    AwsBatchBuilder::new()
+        .with_region("us-east-1")
+        .with_endpoint_url(url)
+        .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+        .with_max_attempts(attempts)
+        .build()
+        .await
+        .unwrap()
+}
+
+async fn status_error(status: u16, kind: &'static str, message: &'static str) -> (Error, u32) {
+    let (url, hits) = answering(status, kind, message).await;
+    let b = backend(&url, 1).await;
+    let e = b
+        .job_status(&JobId::new("j-1").unwrap(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    (e, hits.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retryable_client_errors_are_not() {
+    let (e, _) = status_error(429, "TooManyRequestsException", "Too Many Requests").await;
+    assert!(matches!(e, Error::Throttled { .. }), "{e:?}");
+    assert!(e.is_retryable());
+    assert_eq!(e.code(), Some("TooManyRequestsException"));
+    assert_eq!(e.request_id(), Some("req-123"));
+
+    let (e, _) = status_error(500, "ServerException", "internal").await;
+    assert!(matches!(e, Error::Service { .. }), "{e:?}");
+    assert!(e.is_retryable());
+
+    let (e, _) = status_error(400, "ClientException", "Job j-1 not found").await;
+    assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
+    assert!(!e.is_retryable());
+
+    let (e, _) = status_error(400, "ClientException", "jobs: too many").await;
+    assert!(matches!(e, Error::Service { .. }), "{e:?}");
+    assert!(!e.is_retryable());
+    assert!(!e.to_string().contains("SECRET"), "{e}");
+
+    let (e, _) = status_error(403, "AccessDeniedException", "no").await;
+    assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_sdk_retries_throttling_within_its_attempts() {
+    let (url, hits) = answering(429, "TooManyRequestsException", "slow down").await;
+    let b = backend(&url, 2).await;
+    let e = b
+        .job_status(&JobId::new("j-1").unwrap(), StatusOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Throttled { .. }), "{e:?}");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn bad_configuration_is_refused_before_any_request() {
+    for (builder, key) in [
+        (
+            AwsBatchBuilder::new().with_endpoint_url("http://batch.example.com"),
+            "AWS_ENDPOINT_URL",
+        ),
+        (AwsBatchBuilder::new().with_region("US East"), "AWS_REGION"),
+        (
+            AwsBatchBuilder::new()
+                .with_region("us-east-1")
+                .with_max_attempts(0),
+            "max_attempts",
+        ),
+    ] {
+        match builder.build().await {
+            Err(Error::Configuration { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("expected a configuration error for {key}, got {other:?}"),
+        }
+    }
+    let shown = format!(
+        "{:?}",
+        AwsBatchBuilder::new().with_credentials(
+            "AKIDEXAMPLE",
+            "SECRET-KEY",
+            Some("TOKEN-1".into())
+        )
+    );
+    assert!(
+        !shown.contains("SECRET-KEY") && !shown.contains("TOKEN-1"),
+        "{shown}"
+    );
+}
