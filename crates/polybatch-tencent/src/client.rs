@@ -44,7 +44,6 @@ pub use crate::model::{CONTENT_TYPE, REQUEST_CLIENT};
 /// prefix verifies the same signature as the service itself.
 pub(crate) const CANONICAL_URI: &str = "/";
 
-
 /// Everything one client needs to send requests; shared by all clones of a backend.
 pub(crate) struct Client {
     /// The keys requests are signed with, fixed or refreshed.
@@ -77,7 +76,6 @@ impl fmt::Debug for Client {
             .finish()
     }
 }
-
 
 /// One API action to call.
 pub(crate) struct Call {
