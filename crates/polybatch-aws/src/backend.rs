@@ -6,6 +6,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use aws_sdk_batch::types::JobDetail;
+use polybatch::SubmitCapabilities;
 use polybatch::{
     BatchBackend, Capabilities, DEFAULT_TERMINATE_REASON, DeleteJobOptions, DeleteJobOutcome,
     Error, ErrorContext, ExportJobOptions, ExportedJob, IdempotencyKey, JobId, JobSpec, JobStatus,
@@ -56,7 +57,7 @@ pub fn aws_capabilities() -> Capabilities {
     c.job_status = true;
     c.task_status = true;
     c.submit_job = true;
-    c.submit = crate::lifecycle::submit_capabilities();
+    c.submit = submit_capabilities();
     c.job_statuses = true;
     c.job_statuses_per_request = JOB_IDS_PER_REQUEST;
     c.list_jobs = true;
@@ -67,6 +68,31 @@ pub fn aws_capabilities() -> Capabilities {
     c.list_jobs_server_filters = filters;
     c.list_tasks = true;
     c.export_job = true;
+    c
+}
+
+/// The largest array job.
+pub const MAX_ARRAY_SIZE: u32 = 10_000;
+/// The most tags a job carries.
+const MAX_TAGS: usize = 50;
+
+/// What AWS Batch can express of a spec: one task per job (an array job when it has several
+/// instances), container overrides for the command, environment and resources (the image is
+/// the job definition's), 1 to 10 attempts, priorities 0 to 9999.
+pub fn submit_capabilities() -> SubmitCapabilities {
+    let mut c = SubmitCapabilities::all();
+    c.placement_azure_pool = false;
+    c.placement_tencent_environment = false;
+    c.placement_tencent_managed = false;
+    c.container_image = false;
+    c.dependencies = false;
+    c.max_instance_count = MAX_ARRAY_SIZE;
+    c.max_retries = 9;
+    c.priority = (0, 9999);
+    // Three tags are polybatch's: the key, the submit nonce and the task name.
+    c.max_labels = MAX_TAGS - 3;
+    c.max_name_len = 128;
+    c.max_tasks = 1;
     c
 }
 

@@ -25,11 +25,13 @@ mod lifecycle;
 
 pub use aws_config;
 pub use aws_sdk_batch;
-pub use backend::{AwsBatchBackend, JOB_IDS_PER_REQUEST, aws_capabilities};
+pub use backend::{
+    AwsBatchBackend, JOB_IDS_PER_REQUEST, MAX_ARRAY_SIZE, aws_capabilities, submit_capabilities,
+};
 pub use builder::{
     AwsBatchBuilder, ENV_ENDPOINT_URL, ENV_ENDPOINT_URL_BATCH, ENV_JOB_QUEUES, ENV_PROFILE,
     ENV_REGION,
 };
 pub use convert::{TASK_TAG, job_state, task_state};
 pub use error::BACKEND;
-pub use lifecycle::{MAX_ARRAY_SIZE, MIN_TIMEOUT, job_name, submit_capabilities};
+pub use lifecycle::{MIN_TIMEOUT, job_name};

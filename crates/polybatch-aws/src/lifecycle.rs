@@ -20,8 +20,7 @@ use polybatch::paging::{Page, paginate};
 use polybatch::{
     Command, Error, ErrorContext, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobId, JobSpec,
     JobStatuses, JobStream, ListJobsOptions, ListTasksOptions, Operation, Placement, ResourceKind,
-    Resources, Result, SUBMIT_LABEL, SubmitCapabilities, SubmitJobOutcome, TaskId, TaskSpec,
-    TaskStream,
+    Resources, Result, SUBMIT_LABEL, SubmitJobOutcome, TaskId, TaskSpec, TaskStream,
 };
 
 use crate::backend::{AwsBatchBackend, JOB_IDS_PER_REQUEST};
@@ -30,10 +29,6 @@ use crate::error::{BACKEND, Subject, map_sdk_error};
 
 /// Submit attempts (each preceded by a lookup) before the last error is returned.
 const SUBMIT_ATTEMPTS: u32 = 4;
-/// The largest array job.
-pub const MAX_ARRAY_SIZE: u32 = 10_000;
-/// The most tags a job carries.
-const MAX_TAGS: usize = 50;
 /// The shortest attempt timeout AWS Batch accepts.
 pub const MIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The statuses `ListJobs` takes, one per call.
@@ -46,26 +41,6 @@ const STATUSES: [&str; 7] = [
     "SUCCEEDED",
     "FAILED",
 ];
-
-/// What AWS Batch can express of a spec: one task per job (an array job when it has several
-/// instances), container overrides for the command, environment and resources (the image is
-/// the job definition's), 1 to 10 attempts, priorities 0 to 9999.
-pub fn submit_capabilities() -> SubmitCapabilities {
-    let mut c = SubmitCapabilities::all();
-    c.placement_azure_pool = false;
-    c.placement_tencent_environment = false;
-    c.placement_tencent_managed = false;
-    c.container_image = false;
-    c.dependencies = false;
-    c.max_instance_count = MAX_ARRAY_SIZE;
-    c.max_retries = 9;
-    c.priority = (0, 9999);
-    // Three tags are polybatch's: the key, the submit nonce and the task name.
-    c.max_labels = MAX_TAGS - 3;
-    c.max_name_len = 128;
-    c.max_tasks = 1;
-    c
-}
 
 fn ctx(op: Operation) -> ErrorContext {
     ErrorContext::new(BACKEND, op)
