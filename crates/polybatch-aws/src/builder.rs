@@ -44,6 +44,7 @@ pub struct AwsBatchBuilder {
     static_credentials: Option<(String, Secret, Option<Secret>)>,
     job_queues: Vec<String>,
     max_attempts: Option<u32>,
+    timeouts: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 impl fmt::Debug for AwsBatchBuilder {
@@ -62,6 +63,7 @@ impl fmt::Debug for AwsBatchBuilder {
             )
             .field("job_queues", &self.job_queues)
             .field("max_attempts", &self.max_attempts)
+            .field("timeouts", &self.timeouts)
             .finish()
     }
 }
@@ -147,6 +149,17 @@ impl AwsBatchBuilder {
         self
     }
 
+    /// Per-attempt and whole-operation timeouts (the SDK's `operation_attempt_timeout` and
+    /// `operation_timeout`): a server that accepts and never answers fails within them.
+    pub fn with_timeouts(
+        mut self,
+        attempt: std::time::Duration,
+        total: std::time::Duration,
+    ) -> Self {
+        self.timeouts = Some((attempt, total));
+        self
+    }
+
     /// Loads the configuration (files, credentials chain) and builds the backend. Async, unlike
     /// the other providers' builders, because the SDK's loader reads files and may ask
     /// metadata services.
@@ -205,6 +218,14 @@ impl AwsBatchBuilder {
         if let Some(n) = self.max_attempts {
             config = config
                 .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n));
+        }
+        if let Some((attempt, total)) = self.timeouts {
+            config = config.timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(attempt)
+                    .operation_timeout(total)
+                    .build(),
+            );
         }
         let config = config.build();
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {

@@ -14,7 +14,7 @@ use crate::cli::{ConnectionArgs, OperatorArgs, ProviderName};
 use crate::exit::CliError;
 
 /// The backend for `--provider`, configured from the environment, credential files and flags.
-pub fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+pub async fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
     let mut options = options.clone();
     let profile = match &options.profile {
         Some(name) => Some(crate::profile::load(name)?),
@@ -25,7 +25,7 @@ pub fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> 
     }
     let provider = options.provider.ok_or_else(|| {
         CliError::usage(
-            "no provider: pass --provider azure|tencent, set POLYBATCH_PROVIDER, or use a \
+            "no provider: pass --provider azure|tencent|aws, set POLYBATCH_PROVIDER, or use a \
              --profile that names one",
         )
     })?;
@@ -36,12 +36,44 @@ pub fn build(options: &OperatorArgs) -> Result<Arc<dyn BatchBackend>, CliError> 
         )),
         ProviderName::Azure => azure(&options.connection),
         ProviderName::Tencent => tencent_with(&options.connection, tccli.as_deref()),
+        ProviderName::Aws if tccli.is_some() => Err(CliError::usage(
+            "the profile's tccli_profile applies to provider tencent only",
+        )),
+        ProviderName::Aws => aws(&options.connection).await,
+    }
+}
+
+/// The AWS backend: the SDK reads its own configuration (`AWS_PROFILE`, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL`, the credential chain); flags override the region and endpoint.
+async fn aws(c: &ConnectionArgs) -> Result<Arc<dyn BatchBackend>, CliError> {
+    reject("aws", "--account", c.account.is_some())?;
+    reject("aws", "--api-version", c.api_version.is_some())?;
+    reject("aws", "--secret-id", c.secret_id.is_some())?;
+    reject("aws", "--use-cvm-role", c.use_cvm_role)?;
+    let mut b =
+        polybatch_aws::AwsBatchBuilder::from_env().with_timeouts(c.timeout, c.total_timeout);
+    // AWS_ENDPOINT_URL is the SDK's own; only the flag and the generic variable are ours.
+    if let Some((e, _)) = endpoint(c, None) {
+        b = b.with_endpoint_url(e);
+    }
+    if let Some(r) = &c.region {
+        b = b.with_region(r.clone());
+    }
+    if let Some(n) = c.max_attempts {
+        b = b.with_max_attempts(n);
+    }
+    match b.build().await {
+        Ok(backend) => Ok(Arc::new(backend)),
+        Err(e @ polybatch::Error::Configuration { .. }) => {
+            Err(blame(e, c, endpoint(c, None).as_ref().map(|(_, by)| *by)))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
 /// The backend of `provider` with only an endpoint override (what `polybatch migrate`
 /// builds for each side), configured from that provider's variables and files.
-pub fn build_for(
+pub async fn build_for(
     provider: ProviderName,
     endpoint: Option<String>,
 ) -> Result<Arc<dyn BatchBackend>, CliError> {
@@ -52,6 +84,7 @@ pub fn build_for(
     match provider {
         ProviderName::Azure => azure(&c),
         ProviderName::Tencent => tencent(&c),
+        ProviderName::Aws => aws(&c).await,
     }
 }
 

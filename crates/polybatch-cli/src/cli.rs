@@ -187,6 +187,9 @@ pub enum ProviderName {
     Azure,
     /// Tencent Cloud Batch.
     Tencent,
+    /// AWS Batch (the AWS SDK's configuration: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, the
+    /// credential variables and files; POLYBATCH_AWS_JOB_QUEUES for `jobs list`).
+    Aws,
 }
 
 #[derive(Debug, Subcommand)]

@@ -128,15 +128,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Migrate(args) => migrate::run(args, output).await,
         Command::Job(op) => {
-            let backend = backend::build(&op.options)?;
+            let backend = backend::build(&op.options).await?;
             ops::job(backend, op.command, output).await
         }
         Command::Task(op) => {
-            let backend = backend::build(&op.options)?;
+            let backend = backend::build(&op.options).await?;
             ops::task(backend, op.command, output).await
         }
         Command::Jobs(op) => {
-            let backend = backend::build(&op.options)?;
+            let backend = backend::build(&op.options).await?;
             match op.command {
                 cli::JobsCommand::Terminate(args) => bulk::terminate(backend, args, output).await,
                 cli::JobsCommand::List(args) => lifecycle::list(backend, args, output).await,

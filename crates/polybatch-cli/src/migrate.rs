@@ -20,8 +20,8 @@ pub async fn run(args: MigrateArgs, format: OutputFormat) -> Result<(), CliError
     let job = JobId::new(args.job.clone())?;
     let map: PlacementMap =
         crate::lifecycle::read_file("--placement-map", "a placement map", &args.placement_map)?;
-    let source = build_for(args.from, args.from_endpoint.clone())?;
-    let target = build_for(args.to, args.to_endpoint.clone())?;
+    let source = build_for(args.from, args.from_endpoint.clone()).await?;
+    let target = build_for(args.to, args.to_endpoint.clone()).await?;
     let exported = source.export_job(&job, ExportJobOptions::default()).await?;
     let plan = migrate::plan(
         &exported,
