@@ -449,3 +449,77 @@ async fn sovereign_cloud_endpoints_sign_in_at_their_own_cloud() {
         );
     }
 }
+
+/// App Service's managed identity endpoint, as the SDKs call it (`IDENTITY_ENDPOINT` with
+/// `X-IDENTITY-HEADER`): the token it issues signs Batch requests; the header is required and
+/// only the Batch resource is served.
+#[tokio::test]
+async fn the_app_service_identity_endpoint_answers_as_app_service_does() {
+    let env = Env::start().await;
+    let header = polybatch_emulator::config::DEFAULT_IDENTITY_HEADER;
+    let http = reqwest::Client::new();
+    let get = |resource: &str, secret: Option<&str>| {
+        let mut r = http
+            .get(format!("{}/msi/token", env.running.url()))
+            .query(&[("api-version", "2019-08-01"), ("resource", resource)]);
+        if let Some(s) = secret {
+            r = r.header("X-IDENTITY-HEADER", s);
+        }
+        r.send()
+    };
+    let ok = get("https://batch.core.windows.net/", Some(header))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: serde_json::Value = ok.json().await.unwrap();
+    let expires_on: i64 = body["expires_on"].as_str().unwrap().parse().unwrap();
+    assert!(expires_on > chrono::Utc::now().timestamp());
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["access_token"].as_str().unwrap().to_string();
+
+    #[derive(Debug)]
+    struct Given(String);
+    #[async_trait]
+    impl TokenCredential for Given {
+        async fn get_token(
+            &self,
+            _: &[&str],
+            _: Option<TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            Ok(AccessToken::new(
+                self.0.clone(),
+                time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+            ))
+        }
+    }
+    let backend = env
+        .builder()
+        .with_token_credential(Arc::new(Given(token)))
+        .build()
+        .unwrap();
+    signed_read(&backend)
+        .await
+        .expect("App Service token accepted");
+
+    assert_eq!(
+        get("https://batch.core.windows.net/", None)
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        get("https://batch.core.windows.net/", Some("wrong"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        get("https://storage.azure.com/", Some(header))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}

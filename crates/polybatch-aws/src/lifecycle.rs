@@ -93,6 +93,11 @@ fn resources_of(r: &Resources) -> Vec<ResourceRequirement> {
     out
 }
 
+/// `ListJobs`' continuation: absent or empty means the last page.
+fn next_token(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
 /// A fresh nonce for one submit call, recorded as [`SUBMIT_LABEL`].
 fn nonce() -> String {
     polybatch::translate::azure::submit_nonce()
@@ -149,9 +154,9 @@ impl AwsBatchBackend {
                     }
                 }
             }
-            match reply.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => return Ok(None),
+            match next_token(reply.next_token()) {
+                Some(t) => next = Some(t),
+                None => return Ok(None),
             }
         }
     }
@@ -371,11 +376,7 @@ impl AwsBatchBackend {
                                 .filter_map(|(_, r)| r.ok())
                                 .collect();
                         }
-                        let next = reply
-                            .next_token()
-                            .filter(|t| !t.is_empty())
-                            .map(str::to_string);
-                        Ok(Page::new(items, next))
+                        Ok(Page::new(items, next_token(reply.next_token())))
                     }
                 })
             })
@@ -426,11 +427,7 @@ impl AwsBatchBackend {
                                         .filter(|s| s.status().map(|x| x.as_str()) == Some(status))
                                         .map(|s| convert::child_status(&job, s))
                                         .collect();
-                                    let next = reply
-                                        .next_token()
-                                        .filter(|t| !t.is_empty())
-                                        .map(str::to_string);
-                                    Ok(Page::new(items, next))
+                                    Ok(Page::new(items, next_token(reply.next_token())))
                                 }
                             })
                         })
