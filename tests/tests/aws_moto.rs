@@ -111,6 +111,21 @@ async fn submit_status_list_terminate_and_export_against_moto() {
         .await,
         Err(Error::NotFound { .. })
     ));
+    // Output is a locator: the CloudWatch Logs stream the child wrote to.
+    let out = b
+        .task_output(
+            &array.job,
+            &TaskId::new("1").unwrap(),
+            polybatch::TaskOutputOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!out.complete && out.bytes.is_empty(), "{out:?}");
+    let location = out.location.expect("a log location");
+    assert!(
+        location.starts_with(&format!("cloudwatch-logs:///aws/batch/job/{DEFINITION}/")),
+        "{location}"
+    );
     // A plain job's one task is "0".
     let plain = b
         .task_status(

@@ -6,7 +6,6 @@ use std::fmt;
 
 use async_trait::async_trait;
 use aws_sdk_batch::types::JobDetail;
-use polybatch::SubmitCapabilities;
 use polybatch::{
     BatchBackend, Capabilities, DEFAULT_TERMINATE_REASON, DeleteJobOptions, DeleteJobOutcome,
     Error, ErrorContext, ExportJobOptions, ExportedJob, IdempotencyKey, JobId, JobSpec, JobStatus,
@@ -16,9 +15,13 @@ use polybatch::{
     StatusOptions, SubmitJobOptions, SubmitJobOutcome, TaskId, TaskStatus, TaskStream,
     TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
 };
+use polybatch::{SubmitCapabilities, TaskOutput, TaskOutputOptions};
 
 use crate::convert;
 use crate::error::{BACKEND, Subject, map_sdk_error};
+
+/// The log group AWS Batch jobs write to unless their log configuration names another.
+pub const DEFAULT_LOG_GROUP: &str = "/aws/batch/job";
 
 /// Ids `DescribeJobs` takes in one call.
 pub const JOB_IDS_PER_REQUEST: usize = 100;
@@ -68,6 +71,8 @@ pub fn aws_capabilities() -> Capabilities {
     c.list_jobs_server_filters = filters;
     c.list_tasks = true;
     c.export_job = true;
+    // A locator only: the CloudWatch Logs group and stream (stdout and stderr share it).
+    c.task_output = true;
     c
 }
 
@@ -133,6 +138,37 @@ impl AwsBatchBackend {
             .await
             .map_err(|e| map_sdk_error(e, op, &Subject::default()))?;
         Ok(reply.jobs().to_vec())
+    }
+
+    /// The detail of task `task` of `job`: the job itself for a plain job's task `"0"`, the
+    /// child `job:index` of an array job.
+    pub(crate) async fn task_detail(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        op: Operation,
+    ) -> Result<JobDetail> {
+        let parent = self.describe_one(job.as_str(), op).await?;
+        let is_array = parent.array_properties().and_then(|a| a.size()).is_some();
+        let missing = || {
+            Error::not_found(
+                ResourceKind::Task,
+                task.as_str(),
+                ctx(op).with_message(if is_array {
+                    "an array job's tasks are its child indexes 0..size"
+                } else {
+                    "a plain job has one task, \"0\""
+                }),
+            )
+        };
+        let id = convert::aws_id_of_task(job, task, is_array).ok_or_else(missing)?;
+        if !is_array {
+            return Ok(parent);
+        }
+        self.describe_one(&id, op).await.map_err(|e| match e {
+            Error::NotFound { .. } => missing(),
+            other => other,
+        })
     }
 
     /// One job's detail, or `NotFound` (`DescribeJobs` answers an unknown id with nothing).
@@ -217,29 +253,38 @@ impl BatchBackend for AwsBatchBackend {
         task: &TaskId,
         _options: StatusOptions,
     ) -> Result<TaskStatus> {
-        let op = Operation::TaskStatus;
-        let parent = self.describe_one(job.as_str(), op).await?;
-        let is_array = parent.array_properties().and_then(|a| a.size()).is_some();
-        let missing = || {
-            Error::not_found(
+        let detail = self.task_detail(job, task, Operation::TaskStatus).await?;
+        Ok(convert::task_status(job, task, &detail))
+    }
+
+    async fn task_output_impl(
+        &self,
+        job: &JobId,
+        task: &TaskId,
+        _options: TaskOutputOptions,
+    ) -> Result<TaskOutput> {
+        let op = Operation::TaskOutput;
+        let detail = self.task_detail(job, task, op).await?;
+        let container = detail.container();
+        let Some(stream) = container.and_then(|c| c.log_stream_name()) else {
+            return Err(Error::not_found(
                 ResourceKind::Task,
                 task.as_str(),
-                ctx(op).with_message(if is_array {
-                    "an array job's tasks are its child indexes 0..size"
-                } else {
-                    "a plain job has one task, \"0\""
-                }),
-            )
+                ctx(op).with_message("no log stream yet: the container has not started"),
+            ));
         };
-        let id = convert::aws_id_of_task(job, task, is_array).ok_or_else(missing)?;
-        if !is_array {
-            return Ok(convert::task_status(job, task, &parent));
-        }
-        let child = self.describe_one(&id, op).await.map_err(|e| match e {
-            Error::NotFound { .. } => missing(),
-            other => other,
-        })?;
-        Ok(convert::task_status(job, task, &child))
+        // AWS Batch writes stdout and stderr to one CloudWatch Logs stream; polybatch does not
+        // read CloudWatch, so the output is a locator: empty, incomplete, and where it is.
+        let group = container
+            .and_then(|c| c.log_configuration())
+            .and_then(|l| l.options())
+            .and_then(|o| o.get("awslogs-group"))
+            .map(String::as_str)
+            .unwrap_or(DEFAULT_LOG_GROUP);
+        let mut out = TaskOutput::new(Vec::new());
+        out.complete = false;
+        out.location = Some(format!("cloudwatch-logs://{group}/{stream}"));
+        Ok(out)
     }
 
     fn list_prep_release_status_impl(
