@@ -25,7 +25,7 @@ use polybatch::{
 use polybatch_emulator::EmulatorConfig;
 use polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY;
 use polybatch_protocol::tencent::documented_limit;
-use polybatch_tencent::{DEFAULT_RATE_LIMITS, DescribeJobsOptions, TencentBatchBackend};
+use polybatch_tencent::{DescribeJobsOptions, RATE_LIMITS, Site, TencentBatchBackend};
 use support::tencent::{FOREVER_SECS, TencentEnv, TencentFixture, ZONE, task, uniform_limits};
 
 fn task_id(name: &str) -> TaskId {
@@ -1112,21 +1112,49 @@ async fn documented_default_limits_agree_and_hold_end_to_end() {
         .with_retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    for (action, per_second) in DEFAULT_RATE_LIMITS {
+    // A loopback endpoint is no Tencent site: the conservative (international) limits.
+    for limit in RATE_LIMITS {
         assert_eq!(
-            backend.rate_limit(action),
-            Some(Quota::per_second(*per_second).with_burst(1)),
-            "{action}"
+            backend.rate_limit(limit.action),
+            Some(Quota::per_second(limit.international).with_burst(1)),
+            "{}",
+            limit.action
         );
-        if *action != "DescribeTaskLogs" {
-            assert_eq!(documented_limit(action), Some(*per_second), "{action}");
+        assert_eq!(
+            documented_limit(limit.action),
+            Some(limit.international),
+            "{}",
+            limit.action
+        );
+    }
+    // The China site's endpoints get its (higher) limits, the international site's its own.
+    for (endpoint, site) in [
+        (polybatch_tencent::Endpoint::Default, Site::China),
+        (polybatch_tencent::Endpoint::Regional, Site::China),
+        (
+            polybatch_tencent::Endpoint::International,
+            Site::International,
+        ),
+    ] {
+        let b = env
+            .builder()
+            .with_endpoint(endpoint.clone())
+            .build()
+            .unwrap();
+        for limit in RATE_LIMITS {
+            assert_eq!(
+                b.rate_limit(limit.action),
+                Some(Quota::per_second(limit.at(site)).with_burst(1)),
+                "{endpoint:?} {}",
+                limit.action
+            );
         }
     }
     let fresh = EmulatorConfig::default();
     assert!(fresh.tencent.enforce_rate_limits && fresh.tencent.rate_limits.is_empty());
     assert_eq!(
         uniform_limits(7).tencent.rate_limits.len(),
-        DEFAULT_RATE_LIMITS.len()
+        RATE_LIMITS.len()
     );
 
     // 5 callers at DescribeJob's 2/s, no retries: none refused, paced over 2 s.

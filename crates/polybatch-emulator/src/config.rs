@@ -106,7 +106,10 @@ pub struct TencentConfig {
     pub regions: Vec<String>,
     /// Enforce per-action, per-credential rate limits (`RequestLimitExceeded`).
     pub enforce_rate_limits: bool,
-    /// Requests per second per action, overriding the documented international limits.
+    /// Which site's documented limits are enforced (default international, the conservative
+    /// one).
+    pub site: polybatch_protocol::tencent::Site,
+    /// Requests per second per action, overriding the site's documented limits.
     pub rate_limits: HashMap<String, u32>,
     /// The role the instance metadata service says this "CVM" has
     /// (`/latest/meta-data/cam/security-credentials/`).
@@ -123,6 +126,7 @@ impl fmt::Debug for TencentConfig {
             .field("session_token", &self.session_token)
             .field("regions", &self.regions)
             .field("enforce_rate_limits", &self.enforce_rate_limits)
+            .field("site", &self.site)
             .field("rate_limits", &self.rate_limits)
             .field("cvm_role", &self.cvm_role)
             .field("cvm_role_seconds", &self.cvm_role_seconds)
@@ -143,6 +147,7 @@ impl Default for TencentConfig {
                 "ap-singapore".into(),
             ],
             enforce_rate_limits: true,
+            site: polybatch_protocol::tencent::Site::International,
             rate_limits: HashMap::new(),
             cvm_role: DEFAULT_CVM_ROLE.into(),
             cvm_role_seconds: 7200,

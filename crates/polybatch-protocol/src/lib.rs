@@ -9,7 +9,7 @@
 //!   ([`azure::verify`]), the data-plane api-versions ([`azure::ApiVersion`]).
 //! - [`tencent`]: TC3-HMAC-SHA256 signing ([`tencent::tc3`]) and verification
 //!   ([`tencent::verify`]), the API version and action names, the documented per-action rate
-//!   limits ([`tencent::DEFAULT_RATE_LIMITS`]).
+//!   limits of both sites ([`tencent::RATE_LIMITS`]).
 //! - [`sim_env`]: the task environment variables the simulations read.
 //! - [`constant_time`]: the one constant-time comparison every verifier uses.
 //!

@@ -23,7 +23,7 @@ use crate::credential::{
     check_credential, file_credential, missing,
 };
 use crate::error::BACKEND;
-use crate::rate_limit::ActionRateLimiter;
+use crate::rate_limit::{ActionRateLimiter, Site};
 
 /// Environment variable: the SecretId.
 pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
@@ -248,8 +248,8 @@ impl TencentBatchBuilder {
         self
     }
 
-    /// Overrides the client-side rate limit of one action (defaults: the documented
-    /// international limits, see [`crate::DEFAULT_RATE_LIMITS`]).
+    /// Overrides the client-side rate limit of one action (defaults: the documented limits of
+    /// the endpoint's site, see [`crate::RATE_LIMITS`] and [`crate::Site`]).
     pub fn with_rate_limit(mut self, action: &str, quota: Quota) -> Self {
         self.rate_limits.insert(action.to_string(), quota);
         self
@@ -386,10 +386,11 @@ impl TencentBatchBuilder {
             }
         };
         let http = self.client_options.build_client(BACKEND, &url)?;
+        let site = Site::of_host(url.host_str().unwrap_or(""));
         let limiter = if self.rate_limits_disabled {
             ActionRateLimiter::disabled()
         } else {
-            ActionRateLimiter::new(self.rate_limits)
+            ActionRateLimiter::new(site, self.rate_limits)
         };
         let credentials = match (fixed, self.temporary) {
             (Some(keys), _) => Credentials::Fixed(keys),

@@ -6,8 +6,9 @@
 //!   uses to verify), re-signed with a fresh timestamp on every attempt.
 //! - Responses are HTTP 200 with a `{"Response": {...}}` envelope; `Response.Error` codes map to
 //!   [`polybatch::Error`] variants keeping the code, message and request id.
-//! - Client-side per-action rate limits default to Tencent's documented international limits
-//!   ([`DEFAULT_RATE_LIMITS`]), keyed by (action, region, SecretId) and shared by clones.
+//! - Client-side per-action rate limits default to Tencent's documented limits of the
+//!   endpoint's site ([`RATE_LIMITS`], [`Site`]: China or international), keyed by (action,
+//!   region, credential) and shared by clones.
 //! - Retries use the shared [`polybatch::retry::RetryPolicy`]; `RequestLimitExceeded*` is
 //!   [`polybatch::Error::Throttled`] and retried with backoff.
 //! - Each attempt goes through the shared HTTP layer ([`polybatch_http::send`]), configured by
@@ -59,4 +60,4 @@ pub use extras::{
 };
 /// How the HTTP client connects (from `polybatch-http`, shared with the other providers).
 pub use polybatch_http::{ClientOptions, Proxy};
-pub use rate_limit::{DEFAULT_RATE_LIMITS, default_quota};
+pub use rate_limit::{ActionLimit, RATE_LIMITS, Site, default_quota};

@@ -1,8 +1,9 @@
 //! Client-side per-action rate limits.
 //!
 //! Tencent limits each action per (action, access region, sub-account). The defaults are the
-//! documented international limits, the more conservative of Tencent's two doc sets (reference
-//! §4.1). Every quota has a burst of 1: permits are evenly spaced at `1/rate`, so a server
+//! documented limits of the endpoint's site ([`Site`]: the China site's for
+//! `*.tencentcloudapi.com`, the international site's for `*.intl.tencentcloudapi.com` and, as
+//! the conservative choice, for any other host). Every quota has a burst of 1: permits are evenly spaced at `1/rate`, so a server
 //! enforcing a token bucket of the same rate (whatever its bucket size, even 1) never sees two
 //! requests closer than it allows and never answers `RequestLimitExceeded`. A larger client
 //! burst would only be safe if the server's bucket were at least as large, which Tencent does
@@ -12,13 +13,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use polybatch::rate::{KeyedRateLimiter, Quota};
-pub use polybatch_protocol::tencent::DEFAULT_RATE_LIMITS;
-use polybatch_protocol::tencent::documented_limit;
+use polybatch_protocol::tencent::documented_limit_at;
+pub use polybatch_protocol::tencent::{ActionLimit, RATE_LIMITS, Site};
 
-/// The default quota of `action` (evenly spaced, burst 1), if Tencent documents a limit for it
-/// ([`DEFAULT_RATE_LIMITS`], the table the emulator enforces too).
-pub fn default_quota(action: &str) -> Option<Quota> {
-    documented_limit(action).map(|n| Quota::per_second(n).with_burst(1))
+/// The default quota of `action` on `site` (evenly spaced, burst 1), if Tencent documents a
+/// limit for it ([`RATE_LIMITS`], the table the emulator enforces too).
+pub fn default_quota(site: Site, action: &str) -> Option<Quota> {
+    documented_limit_at(site, action).map(|n| Quota::per_second(n).with_burst(1))
 }
 
 /// The limiter key: action, region, SecretId.
@@ -32,13 +33,13 @@ pub(crate) struct ActionRateLimiter {
 
 impl ActionRateLimiter {
     /// A limiter with the defaults, overridden per action by `overrides`.
-    pub fn new(overrides: HashMap<String, Quota>) -> Self {
+    pub fn new(site: Site, overrides: HashMap<String, Quota>) -> Self {
         let overrides = Arc::new(overrides);
         let keyed = KeyedRateLimiter::new(move |(action, _, _): &RateKey| {
             overrides
                 .get(action)
                 .copied()
-                .or_else(|| default_quota(action))
+                .or_else(|| default_quota(site, action))
         });
         ActionRateLimiter { keyed: Some(keyed) }
     }
@@ -112,7 +113,7 @@ mod tests {
             ("SubmitJob", 7),
             ("DeleteJob", 30),
         ] {
-            let q = default_quota(action).unwrap();
+            let q = default_quota(Site::International, action).unwrap();
             assert_eq!(q.burst, 1, "{action}");
             assert_eq!(
                 q.interval,
@@ -120,17 +121,22 @@ mod tests {
                 "{action}"
             );
         }
-        assert!(default_quota("CreateComputeEnv").is_none());
+        assert!(default_quota(Site::International, "CreateComputeEnv").is_none());
+        // The China site documents higher limits.
+        assert_eq!(
+            default_quota(Site::China, "DescribeJob").map(|q| q.interval),
+            Some(Duration::from_millis(20))
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn sixty_four_callers_get_evenly_spaced_permits() {
-        let l = ActionRateLimiter::new(HashMap::new());
+        let l = ActionRateLimiter::new(Site::International, HashMap::new());
         let times = permit_times(&l, vec![("TerminateJob", "ap-guangzhou", "AKID1"); 64]).await;
         assert_eq!(times, (0..64).map(|i| i * 500).collect::<Vec<u128>>());
         // DescribeTask: 3/s, i.e. every 333.333333 ms; tokio's timer wakes on the next whole
         // millisecond, so each permit lands on the ceiling of its exact slot.
-        let l = ActionRateLimiter::new(HashMap::new());
+        let l = ActionRateLimiter::new(Site::International, HashMap::new());
         let times = permit_times(&l, vec![("DescribeTask", "ap-guangzhou", "AKID1"); 64]).await;
         let want: Vec<u128> = (0..64u128)
             .map(|i| (333_333_333 * i).div_ceil(1_000_000))
@@ -145,7 +151,7 @@ mod tests {
             "TerminateJob".to_string(),
             Quota::per_second(10).with_burst(1),
         );
-        let l = ActionRateLimiter::new(o);
+        let l = ActionRateLimiter::new(Site::International, o);
         let times = permit_times(&l, vec![("TerminateJob", "r", "s"); 5]).await;
         assert_eq!(times, vec![0, 100, 200, 300, 400]);
         assert_eq!(
@@ -156,7 +162,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn clones_share_and_keys_are_independent() {
-        let l = ActionRateLimiter::new(HashMap::new());
+        let l = ActionRateLimiter::new(Site::International, HashMap::new());
         let clone = l.clone();
         let start = Instant::now();
         l.acquire("RetryJobs", "ap-guangzhou", "AKID1").await;

@@ -582,8 +582,21 @@ async fn rate_limit_spaces_attempts_and_clones_share_it() {
         .with_region("ap-guangzhou")
         .build()
         .unwrap();
+    // The default endpoint is the China site's, with its documented limits; the
+    // international endpoint has the international ones.
     assert_eq!(
         default.rate_limit("TerminateJob"),
+        Some(Quota::per_second(10).with_burst(1))
+    );
+    let intl = TencentBatchBuilder::new()
+        .with_secret_id(ID)
+        .with_secret_key(KEY)
+        .with_region("ap-guangzhou")
+        .with_endpoint(Endpoint::International)
+        .build()
+        .unwrap();
+    assert_eq!(
+        intl.rate_limit("TerminateJob"),
         Some(Quota::per_second(2).with_burst(1))
     );
 }

@@ -24,8 +24,8 @@ use polybatch_emulator::{
     StatsSnapshot,
 };
 use polybatch_tencent::{
-    ComputeEnvironment, DEFAULT_RATE_LIMITS, Endpoint, SubmitJobRequest, TaskRequest,
-    TencentBatchBackend, TencentBatchBuilder,
+    ComputeEnvironment, Endpoint, RATE_LIMITS, SubmitJobRequest, TaskRequest, TencentBatchBackend,
+    TencentBatchBuilder,
 };
 
 /// The region every suite uses.
@@ -50,7 +50,8 @@ pub struct TencentEnv {
 /// Emulator limits of `per_second` for every action the client knows.
 pub fn uniform_limits(per_second: u32) -> EmulatorConfig {
     let mut config = EmulatorConfig::default();
-    for (action, _) in DEFAULT_RATE_LIMITS {
+    for limit in RATE_LIMITS {
+        let action = limit.action;
         config
             .tencent
             .rate_limits
@@ -104,7 +105,8 @@ impl TencentEnv {
     /// retries that back off for milliseconds, not seconds.
     pub fn fast_builder(&self) -> TencentBatchBuilder {
         let mut b = self.builder().with_retry_policy(quick_retries());
-        for (action, _) in DEFAULT_RATE_LIMITS {
+        for limit in RATE_LIMITS {
+            let action = limit.action;
             b = b.with_rate_limit(action, Quota::per_second(FAST_RATE).with_burst(1));
         }
         b

@@ -16,8 +16,8 @@ use polybatch_emulator::config::{
 };
 use polybatch_emulator::{Context, Emulator, EmulatorConfig, RunningEmulator, SimClock};
 use polybatch_tencent::{
-    ComputeEnvironment, DEFAULT_RATE_LIMITS, Endpoint, SubmitJobRequest, TaskRequest,
-    TencentBatchBackend, TencentBatchBuilder,
+    ComputeEnvironment, Endpoint, RATE_LIMITS, SubmitJobRequest, TaskRequest, TencentBatchBackend,
+    TencentBatchBuilder,
 };
 
 use crate::exit::CliError;
@@ -54,7 +54,8 @@ impl World {
     /// development credentials.
     pub async fn start() -> Result<World, CliError> {
         let mut config = EmulatorConfig::default();
-        for (action, _) in DEFAULT_RATE_LIMITS {
+        for limit in RATE_LIMITS {
+            let action = limit.action;
             config
                 .tencent
                 .rate_limits
@@ -80,7 +81,8 @@ impl World {
             .with_secret_id(DEFAULT_TENCENT_SECRET_ID)
             .with_secret_key(DEFAULT_TENCENT_SECRET_KEY)
             .with_region(DEFAULT_TENCENT_REGION);
-        for (action, _) in DEFAULT_RATE_LIMITS {
+        for limit in RATE_LIMITS {
+            let action = limit.action;
             tencent =
                 tencent.with_rate_limit(action, Quota::per_second(DEMO_CLIENT_RATE).with_burst(1));
         }

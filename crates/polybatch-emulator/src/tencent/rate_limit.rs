@@ -10,7 +10,7 @@ use polybatch::rate::{Gcra, Quota};
 
 use crate::config::TencentConfig;
 
-pub use polybatch_protocol::tencent::documented_limit;
+pub use polybatch_protocol::tencent::documented_limit_at;
 
 /// One limiter per (action, SecretId, region).
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ impl RateLimits {
             .rate_limits
             .get(action)
             .copied()
-            .or_else(|| documented_limit(action))
+            .or_else(|| documented_limit_at(config.site, action))
         else {
             return true;
         };

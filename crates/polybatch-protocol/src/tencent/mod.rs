@@ -5,7 +5,7 @@ mod rate_limits;
 pub mod tc3;
 pub mod verify;
 
-pub use rate_limits::{DEFAULT_RATE_LIMITS, documented_limit};
+pub use rate_limits::{ActionLimit, RATE_LIMITS, Site, documented_limit, documented_limit_at};
 
 /// The API version of Tencent Cloud Batch (`X-TC-Version`).
 pub const API_VERSION: &str = "2017-03-12";
