@@ -243,3 +243,52 @@ async fn what_aws_cannot_carry_is_refused_before_any_request() {
         .unwrap();
     assert!(all.is_empty(), "{all:?}");
 }
+
+#[tokio::test]
+async fn a_failed_job_is_retried_as_one_resubmission() {
+    let moto = Moto::start_failing().await;
+    let b = moto.backend().await;
+    assert!(!b.capabilities().retry_failed_tasks_in_place);
+    let failed = b
+        .submit_job(spec("flaky", 1), SubmitJobOptions::default())
+        .await
+        .unwrap();
+    let s = until_terminal(&b, &failed.job).await;
+    assert_eq!(s.state, JobState::Failed, "{s:?}");
+    assert!(s.failure.is_some(), "{s:?}");
+
+    let first = b
+        .retry_failed_tasks(&failed.job, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(first.retried.len(), 1, "{first:?}");
+    assert_eq!(first.resubmitted.len(), 1, "{first:?}");
+    let copy = first.resubmitted[0].clone();
+    assert_ne!(copy, failed.job);
+    // Asked again: the same copy, not a second one.
+    let again = b
+        .retry_failed_tasks(&failed.job, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(again.resubmitted.as_slice(), std::slice::from_ref(&copy));
+    // The copy is the same work: same name, command and labels.
+    let exported = b.export_job(&copy, Default::default()).await.unwrap().spec;
+    assert_eq!(exported.name, "flaky");
+    assert_eq!(
+        exported.tasks[0].command,
+        polybatch::Command::Shell("echo hello".into())
+    );
+    assert_eq!(exported.labels.get("team").map(String::as_str), Some("vfx"));
+
+    // An array job cannot be retried in part.
+    let array = b
+        .submit_job(spec("flaky-sweep", 2), SubmitJobOptions::default())
+        .await
+        .unwrap();
+    until_terminal(&b, &array.job).await;
+    let e = b
+        .retry_failed_tasks(&array.job, Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
+}

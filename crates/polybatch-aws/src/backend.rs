@@ -52,13 +52,17 @@ impl fmt::Display for AwsBatchBackend {
 }
 
 /// What AWS Batch supports, honestly: no per-task reactivation, no preparation and release
-/// tasks, no delete (jobs age out after about a week), no retry of failed tasks in place.
+/// tasks, no delete (jobs age out after about a week), and a retry of failed tasks only as a
+/// resubmission of the failed job.
 pub fn aws_capabilities() -> Capabilities {
     let mut c = Capabilities::none();
     c.terminate_job = true;
     c.terminate_job_reason = true;
     c.job_status = true;
     c.task_status = true;
+    // As a resubmission of the failed job: AWS Batch cannot rerun a job.
+    c.retry_failed_tasks = true;
+    c.retry_failed_tasks_in_place = false;
     c.submit_job = true;
     c.submit = submit_capabilities();
     c.job_statuses = true;
@@ -300,10 +304,10 @@ impl BatchBackend for AwsBatchBackend {
 
     async fn retry_failed_tasks_impl(
         &self,
-        _job: &JobId,
+        job: &JobId,
         _options: RetryFailedTasksOptions,
     ) -> Result<RetryFailedTasksOutcome> {
-        Err(Error::unsupported(BACKEND, Operation::RetryFailedTasks))
+        self.retry_failed(job).await
     }
 
     async fn submit_job_impl(

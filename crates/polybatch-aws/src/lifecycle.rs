@@ -16,6 +16,7 @@ use aws_sdk_batch::types::{
     KeyValuesPair, ResourceRequirement, ResourceType, RetryStrategy,
 };
 use futures::StreamExt;
+use polybatch::RetryFailedTasksOutcome;
 use polybatch::paging::{Page, paginate};
 use polybatch::{
     Command, Error, ErrorContext, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobId, JobSpec,
@@ -437,6 +438,48 @@ impl AwsBatchBackend {
             })
             .flatten()
             .boxed()
+    }
+
+    /// `retry_failed_tasks` as AWS Batch allows it: a FAILED plain job is submitted again
+    /// (a copy from its own description), once: the copy carries the key `retry-{job id}`, so a
+    /// repeated call finds it instead of making another. A job that has not failed has nothing
+    /// to retry (a finished one) or cannot be retried yet (`InvalidState`); an array job is
+    /// refused, since a copy would rerun its succeeded children too.
+    pub(crate) async fn retry_failed(&self, job: &JobId) -> Result<RetryFailedTasksOutcome> {
+        let op = Operation::RetryFailedTasks;
+        let d = self.describe_one(job.as_str(), op).await?;
+        let state = d.status().map(|s| s.as_str()).unwrap_or("").to_string();
+        match state.as_str() {
+            "SUCCEEDED" => return Ok(RetryFailedTasksOutcome::new()),
+            "FAILED" => {}
+            _ => {
+                return Err(Error::invalid_state(
+                    Some(state),
+                    ctx(op).with_message("only a FAILED job can be retried; wait for it to finish"),
+                ));
+            }
+        }
+        if d.array_properties().and_then(|a| a.size()).is_some() {
+            return Err(Error::invalid_state(
+                Some(state),
+                ctx(op).with_message(
+                    "an array job cannot be retried in part: submit it again with submit_job",
+                ),
+            ));
+        }
+        let mut spec = self.export(job).await?.spec;
+        let key = IdempotencyKey::new(format!("retry-{job}"))
+            .map_err(|e| Error::invalid_input("job", e.to_string(), ctx(op)))?;
+        spec.idempotency_key = Some(key.clone());
+        let task = spec.tasks.first().map(|t| t.name.clone());
+        let submitted = self
+            .submit(&spec, &key)
+            .await
+            .map_err(|e| e.with_operation(op))?;
+        let mut outcome = RetryFailedTasksOutcome::new();
+        outcome.retried.extend(task);
+        outcome.resubmitted.push(submitted.job);
+        Ok(outcome)
     }
 
     pub(crate) async fn export(&self, job: &JobId) -> Result<ExportedJob> {

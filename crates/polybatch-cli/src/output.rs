@@ -214,6 +214,7 @@ pub fn retry_failed(job: &JobId, o: &RetryFailedTasksOutcome, format: OutputForm
                 .iter()
                 .map(|f| json!({"task_id": f.task_id, "error": error_json(&f.error)}))
                 .collect::<Vec<_>>(),
+            "resubmitted": o.resubmitted,
         })),
         OutputFormat::Table => {
             if o.retried.is_empty() && o.not_retried.is_empty() {
@@ -221,6 +222,9 @@ pub fn retry_failed(job: &JobId, o: &RetryFailedTasksOutcome, format: OutputForm
             }
             for t in &o.retried {
                 outln!("{job}/{t}: retried");
+            }
+            for new in &o.resubmitted {
+                outln!("{job}: resubmitted as {new}");
             }
             for f in &o.not_retried {
                 outln!(

@@ -134,6 +134,7 @@ pub fn tencent_capabilities() -> Capabilities {
     c.job_status = true;
     c.task_status = true;
     c.retry_failed_tasks = true;
+    c.retry_failed_tasks_in_place = true;
     c.submit_job = true;
     c.submit = polybatch::translate::tencent::submit_capabilities();
     c.job_statuses = true;

@@ -41,6 +41,10 @@ pub struct Capabilities {
     pub list_prep_release_select: bool,
     /// `retry_failed_tasks` is supported.
     pub retry_failed_tasks: bool,
+    /// `retry_failed_tasks` runs the failed tasks again in their job. When `false` (AWS
+    /// Batch, which cannot rerun a job), it submits a copy of the failed job instead, named in
+    /// [`crate::RetryFailedTasksOutcome::resubmitted`].
+    pub retry_failed_tasks_in_place: bool,
     /// Preconditions (`If-Match` and friends) are honoured on terminate and reactivate, and
     /// `StatusOptions::if_none_match` on status reads.
     pub conditional_requests: bool,
@@ -131,6 +135,7 @@ impl Capabilities {
             list_prep_release_filter: true,
             list_prep_release_select: true,
             retry_failed_tasks: true,
+            retry_failed_tasks_in_place: true,
             conditional_requests: true,
             server_timeout: true,
             status_select: true,
@@ -166,6 +171,8 @@ impl Capabilities {
             list_prep_release_select: self.list_prep_release_select
                 && other.list_prep_release_select,
             retry_failed_tasks: self.retry_failed_tasks && other.retry_failed_tasks,
+            retry_failed_tasks_in_place: self.retry_failed_tasks_in_place
+                && other.retry_failed_tasks_in_place,
             conditional_requests: self.conditional_requests && other.conditional_requests,
             server_timeout: self.server_timeout && other.server_timeout,
             status_select: self.status_select && other.status_select,

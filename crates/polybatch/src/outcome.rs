@@ -123,6 +123,9 @@ pub struct RetryFailedTasksOutcome {
     pub retried: Vec<TaskId>,
     /// Failed tasks that could not be retried.
     pub not_retried: Vec<RetryFailure>,
+    /// Jobs submitted to run the failed tasks again, by backends that cannot rerun them in
+    /// place (`Capabilities::retry_failed_tasks_in_place` false): follow these, not the old job.
+    pub resubmitted: Vec<crate::JobId>,
 }
 
 impl RetryFailedTasksOutcome {

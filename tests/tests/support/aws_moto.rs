@@ -45,8 +45,21 @@ impl Moto {
     /// Starts moto and seeds it. Panics, saying what to install, when moto is missing: these
     /// tests always run (`.ci/run` installs `moto[server]` from tests/python/requirements.txt).
     pub async fn start() -> Moto {
+        Moto::start_with(false).await
+    }
+
+    /// Starts moto with every job failing at once (`MOTO_SIMPLE_BATCH_FAIL_AFTER=0`).
+    pub async fn start_failing() -> Moto {
+        Moto::start_with(true).await
+    }
+
+    async fn start_with(failing: bool) -> Moto {
         let port = free_port();
-        let child = Command::new("python3")
+        let mut command = Command::new("python3");
+        if failing {
+            command.env("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0");
+        }
+        let child = command
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -37,6 +37,7 @@ pub(crate) fn capabilities() -> Capabilities {
     c.job_status = true;
     c.task_status = true;
     c.retry_failed_tasks = true;
+    c.retry_failed_tasks_in_place = true;
     c.submit_job = true;
     c.submit = crate::translate::tencent::submit_capabilities();
     c.job_statuses = true;
