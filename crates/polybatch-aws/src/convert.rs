@@ -41,6 +41,15 @@ pub fn task_state(s: &str) -> TaskState {
     }
 }
 
+/// A finished task's result from its status.
+fn task_result(s: &str) -> Option<TaskResult> {
+    match s {
+        "SUCCEEDED" => Some(TaskResult::Success),
+        "FAILED" => Some(TaskResult::Failure),
+        _ => None,
+    }
+}
+
 /// Epoch milliseconds as a time; nonsense values are `None`.
 pub fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.filter(|m| *m > 0)
@@ -120,11 +129,7 @@ pub fn task_status(job: &JobId, task: &TaskId, d: &JobDetail) -> TaskStatus {
     status.end_time = time(d.stopped_at());
     status.retry_count = u32::try_from(d.attempts().len().saturating_sub(1)).unwrap_or(u32::MAX);
     status.instance_count = 1;
-    status.result = match s {
-        "SUCCEEDED" => Some(TaskResult::Success),
-        "FAILED" => Some(TaskResult::Failure),
-        _ => None,
-    };
+    status.result = task_result(s);
     if s == "FAILED" {
         status.failure = Some(FailureInfo::new(
             None,
@@ -152,11 +157,7 @@ pub fn child_status(job: &JobId, s: &JobSummary) -> TaskStatus {
     status.start_time = time(s.started_at());
     status.end_time = time(s.stopped_at());
     status.instance_count = 1;
-    status.result = match state {
-        "SUCCEEDED" => Some(TaskResult::Success),
-        "FAILED" => Some(TaskResult::Failure),
-        _ => None,
-    };
+    status.result = task_result(state);
     status
 }
 

@@ -47,6 +47,17 @@ fn ctx(op: Operation) -> ErrorContext {
     ErrorContext::new(BACKEND, op)
 }
 
+/// A job id the service sent, checked: one polybatch cannot hold is a service error.
+fn job_id_of(op: Operation, id: &str) -> Result<JobId> {
+    JobId::new(id).map_err(|_| {
+        Error::service(
+            Some(200),
+            false,
+            ctx(op).with_message(format!("the service answered an invalid job id {id:?}")),
+        )
+    })
+}
+
 /// A job name AWS accepts (letters, digits, `-`, `_`; the first a letter or digit; at most
 /// 128): other characters become `-`.
 pub fn job_name(name: &str) -> String {
@@ -144,13 +155,7 @@ impl AwsBatchBackend {
                     if tag(IDEMPOTENCY_LABEL) == Some(key.as_str())
                         && let Some(id) = d.job_id()
                     {
-                        let job = JobId::new(id).map_err(|_| {
-                            Error::service(
-                                Some(200),
-                                false,
-                                ctx(op).with_message(format!("invalid job id {id:?}")),
-                            )
-                        })?;
+                        let job = job_id_of(op, id)?;
                         return Ok(Some((job, tag(SUBMIT_LABEL) == Some(nonce))));
                     }
                 }
@@ -263,14 +268,7 @@ impl AwsBatchBackend {
                 .await;
             match sent {
                 Ok(reply) => {
-                    let id = reply.job_id().unwrap_or_default();
-                    let job = JobId::new(id).map_err(|_| {
-                        Error::service(
-                            Some(200),
-                            false,
-                            ctx(op).with_message(format!("SubmitJob answered job id {id:?}")),
-                        )
-                    })?;
+                    let job = job_id_of(op, reply.job_id().unwrap_or_default())?;
                     return Ok(SubmitJobOutcome::new(job, true, key.clone()));
                 }
                 Err(e) => {

@@ -23,7 +23,7 @@ use crate::backend::AzureBatchBackend;
 use crate::client::Client;
 use crate::credential::{
     ClientSecretSource, Credential, IdentitySource, IdentityTransport, TokenCache, authority_host,
-    batch_scope, cloud_configuration,
+    batch_scope, cloud_configuration, sdk_reason,
 };
 use crate::signing;
 
@@ -656,9 +656,7 @@ impl AzureBatchBuilder {
         let scope = batch_scope(endpoint);
         let refused = |key: &'static str| {
             move |e: azure_core::Error| {
-                let reason = e.to_string();
-                let reason = reason.lines().next().unwrap_or("").trim().to_string();
-                Error::configuration(BACKEND, key, format!("{kind}: {reason}"))
+                Error::configuration(BACKEND, key, format!("{kind}: {}", sdk_reason(&e)))
             }
         };
         // Requests to the token endpoint: the authority host's client (proxy rules follow its

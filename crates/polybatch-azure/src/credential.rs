@@ -481,10 +481,7 @@ impl TokenSource for IdentitySource {
             .await
             .map_err(|e| {
                 let retryable = matches!(e.kind(), azure_core::error::ErrorKind::Io);
-                // The SDK's messages end with a troubleshooting link on its own line; the
-                // first line is the reason.
-                let reason = e.to_string();
-                let reason = reason.lines().next().unwrap_or("").trim().to_string();
+                let reason = sdk_reason(&e);
                 let ctx = ErrorContext::new(BACKEND, operation).with_message(format!(
                     "{} could not get a token for {}: {reason}",
                     self.kind, self.scope
@@ -502,6 +499,17 @@ impl TokenSource for IdentitySource {
             expires_in: Duration::from_secs(u64::try_from(left).unwrap_or(0)),
         })
     }
+}
+
+/// Why an `azure_identity` call failed, in one line: its messages end with a troubleshooting
+/// link on a line of its own.
+pub(crate) fn sdk_reason(e: &azure_core::Error) -> String {
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 /// The HTTP client `azure_identity` credentials send through: polybatch's own (the same

@@ -341,7 +341,7 @@ impl TencentBatchBuilder {
     /// Checks the configuration and builds the backend. Missing or malformed settings are
     /// [`Error::Configuration`] naming the setting (the first missing one, the message listing
     /// the others).
-    pub fn build(self) -> Result<TencentBatchBackend> {
+    pub fn build(mut self) -> Result<TencentBatchBackend> {
         if let [first, rest @ ..] = self.missing_settings().as_slice()
             && !rest.is_empty()
         {
@@ -351,9 +351,10 @@ impl TencentBatchBuilder {
                 format!("is not set; nor is {}", rest.join(", ")),
             ));
         }
-        let fixed = match &self.temporary {
-            Some(_) => None,
-            None => Some(self.fixed_keys()?),
+        // Checked before anything else, so a missing key is the error reported first.
+        let source = match self.temporary.take() {
+            None => Err(self.fixed_keys()?),
+            Some(temporary) => Ok(temporary),
         };
         let region = self.region.ok_or_else(|| missing(ENV_REGION))?;
         if region.is_empty()
@@ -392,9 +393,9 @@ impl TencentBatchBuilder {
         } else {
             ActionRateLimiter::new(site, self.rate_limits)
         };
-        let credentials = match (fixed, self.temporary) {
-            (Some(keys), _) => Credentials::Fixed(keys),
-            (None, Some(mut source)) => {
+        let credentials = match source {
+            Err(keys) => Credentials::Fixed(keys),
+            Ok(mut source) => {
                 if let TemporaryCredential::OidcRole { sts_endpoint, .. } = &mut source
                     && sts_endpoint == DEFAULT_STS_ENDPOINT
                     && self.endpoint == Endpoint::International
@@ -417,7 +418,6 @@ impl TencentBatchBuilder {
                 };
                 Credentials::temporary(source, http, self.clock.clone())?
             }
-            (None, None) => return Err(missing(ENV_SECRET_ID)),
         };
         Ok(TencentBatchBackend::from_client(Client {
             credentials,

@@ -492,7 +492,7 @@ impl Refreshing {
     ) -> Result<Current> {
         let bad = |why: &str| {
             Error::unauthenticated(
-                self.ctx(operation, what)
+                ErrorContext::new(BACKEND, operation)
                     .with_message(format!("{what} at {} answered {why}", self.endpoint)),
             )
         };
@@ -507,9 +507,15 @@ impl Refreshing {
         if expires_at <= self.now() {
             return Err(bad("keys that have already expired"));
         }
-        check_credential("TmpSecretId", Some(&id))?;
-        check_credential("TmpSecretKey", Some(&key))?;
-        check_credential("Token", Some(&token))?;
+        // Keys the service sent are not the caller's configuration: a malformed one is a
+        // refused sign-in, named but never shown.
+        for (name, value) in [
+            ("TmpSecretId", &id),
+            ("TmpSecretKey", &key),
+            ("Token", &token),
+        ] {
+            check_credential(name, Some(value)).map_err(|_| bad(&format!("a malformed {name}")))?;
+        }
         Ok(Current {
             keys: Keys {
                 secret_id: id,

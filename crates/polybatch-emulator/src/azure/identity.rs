@@ -145,10 +145,10 @@ fn check(
             "Required query variable 'resource' is missing".into(),
         );
     };
-    let as_scope = format!("{}/.default", resource.trim_end_matches('/'));
+    // A resource is its scope without `/.default`, with or without the trailing slash.
     let batch = BATCH_SCOPES.iter().any(|s| {
         s.trim_end_matches("/.default").trim_end_matches('/') == resource.trim_end_matches('/')
-    }) || BATCH_SCOPES.contains(&as_scope.as_str());
+    });
     if !batch {
         return bad(
             "invalid_resource",

@@ -205,6 +205,23 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
             ),
         );
     }
+    // As before client assertions: a missing scope is refused before the credential, a wrong
+    // one after it.
+    let Some(scope) = field("scope") else {
+        return bad(
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'scope'.".into(),
+        );
+    };
+    let unauthorized = |code: u32, text: String| {
+        Err((
+            StatusCode::UNAUTHORIZED,
+            "invalid_client".to_string(),
+            code,
+            text,
+        ))
+    };
     if let Some(assertion) = field("client_assertion") {
         if field("client_assertion_type") != Some(JWT_BEARER) {
             return bad(
@@ -214,50 +231,34 @@ fn check(svc: &AzureService, tenant: &str, body: &[u8]) -> Result<(), AadError> 
             );
         }
         if let Err((code, text)) = check_assertion(assertion, client_id, svc.ctx.auth_clock.now()) {
-            return Err((
-                StatusCode::UNAUTHORIZED,
-                "invalid_client".into(),
-                code,
-                text,
-            ));
+            return unauthorized(code, text);
         }
-        return check_scope(field("scope"), tenant);
+    } else {
+        let secret_ok = field("client_secret").is_some_and(|s| {
+            polybatch_protocol::constant_time::eq(
+                s.as_bytes(),
+                cfg.client_secret.expose().as_bytes(),
+            )
+        });
+        if !secret_ok {
+            return unauthorized(
+                7000215,
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                ),
+            );
+        }
     }
-    let secret_ok = field("client_secret").is_some_and(|s| {
-        let expected = cfg.client_secret.expose().as_bytes();
-        s.len() == expected.len()
-            && s.as_bytes()
-                .iter()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
-    if !secret_ok {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            "invalid_client".into(),
-            7000215,
-            format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-            ),
-        ));
-    }
-    check_scope(field("scope"), tenant)
+    check_scope(scope, tenant)
 }
 
 /// The assertion type of a signed client assertion (RFC 7523).
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn check_scope(scope: Option<&str>, tenant: &str) -> Result<(), AadError> {
+/// A scope the token endpoint serves: the Batch resource's `/.default`.
+fn check_scope(scope: &str, tenant: &str) -> Result<(), AadError> {
     let bad = |error: &str, code: u32, text: String| {
         Err((StatusCode::BAD_REQUEST, error.to_string(), code, text))
-    };
-    let Some(scope) = scope else {
-        return bad(
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'scope'.".into(),
-        );
     };
     if !BATCH_SCOPES.contains(&scope) {
         if !scope.ends_with("/.default") {

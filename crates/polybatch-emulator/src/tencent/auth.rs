@@ -9,7 +9,8 @@
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
-use polybatch_protocol::tencent::verify::{Credentials, HostRule, Received, verify_with};
+pub use polybatch_protocol::tencent::verify::Credentials;
+use polybatch_protocol::tencent::verify::{HostRule, Received, verify_with};
 
 pub use polybatch_protocol::tencent::verify::Verified;
 
@@ -19,10 +20,19 @@ use crate::config::TencentConfig;
 /// The emulator serves plain HTTP: clients leave port 80 out of `Host`.
 const HOST_RULE: HostRule = HostRule::PortOptional { default_port: 80 };
 
+/// The credentials a request is verified with: the configured long-term key.
+pub fn configured(config: &TencentConfig) -> Credentials<'_> {
+    Credentials {
+        secret_id: &config.secret_id,
+        secret_key: config.secret_key.expose(),
+        session_token: config.session_token.as_ref().map(|t| t.expose()),
+    }
+}
+
 /// Verifies a POST to `/` with query `query` (empty for the SDKs), `headers` and `body`
-/// against `config` at auth-clock time `now`.
+/// against `credentials` at auth-clock time `now`.
 pub fn verify(
-    config: &TencentConfig,
+    credentials: &Credentials<'_>,
     headers: &HeaderMap,
     query: &str,
     body: &[u8],
@@ -39,11 +49,6 @@ pub fn verify(
         headers: &pairs,
         body,
     };
-    let credentials = Credentials {
-        secret_id: &config.secret_id,
-        secret_key: config.secret_key.expose(),
-        session_token: config.session_token.as_ref().map(|t| t.expose()),
-    };
-    verify_with(&request, &credentials, now.timestamp(), HOST_RULE)
+    verify_with(&request, credentials, now.timestamp(), HOST_RULE)
         .map_err(|f| ApiError::new(f.code(), f.message()))
 }

@@ -156,20 +156,21 @@ impl TencentService {
             )
             .map(Reply::Fields);
         }
-        let configured = &self.ctx.config.tencent;
+        let config = &self.ctx.config.tencent;
         // Keys the metadata service or STS issued are checked with their own key and token.
-        let issued;
-        let config = match header(headers, "authorization").and_then(sts::signed_secret_id) {
-            Some(id) => match self.issued.lookup(configured, id, now)? {
-                sts::Lookup::Valid(c) => {
-                    issued = c;
-                    &*issued
-                }
-                sts::Lookup::NotIssued => configured,
-            },
-            None => configured,
+        let issued = match header(headers, "authorization").and_then(sts::signed_secret_id) {
+            Some(id) => self.issued.lookup(id, now)?.map(|keys| (id, keys)),
+            None => None,
         };
-        let verified = auth::verify(config, headers, query, body, now)?;
+        let credentials = match &issued {
+            Some((id, keys)) => auth::Credentials {
+                secret_id: id,
+                secret_key: keys.secret_key.expose(),
+                session_token: Some(keys.token.expose()),
+            },
+            None => auth::configured(config),
+        };
+        let verified = auth::verify(&credentials, headers, query, body, now)?;
         match header(headers, "x-tc-version") {
             None => return Err(ApiError::missing("X-TC-Version")),
             Some(API_VERSION) => {}

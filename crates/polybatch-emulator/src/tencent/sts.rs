@@ -15,7 +15,6 @@ use serde_json::{Map, Value, json};
 
 use super::TencentService;
 use super::errors::ApiError;
-use crate::config::TencentConfig;
 use crate::faults::Provider;
 
 /// The STS API version.
@@ -31,10 +30,18 @@ const MAX_DURATION_SECONDS: i64 = 43_200;
 
 /// Keys the emulator issued.
 #[derive(Clone)]
-struct IssuedKeys {
-    secret_key: Secret,
-    token: Secret,
+pub struct IssuedKeys {
+    /// The key requests signed with this SecretId are verified with.
+    pub secret_key: Secret,
+    /// The `X-TC-Token` they must carry.
+    pub token: Secret,
     expires_at: i64,
+}
+
+/// One issue of keys, in the fields both answers use.
+struct Issue {
+    keys: Map<String, Value>,
+    expiry: Map<String, Value>,
 }
 
 /// Every temporary key issued, by SecretId.
@@ -51,35 +58,29 @@ impl std::fmt::Debug for Issued {
     }
 }
 
-/// What a request signed with an issued SecretId is checked against.
-pub enum Lookup {
-    /// Not an issued SecretId: check it against the configured long-term key.
-    NotIssued,
-    /// The configuration to verify the request with: the issued key and its token.
-    Valid(Box<TencentConfig>),
-}
-
 impl Issued {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, IssuedKeys>> {
         self.keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// New keys living `seconds` from `now`; returns the answer's fields.
-    fn issue(&self, now: DateTime<Utc>, seconds: i64) -> Map<String, Value> {
+    /// New keys living `seconds` from `now`, as both answers spell them: `TmpSecretId`,
+    /// `TmpSecretKey`, `Token` (`keys`), and `ExpiredTime`, `Expiration` (`expiry`).
+    fn issue(&self, now: DateTime<Utc>, seconds: i64) -> Issue {
         let id = format!("AKIDtmp{}", uuid::Uuid::new_v4().simple());
         let key = uuid::Uuid::new_v4().simple().to_string();
         let token = format!("tmptoken-{}", uuid::Uuid::new_v4().simple());
         let expires_at = now.timestamp() + seconds;
-        let mut fields = Map::new();
-        fields.insert("TmpSecretId".into(), json!(id));
-        fields.insert("TmpSecretKey".into(), json!(key));
-        fields.insert("Token".into(), json!(token));
-        fields.insert("ExpiredTime".into(), json!(expires_at));
         let expiration = DateTime::from_timestamp(expires_at, 0)
             .unwrap_or(now)
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
-        fields.insert("Expiration".into(), json!(expiration));
+        let mut keys = Map::new();
+        keys.insert("TmpSecretId".into(), json!(id));
+        keys.insert("TmpSecretKey".into(), json!(key));
+        keys.insert("Token".into(), json!(token));
+        let mut expiry = Map::new();
+        expiry.insert("ExpiredTime".into(), json!(expires_at));
+        expiry.insert("Expiration".into(), json!(expiration));
         self.lock().insert(
             id,
             IssuedKeys {
@@ -88,19 +89,19 @@ impl Issued {
                 expires_at,
             },
         );
-        fields
+        Issue { keys, expiry }
     }
 
-    /// How to verify a request whose `Authorization` names `secret_id`, at `now`: an
-    /// expired issued key is refused as the service refuses an expired token.
+    /// The issued keys of `secret_id`, if it is one the emulator issued (else the request is
+    /// checked against the configured long-term key); an expired one is refused as the
+    /// service refuses an expired token.
     pub fn lookup(
         &self,
-        config: &TencentConfig,
         secret_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<Lookup, ApiError> {
+    ) -> Result<Option<IssuedKeys>, ApiError> {
         let Some(keys) = self.lock().get(secret_id).cloned() else {
-            return Ok(Lookup::NotIssued);
+            return Ok(None);
         };
         if now.timestamp() >= keys.expires_at {
             return Err(ApiError::new(
@@ -108,11 +109,7 @@ impl Issued {
                 "The temporary credential has expired.",
             ));
         }
-        let mut config = config.clone();
-        config.secret_id = secret_id.to_string();
-        config.secret_key = keys.secret_key;
-        config.session_token = Some(keys.token);
-        Ok(Lookup::Valid(Box::new(config)))
+        Ok(Some(keys))
     }
 }
 
@@ -187,25 +184,10 @@ pub fn assume_role_with_web_identity(
             }
         },
     };
-    let mut keys = issued.issue(now, seconds);
-    let mut fields = Map::new();
-    fields.insert(
-        "Credentials".into(),
-        json!({
-            "Token": keys.remove("Token"),
-            "TmpSecretId": keys.remove("TmpSecretId"),
-            "TmpSecretKey": keys.remove("TmpSecretKey"),
-        }),
-    );
-    fields.insert(
-        "ExpiredTime".into(),
-        keys.remove("ExpiredTime").unwrap_or(Value::Null),
-    );
-    fields.insert(
-        "Expiration".into(),
-        keys.remove("Expiration").unwrap_or(Value::Null),
-    );
-    Ok(fields)
+    // STS nests the keys under `Credentials`; the expiry stands beside them.
+    let Issue { keys, mut expiry } = issued.issue(now, seconds);
+    expiry.insert("Credentials".into(), Value::Object(keys));
+    Ok(expiry)
 }
 
 fn text(status: StatusCode, body: String) -> Response {
@@ -263,8 +245,11 @@ pub async fn role_keys(
         return text(status, "Not Found".into());
     }
     let seconds = i64::try_from(config.cvm_role_seconds).unwrap_or(MAX_DURATION_SECONDS);
-    let mut fields = service.issued.issue(service.ctx.auth_clock.now(), seconds);
-    fields.insert("Code".into(), json!("Success"));
+    // The metadata service answers the keys and expiry side by side.
+    let Issue { mut keys, expiry } = service.issued.issue(service.ctx.auth_clock.now(), seconds);
+    keys.extend(expiry);
+    keys.insert("Code".into(), json!("Success"));
+    let fields = keys;
     let mut resp = (StatusCode::OK, Value::Object(fields).to_string()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -293,28 +278,20 @@ mod tests {
     fn issued_keys_are_valid_until_they_expire() {
         let issued = Issued::default();
         let now = DateTime::from_timestamp(1_750_000_000, 0).unwrap();
-        let fields = issued.issue(now, 600);
+        let fields = issued.issue(now, 600).keys;
         let id = fields["TmpSecretId"].as_str().unwrap().to_string();
-        let config = TencentConfig::default();
-        match issued.lookup(&config, &id, now).unwrap() {
-            Lookup::Valid(c) => {
-                assert_eq!(c.secret_id, id);
-                assert_eq!(
-                    c.session_token.as_ref().map(|t| t.expose().to_string()),
-                    fields["Token"].as_str().map(String::from)
-                );
-            }
-            Lookup::NotIssued => panic!("issued keys not found"),
-        }
+        let keys = issued.lookup(&id, now).unwrap().expect("issued keys found");
+        assert_eq!(Some(keys.token.expose()), fields["Token"].as_str());
+        assert_eq!(
+            Some(keys.secret_key.expose()),
+            fields["TmpSecretKey"].as_str()
+        );
         let later = now + chrono::Duration::seconds(600);
         assert_eq!(
-            issued.lookup(&config, &id, later).err().map(|e| e.code),
+            issued.lookup(&id, later).err().map(|e| e.code),
             Some("AuthFailure.TokenFailure".to_string())
         );
-        assert!(matches!(
-            issued.lookup(&config, "AKIDother", now),
-            Ok(Lookup::NotIssued)
-        ));
+        assert!(matches!(issued.lookup("AKIDother", now), Ok(None)));
     }
 
     #[test]
