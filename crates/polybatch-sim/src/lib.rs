@@ -7,6 +7,9 @@
 //!
 //! - [`azure`]: a Batch account's jobs, tasks, pools and nodes; job preparation and release
 //!   tasks; refusals are [`azure::Refusal`] with Batch's `BatchError` codes.
+//! - [`aws`]: AWS Batch compute environments, job queues, job definitions and jobs (plain
+//!   and array, with dependencies, attempts and timeouts); refusals are
+//!   [`aws::errors::ApiError`] (`ClientException`).
 //! - [`tencent`]: Tencent Cloud Batch jobs, tasks and instances; refusals are
 //!   [`tencent::Refusal`].
 //!
@@ -15,5 +18,6 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod aws;
 pub mod azure;
 pub mod tencent;
