@@ -77,6 +77,7 @@ pub fn aws_capabilities() -> Capabilities {
     c.export_job = true;
     // A locator only: the CloudWatch Logs group and stream (stdout and stderr share it).
     c.task_output = true;
+    c.task_output_bytes = false;
     c
 }
 
@@ -232,7 +233,13 @@ impl BatchBackend for AwsBatchBackend {
             .send()
             .await
             .map_err(|e| map_sdk_error(e, op, &Subject::job(job.as_str())))?;
-        Ok(TerminateJobOutcome::new(TerminateDisposition::Accepted))
+        // Before STARTING the job is cancelled and never runs; after, it is being stopped.
+        let disposition = if matches!(state, "SUBMITTED" | "PENDING" | "RUNNABLE") {
+            TerminateDisposition::Cancelled
+        } else {
+            TerminateDisposition::Accepted
+        };
+        Ok(TerminateJobOutcome::new(disposition))
     }
 
     async fn reactivate_task_impl(

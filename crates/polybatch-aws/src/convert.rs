@@ -102,6 +102,10 @@ pub fn job_status(job: &JobId, d: &JobDetail) -> JobStatus {
         counts.running = n("RUNNING");
         counts.succeeded = n("SUCCEEDED");
         counts.failed = n("FAILED");
+        // An array job stays PENDING while its children run: it is running once one does.
+        if status.state == JobState::Pending && n("STARTING") + n("RUNNING") > 0 {
+            status.state = JobState::Running;
+        }
         status.task_counts = Some(counts);
     }
     if s == "FAILED" {

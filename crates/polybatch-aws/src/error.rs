@@ -29,6 +29,8 @@ impl Subject {
 ///   what reaches here is what survived it.
 /// - `ClientException` is the service's "bad request": a message naming a job that does not
 ///   exist becomes `NotFound`; others stay a non-retryable service error with the code.
+/// - A refused signature or key is `Unauthenticated`; `AccessDeniedException`
+///   `PermissionDenied`.
 /// - No answer (construction, dispatch, timeout) is a transport or timeout error, and says
 ///   whether the request may have been sent.
 pub(crate) fn map_sdk_error<E>(
@@ -71,6 +73,9 @@ where
                 "ServerException" => Error::service(Some(status), true, ctx),
                 "ClientException" if names_missing(&message) => Error::not_found(resource, id, ctx),
                 "ClientException" => Error::service(Some(status), false, ctx),
+                // The signature or the key was refused: the credentials are wrong.
+                c if AUTHENTICATION_CODES.contains(&c) => Error::unauthenticated(ctx),
+                "AccessDeniedException" => Error::permission_denied(ctx),
                 _ => error_from_status(status, None, resource, &id, ctx),
             }
         }
@@ -96,6 +101,16 @@ where
         other => Error::service(None, false, ctx.with_message(other.to_string())),
     }
 }
+
+/// The codes AWS answers (HTTP 403, or 400 for an expired token) when it does not accept who
+/// signed a request.
+const AUTHENTICATION_CODES: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "ExpiredTokenException",
+];
 
 /// Whether a `ClientException` message says the job (or queue, or definition) is not there.
 fn names_missing(message: &str) -> bool {

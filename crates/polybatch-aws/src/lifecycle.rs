@@ -469,13 +469,14 @@ impl AwsBatchBackend {
         let key = IdempotencyKey::new(format!("retry-{job}"))
             .map_err(|e| Error::invalid_input("job", e.to_string(), ctx(op)))?;
         spec.idempotency_key = Some(key.clone());
-        let task = spec.tasks.first().map(|t| t.name.clone());
+
         let submitted = self
             .submit(&spec, &key)
             .await
             .map_err(|e| e.with_operation(op))?;
         let mut outcome = RetryFailedTasksOutcome::new();
-        outcome.retried.extend(task);
+        // A plain job's one task, as `task_status` names it.
+        outcome.retried.push(convert::task_id_of(None));
         outcome.resubmitted.push(submitted.job);
         Ok(outcome)
     }
@@ -488,6 +489,34 @@ impl AwsBatchBackend {
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         let container = d.container();
+        // What the job got from its definition rather than from its submit: left out, so the
+        // spec is what was submitted (resubmitting it gets the definition's values again).
+        let definition = self.definition_container(d.job_definition(), op).await?;
+        let inherited_env: HashMap<String, String> = definition
+            .as_ref()
+            .map(|c| {
+                c.environment()
+                    .iter()
+                    .filter_map(|kv| Some((kv.name()?.to_string(), kv.value()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let inherited_resources: Vec<(String, String)> = definition
+            .as_ref()
+            .map(|c| {
+                c.resource_requirements()
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.r#type()
+                                .map(|t| t.as_str().to_string())
+                                .unwrap_or_default(),
+                            r.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let raw = container.map(|c| c.command().to_vec()).unwrap_or_default();
         let command = match raw.as_slice() {
             [sh, c, line] if sh == "/bin/sh" && c == "-c" => Command::Shell(line.clone()),
@@ -501,6 +530,7 @@ impl AwsBatchBackend {
         for kv in container.map(|c| c.environment()).unwrap_or_default() {
             if let (Some(k), Some(v)) = (kv.name(), kv.value())
                 && !k.starts_with("AWS_BATCH_")
+                && inherited_env.get(k).map(String::as_str) != Some(v)
             {
                 task.env.insert(k.to_string(), v.to_string());
             }
@@ -510,6 +540,13 @@ impl AwsBatchBackend {
             .unwrap_or_default()
         {
             let v = r.value().unwrap_or_default();
+            let kind = r
+                .r#type()
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_default();
+            if inherited_resources.contains(&(kind, v.to_string())) {
+                continue;
+            }
             match r.r#type() {
                 Some(ResourceType::Vcpu) => task.resources.vcpus = v.parse().ok(),
                 Some(ResourceType::Memory) => task.resources.memory_mib = v.parse().ok(),
@@ -526,9 +563,11 @@ impl AwsBatchBackend {
         if let Some(secs) = d.timeout().and_then(|t| t.attempt_duration_seconds()) {
             task.timeout = Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)));
         }
+        // By name, the definition pinned to its revision: what the job ran, and what the
+        // submit resolves to again.
         let placement = Placement::AwsJobQueue {
-            job_queue: d.job_queue().unwrap_or_default().to_string(),
-            job_definition: d.job_definition().unwrap_or_default().to_string(),
+            job_queue: name_of_arn(d.job_queue().unwrap_or_default()).to_string(),
+            job_definition: name_of_arn(d.job_definition().unwrap_or_default()).to_string(),
         };
         let mut spec = JobSpec::new(d.job_name().unwrap_or_default(), placement, vec![task]);
         spec.idempotency_key = tags
@@ -559,13 +598,49 @@ impl AwsBatchBackend {
     }
 }
 
+impl AwsBatchBackend {
+    /// The container properties of a job definition (by ARN), `None` when it is gone.
+    async fn definition_container(
+        &self,
+        arn: Option<&str>,
+        op: Operation,
+    ) -> Result<Option<aws_sdk_batch::types::ContainerProperties>> {
+        let Some(arn) = arn else { return Ok(None) };
+        let reply = self
+            .client
+            .describe_job_definitions()
+            .job_definitions(arn)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(e, op, &Subject::default()))?;
+        Ok(reply
+            .job_definitions()
+            .first()
+            .and_then(|d| d.container_properties())
+            .cloned())
+    }
+}
+
+/// The resource name of an ARN (`arn:aws:batch:r:a:job-queue/NAME` → `NAME`, a definition's
+/// `NAME:REVISION`); anything else as it is.
+fn name_of_arn(arn: &str) -> &str {
+    match arn
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((_, name)) if !name.is_empty() => name,
+        _ => arn,
+    }
+}
+
 type Extensions = (
     Option<Vec<aws_sdk_batch::types::JobDependency>>,
     Option<HashMap<String, String>>,
 );
 
 /// The `aws` extension: `dependsOn` (job ids, or `{"jobId", "type"}` objects; `type` is
-/// `N_TO_N` or `SEQUENTIAL` for array jobs) and `parameters` (string substitutions of the job
+/// `N_TO_N` or `SEQUENTIAL` for array jobs, and `{"type": "SEQUENTIAL"}` alone runs each child
+/// after the previous) and `parameters` (string substitutions of the job
 /// definition). Anything else is refused before a request is sent.
 fn extensions(spec: &JobSpec, op: Operation) -> Result<Extensions> {
     let Some(ext) = spec.extensions.get(BACKEND) else {
@@ -586,17 +661,29 @@ fn extensions(spec: &JobSpec, op: Operation) -> Result<Extensions> {
                 let mut out = Vec::new();
                 for item in list {
                     let (id, kind) = match item {
-                        serde_json::Value::String(id) => (id.clone(), None),
-                        serde_json::Value::Object(o) => (
-                            o.get("jobId")
-                                .and_then(|v| v.as_str())
-                                .ok_or_else(|| bad("dependsOn[].jobId must be a string".into()))?
-                                .to_string(),
-                            o.get("type").and_then(|v| v.as_str()).map(str::to_string),
-                        ),
+                        serde_json::Value::String(id) => (Some(id.clone()), None),
+                        serde_json::Value::Object(o) => {
+                            let id = match o.get("jobId") {
+                                None => None,
+                                Some(v) => {
+                                    Some(v.as_str().map(str::to_string).ok_or_else(|| {
+                                        bad("dependsOn[].jobId must be a string".into())
+                                    })?)
+                                }
+                            };
+                            let kind = o.get("type").and_then(|v| v.as_str()).map(str::to_string);
+                            // Only SEQUENTIAL (each child after the previous) names no job.
+                            if id.is_none() && kind.as_deref() != Some("SEQUENTIAL") {
+                                return Err(bad(
+                                    "dependsOn[] needs a jobId unless its type is SEQUENTIAL"
+                                        .into(),
+                                ));
+                            }
+                            (id, kind)
+                        }
                         _ => return Err(bad("dependsOn[] must be job ids".into())),
                     };
-                    let mut dep = aws_sdk_batch::types::JobDependency::builder().job_id(id);
+                    let mut dep = aws_sdk_batch::types::JobDependency::builder().set_job_id(id);
                     if let Some(t) = kind {
                         dep =
                             dep.r#type(aws_sdk_batch::types::ArrayJobDependency::from(t.as_str()));
@@ -631,6 +718,17 @@ fn extensions(spec: &JobSpec, op: Operation) -> Result<Extensions> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arns_give_their_resource_names() {
+        assert_eq!(name_of_arn("arn:aws:batch:us-east-1:1:job-queue/q"), "q");
+        assert_eq!(
+            name_of_arn("arn:aws:batch:us-east-1:1:job-definition/d:3"),
+            "d:3"
+        );
+        assert_eq!(name_of_arn("plain"), "plain");
+        assert_eq!(name_of_arn("arn:nothing"), "arn:nothing");
+    }
 
     #[test]
     fn job_names_are_what_aws_accepts() {

@@ -16,16 +16,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Context;
+use crate::aws::AwsService;
 use crate::azure::AzureService;
 use crate::faults::FaultRule;
 use crate::tencent::TencentService;
 
-/// What the admin API reads and steers: the shared context and both simulated services.
+/// What the admin API reads and steers: the shared context and every simulated service.
 #[derive(Clone)]
 pub(crate) struct Admin {
     pub(crate) ctx: Arc<Context>,
     pub(crate) azure: Arc<AzureService>,
     pub(crate) tencent: Arc<TencentService>,
+    pub(crate) aws: Arc<AwsService>,
 }
 
 impl Admin {
@@ -84,6 +86,7 @@ async fn state(State(e): State<Admin>) -> Json<Value> {
         "clock": e.context().sim_clock.now().to_rfc3339(),
         "azure": e.azure.snapshot(),
         "tencent": e.tencent.snapshot(),
+        "aws": e.aws.snapshot(),
     }))
 }
 

@@ -155,6 +155,64 @@ impl Default for TencentConfig {
     }
 }
 
+/// The default AWS access key id (the shape of a real one: `AKIA` and 16 more).
+pub const DEFAULT_AWS_ACCESS_KEY_ID: &str = "AKIAPOLYBATCHEMULATR";
+/// The default AWS secret access key.
+pub const DEFAULT_AWS_SECRET_ACCESS_KEY: &str = "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";
+/// The default AWS region.
+pub const DEFAULT_AWS_REGION: &str = "us-east-1";
+
+/// AWS-side settings.
+#[derive(Clone)]
+pub struct AwsConfig {
+    /// The access key id requests must sign with.
+    pub access_key_id: String,
+    /// The secret access key used to verify SigV4 signatures.
+    pub secret_access_key: Secret,
+    /// The session token of temporary credentials: when set, `X-Amz-Security-Token` must
+    /// equal it; when unset, any token is refused.
+    pub session_token: Option<Secret>,
+    /// Regions served (the credential scope's region must be one of them); each has its own
+    /// jobs, queues and definitions.
+    pub regions: Vec<String>,
+    /// The account id in every ARN.
+    pub account_id: String,
+    /// Requests per second per operation and access key (`*` for every operation), answered
+    /// `TooManyRequestsException` beyond. AWS publishes no per-operation table, so none is
+    /// enforced unless configured.
+    pub rate_limits: HashMap<String, u32>,
+}
+
+impl fmt::Debug for AwsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsConfig")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .field("session_token", &self.session_token)
+            .field("regions", &self.regions)
+            .field("account_id", &self.account_id)
+            .field("rate_limits", &self.rate_limits)
+            .finish()
+    }
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            access_key_id: DEFAULT_AWS_ACCESS_KEY_ID.into(),
+            secret_access_key: Secret::new(DEFAULT_AWS_SECRET_ACCESS_KEY),
+            session_token: None,
+            regions: vec![
+                DEFAULT_AWS_REGION.into(),
+                "us-west-2".into(),
+                "eu-west-1".into(),
+            ],
+            account_id: polybatch_sim::aws::DEFAULT_ACCOUNT.into(),
+            rate_limits: HashMap::new(),
+        }
+    }
+}
+
 /// The whole emulator configuration.
 #[derive(Debug, Clone, Default)]
 pub struct EmulatorConfig {
@@ -162,6 +220,8 @@ pub struct EmulatorConfig {
     pub azure: AzureConfig,
     /// Tencent side.
     pub tencent: TencentConfig,
+    /// AWS side.
+    pub aws: AwsConfig,
     /// When set, every admin API route but `health` requires `Authorization: Bearer <token>`:
     /// the admin API rewrites the service's state, so an emulator reachable from other hosts
     /// must not leave it open.

@@ -2,7 +2,7 @@
 //!
 //! Each provider front end asks [`Faults::take`] once per request, after authentication, with
 //! its own operation name (Azure: `Job_Terminate`, `Task_Get`, ...; Tencent: the action,
-//! `TerminateJob`, ...). A rule with operation `*` matches every operation of its provider.
+//! `TerminateJob`, ...; AWS: the operation, `SubmitJob`, ...). A rule with operation `*` matches every operation of its provider.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +17,8 @@ pub enum Provider {
     Azure,
     /// Tencent Cloud API 3.0.
     Tencent,
+    /// AWS Batch REST-JSON.
+    Aws,
 }
 
 /// What happens to a faulted request.

@@ -1,8 +1,8 @@
 //! # polybatch-emulator
 //!
-//! A local server that speaks the Azure Batch REST protocol and Tencent Cloud Batch API 3.0
-//! over one simulated service, with real authentication checks (Shared Key, Entra ID bearer
-//! tokens, TC3-HMAC-SHA256), the providers' state rules and error codes, rate limits, and
+//! A local server that speaks the Azure Batch REST protocol, Tencent Cloud Batch API 3.0 and
+//! AWS Batch's REST-JSON protocol over simulated services, with real authentication checks
+//! (Shared Key, Entra ID bearer tokens, TC3-HMAC-SHA256, SigV4), the providers' state rules and error codes, rate limits, and
 //! fault injection. The polybatch clients are tested end to end against it, the official
 //! Python SDKs can talk to it, and `polybatch demo` runs on it.
 //!
@@ -18,10 +18,12 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod admin;
+pub mod aws;
 pub mod azure;
 pub mod clock;
 pub mod config;
 pub mod faults;
+mod limiter;
 mod log;
 mod server;
 pub mod stats;
@@ -32,7 +34,7 @@ use std::sync::Arc;
 use polybatch::clock::{Clock, SystemClock};
 
 pub use clock::SimClock;
-pub use config::{AzureConfig, EmulatorConfig, TencentConfig};
+pub use config::{AwsConfig, AzureConfig, EmulatorConfig, TencentConfig};
 pub use faults::{FaultKind, FaultRule, Faults, Provider};
 pub use server::{Emulator, RunningEmulator};
 pub use stats::{Stats, StatsSnapshot};

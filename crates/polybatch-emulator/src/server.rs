@@ -1,4 +1,4 @@
-//! Serving both front ends and the admin API on one listener.
+//! Serving every front end and the admin API on one listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,16 +8,18 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::aws::AwsService;
 use crate::azure::AzureService;
 use crate::tencent::TencentService;
 use crate::{Context, EmulatorConfig};
 
-/// The emulator: both simulated services and their shared context. Clones share state.
+/// The emulator: every simulated service and their shared context. Clones share state.
 #[derive(Debug, Clone)]
 pub struct Emulator {
     ctx: Arc<Context>,
     azure: Arc<AzureService>,
     tencent: Arc<TencentService>,
+    aws: Arc<AwsService>,
 }
 
 impl Emulator {
@@ -32,6 +34,7 @@ impl Emulator {
         Emulator {
             azure: Arc::new(AzureService::new(ctx.clone())),
             tencent: Arc::new(TencentService::new(ctx.clone())),
+            aws: Arc::new(AwsService::new(ctx.clone())),
             ctx,
         }
     }
@@ -51,15 +54,23 @@ impl Emulator {
         &self.tencent
     }
 
-    /// The HTTP router: Azure REST paths, Tencent's `POST /`, and the admin API.
+    /// The simulated AWS Batch service.
+    pub fn aws(&self) -> &Arc<AwsService> {
+        &self.aws
+    }
+
+    /// The HTTP router: Azure REST paths, Tencent's `POST /`, AWS's `/v1/...`, and the admin
+    /// API.
     pub fn router(&self) -> Router {
         Router::new()
             .merge(AzureService::router(&self.azure))
             .merge(TencentService::router(&self.tencent))
+            .merge(AwsService::router(&self.aws))
             .merge(crate::admin::router(crate::admin::Admin {
                 ctx: self.ctx.clone(),
                 azure: self.azure.clone(),
                 tencent: self.tencent.clone(),
+                aws: self.aws.clone(),
             }))
     }
 

@@ -50,6 +50,7 @@ fn provider_name(p: Provider) -> &'static str {
     match p {
         Provider::Azure => "azure",
         Provider::Tencent => "tencent",
+        Provider::Aws => "aws",
     }
 }
 

@@ -5,6 +5,8 @@
 //! `polybatch-tencent`) sign with it; the emulator verifies with it; neither depends on the
 //! other.
 //!
+//! - [`aws`]: SigV4 verification ([`aws::verify`], recomputed with the official `aws-sigv4`),
+//!   the AWS Batch operations and their paths.
 //! - [`azure`]: Shared Key signing ([`azure::shared_key`]) and verification
 //!   ([`azure::verify`]), the data-plane api-versions ([`azure::ApiVersion`]).
 //! - [`tencent`]: TC3-HMAC-SHA256 signing ([`tencent::tc3`]) and verification
@@ -18,6 +20,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod aws;
 pub mod azure;
 pub mod constant_time;
 pub mod sim_env;

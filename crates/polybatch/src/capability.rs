@@ -79,6 +79,9 @@ pub struct Capabilities {
     pub task_output: bool,
     /// `TaskOutputOptions::range` is sent to the service (else applied to what it sends).
     pub task_output_server_range: bool,
+    /// `task_output` returns the bytes a task wrote; when false it returns only where they
+    /// are (`TaskOutput::location`: AWS Batch's CloudWatch Logs stream).
+    pub task_output_bytes: bool,
 }
 
 /// Which [`crate::ListJobsOptions`] filters a service applies itself.
@@ -152,6 +155,7 @@ impl Capabilities {
             terminate_task_instance: true,
             task_output: true,
             task_output_server_range: true,
+            task_output_bytes: true,
         }
     }
 
@@ -194,6 +198,7 @@ impl Capabilities {
             task_output: self.task_output && other.task_output,
             task_output_server_range: self.task_output_server_range
                 && other.task_output_server_range,
+            task_output_bytes: self.task_output_bytes && other.task_output_bytes,
         }
     }
 

@@ -20,6 +20,9 @@ pub enum TerminateDisposition {
     AlreadyTerminating,
     /// The job had already finished; nothing changed.
     AlreadyCompleted,
+    /// The job had not started: it was cancelled and will never run (AWS Batch, whose
+    /// `TerminateJob` cancels a job before `STARTING` and stops one after).
+    Cancelled,
 }
 
 impl fmt::Display for TerminateDisposition {
@@ -28,6 +31,7 @@ impl fmt::Display for TerminateDisposition {
             TerminateDisposition::Accepted => "accepted",
             TerminateDisposition::AlreadyTerminating => "already_terminating",
             TerminateDisposition::AlreadyCompleted => "already_completed",
+            TerminateDisposition::Cancelled => "cancelled",
         })
     }
 }

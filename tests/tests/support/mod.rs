@@ -4,6 +4,7 @@
 //! Every suite compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod aws_moto;
 pub mod azure;
 pub mod node;

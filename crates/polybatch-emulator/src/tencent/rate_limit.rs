@@ -1,21 +1,17 @@
 //! Strict server-side rate limits per (action, SecretId, region), on the auth clock: the
 //! documented international per-API limits unless the configuration overrides them.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use polybatch::rate::{Gcra, Quota};
 
 use crate::config::TencentConfig;
+use crate::limiter::Limiters;
 
 pub use polybatch_protocol::tencent::documented_limit_at;
 
 /// One limiter per (action, SecretId, region).
 #[derive(Debug, Default)]
 pub struct RateLimits {
-    limiters: Mutex<HashMap<(String, String, String), Gcra>>,
+    limiters: Limiters,
 }
 
 impl RateLimits {
@@ -39,22 +35,8 @@ impl RateLimits {
         else {
             return true;
         };
-        // The GCRA's time axis: time since the UNIX epoch on the auth clock.
-        let at = (now - DateTime::UNIX_EPOCH)
-            .to_std()
-            .unwrap_or(Duration::ZERO);
-        let mut map = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (
-            action.to_string(),
-            secret_id.to_string(),
-            region.to_string(),
-        );
-        let quota = Quota::per_second(per_second);
-        let gcra = map.entry(key).or_insert_with(|| Gcra::new(quota));
-        if gcra.quota() != quota {
-            *gcra = Gcra::new(quota);
-        }
-        gcra.check(at).is_ok()
+        self.limiters
+            .admit((action, secret_id, region), per_second, now)
     }
 }
 

@@ -243,6 +243,7 @@ pub struct Job {
     depends_on: Vec<JobDependency>,
     parameters: BTreeMap<String, String>,
     propagate_tags: bool,
+    priority: Option<i64>,
     run: Duration,
     exit_code: i64,
     stops: Vec<Stop>,
@@ -509,6 +510,9 @@ pub struct JobDetail {
     pub job_queue: String,
     /// `status`.
     pub status: Status,
+    /// `schedulingPriority`, when the submit overrode it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduling_priority: Option<i64>,
     /// `statusReason`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
@@ -1014,6 +1018,13 @@ impl Store {
                 )));
             }
         };
+        if let Some(p) = req.scheduling_priority_override
+            && !(0..=9999).contains(&p)
+        {
+            return Err(ApiError::client(format!(
+                "schedulingPriorityOverride must be between 0 and 9999, got {p}"
+            )));
+        }
         let depends_on = req.depends_on.unwrap_or_default();
         if depends_on.len() > MAX_DEPENDS_ON {
             return Err(ApiError::client(format!(
@@ -1121,6 +1132,7 @@ impl Store {
             depends_on,
             parameters,
             propagate_tags,
+            priority: req.scheduling_priority_override,
             run,
             exit_code,
             stops: Vec::new(),
@@ -1298,6 +1310,7 @@ impl Store {
             job_id: id,
             job_queue: job.queue_arn.clone(),
             status,
+            scheduling_priority: job.priority,
             status_reason: (status.is_final() || stopped.is_some()).then(|| plan.reason.clone()),
             attempts,
             created_at: millis(job.created),
@@ -1376,6 +1389,7 @@ impl Store {
             job_id: job.id.clone(),
             job_queue: job.queue_arn.clone(),
             status,
+            scheduling_priority: job.priority,
             status_reason: stop.map(|s| s.reason.clone()),
             attempts: Vec::new(),
             created_at: millis(job.created),

@@ -121,10 +121,19 @@ pub async fn retry_failed_tasks_reports_per_task(
         outcome.not_retried.iter().all(|f| f.task_id != task),
         || format!("retry_failed_tasks({job}) reported {task} both retried and not: {outcome:?}"),
     );
+    // A backend that cannot rerun in place names the new job; the failed one stays failed.
+    let in_place = c.caps().retry_failed_tasks_in_place;
+    c.ensure(in_place == outcome.resubmitted.is_empty(), || {
+        format!(
+            "retry_failed_tasks({job}) resubmitted {:?}, but retry_failed_tasks_in_place is {in_place}",
+            outcome.resubmitted
+        )
+    });
     if c.caps().task_status {
-        let s = c.task_status(&job, &task).await;
+        let rerun = outcome.resubmitted.first().unwrap_or(&job).clone();
+        let s = c.task_status(&rerun, &task).await;
         c.ensure(s.state != TaskState::Failed, || {
-            format!("task {job}/{task} still failed after retry_failed_tasks")
+            format!("task {rerun}/{task} still failed after retry_failed_tasks of {job}")
         });
     }
 }

@@ -50,6 +50,7 @@ pub(crate) fn capabilities() -> Capabilities {
     c.terminate_task = true;
     c.terminate_task_instance = true;
     c.task_output = true;
+    c.task_output_bytes = true;
     // DescribeTaskLogs has no byte range: the trait cuts it from the (at most 2048) bytes.
     c.task_output_server_range = false;
     c

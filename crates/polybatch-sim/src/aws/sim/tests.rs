@@ -1,7 +1,7 @@
-use super::*;
-use crate::aws::requests::{
+use super::requests::{
     ArrayProperties, ContainerOverrides, ContainerProperties, KeyValuesPair, SubmitJob,
 };
+use super::*;
 
 fn t(s: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()

@@ -1,0 +1,286 @@
+//! The simulated AWS Batch service (REST-JSON, API `2016-08-10`) and its front end: `/v1/...`
+//! paths, one simulated account per region.
+//!
+//! Each request goes through, in order: request counting, the route (`handlers::route`),
+//! SigV4 verification (`auth.rs`, recomputed with `aws-sigv4`), fault injection, the
+//! configured rate limit (`TooManyRequestsException`), then the operation (`handlers.rs`)
+//! over `polybatch-sim`'s AWS simulation, answered by `reply.rs`.
+//!
+//! Every region starts with a compute environment, a job queue and a job definition
+//! ([`SEEDED_QUEUE`], [`SEEDED_JOB_DEFINITION`]), so a client can submit at once; tests that
+//! create their own resources are unaffected.
+
+mod auth;
+mod handlers;
+mod reply;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use axum::routing::any;
+use polybatch::clock::Clock;
+use polybatch_sim::aws::Store;
+use polybatch_sim::aws::errors::ApiError;
+use polybatch_sim::aws::requests::{
+    ComputeEnvironmentOrder, ContainerProperties, CreateComputeEnvironment, CreateJobQueue,
+    RegisterJobDefinition, ResourceRequirement,
+};
+use serde_json::{Value, json};
+
+pub use handlers::{Route, route};
+
+use crate::Context;
+use crate::faults::{FaultKind, Provider};
+use crate::limiter::Limiters;
+
+/// The largest body accepted.
+const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The compute environment every region starts with.
+pub const SEEDED_COMPUTE_ENVIRONMENT: &str = "polybatch-ce";
+/// The job queue every region starts with.
+pub const SEEDED_QUEUE: &str = "polybatch-queue";
+/// The job definition every region starts with (revision 1, image `busybox`).
+pub const SEEDED_JOB_DEFINITION: &str = "polybatch-job";
+
+/// The simulated AWS service and its HTTP front end.
+#[derive(Debug)]
+pub struct AwsService {
+    ctx: Arc<Context>,
+    stores: Mutex<HashMap<String, Store>>,
+    limits: Limiters,
+}
+
+/// An answer that failed: status, error type, message.
+struct Refused {
+    status: u16,
+    code: String,
+    message: String,
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Refused {
+            status: e.status(),
+            code: e.code().to_string(),
+            message: e.message,
+        }
+    }
+}
+
+impl From<auth::Failure> for Refused {
+    fn from(f: auth::Failure) -> Self {
+        Refused {
+            status: f.status(),
+            code: f.code().to_string(),
+            message: f.message(),
+        }
+    }
+}
+
+/// A region's account with the seeded resources.
+fn seeded(region: &str, account: &str) -> Store {
+    let mut store = Store::new(region, account);
+    // These cannot fail on an empty store; a failure would only leave the region unseeded.
+    let _ = store.create_compute_environment(CreateComputeEnvironment {
+        compute_environment_name: Some(SEEDED_COMPUTE_ENVIRONMENT.into()),
+        kind: Some("MANAGED".into()),
+        ..Default::default()
+    });
+    let _ = store.create_job_queue(CreateJobQueue {
+        job_queue_name: Some(SEEDED_QUEUE.into()),
+        priority: Some(1),
+        compute_environment_order: Some(vec![ComputeEnvironmentOrder {
+            order: Some(1),
+            compute_environment: Some(SEEDED_COMPUTE_ENVIRONMENT.into()),
+        }]),
+        ..Default::default()
+    });
+    let requirement = |kind: &str, value: &str| ResourceRequirement {
+        kind: Some(kind.into()),
+        value: Some(value.into()),
+    };
+    let _ = store.register_job_definition(RegisterJobDefinition {
+        job_definition_name: Some(SEEDED_JOB_DEFINITION.into()),
+        kind: Some("container".into()),
+        container_properties: Some(ContainerProperties {
+            image: Some("busybox".into()),
+            command: Some(vec!["true".into()]),
+            resource_requirements: Some(vec![
+                requirement("VCPU", "1"),
+                requirement("MEMORY", "512"),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    store
+}
+
+impl AwsService {
+    /// A service over the shared context.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        AwsService {
+            ctx,
+            stores: Mutex::new(HashMap::new()),
+            limits: Limiters::default(),
+        }
+    }
+
+    /// The routes this front end serves: every `/v1/` path (the operation is chosen from the
+    /// method and path, as the service does).
+    pub fn router(service: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/v1/{*rest}", any(handle))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .with_state(service.clone())
+    }
+
+    fn stores(&self) -> MutexGuard<'_, HashMap<String, Store>> {
+        self.stores.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the account of `region` (created, seeded, on first use).
+    pub fn with_store<T>(&self, region: &str, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut stores = self.stores();
+        let account = &self.ctx.config.aws.account_id;
+        let store = stores
+            .entry(region.to_string())
+            .or_insert_with(|| seeded(region, account));
+        f(store)
+    }
+
+    /// A JSON view of the simulated state, for the admin API: per region, every job as
+    /// `DescribeJobs` shows it now, oldest first.
+    pub fn snapshot(&self) -> Value {
+        let now = self.ctx.sim_clock.now();
+        let stores = self.stores();
+        let regions: serde_json::Map<String, Value> = stores
+            .iter()
+            .map(|(region, store)| {
+                let jobs: Vec<Value> = store
+                    .job_ids()
+                    .filter_map(|id| store.detail(id, now))
+                    .filter_map(|d| serde_json::to_value(d).ok())
+                    .collect();
+                (region.clone(), json!({ "jobs": jobs }))
+            })
+            .collect();
+        json!({ "regions": regions })
+    }
+
+    async fn serve(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        let request_id = reply::request_id();
+        let route = route(method.as_str(), uri.path());
+        let operation = route.as_ref().map_or("", |r| r.operation);
+        self.ctx.stats.record_request(Provider::Aws, operation);
+        let (response, outcome) = match self
+            .process(route.as_ref(), method, uri, headers, body)
+            .await
+        {
+            Ok(value) => (reply::success(&value, &request_id), None),
+            Err(r) => {
+                self.ctx.stats.record_error(Provider::Aws, &r.code);
+                (
+                    reply::failure(r.status, &r.code, &r.message, &request_id),
+                    Some(r.code),
+                )
+            }
+        };
+        crate::log::served(
+            "aws",
+            &format!("{method} {}", uri.path()),
+            operation,
+            response.status(),
+            Some(&request_id),
+            outcome.as_deref(),
+        );
+        response
+    }
+
+    async fn process(
+        &self,
+        route: Option<&Route>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Value, Refused> {
+        let config = &self.ctx.config.aws;
+        let now = self.ctx.auth_clock.now();
+        let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
+        // Authentication comes first, as on the service: an unsigned probe learns nothing.
+        let verified = auth::verify(config, method.as_str(), path_and_query, headers, body, now)?;
+        let Some(route) = route else {
+            return Err(Refused {
+                status: 404,
+                code: "UnknownOperationException".into(),
+                message: format!("No operation is served at {method} {}", uri.path()),
+            });
+        };
+        let op = route.operation;
+        let mut lost_answer = None;
+        match self.ctx.faults.take(Provider::Aws, op) {
+            Some(FaultKind::Error { status, code, .. }) => {
+                return Err(Refused {
+                    status,
+                    code,
+                    message: "Injected fault.".into(),
+                });
+            }
+            Some(FaultKind::Delay { millis }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            }
+            Some(FaultKind::LoseAnswer { status, code }) => lost_answer = Some((status, code)),
+            None => {}
+        }
+        let limit = config
+            .rate_limits
+            .get(op)
+            .or_else(|| config.rate_limits.get("*"))
+            .copied();
+        if let Some(per_second) = limit
+            && !self.limits.admit(
+                (op, &verified.access_key_id, &verified.region),
+                per_second,
+                now,
+            )
+        {
+            return Err(ApiError::too_many_requests().into());
+        }
+        let sim_now = self.ctx.sim_clock.now();
+        let answer = self.with_store(&verified.region, |store| {
+            handlers::run(store, route, body, sim_now)
+        });
+        match lost_answer {
+            // The effect stays; only the answer is replaced.
+            Some((status, code)) => Err(Refused {
+                status,
+                code,
+                message: "Injected fault.".into(),
+            }),
+            None => answer.map_err(Refused::from),
+        }
+    }
+}
+
+async fn handle(
+    State(service): State<Arc<AwsService>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    service.serve(&method, &uri, &headers, &body).await
+}
