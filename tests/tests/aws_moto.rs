@@ -292,3 +292,22 @@ async fn a_failed_job_is_retried_as_one_resubmission() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidState { .. }), "{e:?}");
 }
+
+/// The conformance checks moto can serve (it runs every job to SUCCEEDED at once, so the
+/// checks of running, failed and terminating jobs run on the emulator instead,
+/// `aws_e2e.rs`): submit idempotency and bulk status, refusals before any request, listing
+/// filters and delete. Not `errors_carry_context` (it needs a running job) nor
+/// `export_round_trips`: moto 5.2.5 leaves `retryStrategy` and
+/// `schedulingPriority` out of its `DescribeJobs` answer (AWS sends both; the emulator's suite
+/// runs that check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_checks_pass_against_moto() {
+    use polybatch::conformance;
+    let fx = support::aws_moto::MotoFixture::start().await;
+    let b = &fx.backend;
+    conformance::submit_is_idempotent(b, &fx).await;
+    conformance::submit_refuses_before_io(b, &fx).await;
+    conformance::list_jobs_filters(b, &fx).await;
+    conformance::unsupported_fail_before_io(b, &fx).await;
+    conformance::delete_is_idempotent(b, &fx).await;
+}

@@ -24,7 +24,10 @@ async fn official_python_sdk_drives_every_aws_operation() {
         "AWS",
         "aws_sdk_check.py",
         vec!["--url".into(), running.url()],
-        vec![("AWS_ACCESS_KEY_ID", key_id), ("AWS_SECRET_ACCESS_KEY", secret)],
+        vec![
+            ("AWS_ACCESS_KEY_ID", key_id),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+        ],
         "all AWS SDK checks passed",
     )
     .await;

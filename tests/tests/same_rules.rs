@@ -11,6 +11,7 @@ use polybatch::conformance::{MemoryFixture, refusal_table};
 use polybatch::memory::{InMemoryBackend, TencentTask};
 use polybatch::{BatchBackend, TaskId, TerminateJobOptions};
 use polybatch_azure::ApiVersion;
+use support::aws::AwsFixture;
 use support::azure::{Auth, AzureFixture};
 use support::tencent::{self, TencentFixture};
 
@@ -59,6 +60,35 @@ const TENCENT_EXPECTED: [(&str, &str); 14] = [
     ("reactivate in an unknown job", "unsupported"),
     ("status of an unknown job", "not_found:ResourceNotFound.Job"),
     ("terminate an unknown job", "not_found:ResourceNotFound.Job"),
+    ("read an unchanged job with If-None-Match", "unsupported"),
+    ("reactivate a running task", "unsupported"),
+    (
+        "prep/release status of a job without a preparation task",
+        "unsupported",
+    ),
+    ("reactivate a failed task", "unsupported"),
+    ("terminate a completed job", "already_completed"),
+    ("terminate the job with a failed task", "already_completed"),
+    (
+        "terminate that job again once it is terminal",
+        "already_completed",
+    ),
+    (
+        "reactivate the failed task of that terminal job",
+        "unsupported",
+    ),
+];
+
+/// What AWS Batch answers: no reactivate, preconditions or prep/release; unknown jobs are
+/// left out of `DescribeJobs` (not found, no code of the service); a job with a failed task is
+/// `FAILED` (terminal), and the array index a task id must be does not name a task.
+const AWS_EXPECTED: [(&str, &str); 14] = [
+    ("reactivate a succeeded task", "unsupported"),
+    ("reactivate an unknown task", "unsupported"),
+    ("task status of an unknown task", "not_found:-"),
+    ("reactivate in an unknown job", "unsupported"),
+    ("status of an unknown job", "not_found:-"),
+    ("terminate an unknown job", "not_found:-"),
     ("read an unchanged job with If-None-Match", "unsupported"),
     ("reactivate a running task", "unsupported"),
     (
@@ -142,6 +172,16 @@ fn tencent_memory_and_emulator_answer_alike_and_as_tencent_does() {
         owned(refusal_table(&fixture.backend, &fixture).await)
     });
     assert_tables(&TENCENT_EXPECTED, memory, emulator);
+}
+
+#[test]
+fn aws_memory_and_emulator_answer_alike_and_as_aws_does() {
+    let memory = paused(memory_table(InMemoryBackend::aws()));
+    let emulator = real(async {
+        let fixture = AwsFixture::start().await;
+        owned(refusal_table(&fixture.backend, &fixture).await)
+    });
+    assert_tables(&AWS_EXPECTED, memory, emulator);
 }
 
 /// Tencent refuses to terminate a job that is still `SUBMITTED`, until it leaves that state by

@@ -9,22 +9,19 @@ use aws_sdk_batch::types::JobDetail;
 use polybatch::{
     BatchBackend, Capabilities, DEFAULT_TERMINATE_REASON, DeleteJobOptions, DeleteJobOutcome,
     Error, ErrorContext, ExportJobOptions, ExportedJob, IdempotencyKey, JobId, JobSpec, JobStatus,
-    JobStatuses, JobStatusesOptions, JobStream, ListJobsFilters, ListJobsOptions,
-    ListPrepReleaseOptions, ListTasksOptions, Operation, PrepReleaseStream, ReactivateTaskOptions,
-    ReactivateTaskOutcome, ResourceKind, Result, RetryFailedTasksOptions, RetryFailedTasksOutcome,
-    StatusOptions, SubmitJobOptions, SubmitJobOutcome, TaskId, TaskStatus, TaskStream,
-    TerminateDisposition, TerminateJobOptions, TerminateJobOutcome, error_stream,
+    JobStatuses, JobStatusesOptions, JobStream, ListJobsOptions, ListPrepReleaseOptions,
+    ListTasksOptions, Operation, PrepReleaseStream, ReactivateTaskOptions, ReactivateTaskOutcome,
+    ResourceKind, Result, RetryFailedTasksOptions, RetryFailedTasksOutcome, StatusOptions,
+    SubmitJobOptions, SubmitJobOutcome, TaskId, TaskStatus, TaskStream, TerminateDisposition,
+    TerminateJobOptions, TerminateJobOutcome, error_stream,
 };
-use polybatch::{SubmitCapabilities, TaskOutput, TaskOutputOptions};
+use polybatch::{TaskOutput, TaskOutputOptions};
 
 use crate::convert;
 use crate::error::{BACKEND, Subject, map_sdk_error};
 
 /// The log group AWS Batch jobs write to unless their log configuration names another.
 pub const DEFAULT_LOG_GROUP: &str = "/aws/batch/job";
-
-/// Ids `DescribeJobs` takes in one call.
-pub const JOB_IDS_PER_REQUEST: usize = 100;
 
 /// An AWS Batch account in one region.
 #[derive(Clone)]
@@ -51,60 +48,9 @@ impl fmt::Display for AwsBatchBackend {
     }
 }
 
-/// What AWS Batch supports, honestly: no per-task reactivation, no preparation and release
-/// tasks, no delete (jobs age out after about a week), and a retry of failed tasks only as a
-/// resubmission of the failed job.
-pub fn aws_capabilities() -> Capabilities {
-    let mut c = Capabilities::none();
-    c.terminate_job = true;
-    c.terminate_job_reason = true;
-    c.job_status = true;
-    c.task_status = true;
-    // As a resubmission of the failed job: AWS Batch cannot rerun a job.
-    c.retry_failed_tasks = true;
-    c.retry_failed_tasks_in_place = false;
-    c.submit_job = true;
-    c.submit = submit_capabilities();
-    c.job_statuses = true;
-    c.job_statuses_per_request = JOB_IDS_PER_REQUEST;
-    c.list_jobs = true;
-    // ListJobs filters by one status per call; names and labels are matched here (labels
-    // after a DescribeJobs of each page, since ListJobs returns no tags).
-    let mut filters = ListJobsFilters::default();
-    filters.states = true;
-    c.list_jobs_server_filters = filters;
-    c.list_tasks = true;
-    c.export_job = true;
-    // A locator only: the CloudWatch Logs group and stream (stdout and stderr share it).
-    c.task_output = true;
-    c.task_output_bytes = false;
-    c
-}
-
-/// The largest array job.
-pub const MAX_ARRAY_SIZE: u32 = 10_000;
-/// The most tags a job carries.
-const MAX_TAGS: usize = 50;
-
-/// What AWS Batch can express of a spec: one task per job (an array job when it has several
-/// instances), container overrides for the command, environment and resources (the image is
-/// the job definition's), 1 to 10 attempts, priorities 0 to 9999.
-pub fn submit_capabilities() -> SubmitCapabilities {
-    let mut c = SubmitCapabilities::all();
-    c.placement_azure_pool = false;
-    c.placement_tencent_environment = false;
-    c.placement_tencent_managed = false;
-    c.container_image = false;
-    c.dependencies = false;
-    c.max_instance_count = MAX_ARRAY_SIZE;
-    c.max_retries = 9;
-    c.priority = (0, 9999);
-    // Three tags are polybatch's: the key, the submit nonce and the task name.
-    c.max_labels = MAX_TAGS - 3;
-    c.max_name_len = 128;
-    c.max_tasks = 1;
-    c
-}
+pub use polybatch::translate::aws::{
+    JOB_IDS_PER_REQUEST, MAX_ARRAY_SIZE, capabilities as aws_capabilities, submit_capabilities,
+};
 
 fn ctx(op: Operation) -> ErrorContext {
     ErrorContext::new(BACKEND, op)
@@ -234,7 +180,7 @@ impl BatchBackend for AwsBatchBackend {
             .await
             .map_err(|e| map_sdk_error(e, op, &Subject::job(job.as_str())))?;
         // Before STARTING the job is cancelled and never runs; after, it is being stopped.
-        let disposition = if matches!(state, "SUBMITTED" | "PENDING" | "RUNNABLE") {
+        let disposition = if polybatch::translate::aws::is_before_start(state) {
             TerminateDisposition::Cancelled
         } else {
             TerminateDisposition::Accepted

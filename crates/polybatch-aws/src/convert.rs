@@ -4,51 +4,12 @@
 
 use aws_sdk_batch::types::{JobDetail, JobStatus as AwsJobStatus, JobSummary};
 use chrono::{DateTime, Utc};
-use polybatch::{
-    FailureInfo, JobId, JobState, JobStatus, TaskCounts, TaskId, TaskResult, TaskState, TaskStatus,
+use polybatch::{FailureInfo, JobId, JobStatus, TaskCounts, TaskId, TaskStatus};
+
+pub use polybatch::translate::aws::{
+    TASK_TAG, aws_id_of_task, is_hidden_tag, job_state, task_id_of, task_state,
 };
-
-/// The tag holding the spec's task name (an AWS job has no task of its own to name).
-pub const TASK_TAG: &str = "polybatch-task";
-
-/// Tags polybatch keeps for itself; status labels and exports never show them.
-pub fn is_hidden_tag(key: &str) -> bool {
-    key == TASK_TAG || polybatch::RESERVED_LABELS.contains(&key)
-}
-
-/// An AWS Batch job status as a [`JobState`]. RUNNABLE and STARTING are waiting for or
-/// getting compute: pending, as Tencent's RUNNABLE is.
-pub fn job_state(s: &str) -> JobState {
-    match s {
-        "SUBMITTED" => JobState::Submitted,
-        "PENDING" | "RUNNABLE" => JobState::Pending,
-        "STARTING" | "RUNNING" => JobState::Running,
-        "SUCCEEDED" => JobState::Succeeded,
-        "FAILED" => JobState::Failed,
-        _ => JobState::Unknown,
-    }
-}
-
-/// An AWS Batch job status as the [`TaskState`] of the task it stands for.
-pub fn task_state(s: &str) -> TaskState {
-    match s {
-        "SUBMITTED" | "PENDING" | "RUNNABLE" => TaskState::Pending,
-        "STARTING" => TaskState::Preparing,
-        "RUNNING" => TaskState::Running,
-        "SUCCEEDED" => TaskState::Succeeded,
-        "FAILED" => TaskState::Failed,
-        _ => TaskState::Unknown,
-    }
-}
-
-/// A finished task's result from its status.
-fn task_result(s: &str) -> Option<TaskResult> {
-    match s {
-        "SUCCEEDED" => Some(TaskResult::Success),
-        "FAILED" => Some(TaskResult::Failure),
-        _ => None,
-    }
-}
+use polybatch::translate::aws::{array_job_state, task_result};
 
 /// Epoch milliseconds as a time; nonsense values are `None`.
 pub fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
@@ -58,23 +19,6 @@ pub fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
 
 fn status_str(s: Option<&AwsJobStatus>) -> &str {
     s.map(AwsJobStatus::as_str).unwrap_or("")
-}
-
-/// The task id of array child `index`, or of the one task of a plain job.
-pub fn task_id_of(index: Option<i32>) -> TaskId {
-    let name = index.map(|i| i.to_string()).unwrap_or_else(|| "0".into());
-    // Digits are always a valid task id.
-    TaskId::new(name.as_str()).unwrap_or_else(|_| TaskId::new("0").expect("\"0\" is a task id"))
-}
-
-/// The job id AWS uses for task `task` of `job`: `job:index` for an array job's child,
-/// `job` itself for a plain job's one task ("0").
-pub fn aws_id_of_task(job: &JobId, task: &TaskId, is_array: bool) -> Option<String> {
-    match (is_array, task.as_str().parse::<u32>()) {
-        (true, Ok(i)) => Some(format!("{job}:{i}")),
-        (false, Ok(0)) => Some(job.to_string()),
-        _ => None,
-    }
 }
 
 /// A job's status from `DescribeJobs`.
@@ -102,10 +46,7 @@ pub fn job_status(job: &JobId, d: &JobDetail) -> JobStatus {
         counts.running = n("RUNNING");
         counts.succeeded = n("SUCCEEDED");
         counts.failed = n("FAILED");
-        // An array job stays PENDING while its children run: it is running once one does.
-        if status.state == JobState::Pending && n("STARTING") + n("RUNNING") > 0 {
-            status.state = JobState::Running;
-        }
+        status.state = array_job_state(s, n("STARTING") + n("RUNNING"));
         status.task_counts = Some(counts);
     }
     if s == "FAILED" {
@@ -155,7 +96,7 @@ pub fn child_status(job: &JobId, s: &JobSummary) -> TaskStatus {
             .and_then(|id| id.rsplit_once(':'))
             .and_then(|(_, i)| i.parse().ok())
     });
-    let task = task_id_of(index);
+    let task = task_id_of(index.map(i64::from));
     let mut status = TaskStatus::new(job.clone(), task, task_state(state), state);
     status.exit_code = s.container().and_then(|c| c.exit_code());
     status.start_time = time(s.started_at());
@@ -180,44 +121,4 @@ pub fn summary_status(job: &JobId, s: &JobSummary) -> JobStatus {
         ));
     }
     status
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_documented_status_has_a_neutral_state() {
-        for (s, job, task) in [
-            ("SUBMITTED", JobState::Submitted, TaskState::Pending),
-            ("PENDING", JobState::Pending, TaskState::Pending),
-            ("RUNNABLE", JobState::Pending, TaskState::Pending),
-            ("STARTING", JobState::Running, TaskState::Preparing),
-            ("RUNNING", JobState::Running, TaskState::Running),
-            ("SUCCEEDED", JobState::Succeeded, TaskState::Succeeded),
-            ("FAILED", JobState::Failed, TaskState::Failed),
-        ] {
-            assert_eq!(job_state(s), job, "{s}");
-            assert_eq!(task_state(s), task, "{s}");
-        }
-        assert_eq!(job_state("SUCCEED"), JobState::Unknown);
-    }
-
-    #[test]
-    fn tasks_are_array_indexes() {
-        let job = JobId::new("a1b2").unwrap();
-        let t = TaskId::new("7").unwrap();
-        assert_eq!(aws_id_of_task(&job, &t, true).as_deref(), Some("a1b2:7"));
-        assert_eq!(aws_id_of_task(&job, &t, false), None);
-        let zero = TaskId::new("0").unwrap();
-        assert_eq!(aws_id_of_task(&job, &zero, false).as_deref(), Some("a1b2"));
-        assert_eq!(aws_id_of_task(&job, &TaskId::new("x").unwrap(), true), None);
-        assert_eq!(task_id_of(Some(12)).as_str(), "12");
-        assert_eq!(task_id_of(None).as_str(), "0");
-        assert_eq!(time(Some(0)), None);
-        assert_eq!(
-            time(Some(1_700_000_000_000)).map(|t| t.timestamp()),
-            Some(1_700_000_000)
-        );
-    }
 }

@@ -6,7 +6,7 @@ use aws_sdk_batch::error::{ProvideErrorMetadata, SdkError};
 use polybatch::{Error, ErrorContext, Operation, ResourceKind, error_from_status};
 
 /// The backend name in errors.
-pub const BACKEND: &str = "aws";
+pub use polybatch::translate::aws::BACKEND;
 
 /// What a request was about, for not-found errors.
 #[derive(Debug, Clone, Default)]

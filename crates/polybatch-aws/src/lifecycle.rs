@@ -12,14 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_batch::types::{
-    ArrayProperties, ContainerOverrides, JobStatus as AwsJobStatus, JobTimeout, KeyValuePair,
-    KeyValuesPair, ResourceRequirement, ResourceType, RetryStrategy,
+    ArrayJobDependency, ArrayProperties, ContainerOverrides, JobDependency,
+    JobStatus as AwsJobStatus, JobTimeout, KeyValuePair, KeyValuesPair, ResourceRequirement,
+    ResourceType, RetryStrategy,
 };
 use futures::StreamExt;
 use polybatch::RetryFailedTasksOutcome;
 use polybatch::paging::{Page, paginate};
 use polybatch::{
-    Command, Error, ErrorContext, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobId, JobSpec,
+    Error, ErrorContext, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobId, JobSpec,
     JobStatuses, JobStream, ListJobsOptions, ListTasksOptions, Operation, Placement, ResourceKind,
     Resources, Result, SUBMIT_LABEL, SubmitJobOutcome, TaskId, TaskSpec, TaskStream,
 };
@@ -30,18 +31,8 @@ use crate::error::{BACKEND, Subject, map_sdk_error};
 
 /// Submit attempts (each preceded by a lookup) before the last error is returned.
 const SUBMIT_ATTEMPTS: u32 = 4;
-/// The shortest attempt timeout AWS Batch accepts.
-pub const MIN_TIMEOUT: Duration = Duration::from_secs(60);
-/// The statuses `ListJobs` takes, one per call.
-const STATUSES: [&str; 7] = [
-    "SUBMITTED",
-    "PENDING",
-    "RUNNABLE",
-    "STARTING",
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
-];
+use polybatch::translate::aws::{self as translate, STATUSES};
+pub use polybatch::translate::aws::{MIN_TIMEOUT, job_name};
 
 fn ctx(op: Operation) -> ErrorContext {
     ErrorContext::new(BACKEND, op)
@@ -58,51 +49,17 @@ fn job_id_of(op: Operation, id: &str) -> Result<JobId> {
     })
 }
 
-/// A job name AWS accepts (letters, digits, `-`, `_`; the first a letter or digit; at most
-/// 128): other characters become `-`.
-pub fn job_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if !out.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        out.insert(0, 'j');
-    }
-    out.truncate(128);
-    out
-}
-
-fn command_of(task: &TaskSpec) -> Vec<String> {
-    match &task.command {
-        Command::Argv(argv) => argv.clone(),
-        Command::Shell(line) => vec!["/bin/sh".into(), "-c".into(), line.clone()],
-        // `Command` may grow: an unknown form is refused before anything is sent.
-        #[allow(unreachable_patterns)]
-        _ => Vec::new(),
-    }
-}
-
+/// The SDK's resource requirements of the spec's resources.
 fn resources_of(r: &Resources) -> Vec<ResourceRequirement> {
-    let mut out = Vec::new();
-    let mut push = |t: ResourceType, v: String| {
-        out.push(ResourceRequirement::builder().r#type(t).value(v).build());
-    };
-    if let Some(v) = r.vcpus {
-        push(ResourceType::Vcpu, format!("{v}"));
-    }
-    if let Some(m) = r.memory_mib {
-        push(ResourceType::Memory, m.to_string());
-    }
-    if let Some(g) = r.gpus {
-        push(ResourceType::Gpu, g.to_string());
-    }
-    out
+    translate::resources_of(r)
+        .into_iter()
+        .map(|(t, v)| {
+            ResourceRequirement::builder()
+                .r#type(ResourceType::from(t))
+                .value(v)
+                .build()
+        })
+        .collect()
 }
 
 /// `ListJobs`' continuation: absent or empty means the last page.
@@ -173,37 +130,27 @@ impl AwsBatchBackend {
         key: &IdempotencyKey,
     ) -> Result<SubmitJobOutcome> {
         let op = Operation::SubmitJob;
-        let Placement::AwsJobQueue {
-            job_queue,
-            job_definition,
-        } = &spec.placement
-        else {
-            return Err(Error::unsupported_option(BACKEND, op, "placement"));
-        };
-        let [task] = spec.tasks.as_slice() else {
-            return Err(Error::invalid_input(
-                "tasks",
-                "an AWS Batch job runs one task (several instances make an array job)",
-                ctx(op),
-            ));
-        };
-        let command = command_of(task);
-        if command.is_empty() {
-            return Err(Error::invalid_input("tasks[].command", "is empty", ctx(op)));
-        }
-        if let Some(t) = task.timeout
-            && t < MIN_TIMEOUT
-        {
-            return Err(Error::invalid_input(
-                "tasks[].timeout",
-                "AWS Batch accepts attempt timeouts of 60 s or more",
-                ctx(op),
-            ));
-        }
-        let (depends_on, parameters) = extensions(spec, op)?;
-        let name = job_name(&spec.name);
+        let parts = translate::submit_parts(spec)?;
+        let task = parts.task;
+        let (job_queue, job_definition, name) =
+            (parts.job_queue, parts.job_definition, &parts.name);
+        let depends_on = parts.depends_on.as_ref().map(|deps| {
+            deps.iter()
+                .map(|d| {
+                    let mut dep = JobDependency::builder().set_job_id(d.job_id.clone());
+                    if let Some(kind) = &d.kind {
+                        dep = dep.r#type(ArrayJobDependency::from(kind.as_str()));
+                    }
+                    dep.build()
+                })
+                .collect::<Vec<_>>()
+        });
+        let parameters: Option<HashMap<String, String>> = parts
+            .parameters
+            .as_ref()
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         let nonce = nonce();
-        let mut overrides = ContainerOverrides::builder().set_command(Some(command));
+        let mut overrides = ContainerOverrides::builder().set_command(Some(parts.command.clone()));
         for (k, v) in &task.env {
             overrides = overrides.environment(KeyValuePair::builder().name(k).value(v).build());
         }
@@ -213,7 +160,7 @@ impl AwsBatchBackend {
         let overrides = overrides.build();
         let mut last = None;
         for attempt in 0..SUBMIT_ATTEMPTS {
-            if let Some((job, mine)) = self.find(job_queue, &name, key, &nonce).await? {
+            if let Some((job, mine)) = self.find(job_queue, name, key, &nonce).await? {
                 return Ok(SubmitJobOutcome::new(job, mine, key.clone()));
             }
             if attempt > 0 {
@@ -222,7 +169,7 @@ impl AwsBatchBackend {
             let mut request = self
                 .client
                 .submit_job()
-                .job_name(&name)
+                .job_name(name)
                 .job_queue(job_queue)
                 .job_definition(job_definition)
                 .container_overrides(overrides.clone())
@@ -234,26 +181,16 @@ impl AwsBatchBackend {
             for (k, v) in &spec.labels {
                 request = request.tags(k, v);
             }
-            if task.instance_count > 1 {
-                request = request.array_properties(
-                    ArrayProperties::builder()
-                        .size(i32::try_from(task.instance_count).unwrap_or(i32::MAX))
-                        .build(),
-                );
+            if let Some(size) = parts.array_size {
+                request = request.array_properties(ArrayProperties::builder().size(size).build());
             }
-            if let Some(r) = task.max_retries {
-                request = request.retry_strategy(
-                    RetryStrategy::builder()
-                        .attempts(i32::try_from(r.saturating_add(1)).unwrap_or(10))
-                        .build(),
-                );
+            if let Some(attempts) = parts.attempts {
+                request =
+                    request.retry_strategy(RetryStrategy::builder().attempts(attempts).build());
             }
-            if let Some(t) = task.timeout {
-                request = request.timeout(
-                    JobTimeout::builder()
-                        .attempt_duration_seconds(i32::try_from(t.as_secs()).unwrap_or(i32::MAX))
-                        .build(),
-                );
+            if let Some(secs) = parts.timeout_secs {
+                request =
+                    request.timeout(JobTimeout::builder().attempt_duration_seconds(secs).build());
             }
             if let Some(p) = spec.priority {
                 request = request.scheduling_priority_override(p);
@@ -282,7 +219,7 @@ impl AwsBatchBackend {
                 }
             }
         }
-        if let Some((job, mine)) = self.find(job_queue, &name, key, &nonce).await? {
+        if let Some((job, mine)) = self.find(job_queue, name, key, &nonce).await? {
             return Ok(SubmitJobOutcome::new(job, mine, key.clone()));
         }
         Err(last.unwrap_or_else(|| Error::service(None, true, ctx(op))))
@@ -518,10 +455,7 @@ impl AwsBatchBackend {
             })
             .unwrap_or_default();
         let raw = container.map(|c| c.command().to_vec()).unwrap_or_default();
-        let command = match raw.as_slice() {
-            [sh, c, line] if sh == "/bin/sh" && c == "-c" => Command::Shell(line.clone()),
-            _ => Command::Argv(raw),
-        };
+        let command = translate::command_from(&raw);
         let task_name = tags
             .get(TASK_TAG)
             .and_then(|n| TaskId::new(n.as_str()).ok())
@@ -544,15 +478,10 @@ impl AwsBatchBackend {
                 .r#type()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_default();
-            if inherited_resources.contains(&(kind, v.to_string())) {
+            if inherited_resources.contains(&(kind.clone(), v.to_string())) {
                 continue;
             }
-            match r.r#type() {
-                Some(ResourceType::Vcpu) => task.resources.vcpus = v.parse().ok(),
-                Some(ResourceType::Memory) => task.resources.memory_mib = v.parse().ok(),
-                Some(ResourceType::Gpu) => task.resources.gpus = v.parse().ok(),
-                _ => {}
-            }
+            translate::set_resource(&mut task.resources, &kind, v);
         }
         if let Some(size) = d.array_properties().and_then(|a| a.size()) {
             task.instance_count = u32::try_from(size).unwrap_or(1);
@@ -566,8 +495,9 @@ impl AwsBatchBackend {
         // By name, the definition pinned to its revision: what the job ran, and what the
         // submit resolves to again.
         let placement = Placement::AwsJobQueue {
-            job_queue: name_of_arn(d.job_queue().unwrap_or_default()).to_string(),
-            job_definition: name_of_arn(d.job_definition().unwrap_or_default()).to_string(),
+            job_queue: translate::name_of_arn(d.job_queue().unwrap_or_default()).to_string(),
+            job_definition: translate::name_of_arn(d.job_definition().unwrap_or_default())
+                .to_string(),
         };
         let mut spec = JobSpec::new(d.job_name().unwrap_or_default(), placement, vec![task]);
         spec.idempotency_key = tags
@@ -578,21 +508,20 @@ impl AwsBatchBackend {
             .filter(|(k, _)| !convert::is_hidden_tag(k))
             .collect();
         spec.priority = d.scheduling_priority();
-        let mut aws = serde_json::Map::new();
-        let deps: Vec<serde_json::Value> = d
+        let deps: Vec<translate::Dependency> = d
             .depends_on()
             .iter()
-            .filter_map(|dep| dep.job_id().map(|id| serde_json::json!(id)))
+            .map(|dep| translate::Dependency {
+                job_id: dep.job_id().map(str::to_string),
+                kind: dep.r#type().map(|t| t.as_str().to_string()),
+            })
             .collect();
-        if !deps.is_empty() {
-            aws.insert("dependsOn".into(), serde_json::Value::Array(deps));
-        }
-        if let Some(p) = d.parameters().filter(|p| !p.is_empty()) {
-            aws.insert("parameters".into(), serde_json::json!(p));
-        }
-        if !aws.is_empty() {
-            spec.extensions
-                .insert(BACKEND.into(), serde_json::Value::Object(aws));
+        let parameters: BTreeMap<String, String> = d
+            .parameters()
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if let Some(ext) = translate::export_extension(&deps, &parameters) {
+            spec.extensions.insert(BACKEND.into(), ext);
         }
         Ok(ExportedJob::new(spec, Vec::new()))
     }
@@ -618,148 +547,5 @@ impl AwsBatchBackend {
             .first()
             .and_then(|d| d.container_properties())
             .cloned())
-    }
-}
-
-/// The resource name of an ARN (`arn:aws:batch:r:a:job-queue/NAME` → `NAME`, a definition's
-/// `NAME:REVISION`); anything else as it is.
-fn name_of_arn(arn: &str) -> &str {
-    match arn
-        .strip_prefix("arn:")
-        .and_then(|rest| rest.split_once('/'))
-    {
-        Some((_, name)) if !name.is_empty() => name,
-        _ => arn,
-    }
-}
-
-type Extensions = (
-    Option<Vec<aws_sdk_batch::types::JobDependency>>,
-    Option<HashMap<String, String>>,
-);
-
-/// The `aws` extension: `dependsOn` (job ids, or `{"jobId", "type"}` objects; `type` is
-/// `N_TO_N` or `SEQUENTIAL` for array jobs, and `{"type": "SEQUENTIAL"}` alone runs each child
-/// after the previous) and `parameters` (string substitutions of the job
-/// definition). Anything else is refused before a request is sent.
-fn extensions(spec: &JobSpec, op: Operation) -> Result<Extensions> {
-    let Some(ext) = spec.extensions.get(BACKEND) else {
-        return Ok((None, None));
-    };
-    let bad = |why: String| Error::invalid_input("extensions.aws", why, ctx(op));
-    let obj = ext
-        .as_object()
-        .ok_or_else(|| bad("must be an object".into()))?;
-    let mut deps = None;
-    let mut params = None;
-    for (k, v) in obj {
-        match k.as_str() {
-            "dependsOn" => {
-                let list = v
-                    .as_array()
-                    .ok_or_else(|| bad("dependsOn must be an array".into()))?;
-                let mut out = Vec::new();
-                for item in list {
-                    let (id, kind) = match item {
-                        serde_json::Value::String(id) => (Some(id.clone()), None),
-                        serde_json::Value::Object(o) => {
-                            let id = match o.get("jobId") {
-                                None => None,
-                                Some(v) => {
-                                    Some(v.as_str().map(str::to_string).ok_or_else(|| {
-                                        bad("dependsOn[].jobId must be a string".into())
-                                    })?)
-                                }
-                            };
-                            let kind = o.get("type").and_then(|v| v.as_str()).map(str::to_string);
-                            // Only SEQUENTIAL (each child after the previous) names no job.
-                            if id.is_none() && kind.as_deref() != Some("SEQUENTIAL") {
-                                return Err(bad(
-                                    "dependsOn[] needs a jobId unless its type is SEQUENTIAL"
-                                        .into(),
-                                ));
-                            }
-                            (id, kind)
-                        }
-                        _ => return Err(bad("dependsOn[] must be job ids".into())),
-                    };
-                    let mut dep = aws_sdk_batch::types::JobDependency::builder().set_job_id(id);
-                    if let Some(t) = kind {
-                        dep =
-                            dep.r#type(aws_sdk_batch::types::ArrayJobDependency::from(t.as_str()));
-                    }
-                    out.push(dep.build());
-                }
-                deps = Some(out);
-            }
-            "parameters" => {
-                let o = v
-                    .as_object()
-                    .ok_or_else(|| bad("parameters must be an object".into()))?;
-                let mut out = HashMap::new();
-                for (pk, pv) in o {
-                    let s = pv
-                        .as_str()
-                        .ok_or_else(|| bad(format!("parameters.{pk} must be a string")))?;
-                    out.insert(pk.clone(), s.to_string());
-                }
-                params = Some(out);
-            }
-            other => {
-                return Err(bad(format!(
-                    "unknown field {other:?} (dependsOn, parameters)"
-                )));
-            }
-        }
-    }
-    Ok((deps, params))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arns_give_their_resource_names() {
-        assert_eq!(name_of_arn("arn:aws:batch:us-east-1:1:job-queue/q"), "q");
-        assert_eq!(
-            name_of_arn("arn:aws:batch:us-east-1:1:job-definition/d:3"),
-            "d:3"
-        );
-        assert_eq!(name_of_arn("plain"), "plain");
-        assert_eq!(name_of_arn("arn:nothing"), "arn:nothing");
-    }
-
-    #[test]
-    fn job_names_are_what_aws_accepts() {
-        assert_eq!(job_name("nightly render"), "nightly-render");
-        assert_eq!(job_name("_x"), "j_x");
-        assert_eq!(job_name("ok-1_2"), "ok-1_2");
-        assert_eq!(job_name(&"a".repeat(300)).len(), 128);
-        assert_eq!(job_name("été"), "j-t-");
-    }
-
-    #[test]
-    fn unknown_extensions_are_refused() {
-        let task = TaskSpec::shell(TaskId::new("t").unwrap(), "true");
-        let mut spec = JobSpec::new(
-            "j",
-            Placement::AwsJobQueue {
-                job_queue: "q".into(),
-                job_definition: "d".into(),
-            },
-            vec![task],
-        );
-        spec.extensions
-            .insert("aws".into(), serde_json::json!({"dependsOn": ["a", {"jobId": "b", "type": "N_TO_N"}], "parameters": {"p": "v"}}));
-        let (deps, params) = extensions(&spec, Operation::SubmitJob).unwrap();
-        assert_eq!(deps.unwrap().len(), 2);
-        assert_eq!(params.unwrap()["p"], "v");
-        spec.extensions
-            .insert("aws".into(), serde_json::json!({"shareIdentifier": "x"}));
-        assert!(matches!(
-            extensions(&spec, Operation::SubmitJob),
-            Err(Error::InvalidInput { .. })
-        ));
     }
 }

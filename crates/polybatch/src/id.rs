@@ -135,6 +135,13 @@ id_type!(
     "task id"
 );
 
+impl TaskId {
+    /// The task id of an array index: digits, always a valid id.
+    pub(crate) fn index(i: u64) -> TaskId {
+        TaskId(i.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,9 @@ pub struct SubmitCapabilities {
     pub max_name_len: usize,
     /// The most tasks in one job.
     pub max_tasks: usize,
+    /// The `JobSpec::extensions` key the backend reads, when it is not the backend's name
+    /// (the in-memory flavours read their provider's: `tencent`, `aws`).
+    pub extension: Option<&'static str>,
 }
 
 /// One field of a spec a backend cannot carry.
@@ -93,6 +96,7 @@ impl SubmitCapabilities {
             max_labels: usize::MAX,
             max_name_len: usize::MAX,
             max_tasks: usize::MAX,
+            extension: None,
         }
     }
 
@@ -120,6 +124,8 @@ impl SubmitCapabilities {
             max_labels: self.max_labels.min(o.max_labels),
             max_name_len: self.max_name_len.min(o.max_name_len),
             max_tasks: self.max_tasks.min(o.max_tasks),
+            // The same backend's view: both name the same extension.
+            extension: self.extension.or(o.extension),
         }
     }
 
@@ -186,6 +192,7 @@ impl SubmitCapabilities {
         if spec.labels.keys().any(String::is_empty) {
             job("labels", "a label key must not be empty".into());
         }
+        let backend = self.extension.unwrap_or(backend);
         for provider in spec.extensions.keys().filter(|p| p.as_str() != backend) {
             job(
                 "extensions",

@@ -289,3 +289,13 @@ async fn in_memory_tencent_flavour() {
     // The refusals of what Tencent cannot do were journaled, never executed.
     assert!(backend.journal().iter().any(|e| !e.executed));
 }
+
+#[tokio::test(start_paused = true)]
+async fn in_memory_aws_flavour() {
+    let backend = InMemoryBackend::aws();
+    conformance::run_all(&backend, &MemoryFixture::new(&backend)).await;
+    assert!(backend.requests_seen() > 10);
+    assert_eq!(backend.in_flight(), 0);
+    // What AWS cannot do (reactivate, prep/release, delete) was refused before any call.
+    assert!(backend.journal().iter().any(|e| !e.executed));
+}

@@ -177,3 +177,74 @@ impl Moto {
             .expect("RegisterJobDefinition");
     }
 }
+
+/// The conformance fixture over moto, for the checks moto can serve: moto without Docker runs
+/// every job to SUCCEEDED at once, so no situation with a running or failed job exists there
+/// (those fail with a message saying so, and the suites that need them run on the emulator).
+pub struct MotoFixture {
+    /// The server.
+    pub moto: Moto,
+    /// The backend under test.
+    pub backend: AwsBatchBackend,
+}
+
+impl MotoFixture {
+    /// A fixture over a fresh moto server.
+    pub async fn start() -> Self {
+        let moto = Moto::start().await;
+        let backend = moto.backend().await;
+        MotoFixture { moto, backend }
+    }
+}
+
+fn not_on_moto(what: &str) -> polybatch::Error {
+    polybatch::Error::invalid_state(
+        None,
+        polybatch::ErrorContext::new("aws", polybatch::Operation::Other("fixture")).with_message(
+            format!("moto without Docker has no {what}: every job succeeds at once"),
+        ),
+    )
+}
+
+#[async_trait::async_trait]
+impl polybatch::conformance::Fixture for MotoFixture {
+    async fn running_job(&self) -> polybatch::Result<(polybatch::JobId, polybatch::TaskId)> {
+        Err(not_on_moto("running job"))
+    }
+
+    async fn completed_job(&self) -> polybatch::Result<polybatch::JobId> {
+        Err(not_on_moto("job seeded as completed"))
+    }
+
+    async fn job_with_failed_task(
+        &self,
+    ) -> polybatch::Result<(polybatch::JobId, polybatch::TaskId)> {
+        Err(not_on_moto("failed task"))
+    }
+
+    async fn job_with_succeeded_task(
+        &self,
+    ) -> polybatch::Result<(polybatch::JobId, polybatch::TaskId)> {
+        Err(not_on_moto("active job with a succeeded task"))
+    }
+
+    async fn job_with_prep_release(&self, _nodes: usize) -> polybatch::Result<polybatch::JobId> {
+        Err(not_on_moto("preparation task"))
+    }
+
+    async fn advance(&self, by: std::time::Duration) {
+        tokio::time::sleep(by.min(std::time::Duration::from_millis(50))).await;
+    }
+
+    async fn requests_seen(&self) -> Option<u64> {
+        None
+    }
+
+    fn placement(&self) -> Option<polybatch::Placement> {
+        Some(polybatch::Placement::AwsJobQueue {
+            job_queue: QUEUE.into(),
+            // Pinned to the revision, as an export gives it back.
+            job_definition: format!("{DEFINITION}:1"),
+        })
+    }
+}

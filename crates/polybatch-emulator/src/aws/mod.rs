@@ -26,10 +26,6 @@ use axum::routing::any;
 use polybatch::clock::Clock;
 use polybatch_sim::aws::Store;
 use polybatch_sim::aws::errors::ApiError;
-use polybatch_sim::aws::requests::{
-    ComputeEnvironmentOrder, ContainerProperties, CreateComputeEnvironment, CreateJobQueue,
-    RegisterJobDefinition, ResourceRequirement,
-};
 use serde_json::{Value, json};
 
 pub use handlers::{Route, route};
@@ -41,12 +37,7 @@ use crate::limiter::Limiters;
 /// The largest body accepted.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// The compute environment every region starts with.
-pub const SEEDED_COMPUTE_ENVIRONMENT: &str = "polybatch-ce";
-/// The job queue every region starts with.
-pub const SEEDED_QUEUE: &str = "polybatch-queue";
-/// The job definition every region starts with (revision 1, image `busybox`).
-pub const SEEDED_JOB_DEFINITION: &str = "polybatch-job";
+pub use polybatch_sim::aws::{SEEDED_COMPUTE_ENVIRONMENT, SEEDED_JOB_DEFINITION, SEEDED_QUEUE};
 
 /// The simulated AWS service and its HTTP front end.
 #[derive(Debug)]
@@ -83,45 +74,6 @@ impl From<auth::Failure> for Refused {
     }
 }
 
-/// A region's account with the seeded resources.
-fn seeded(region: &str, account: &str) -> Store {
-    let mut store = Store::new(region, account);
-    // These cannot fail on an empty store; a failure would only leave the region unseeded.
-    let _ = store.create_compute_environment(CreateComputeEnvironment {
-        compute_environment_name: Some(SEEDED_COMPUTE_ENVIRONMENT.into()),
-        kind: Some("MANAGED".into()),
-        ..Default::default()
-    });
-    let _ = store.create_job_queue(CreateJobQueue {
-        job_queue_name: Some(SEEDED_QUEUE.into()),
-        priority: Some(1),
-        compute_environment_order: Some(vec![ComputeEnvironmentOrder {
-            order: Some(1),
-            compute_environment: Some(SEEDED_COMPUTE_ENVIRONMENT.into()),
-        }]),
-        ..Default::default()
-    });
-    let requirement = |kind: &str, value: &str| ResourceRequirement {
-        kind: Some(kind.into()),
-        value: Some(value.into()),
-    };
-    let _ = store.register_job_definition(RegisterJobDefinition {
-        job_definition_name: Some(SEEDED_JOB_DEFINITION.into()),
-        kind: Some("container".into()),
-        container_properties: Some(ContainerProperties {
-            image: Some("busybox".into()),
-            command: Some(vec!["true".into()]),
-            resource_requirements: Some(vec![
-                requirement("VCPU", "1"),
-                requirement("MEMORY", "512"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    store
-}
-
 impl AwsService {
     /// A service over the shared context.
     pub fn new(ctx: Arc<Context>) -> Self {
@@ -151,7 +103,7 @@ impl AwsService {
         let account = &self.ctx.config.aws.account_id;
         let store = stores
             .entry(region.to_string())
-            .or_insert_with(|| seeded(region, account));
+            .or_insert_with(|| Store::seeded(region, account));
         f(store)
     }
 

@@ -676,6 +676,14 @@ pub struct Store {
 /// The account id of the simulated account unless configured.
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
+/// The compute environment a [`Store::seeded`] account starts with.
+pub const SEEDED_COMPUTE_ENVIRONMENT: &str = "polybatch-ce";
+/// The job queue a [`Store::seeded`] account starts with.
+pub const SEEDED_QUEUE: &str = "polybatch-queue";
+/// The job definition a [`Store::seeded`] account starts with (revision 1, image `busybox`,
+/// 1 vCPU, 512 MiB).
+pub const SEEDED_JOB_DEFINITION: &str = "polybatch-job";
+
 /// How a job asked about is addressed: a job id, or `parent:index` for an array child.
 fn split_child(id: &str) -> (&str, Option<&str>) {
     match id.split_once(':') {
@@ -698,6 +706,46 @@ impl Store {
             job_tags: HashMap::new(),
             seq: 0,
         }
+    }
+
+    /// An account with a compute environment, a job queue and a job definition
+    /// ([`SEEDED_QUEUE`], [`SEEDED_JOB_DEFINITION`]), so a client can submit at once.
+    pub fn seeded(region: impl Into<String>, account: impl Into<String>) -> Self {
+        let mut store = Store::new(region, account);
+        // These cannot fail on an empty store; a failure would only leave it unseeded.
+        let _ = store.create_compute_environment(CreateComputeEnvironment {
+            compute_environment_name: Some(SEEDED_COMPUTE_ENVIRONMENT.into()),
+            kind: Some("MANAGED".into()),
+            ..Default::default()
+        });
+        let _ = store.create_job_queue(CreateJobQueue {
+            job_queue_name: Some(SEEDED_QUEUE.into()),
+            priority: Some(1),
+            compute_environment_order: Some(vec![ComputeEnvironmentOrder {
+                order: Some(1),
+                compute_environment: Some(SEEDED_COMPUTE_ENVIRONMENT.into()),
+            }]),
+            ..Default::default()
+        });
+        let requirement = |kind: &str, value: &str| ResourceRequirement {
+            kind: Some(kind.into()),
+            value: Some(value.into()),
+        };
+        let _ = store.register_job_definition(RegisterJobDefinition {
+            job_definition_name: Some(SEEDED_JOB_DEFINITION.into()),
+            kind: Some("container".into()),
+            container_properties: Some(requests::ContainerProperties {
+                image: Some("busybox".into()),
+                command: Some(vec!["true".into()]),
+                resource_requirements: Some(vec![
+                    requirement("VCPU", "1"),
+                    requirement("MEMORY", "512"),
+                ]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        store
     }
 
     /// The region.

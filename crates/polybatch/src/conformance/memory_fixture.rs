@@ -10,7 +10,8 @@ use crate::backend::BatchBackend;
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
 use crate::memory::{Flavour, InMemoryBackend, TencentTask};
-use crate::spec::Placement;
+use crate::options::{StatusOptions, SubmitJobOptions};
+use crate::spec::{JobSpec, Placement, TaskSpec};
 use crate::state::{PrepReleaseState, TaskResult};
 use crate::status::{PrepReleaseExecution, PrepReleaseStatus};
 
@@ -23,7 +24,7 @@ const STEP: Duration = Duration::from_secs(1);
 const MAX_STEPS: usize = 600;
 
 /// Seeds an `InMemoryBackend` (through a clone sharing its state) with fresh ids every time,
-/// in the backend's flavour: the Azure flavour directly into the wanted state, the Tencent
+/// in the backend's flavour (AWS: as Tencent, through submits and the clock): the Azure flavour directly into the wanted state, the Tencent
 /// flavour by submitting jobs and moving tokio's clock until they get there (the clock must be
 /// paused).
 pub struct MemoryFixture {
@@ -115,9 +116,112 @@ impl MemoryFixture {
     }
 }
 
+/// The AWS flavour's situations, as `tests/` builds them on the emulator: jobs submitted
+/// through the trait and tokio's clock moved until they get there.
+impl MemoryFixture {
+    fn aws(&self) -> bool {
+        self.backend.flavour() == Flavour::Aws
+    }
+
+    fn aws_spec(&self, name: &str, secs: u64, exit_code: i64, instances: u32) -> Result<JobSpec> {
+        let task = TaskSpec::shell(TaskId::new("work")?, "true")
+            .with_env(
+                polybatch_protocol::sim_env::RUN_SECONDS_VAR,
+                secs.to_string(),
+            )
+            .with_env(
+                polybatch_protocol::sim_env::EXIT_CODE_VAR,
+                exit_code.to_string(),
+            );
+        let mut task = task;
+        task.instance_count = instances;
+        Ok(JobSpec::new(name, aws_placement(), vec![task]))
+    }
+
+    async fn aws_job(&self, spec: JobSpec, reached: impl Fn(&str) -> bool) -> Result<JobId> {
+        let job = self
+            .backend
+            .submit_job(spec, SubmitJobOptions::default())
+            .await?
+            .job;
+        for _ in 0..MAX_STEPS {
+            let s = self
+                .backend
+                .job_status(&job, StatusOptions::default())
+                .await?;
+            if reached(&s.provider_state) {
+                return Ok(job);
+            }
+            tokio::time::advance(STEP).await;
+        }
+        Err(Error::invalid_state(
+            None,
+            ErrorContext::new(self.backend.name(), Operation::Other("fixture")).with_message(
+                format!("{job} did not reach its state within {MAX_STEPS} s"),
+            ),
+        ))
+    }
+
+    async fn aws_situation(&self, which: &str) -> Result<(JobId, TaskId)> {
+        let zero = TaskId::new("0")?;
+        let forever = FOREVER.as_secs();
+        let job = match which {
+            "running" => {
+                self.aws_job(self.aws_spec("running", forever, 0, 1)?, |s| s == "RUNNING")
+                    .await?
+            }
+            "completed" => {
+                self.aws_job(self.aws_spec("completed", 1, 0, 1)?, |s| s == "SUCCEEDED")
+                    .await?
+            }
+            "failed" => {
+                self.aws_job(self.aws_spec("failed", 1, 3, 1)?, |s| s == "FAILED")
+                    .await?
+            }
+            _ => {
+                // Two children one after the other: the first succeeded, the second runs.
+                let mut spec = self.aws_spec("half-done", 60, 0, 2)?;
+                spec.extensions.insert(
+                    "aws".into(),
+                    serde_json::json!({"dependsOn": [{"type": "SEQUENTIAL"}]}),
+                );
+                let job = self.aws_job(spec, |s| s == "PENDING").await?;
+                for _ in 0..MAX_STEPS {
+                    let t = self
+                        .backend
+                        .task_status(&job, &zero, StatusOptions::default())
+                        .await?;
+                    if t.provider_state == "SUCCEEDED" {
+                        return Ok((job, zero));
+                    }
+                    tokio::time::advance(STEP).await;
+                }
+                return Err(Error::invalid_state(
+                    None,
+                    ErrorContext::new(self.backend.name(), Operation::Other("fixture"))
+                        .with_message("the first child did not succeed"),
+                ));
+            }
+        };
+        Ok((job, zero))
+    }
+}
+
+/// Where the AWS flavour runs jobs: the simulation's seeded queue and definition (pinned to
+/// its revision, as an export gives it back).
+fn aws_placement() -> Placement {
+    Placement::AwsJobQueue {
+        job_queue: polybatch_sim::aws::SEEDED_QUEUE.into(),
+        job_definition: format!("{}:1", polybatch_sim::aws::SEEDED_JOB_DEFINITION),
+    }
+}
+
 #[async_trait]
 impl Fixture for MemoryFixture {
     async fn running_job(&self) -> Result<(JobId, TaskId)> {
+        if self.aws() {
+            return self.aws_situation("running").await;
+        }
         if self.tencent() {
             return self.tencent_situation("running").await;
         }
@@ -130,6 +234,9 @@ impl Fixture for MemoryFixture {
     }
 
     async fn completed_job(&self) -> Result<JobId> {
+        if self.aws() {
+            return Ok(self.aws_situation("completed").await?.0);
+        }
         if self.tencent() {
             return Ok(self.tencent_situation("completed").await?.0);
         }
@@ -142,6 +249,9 @@ impl Fixture for MemoryFixture {
     }
 
     async fn job_with_failed_task(&self) -> Result<(JobId, TaskId)> {
+        if self.aws() {
+            return self.aws_situation("failed").await;
+        }
         if self.tencent() {
             return self.tencent_situation("failed").await;
         }
@@ -154,6 +264,9 @@ impl Fixture for MemoryFixture {
     }
 
     async fn job_with_succeeded_task(&self) -> Result<(JobId, TaskId)> {
+        if self.aws() {
+            return self.aws_situation("succeeded task").await;
+        }
         if self.tencent() {
             return self.tencent_situation("succeeded task").await;
         }
@@ -165,7 +278,7 @@ impl Fixture for MemoryFixture {
     }
 
     async fn job_with_prep_release(&self, nodes: usize) -> Result<JobId> {
-        if self.tencent() {
+        if self.tencent() || self.aws() {
             // Tencent has no preparation/release tasks; the suite never asks here.
             return Err(Error::unsupported(
                 self.backend.name(),
@@ -196,7 +309,9 @@ impl Fixture for MemoryFixture {
     }
 
     fn placement(&self) -> Option<Placement> {
-        Some(if self.tencent() {
+        Some(if self.aws() {
+            aws_placement()
+        } else if self.tencent() {
             Placement::TencentManaged {
                 zone: format!("{}-3", crate::memory::TENCENT_REGION),
                 instance_type: "S5.MEDIUM2".into(),

@@ -39,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+mod aws;
 mod preconditions;
 mod prep_release;
 mod seed;
@@ -107,6 +108,8 @@ pub enum Flavour {
     Azure,
     /// Tencent Cloud Batch: see [`InMemoryBackend::tencent`].
     Tencent,
+    /// AWS Batch: see [`InMemoryBackend::aws`].
+    Aws,
 }
 
 /// The state clones share.
@@ -114,6 +117,7 @@ pub enum Flavour {
 struct Shared {
     store: Mutex<Store>,
     tencent: Mutex<polybatch_sim::tencent::Store>,
+    aws: Mutex<aws::AwsStore>,
     journal: Mutex<Journal>,
     faults: Faults,
     in_flight: AtomicUsize,
@@ -186,6 +190,7 @@ impl fmt::Display for InMemoryBackend {
         match self.flavour {
             Flavour::Azure => f.write_str("InMemory"),
             Flavour::Tencent => f.write_str("InMemory(tencent)"),
+            Flavour::Aws => f.write_str("InMemory(aws)"),
         }
     }
 }
@@ -308,6 +313,45 @@ impl InMemoryBackend {
         backend
     }
 
+    /// The AWS Batch flavour: `polybatch-sim`'s AWS Batch account (the one the emulator
+    /// serves, with its seeded queue `polybatch-queue` and definition `polybatch-job`) behind
+    /// the trait, with AWS's capabilities. Jobs run on tokio's clock (pause it in tests):
+    /// `SUBMITTED` 1 s, `PENDING` until dependencies finish, then per attempt `RUNNABLE` 1 s,
+    /// `STARTING` 1 s, `RUNNING` for the task's `POLYBATCH_RUN_SECONDS`. A terminate before
+    /// `STARTING` is `Cancelled`; after, the job stops 1 s later. A retry resubmits.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> polybatch::Result<()> {
+    /// use std::time::Duration;
+    /// use polybatch::memory::InMemoryBackend;
+    /// use polybatch::{BatchBackend, JobSpec, JobState, Placement, StatusOptions,
+    ///     SubmitJobOptions, TaskId, TaskSpec, TerminateDisposition, TerminateJobOptions};
+    ///
+    /// let backend = InMemoryBackend::aws();
+    /// let placement = Placement::AwsJobQueue {
+    ///     job_queue: "polybatch-queue".into(),
+    ///     job_definition: "polybatch-job".into(),
+    /// };
+    /// let task = TaskSpec::shell(TaskId::new("work")?, "true").with_env("POLYBATCH_RUN_SECONDS", "60");
+    /// let job = backend
+    ///     .submit_job(JobSpec::new("demo", placement, vec![task]), SubmitJobOptions::default())
+    ///     .await?
+    ///     .job;
+    /// tokio::time::advance(Duration::from_secs(5)).await;
+    /// let status = backend.job_status(&job, StatusOptions::default()).await?;
+    /// assert_eq!((status.state, status.provider_state.as_str()), (JobState::Running, "RUNNING"));
+    /// let stopped = backend.terminate_job(&job, TerminateJobOptions::default()).await?;
+    /// assert_eq!(stopped.disposition, TerminateDisposition::Accepted);
+    /// # Ok(()) }
+    /// ```
+    pub fn aws() -> Self {
+        let mut backend = InMemoryBackend::new();
+        backend.flavour = Flavour::Aws;
+        backend.capabilities = crate::translate::aws::capabilities();
+        backend
+    }
+
     /// Which provider's rules this backend follows.
     pub fn flavour(&self) -> Flavour {
         self.flavour
@@ -388,6 +432,10 @@ impl InMemoryBackend {
             .tencent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn aws_store(&self) -> MutexGuard<'_, aws::AwsStore> {
+        self.shared.aws.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn journal_lock(&self) -> MutexGuard<'_, Journal> {
@@ -475,6 +523,13 @@ impl BatchBackend for InMemoryBackend {
         options: TerminateJobOptions,
     ) -> Result<TerminateJobOutcome> {
         let call = Call::terminate(job, options.clone());
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| {
+                    aws::terminate(&mut self.aws_store().0, job, options.reason, now)
+                })
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -500,8 +555,8 @@ impl BatchBackend for InMemoryBackend {
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
-        if self.flavour == Flavour::Tencent {
-            // Tencent has no per-task reactivate (only whole-job RetryJobs).
+        if matches!(self.flavour, Flavour::Tencent | Flavour::Aws) {
+            // Neither has a per-task reactivate (Tencent: whole-job RetryJobs; AWS: none).
             return Err(Error::unsupported(BACKEND, Operation::ReactivateTask));
         }
         self.reactivate(job, task, options, false).await
@@ -510,6 +565,11 @@ impl BatchBackend for InMemoryBackend {
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let read = options.clone();
         let call = Call::job_status(job, options);
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| aws::status(&mut self.aws_store().0, job, now))
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -528,6 +588,13 @@ impl BatchBackend for InMemoryBackend {
         options: StatusOptions,
     ) -> Result<TaskStatus> {
         let call = Call::task_status(job, task, options.clone());
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| {
+                    aws::task(&mut self.aws_store().0, job, task, now)
+                })
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -547,8 +614,8 @@ impl BatchBackend for InMemoryBackend {
         options: ListPrepReleaseOptions,
     ) -> PrepReleaseStream {
         let op = Operation::ListPrepReleaseStatus;
-        if self.flavour == Flavour::Tencent {
-            // Tencent has no job preparation or release tasks.
+        if matches!(self.flavour, Flavour::Tencent | Flavour::Aws) {
+            // Neither has job preparation or release tasks.
             return crate::backend::error_stream(Error::unsupported(BACKEND, op));
         }
         let backend = self.clone();
@@ -600,6 +667,13 @@ impl BatchBackend for InMemoryBackend {
         options: SubmitJobOptions,
     ) -> Result<SubmitJobOutcome> {
         let call = Call::submit(spec.clone(), options);
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| {
+                    aws::submit_spec(&mut self.aws_store().0, spec, key, now)
+                })
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -616,6 +690,20 @@ impl BatchBackend for InMemoryBackend {
         jobs: &[JobId],
         options: JobStatusesOptions,
     ) -> Result<JobStatuses> {
+        if self.flavour == Flavour::Aws {
+            // One journaled DescribeJobs per 100 ids, as the AWS client sends them.
+            let mut out = Vec::with_capacity(jobs.len());
+            for chunk in jobs.chunks(crate::translate::aws::JOB_IDS_PER_REQUEST) {
+                let call = Call::job_statuses(chunk.to_vec(), options.clone());
+                let found = self
+                    .execute(call, |now| {
+                        Ok(aws::statuses(&mut self.aws_store().0, chunk, now))
+                    })
+                    .await?;
+                out.extend(found);
+            }
+            return Ok(out);
+        }
         if self.flavour != Flavour::Tencent {
             return Ok(job_statuses_one_by_one(self, jobs, options.concurrency).await);
         }
@@ -639,6 +727,10 @@ impl BatchBackend for InMemoryBackend {
         options: DeleteJobOptions,
     ) -> Result<DeleteJobOutcome> {
         let call = Call::delete(job, options.clone());
+        if self.flavour == Flavour::Aws {
+            // AWS Batch has no delete: jobs age out.
+            return Err(Error::unsupported(BACKEND, Operation::DeleteJob));
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -664,6 +756,17 @@ impl BatchBackend for InMemoryBackend {
                 let call = Call::list_jobs(options.clone(), page);
                 let (items, next) = backend
                     .execute(call, |now| match (backend.flavour, at) {
+                        (Flavour::Aws, at) => {
+                            let offset = if let Cursor::Offset(n) = at { n } else { 0 };
+                            let (items, next) = aws::jobs_page(
+                                &mut backend.aws_store().0,
+                                &options,
+                                offset,
+                                size.min(crate::translate::aws::JOB_IDS_PER_REQUEST),
+                                now,
+                            );
+                            Ok((items, next.map(Cursor::Offset)))
+                        }
                         (Flavour::Tencent, at) => {
                             let offset = if let Cursor::Offset(n) = at { n } else { 0 };
                             let (items, next) = tencent::jobs_page(
@@ -710,6 +813,10 @@ impl BatchBackend for InMemoryBackend {
                 let call = Call::list_tasks(&job, options, page);
                 let (items, next) = backend
                     .execute(call, |now| {
+                        if backend.flavour == Flavour::Aws {
+                            let items = aws::tasks(&mut backend.aws_store().0, &job, now)?;
+                            return Ok((items, None));
+                        }
                         if backend.flavour == Flavour::Tencent {
                             // DescribeJob answers every task at once.
                             let items = tencent::tasks(&mut backend.tencent_store(), &job, now)?;
@@ -732,6 +839,11 @@ impl BatchBackend for InMemoryBackend {
         options: crate::options::ExportJobOptions,
     ) -> Result<crate::spec::ExportedJob> {
         let call = Call::export(job, options);
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| aws::export(&mut self.aws_store().0, job, now))
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |_| tencent::export(&mut self.tencent_store(), job))
@@ -748,6 +860,10 @@ impl BatchBackend for InMemoryBackend {
         options: crate::options::TerminateTaskOptions,
     ) -> Result<crate::outcome::TerminateTaskOutcome> {
         let call = Call::terminate_task(job, task, options.clone());
+        if self.flavour == Flavour::Aws {
+            // A job's one task is the job: terminate_job stops it.
+            return Err(Error::unsupported(BACKEND, Operation::TerminateTask));
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -775,6 +891,13 @@ impl BatchBackend for InMemoryBackend {
         options: crate::options::TaskOutputOptions,
     ) -> Result<crate::outcome::TaskOutput> {
         let call = Call::task_output(job, task, options.clone());
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| {
+                    aws::task_output(&mut self.aws_store().0, job, task, &options, now)
+                })
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {
@@ -795,6 +918,13 @@ impl BatchBackend for InMemoryBackend {
     ) -> Result<RetryFailedTasksOutcome> {
         let concurrency = options.concurrency.max(1);
         let call = Call::retry_failed(job, options);
+        if self.flavour == Flavour::Aws {
+            return self
+                .execute(call, |now| {
+                    aws::retry_failed(&mut self.aws_store().0, job, now)
+                })
+                .await;
+        }
         if self.flavour == Flavour::Tencent {
             return self
                 .execute(call, |now| {

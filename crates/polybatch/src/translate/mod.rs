@@ -4,6 +4,7 @@
 //!
 //! Pure functions over JSON: no I/O, no clock.
 
+pub mod aws;
 pub mod azure;
 pub mod tencent;
 

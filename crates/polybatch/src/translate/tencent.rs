@@ -30,6 +30,7 @@ pub fn submit_capabilities() -> SubmitCapabilities {
     // One tag holds the idempotency key.
     c.max_labels = MAX_TAGS - 1;
     c.max_name_len = 60;
+    c.extension = Some(BACKEND);
     c
 }
 
