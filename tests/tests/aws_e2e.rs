@@ -219,6 +219,16 @@ async fn array_children_are_tasks_and_bulk_status_reports_unknown_ids() {
         .unwrap();
     assert_eq!(named.len(), 1);
     assert_eq!(named[0].job_id, array);
+
+    // An array job stays PENDING while its children run: it was started, so it is stopped,
+    // not cancelled.
+    let out = b
+        .terminate_job(&array, TerminateJobOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(out.disposition, TerminateDisposition::Accepted);
+    env.advance(Duration::from_secs(2));
+    assert_eq!(status(&b, &array).await.state, JobState::Failed);
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use polybatch::{TaskOutput, TaskOutputOptions};
 
 use crate::convert;
 use crate::error::{BACKEND, Subject, map_sdk_error};
+use polybatch::translate::aws as translate;
 
 /// The log group AWS Batch jobs write to unless their log configuration names another.
 pub const DEFAULT_LOG_GROUP: &str = "/aws/batch/job";
@@ -179,13 +180,19 @@ impl BatchBackend for AwsBatchBackend {
             .send()
             .await
             .map_err(|e| map_sdk_error(e, op, &Subject::job(job.as_str())))?;
-        // Before STARTING the job is cancelled and never runs; after, it is being stopped.
-        let disposition = if polybatch::translate::aws::is_before_start(state) {
-            TerminateDisposition::Cancelled
-        } else {
-            TerminateDisposition::Accepted
-        };
-        Ok(TerminateJobOutcome::new(disposition))
+        // Before STARTING (and, for an array, before any child started) the job is cancelled
+        // and never runs; after, it is being stopped.
+        let started = detail
+            .array_properties()
+            .and_then(|a| a.status_summary())
+            .map_or(0, |summary| {
+                translate::children_started(|k| {
+                    u64::try_from(summary.get(k).copied().unwrap_or(0)).unwrap_or(0)
+                })
+            });
+        Ok(TerminateJobOutcome::new(translate::terminate_disposition(
+            state, started,
+        )))
     }
 
     async fn reactivate_task_impl(

@@ -194,10 +194,12 @@ pub enum ProviderName {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the local emulator (Azure Batch and Tencent Cloud Batch on one port) until Ctrl-C.
+    /// Serve the local emulator (Azure Batch, Tencent Cloud Batch and AWS Batch on one port)
+    /// until Ctrl-C.
     Emulator(EmulatorArgs),
-    /// Start an in-process emulator, create work on both providers, and drive it through the
-    /// neutral interface with the real clients; exits 0 only if every step behaved as documented.
+    /// Start an in-process emulator, create the same work on Azure, Tencent and AWS, and drive
+    /// it through the neutral interface with the real clients; exits 0 only if every step
+    /// behaved as documented.
     Demo(DemoArgs),
     /// Operate on one job.
     Job(Operator<JobCommand>),
@@ -249,6 +251,20 @@ pub struct EmulatorArgs {
         value_parser = secret
     )]
     pub tencent_secret_key: Option<Secret>,
+
+    /// The AWS access key id the emulator accepts.
+    #[arg(long, env = "POLYBATCH_EMULATOR_AWS_ACCESS_KEY_ID")]
+    pub aws_access_key_id: Option<String>,
+
+    /// The AWS secret access key the emulator verifies SigV4 signatures with. The environment
+    /// variable is safer than the flag, which other local users can see in the process list.
+    #[arg(
+        long,
+        env = "POLYBATCH_EMULATOR_AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        value_parser = secret
+    )]
+    pub aws_secret_access_key: Option<Secret>,
 
     /// Compute nodes the emulator provides for every Azure pool a job names.
     #[arg(long, env = "POLYBATCH_EMULATOR_NODES_PER_POOL")]
@@ -620,11 +636,14 @@ mod tests {
             "c2VjcmV0LWF6dXJlLWtleQ==",
             "--tencent-secret-key",
             "secret-tencent-key",
+            "--aws-secret-access-key",
+            "secret-aws-key",
         ])
         .unwrap();
         let text = format!("{cli:?}");
         assert!(!text.contains("c2VjcmV0LWF6dXJlLWtleQ=="), "{text}");
         assert!(!text.contains("secret-tencent-key"), "{text}");
+        assert!(!text.contains("secret-aws-key"), "{text}");
         let Command::Emulator(args) = cli.command else {
             panic!("expected the emulator command");
         };

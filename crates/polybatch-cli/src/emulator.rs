@@ -1,11 +1,16 @@
-//! `polybatch emulator`: serve both providers' protocols on one port until Ctrl-C (or SIGTERM).
+//! `polybatch emulator`: serve the three providers' protocols (Azure Batch, Tencent Cloud Batch,
+//! AWS Batch) on one port until Ctrl-C (or SIGTERM).
 
 use std::net::SocketAddr;
 
 use base64::Engine;
 use polybatch::secret::Secret;
+use polybatch_aws::{
+    ENV_ENDPOINT_URL, ENV_ENDPOINT_URL_BATCH, ENV_JOB_QUEUES, ENV_PROFILE, ENV_REGION,
+};
+use polybatch_emulator::aws::{SEEDED_JOB_DEFINITION, SEEDED_QUEUE};
 use polybatch_emulator::config::{
-    DEFAULT_ENTRA_CLIENT_ID, DEFAULT_ENTRA_CLIENT_SECRET, DEFAULT_ENTRA_TENANT,
+    DEFAULT_AWS_REGION, DEFAULT_ENTRA_CLIENT_ID, DEFAULT_ENTRA_CLIENT_SECRET, DEFAULT_ENTRA_TENANT,
     DEFAULT_TENCENT_REGION, MAX_NODES_PER_POOL,
 };
 use polybatch_emulator::{Emulator, EmulatorConfig};
@@ -54,6 +59,21 @@ pub fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, CliError>
         }
         config.tencent.secret_key = key.clone();
     }
+    if let Some(id) = &args.aws_access_key_id {
+        if id.is_empty() {
+            return Err(CliError::usage("--aws-access-key-id: must not be empty"));
+        }
+        config.aws.access_key_id = id.clone();
+    }
+    if let Some(key) = &args.aws_secret_access_key {
+        if key.is_empty() {
+            return Err(CliError::usage(
+                "--aws-secret-access-key / POLYBATCH_EMULATOR_AWS_SECRET_ACCESS_KEY: must not be \
+                 empty",
+            ));
+        }
+        config.aws.secret_access_key = key.clone();
+    }
     if let Some(n) = args.nodes_per_pool {
         if !(1..=MAX_NODES_PER_POOL).contains(&n) {
             return Err(CliError::usage(format!(
@@ -93,12 +113,23 @@ pub fn banner(addr: SocketAddr, config: &EmulatorConfig, args: &EmulatorArgs) ->
     } else {
         config.tencent.secret_key.expose()
     };
+    let aws_key = if args.aws_secret_access_key.is_some() {
+        AS_CONFIGURED
+    } else {
+        config.aws.secret_access_key.expose()
+    };
     let region = config
         .tencent
         .regions
         .first()
         .map(String::as_str)
         .unwrap_or(DEFAULT_TENCENT_REGION);
+    let aws_region = config
+        .aws
+        .regions
+        .first()
+        .map(String::as_str)
+        .unwrap_or(DEFAULT_AWS_REGION);
     let rate_limits = if config.tencent.enforce_rate_limits {
         "enforced"
     } else {
@@ -157,6 +188,25 @@ pub fn banner(addr: SocketAddr, config: &EmulatorConfig, args: &EmulatorArgs) ->
             ("TENCENTCLOUD_REGION", region),
         ],
     );
+    // The SDK's own variables, plus polybatch's job queues for `jobs list`. A session token
+    // would be refused (the emulator's credentials are long-term), a profile or a Batch-only
+    // endpoint would override these, and the generic endpoint would override AWS_ENDPOINT_URL.
+    let aws = export(
+        &[
+            "POLYBATCH_ENDPOINT",
+            "AWS_SESSION_TOKEN",
+            ENV_PROFILE,
+            ENV_ENDPOINT_URL_BATCH,
+        ],
+        &[
+            ("POLYBATCH_PROVIDER", "aws"),
+            ("AWS_ACCESS_KEY_ID", &config.aws.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", aws_key),
+            (ENV_REGION, aws_region),
+            (ENV_ENDPOINT_URL, &url),
+            (ENV_JOB_QUEUES, SEEDED_QUEUE),
+        ],
+    );
     format!(
         "polybatch emulator listening on {url}\n\
          \n\
@@ -166,6 +216,9 @@ pub fn banner(addr: SocketAddr, config: &EmulatorConfig, args: &EmulatorArgs) ->
          {entra}\n\
          # Tencent Cloud Batch, TC3-HMAC-SHA256:\n\
          {tencent}\n\
+         # AWS Batch, SigV4 (the AWS SDK's variables; job queue {SEEDED_QUEUE} and job definition \
+         {SEEDED_JOB_DEFINITION} are ready in every region):\n\
+         {aws}\n\
          \n\
          Paste or eval one line, then run e.g. `polybatch job status JOB`.\n\
          Azure compute nodes per pool: {nodes}; Tencent rate limits: {rate_limits}.\n\

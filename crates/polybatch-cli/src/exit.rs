@@ -54,6 +54,11 @@ impl CliError {
         }
     }
 
+    /// The one-line message (no secrets).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The process exit code.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)

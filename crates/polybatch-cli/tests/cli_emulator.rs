@@ -24,6 +24,8 @@ fn start_with(args: &[&str], extra_env: &[(&str, &str)]) -> (Child, String, Stri
         .env_remove("RUST_LOG")
         .env_remove("POLYBATCH_EMULATOR_AZURE_KEY")
         .env_remove("POLYBATCH_EMULATOR_TENCENT_SECRET_KEY")
+        .env_remove("POLYBATCH_EMULATOR_AWS_ACCESS_KEY_ID")
+        .env_remove("POLYBATCH_EMULATOR_AWS_SECRET_ACCESS_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in extra_env {
@@ -97,7 +99,7 @@ async fn serves_health_and_stops_on_sigint() {
     // The published development credentials are printed for copy and paste.
     // Each settings line is a shell command that sets exactly what its client needs.
     let lines: Vec<&str> = banner.lines().filter(|l| l.starts_with("unset ")).collect();
-    assert_eq!(lines.len(), 3, "{banner}");
+    assert_eq!(lines.len(), 4, "{banner}");
     let shared_key = shell_env(lines[0], &[("AZURE_CLIENT_SECRET", "stale")]);
     assert_eq!(shared_key["POLYBATCH_PROVIDER"], "azure");
     assert_eq!(shared_key["AZURE_BATCH_ENDPOINT"], url);
@@ -121,6 +123,43 @@ async fn serves_health_and_stops_on_sigint() {
         tencent["TENCENTCLOUD_SECRET_KEY"],
         polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY
     );
+    // AWS: the SDK's own variables; what would override them (a generic endpoint, a session
+    // token, a profile, a Batch-only endpoint) is unset.
+    let aws = shell_env(
+        lines[3],
+        &[
+            ("POLYBATCH_ENDPOINT", "http://stale"),
+            ("AWS_SESSION_TOKEN", "stale"),
+            ("AWS_PROFILE", "stale"),
+            ("AWS_ENDPOINT_URL_BATCH", "http://stale"),
+        ],
+    );
+    assert_eq!(aws["POLYBATCH_PROVIDER"], "aws");
+    assert_eq!(aws["AWS_ENDPOINT_URL"], url);
+    assert_eq!(
+        aws["AWS_ACCESS_KEY_ID"],
+        polybatch_emulator::config::DEFAULT_AWS_ACCESS_KEY_ID
+    );
+    assert_eq!(
+        aws["AWS_SECRET_ACCESS_KEY"],
+        polybatch_emulator::config::DEFAULT_AWS_SECRET_ACCESS_KEY
+    );
+    assert_eq!(
+        aws["AWS_REGION"],
+        polybatch_emulator::config::DEFAULT_AWS_REGION
+    );
+    assert_eq!(
+        aws["POLYBATCH_AWS_JOB_QUEUES"],
+        polybatch_emulator::aws::SEEDED_QUEUE
+    );
+    for gone in [
+        "POLYBATCH_ENDPOINT",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL_BATCH",
+    ] {
+        assert!(!aws.contains_key(gone), "{gone}: {}", lines[3]);
+    }
 
     let health: serde_json::Value = reqwest::get(format!("{url}/_polybatch/health"))
         .await
@@ -144,21 +183,96 @@ async fn serves_health_and_stops_on_sigint() {
 }
 
 #[test]
+fn the_aws_line_configures_the_cli() {
+    let (mut child, _url, banner) = start(&[]);
+    let line = banner
+        .lines()
+        .find(|l| l.starts_with("unset ") && l.contains("POLYBATCH_PROVIDER='aws'"))
+        .unwrap_or_else(|| panic!("no AWS line in {banner}"))
+        .to_string();
+    let home = tempfile::tempdir().unwrap();
+    let spec = home.path().join("job.json");
+    std::fs::write(
+        &spec,
+        serde_json::json!({
+            "name": "from-the-banner",
+            "placement": {
+                "kind": "aws_job_queue",
+                "job_queue": polybatch_emulator::aws::SEEDED_QUEUE,
+                "job_definition": polybatch_emulator::aws::SEEDED_JOB_DEFINITION,
+            },
+            "tasks": [{"name": "hello", "command": {"shell": "echo hello"}}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // Nothing but the pasted line: the AWS SDK reads its own variables, `jobs list` the queue.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{line}\n\"$BIN\" --output json job submit --spec \"$SPEC\" && \
+             exec \"$BIN\" --output json jobs list"
+        ))
+        .env_clear()
+        .env("BIN", BIN)
+        .env("SPEC", &spec)
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    interrupt(&child);
+    wait_with_deadline(&mut child, Duration::from_secs(10));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{line}\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "the submit, then the one job listed: {stdout}"
+    );
+    assert_eq!(lines[0]["created"], true, "{stdout}");
+    assert_eq!(lines[1]["job_id"], lines[0]["job"], "{stdout}");
+}
+
+#[test]
 fn configured_secrets_are_not_printed() {
     // base64 of "a-configured-azure-key-0123456789".
     let azure_key = "YS1jb25maWd1cmVkLWF6dXJlLWtleS0wMTIzNDU2Nzg5";
     let tencent_key = "a-configured-tencent-key";
+    let aws_key = "a-configured-aws-secret-access-key";
     let (mut child, _url, banner) = start(&[
         ("POLYBATCH_EMULATOR_AZURE_KEY", azure_key),
         ("POLYBATCH_EMULATOR_TENCENT_SECRET_KEY", tencent_key),
         ("POLYBATCH_EMULATOR_AZURE_ACCOUNT", "myaccount"),
+        (
+            "POLYBATCH_EMULATOR_AWS_ACCESS_KEY_ID",
+            "AKIACONFIGURED000000",
+        ),
+        ("POLYBATCH_EMULATOR_AWS_SECRET_ACCESS_KEY", aws_key),
     ]);
     interrupt(&child);
     wait_with_deadline(&mut child, Duration::from_secs(10));
     assert!(!banner.contains(azure_key), "{banner}");
     assert!(!banner.contains(tencent_key), "{banner}");
+    assert!(!banner.contains(aws_key), "{banner}");
     assert!(banner.contains("AZURE_BATCH_ACCESS_KEY=<as configured>"));
     assert!(banner.contains("TENCENTCLOUD_SECRET_KEY=<as configured>"));
+    assert!(banner.contains("AWS_SECRET_ACCESS_KEY=<as configured>"));
+    // The access key id is not a secret: it is printed as configured.
+    let aws_line = banner
+        .lines()
+        .find(|l| l.contains("POLYBATCH_PROVIDER='aws'"))
+        .unwrap();
+    let env = shell_env(aws_line, &[]);
+    assert_eq!(env["AWS_ACCESS_KEY_ID"], "AKIACONFIGURED000000");
+    assert!(!env.contains_key("AWS_SECRET_ACCESS_KEY"), "{aws_line}");
     let shared_key = banner.lines().find(|l| l.starts_with("unset ")).unwrap();
     let env = shell_env(shared_key, &[]);
     assert_eq!(env["AZURE_BATCH_ACCOUNT"], "myaccount");
@@ -216,6 +330,14 @@ fn bad_settings_are_usage_errors() {
         (
             &["--listen", "127.0.0.1:0", "--admin-token", ""],
             "--admin-token",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--aws-access-key-id", ""],
+            "--aws-access-key-id",
+        ),
+        (
+            &["--listen", "127.0.0.1:0", "--aws-secret-access-key", ""],
+            "--aws-secret-access-key",
         ),
     ] {
         let out = Command::new(BIN)

@@ -83,7 +83,13 @@ fn emulator_and_demo_help_list_no_client_flags() {
     }
     // The emulator's own flags are still there.
     let listed = listed_flags(&["emulator"]);
-    for flag in ["--listen", "--azure-key", "--no-rate-limits"] {
+    for flag in [
+        "--listen",
+        "--azure-key",
+        "--no-rate-limits",
+        "--aws-access-key-id",
+        "--aws-secret-access-key",
+    ] {
         assert!(listed.iter().any(|f| f == flag), "{flag}: {listed:?}");
     }
 }

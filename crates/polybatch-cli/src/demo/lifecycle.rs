@@ -1,14 +1,17 @@
-//! The demo's portable lifecycle: the same neutral spec submitted to both providers through
-//! the trait, found again by its key and by its label, read in bulk, its output read, one
-//! job moved from Azure to Tencent, and everything cleaned up by label. Each step is a check.
+//! The demo's portable lifecycle: the same neutral spec submitted to all three providers
+//! through the trait, found again by its key and by its label, read in bulk, its output read
+//! (or, where the provider keeps output elsewhere, where it is), one job moved from Azure to
+//! Tencent and one from Tencent to AWS, and everything cleaned up by label (deleted, or on AWS,
+//! which cannot delete jobs, terminated). Each step is a check.
 
 use futures::TryStreamExt;
 use polybatch::migrate::{self, PlacementMap};
 use polybatch::{
     BatchBackendExt, DeleteJobOptions, ExportJobOptions, IdempotencyKey, JobId, JobSpec,
-    JobStatusesOptions, ListJobsOptions, Placement, StatusOptions, SubmitJobOptions, TaskId,
-    TaskOutputOptions, TaskSpec, TerminateJobOptions, WaitOptions,
+    JobStatusesOptions, ListJobsOptions, ListTasksOptions, Placement, StatusOptions,
+    SubmitJobOptions, TaskId, TaskOutputOptions, TaskSpec, TerminateJobOptions, WaitOptions,
 };
+use polybatch_emulator::aws::{SEEDED_JOB_DEFINITION, SEEDED_QUEUE};
 
 use super::{Demo, P, error_text};
 
@@ -27,6 +30,10 @@ fn placement(p: P) -> Placement {
             zone: "ap-guangzhou-3".into(),
             instance_type: "SA5.MEDIUM4".into(),
             image_id: "img-eb30mz89".into(),
+        },
+        P::Aws => Placement::AwsJobQueue {
+            job_queue: SEEDED_QUEUE.into(),
+            job_definition: SEEDED_JOB_DEFINITION.into(),
         },
     }
 }
@@ -47,9 +54,9 @@ impl Demo {
     /// Runs the section; the jobs it makes are gone at its end.
     pub(super) async fn portable_lifecycle(&mut self) {
         self.report
-            .section("The portable lifecycle: one neutral spec on both providers");
+            .section("The portable lifecycle: one neutral spec on every provider");
         let mut jobs = Vec::new();
-        for p in [P::Azure, P::Tencent] {
+        for p in P::ALL {
             if let Some(job) = self.submit_twice(p).await {
                 jobs.push((p, job));
             }
@@ -61,10 +68,12 @@ impl Demo {
         for (p, job) in jobs.clone() {
             self.read_output(p, &job).await;
         }
-        if let Some((_, azure_job)) = jobs.iter().find(|(p, _)| *p == P::Azure) {
-            self.migrate_to_tencent(azure_job).await;
+        for (from, to) in [(P::Azure, P::Tencent), (P::Tencent, P::Aws)] {
+            if let Some((_, job)) = jobs.iter().find(|(p, _)| *p == from) {
+                self.migrate(from, to, job).await;
+            }
         }
-        for p in [P::Azure, P::Tencent] {
+        for p in P::ALL {
             self.clean_up(p).await;
         }
     }
@@ -140,39 +149,60 @@ impl Demo {
         );
     }
 
+    /// Reads the output of the job's first task (as `list_tasks` names it: each provider
+    /// names the one task its own way). A provider that keeps output elsewhere
+    /// (`task_output_bytes` false) answers where it is.
     async fn read_output(&mut self, p: P, job: &JobId) {
-        let Ok(task) = TaskId::new("greet") else {
-            return;
+        let backend = self.backend(p).clone();
+        let step = format!("{} task_output(stdout)", p.name());
+        let tasks: Result<Vec<_>, _> = backend
+            .list_tasks(job, ListTasksOptions::default())
+            .try_collect()
+            .await;
+        let task = match tasks.map(|t| t.into_iter().next()) {
+            Ok(Some(t)) => t.task_id,
+            Ok(None) => return self.report.check(step, false, "list_tasks found no task"),
+            Err(e) => return self.report.check(step, false, error_text(&e)),
         };
-        let out = self
-            .backend(p)
+        let out = backend
             .task_output(job, &task, TaskOutputOptions::default())
             .await;
-        let (ok, detail) = match &out {
-            Ok(o) => (
+        let bytes = backend.capabilities().task_output_bytes;
+        let (step, ok, detail) = match &out {
+            Ok(o) if bytes => (
+                step,
                 o.bytes == GREETING.as_bytes(),
                 format!("{:?}", String::from_utf8_lossy(&o.bytes)),
             ),
-            Err(e) => (false, error_text(e)),
+            Ok(o) => (
+                format!(
+                    "{} task_output {job}/{task}: no bytes, where the output is",
+                    p.name()
+                ),
+                o.bytes.is_empty() && !o.complete && o.location.is_some(),
+                o.location.clone().unwrap_or_else(|| "no location".into()),
+            ),
+            Err(e) => (step, false, error_text(e)),
         };
-        self.report
-            .check(format!("{} task_output(stdout)", p.name()), ok, detail);
+        self.report.check(step, ok, detail);
     }
 
-    async fn migrate_to_tencent(&mut self, job: &JobId) {
-        let (azure, tencent) = (self.azure.clone(), self.tencent.clone());
-        let step = "migrate azure -> tencent";
-        let exported = match azure.export_job(job, ExportJobOptions::default()).await {
+    /// Moves `job` from `from` to `to`: export, plan to the target's submit rules with the
+    /// placement mapped, submit, and stop the source once the target answers for the new job.
+    async fn migrate(&mut self, from: P, to: P, job: &JobId) {
+        let (source, target) = (self.backend(from).clone(), self.backend(to).clone());
+        let step = format!("migrate {} -> {}", from.name(), to.name());
+        let exported = match source.export_job(job, ExportJobOptions::default()).await {
             Ok(e) => e,
             Err(e) => return self.report.check(step, false, error_text(&e)),
         };
-        let map = PlacementMap::new(placement(P::Azure), placement(P::Tencent));
+        let map = PlacementMap::new(placement(from), placement(to));
         let plan = match migrate::plan(
             &exported,
-            azure.name(),
+            source.name(),
             job,
-            tencent.name(),
-            &tencent.capabilities().submit,
+            target.name(),
+            &target.capabilities().submit,
             &map,
             false,
         ) {
@@ -180,7 +210,7 @@ impl Demo {
             Ok(p) => return self.report.check(step, false, p.unportable.join("; ")),
             Err(e) => return self.report.check(step, false, error_text(&e)),
         };
-        let moved = match tencent
+        let moved = match target
             .submit_job(plan.spec, SubmitJobOptions::default())
             .await
         {
@@ -188,11 +218,11 @@ impl Demo {
             Err(e) => return self.report.check(step, false, error_text(&e)),
         };
         // The source is stopped only once the target answers for the new job.
-        let confirmed = tencent
+        let confirmed = target
             .job_status(&moved.job, StatusOptions::default())
             .await;
         let stopped = match &confirmed {
-            Ok(_) => azure
+            Ok(_) => source
                 .terminate_job(job, TerminateJobOptions::default())
                 .await
                 .map(|o| o.disposition.to_string()),
@@ -207,7 +237,8 @@ impl Demo {
                 step,
                 true,
                 format!(
-                    "{job} now runs as tencent {} (same labels); source terminate {d}",
+                    "{job} now runs as {} {} (same labels); source terminate {d}",
+                    to.name(),
                     moved.job
                 ),
             ),
@@ -215,8 +246,12 @@ impl Demo {
         }
     }
 
+    /// Removes every job this section made, found by its label: each one still running is
+    /// terminated, then deleted. Where jobs cannot be deleted (`delete_job` false: AWS, whose
+    /// finished jobs age out by themselves), each is terminated and must be terminal.
     async fn clean_up(&mut self, p: P) {
         let backend = self.backend(p).clone();
+        let deletes = backend.capabilities().delete_job;
         let step = format!("{} cleanup by label", p.name());
         let found: Vec<_> = match backend
             .list_jobs(ListJobsOptions::default().with_label(LABEL.0, LABEL.1))
@@ -231,39 +266,80 @@ impl Demo {
             std::time::Duration::from_secs(30),
         );
         let mut failures = Vec::new();
+        // What each terminate answered (where jobs cannot be deleted, every job is terminated).
+        let mut dispositions = Vec::new();
         for s in &found {
+            if !s.state.is_terminal() || !deletes {
+                match backend
+                    .terminate_job(&s.job_id, TerminateJobOptions::default())
+                    .await
+                {
+                    Ok(o) => dispositions.push(o.disposition.to_string()),
+                    Err(e) => {
+                        failures.push(format!("{}: {}", s.job_id, error_text(&e)));
+                        continue;
+                    }
+                }
+            }
             // The simulation's clock is moved by hand; a terminate finishes once it moves.
             if !s.state.is_terminal() {
-                let _ = backend
-                    .terminate_job(&s.job_id, TerminateJobOptions::default())
-                    .await;
                 self.world.advance(30);
                 if let Err(e) = backend.wait_for_job(&s.job_id, wait).await {
                     failures.push(format!("{}: {}", s.job_id, error_text(&e)));
                     continue;
                 }
             }
-            if let Err(e) = backend
-                .delete_job(&s.job_id, DeleteJobOptions::default())
-                .await
+            if deletes
+                && let Err(e) = backend
+                    .delete_job(&s.job_id, DeleteJobOptions::default())
+                    .await
             {
                 failures.push(format!("{}: {}", s.job_id, error_text(&e)));
             }
         }
         self.world.advance(30);
-        let left: usize = backend
+        let left = backend
             .list_jobs(ListJobsOptions::default().with_label(LABEL.0, LABEL.1))
             .try_collect::<Vec<_>>()
-            .await
-            .map_or(usize::MAX, |v| v.len());
-        self.report.check(
-            step,
-            failures.is_empty() && left == 0,
-            if failures.is_empty() {
-                format!("{} job(s) terminated and deleted; none left", found.len())
-            } else {
-                failures.join("; ")
-            },
-        );
+            .await;
+        let left = match left {
+            Ok(l) => l,
+            Err(e) => return self.report.check(step, false, error_text(&e)),
+        };
+        if !failures.is_empty() {
+            return self.report.check(step, false, failures.join("; "));
+        }
+        if deletes {
+            self.report.check(
+                step,
+                left.is_empty(),
+                format!(
+                    "{} job(s) found, {} terminated, all deleted; {} left",
+                    found.len(),
+                    dispositions.len(),
+                    left.len()
+                ),
+            );
+        } else {
+            let running: Vec<String> = left
+                .iter()
+                .filter(|s| !s.state.is_terminal())
+                .map(|s| format!("{} {}", s.job_id, s.state))
+                .collect();
+            self.report.check(
+                format!("{step} (jobs cannot be deleted: each is terminated instead)"),
+                running.is_empty() && left.len() == found.len(),
+                if running.is_empty() {
+                    format!(
+                        "{} job(s) found, terminate said {}; every one is terminal and stays \
+                         listed until the service ages it out",
+                        found.len(),
+                        dispositions.join(", ")
+                    )
+                } else {
+                    format!("still running: {}", running.join(", "))
+                },
+            );
+        }
     }
 }

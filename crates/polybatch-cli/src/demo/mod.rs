@@ -1,7 +1,7 @@
-//! `polybatch demo`: an in-process emulator, work created on both providers through their own
-//! APIs, then everything driven through `BatchBackend` with the real clients (real HTTP, real
-//! signing). Every step is checked against the documented behaviour; the demo exits 0 only if
-//! all of them behaved.
+//! `polybatch demo`: an in-process emulator, the same work created on three providers (Azure
+//! Batch, Tencent Cloud Batch, AWS Batch) through their own APIs, then everything driven
+//! through `BatchBackend` with the real clients (real HTTP, real signing). Every step is
+//! checked against the documented behaviour; the demo exits 0 only if all of them behaved.
 //!
 //! Simulated time is moved forward instead of waited for, so the demo takes seconds.
 
@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use polybatch::{
-    BatchBackend, Error, JobState, JobStatus, ListPrepReleaseOptions, PrepReleaseState,
-    ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, TaskResult, TaskState,
-    TaskStatus, TerminateDisposition, TerminateJobOptions,
+    BatchBackend, DeleteJobOptions, Error, JobState, JobStatus, ListPrepReleaseOptions,
+    PrepReleaseState, ReactivateTaskOptions, RetryFailedTasksOptions, StatusOptions, TaskResult,
+    TaskState, TaskStatus, TerminateDisposition, TerminateJobOptions,
 };
 
 use crate::cli::DemoArgs;
@@ -32,13 +32,18 @@ const TERMINATE_REASON: &str = "DemoNoLongerNeeded";
 enum P {
     Azure,
     Tencent,
+    Aws,
 }
 
 impl P {
+    /// Every provider, in the order the demo shows them.
+    const ALL: [P; 3] = [P::Azure, P::Tencent, P::Aws];
+
     fn name(self) -> &'static str {
         match self {
             P::Azure => "azure",
             P::Tencent => "tencent",
+            P::Aws => "aws",
         }
     }
 }
@@ -64,6 +69,7 @@ struct Demo {
     world: World,
     azure: Arc<dyn BatchBackend>,
     tencent: Arc<dyn BatchBackend>,
+    aws: Arc<dyn BatchBackend>,
     report: Report,
     ids: HashMap<(P, Work), Ids>,
 }
@@ -74,7 +80,8 @@ pub async fn run(_args: DemoArgs) -> Result<(), CliError> {
     report.section("Starting the emulator in-process");
     let world = World::start().await?;
     report.say(format!(
-        "Azure Batch and Tencent Cloud Batch on {} (real HTTP, Shared Key and TC3-HMAC-SHA256 signing)",
+        "Azure Batch, Tencent Cloud Batch and AWS Batch on {} (real HTTP, Shared Key, \
+         TC3-HMAC-SHA256 and SigV4 signing)",
         world.running.url()
     ));
     report.say(format!(
@@ -82,11 +89,12 @@ pub async fn run(_args: DemoArgs) -> Result<(), CliError> {
         setup::DEMO_CLIENT_RATE,
         setup::DEMO_SERVER_RATE
     ));
-    let (azure, tencent) = world.backends();
+    let (azure, tencent, aws) = world.backends();
     let mut demo = Demo {
         world,
         azure,
         tencent,
+        aws,
         report,
         ids: HashMap::new(),
     };
@@ -95,8 +103,10 @@ pub async fn run(_args: DemoArgs) -> Result<(), CliError> {
     demo.world.advance(10);
     demo.after_ten_seconds().await;
     demo.terminate_tencent().await;
+    demo.terminate_aws().await;
     demo.reactivate_azure().await;
     demo.retry_tencent().await;
+    demo.retry_aws().await;
     demo.prep_release_and_terminate_azure().await;
     demo.unsupported_before_io().await;
     demo.world.advance(10);
@@ -124,6 +134,7 @@ impl Demo {
         match p {
             P::Azure => &self.azure,
             P::Tencent => &self.tencent,
+            P::Aws => &self.aws,
         }
     }
 
@@ -131,7 +142,7 @@ impl Demo {
         self.ids.get(&(p, w)).cloned()
     }
 
-    /// Creates the same work on both providers through their own APIs. The long Tencent job
+    /// Creates the same work on every provider through its own API. The long Tencent job
     /// is terminated at once: a fresh job is SUBMITTED for its first simulated second, and
     /// TerminateJob is documented as refused then.
     async fn create_work(&mut self) -> Result<(), CliError> {
@@ -187,6 +198,20 @@ impl Demo {
             ));
             self.ids.insert((P::Azure, w), ids);
         }
+        for w in Work::ALL {
+            let ids = setup::create_aws(&self.world.aws, w).await?;
+            self.report.say(format!(
+                "aws SubmitJob {} ({}){}",
+                ids.job,
+                w.label(),
+                if w == Work::RunsLong {
+                    ": an array job of 3 children"
+                } else {
+                    ""
+                }
+            ));
+            self.ids.insert((P::Aws, w), ids);
+        }
         Ok(())
     }
 
@@ -230,13 +255,13 @@ impl Demo {
 
     /// Prints every job and task, and checks them against `expect` when given.
     async fn survey(&mut self, expect: Option<&dyn Fn(P, Work) -> (JobState, TaskState)>) {
-        for p in [P::Azure, P::Tencent] {
+        for p in P::ALL {
             for w in Work::ALL {
                 let (Some(job), Some(task)) = (self.job(p, w).await, self.task(p, w).await) else {
                     continue;
                 };
                 let line = format!(
-                    "{:<7} {:<20} job {}; task {} {}",
+                    "{:<7} {:<36} job {}; task {} {}",
                     p.name(),
                     job.job_id.as_str(),
                     job_text(&job),
@@ -276,6 +301,9 @@ impl Demo {
             (P::Tencent, Work::Succeeds) => (JobState::Succeeded, TaskState::Succeeded),
             (P::Tencent, Work::Fails) => (JobState::Failed, TaskState::Failed),
             (P::Tencent, Work::RunsLong) => (JobState::Running, TaskState::Running),
+            (P::Aws, Work::Succeeds) => (JobState::Succeeded, TaskState::Succeeded),
+            (P::Aws, Work::Fails) => (JobState::Failed, TaskState::Failed),
+            (P::Aws, Work::RunsLong) => (JobState::Running, TaskState::Running),
         };
         self.survey(Some(&expect)).await;
         if let Some(t) = self.task(P::Azure, Work::Fails).await {
@@ -360,6 +388,101 @@ impl Demo {
                 job.state == JobState::Failed && task.state == TaskState::Failed,
                 "",
             );
+        }
+    }
+
+    /// AWS's TerminateJob acts in every state: a job that has not started is cancelled (it
+    /// never runs), a started one is stopped a second later.
+    async fn terminate_aws(&mut self) {
+        self.report.section("Terminating AWS jobs");
+        self.terminate(
+            P::Aws,
+            Work::Succeeds,
+            TerminateJobOptions::default(),
+            TerminateDisposition::AlreadyCompleted,
+            "a SUCCEEDED job is a no-op, reported as already completed",
+        )
+        .await;
+        // AWS keeps an array job's own status PENDING while its children run: its children
+        // tell the backend it had started, so it is being stopped, not cancelled.
+        self.terminate(
+            P::Aws,
+            Work::RunsLong,
+            TerminateJobOptions::default(),
+            TerminateDisposition::Accepted,
+            "an array job whose children run is accepted (its own status is PENDING)",
+        )
+        .await;
+        self.terminate(
+            P::Aws,
+            Work::RunsLong,
+            TerminateJobOptions::default(),
+            TerminateDisposition::AlreadyTerminating,
+            "again, while it is stopping",
+        )
+        .await;
+        self.world.advance(3);
+        if let (Some(job), Some(task)) = (
+            self.job(P::Aws, Work::RunsLong).await,
+            self.task(P::Aws, Work::RunsLong).await,
+        ) {
+            // The child had started: it was stopped, not cancelled before it ran.
+            self.report.check(
+                format!(
+                    "aws {} after termination: job {}, task {} (it had run: stopped)",
+                    job.job_id,
+                    job_text(&job),
+                    task_text(&task)
+                ),
+                job.state == JobState::Failed
+                    && task.state == TaskState::Failed
+                    && task.start_time.is_some(),
+                "",
+            );
+        }
+        // A job terminated before it starts is cancelled: it never runs.
+        let fresh = match setup::submit_aws(
+            &self.world.aws,
+            "demo-never-runs",
+            setup::LONG_RUN_SECONDS,
+            0,
+            None,
+        )
+        .await
+        {
+            Ok(job) => job,
+            Err(e) => {
+                return self
+                    .report
+                    .check("aws SubmitJob demo-never-runs", false, e.message());
+            }
+        };
+        self.report
+            .say(format!("aws SubmitJob {fresh} (demo-never-runs, 1 hour)"));
+        let step = format!("aws terminate_job {fresh}: a job not yet started is cancelled");
+        match self
+            .aws
+            .terminate_job(&fresh, TerminateJobOptions::default())
+            .await
+        {
+            Ok(o) => self.report.check(
+                step,
+                o.disposition == TerminateDisposition::Cancelled,
+                o.disposition.to_string(),
+            ),
+            Err(e) => return self.report.check(step, false, error_text(&e)),
+        }
+        match self.aws.job_status(&fresh, StatusOptions::default()).await {
+            Ok(job) => self.report.check(
+                format!("aws {fresh} is {} at once and never ran", job_text(&job)),
+                job.state == JobState::Failed && job.start_time.is_none(),
+                job.terminate_reason
+                    .map(|r| format!("reason {r}"))
+                    .unwrap_or_default(),
+            ),
+            Err(e) => self
+                .report
+                .check(format!("aws job_status {fresh}"), false, error_text(&e)),
         }
     }
 
@@ -498,6 +621,76 @@ impl Demo {
         if let Some(job) = self.job(P::Tencent, Work::Fails).await {
             self.report.check(
                 format!("tencent {} is {}", job.job_id, job_text(&job)),
+                job.state == JobState::Failed,
+                "",
+            );
+        }
+    }
+
+    /// AWS reruns nothing in place: `retry_failed_tasks` submits the failed job again and names
+    /// the new job, which the demo follows from then on.
+    async fn retry_aws(&mut self) {
+        self.report.section("Retrying a failed AWS job");
+        let Some(ids) = self.ids(P::Aws, Work::Fails) else {
+            return;
+        };
+        let step = format!("aws retry_failed_tasks {}: submits the job again", ids.job);
+        let outcome = match self
+            .aws
+            .retry_failed_tasks(&ids.job, RetryFailedTasksOptions::default())
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => return self.report.check(step, false, error_text(&e)),
+        };
+        let new_job = match outcome.resubmitted.as_slice() {
+            [job] if job != &ids.job => Some(job.clone()),
+            _ => None,
+        };
+        self.report.check(
+            step,
+            new_job.is_some()
+                && outcome.retried == vec![ids.task.clone()]
+                && outcome.is_complete()
+                && !self.aws.capabilities().retry_failed_tasks_in_place,
+            format!(
+                "retried {:?}, resubmitted as {:?}",
+                names(&outcome.retried),
+                outcome
+                    .resubmitted
+                    .iter()
+                    .map(|j| j.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        );
+        let Some(new_job) = new_job else { return };
+        self.ids.insert(
+            (P::Aws, Work::Fails),
+            Ids {
+                job: new_job,
+                task: ids.task.clone(),
+            },
+        );
+        self.report.say("the new job's task over time (simulated):");
+        let seen = self.watch_task(P::Aws, Work::Fails, &[2, 3, 3]).await;
+        let states: Vec<TaskState> = seen.iter().map(|t| t.state).collect();
+        let first_not_failed = states.first().is_some_and(|s| !s.is_terminal());
+        let ran = states.contains(&TaskState::Running);
+        let failed_again = seen.last().is_some_and(|t| {
+            t.state == TaskState::Failed && t.exit_code == Some(FAILING_EXIT_CODE)
+        });
+        self.report.check(
+            "aws resubmitted job ran and failed again with its exit code",
+            first_not_failed && ran && failed_again,
+            states
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" -> "),
+        );
+        if let Some(job) = self.job(P::Aws, Work::Fails).await {
+            self.report.check(
+                format!("aws {} is {}", job.job_id, job_text(&job)),
                 job.state == JobState::Failed,
                 "",
             );
@@ -662,11 +855,48 @@ impl Demo {
         }
     }
 
-    /// Tencent has no per-task reactivate and no preparation/release tasks: the client says
-    /// so before sending anything.
+    /// Tencent has no per-task reactivate and no preparation/release tasks; AWS has no
+    /// reactivate and no delete: the client says so before sending anything.
     async fn unsupported_before_io(&mut self) {
         self.report
             .section("What a provider cannot do fails before any request");
+        self.unsupported_on_tencent().await;
+        self.unsupported_on_aws().await;
+    }
+
+    async fn unsupported_on_aws(&mut self) {
+        let Some(ids) = self.ids(P::Aws, Work::Fails) else {
+            return;
+        };
+        let before = self.world.requests_received();
+        let reactivate = self
+            .aws
+            .reactivate_task(&ids.job, &ids.task, ReactivateTaskOptions::default())
+            .await;
+        let delete = self
+            .aws
+            .delete_job(&ids.job, DeleteJobOptions::default())
+            .await;
+        let sent = self.world.requests_received() - before;
+        let caps = self.aws.capabilities();
+        self.report.check(
+            "aws reactivate_task is Unsupported (capabilities say so)",
+            matches!(reactivate, Err(Error::Unsupported { .. })) && !caps.reactivate_task,
+            reactivate.err().map(|e| error_text(&e)).unwrap_or_default(),
+        );
+        self.report.check(
+            "aws delete_job is Unsupported (capabilities say so)",
+            matches!(delete, Err(Error::Unsupported { .. })) && !caps.delete_job,
+            delete.err().map(|e| error_text(&e)).unwrap_or_default(),
+        );
+        self.report.check(
+            "no request was sent for either",
+            sent == 0,
+            format!("{sent} requests"),
+        );
+    }
+
+    async fn unsupported_on_tencent(&mut self) {
         let Some(ids) = self.ids(P::Tencent, Work::Fails) else {
             return;
         };
@@ -710,7 +940,7 @@ impl Demo {
                 scenario: format!("{}: task", w.label()),
                 ..Row::default()
             };
-            for p in [P::Azure, P::Tencent] {
+            for p in P::ALL {
                 let job = self
                     .job(p, w)
                     .await
@@ -729,6 +959,10 @@ impl Demo {
                     P::Tencent => {
                         job_row.tencent = job;
                         task_row.tencent = task;
+                    }
+                    P::Aws => {
+                        job_row.aws = job;
+                        task_row.aws = task;
                     }
                 }
             }

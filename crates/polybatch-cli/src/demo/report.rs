@@ -22,6 +22,8 @@ pub struct Row {
     pub azure: String,
     /// Tencent: `neutral (provider)`.
     pub tencent: String,
+    /// AWS: `neutral (provider)`.
+    pub aws: String,
 }
 
 /// Collects checks and narrates the demo.
@@ -100,9 +102,15 @@ impl Report {
                 "work",
                 "Azure Batch: neutral (provider)",
                 "Tencent Cloud Batch: neutral (provider)",
+                "AWS Batch: neutral (provider)",
             ]);
         for r in &self.rows {
-            table.add_row(vec![r.scenario.clone(), r.azure.clone(), r.tencent.clone()]);
+            table.add_row(vec![
+                r.scenario.clone(),
+                r.azure.clone(),
+                r.tencent.clone(),
+                r.aws.clone(),
+            ]);
         }
         outln!("{table}");
         let passed = self.checks.iter().filter(|c| c.passed).count();

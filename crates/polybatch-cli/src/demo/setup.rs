@@ -1,5 +1,6 @@
-//! The demo's world: an in-process emulator, the real Azure and Tencent clients pointed at it,
-//! and the work created through each provider's own API (the provider crates' extras).
+//! The demo's world: an in-process emulator, the real Azure, Tencent and AWS clients pointed at
+//! it, and the work created through each provider's own API (the provider crates' extras, and
+//! for AWS the official SDK client).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,10 +8,18 @@ use std::time::Duration;
 use polybatch::clock::SystemClock;
 use polybatch::rate::Quota;
 use polybatch::{BatchBackend, JobId, TaskId};
+use polybatch_aws::aws_sdk_batch;
+use polybatch_aws::aws_sdk_batch::error::DisplayErrorContext;
+use polybatch_aws::aws_sdk_batch::types::{
+    ArrayProperties, ContainerOverrides, KeyValuePair, RetryStrategy,
+};
+use polybatch_aws::{AwsBatchBackend, AwsBatchBuilder};
 use polybatch_azure::{
     AddJobRequest, AddTaskRequest, AzureBatchBackend, AzureBatchBuilder, JobTaskSpec,
 };
+use polybatch_emulator::aws::{SEEDED_JOB_DEFINITION, SEEDED_QUEUE};
 use polybatch_emulator::config::{
+    DEFAULT_AWS_ACCESS_KEY_ID, DEFAULT_AWS_REGION, DEFAULT_AWS_SECRET_ACCESS_KEY,
     DEFAULT_AZURE_ACCOUNT, DEFAULT_AZURE_KEY, DEFAULT_TENCENT_REGION, DEFAULT_TENCENT_SECRET_ID,
     DEFAULT_TENCENT_SECRET_KEY,
 };
@@ -41,17 +50,21 @@ pub const RUN_SECONDS: &str = "POLYBATCH_RUN_SECONDS";
 /// The environment variable the emulator reads a command's exit code from.
 pub const EXIT_CODE: &str = "POLYBATCH_EXIT_CODE";
 
-/// The running emulator and both real clients.
+/// The instances (Tencent) or array children (AWS) of the long work.
+pub const LONG_INSTANCES: u32 = 3;
+
+/// The running emulator and the three real clients.
 pub struct World {
     pub running: RunningEmulator,
     pub azure: AzureBatchBackend,
     pub tencent: TencentBatchBackend,
+    pub aws: AwsBatchBackend,
 }
 
 impl World {
     /// Starts the emulator on an ephemeral loopback port, with a simulation clock that moves
-    /// only when [`World::advance`] says, and builds both clients with the published
-    /// development credentials.
+    /// only when [`World::advance`] says, and builds the three clients with the published
+    /// development credentials (AWS's lists the seeded job queue).
     pub async fn start() -> Result<World, CliError> {
         let mut config = EmulatorConfig::default();
         for limit in RATE_LIMITS {
@@ -87,10 +100,22 @@ impl World {
                 tencent.with_rate_limit(action, Quota::per_second(DEMO_CLIENT_RATE).with_burst(1));
         }
         let tencent = tencent.build()?;
+        let aws = AwsBatchBuilder::new()
+            .with_region(DEFAULT_AWS_REGION)
+            .with_endpoint_url(running.url())
+            .with_credentials(
+                DEFAULT_AWS_ACCESS_KEY_ID,
+                DEFAULT_AWS_SECRET_ACCESS_KEY,
+                None,
+            )
+            .with_job_queue(SEEDED_QUEUE)
+            .build()
+            .await?;
         Ok(World {
             running,
             azure,
             tencent,
+            aws,
         })
     }
 
@@ -103,7 +128,7 @@ impl World {
             .advance(Duration::from_secs(seconds));
     }
 
-    /// Requests the emulator has received so far (both providers).
+    /// Requests the emulator has received so far (every provider).
     pub fn requests_received(&self) -> u64 {
         self.running
             .emulator()
@@ -115,9 +140,19 @@ impl World {
             .sum()
     }
 
-    /// Both clients as the neutral trait.
-    pub fn backends(&self) -> (Arc<dyn BatchBackend>, Arc<dyn BatchBackend>) {
-        (Arc::new(self.azure.clone()), Arc::new(self.tencent.clone()))
+    /// The three clients as the neutral trait: Azure, Tencent, AWS.
+    pub fn backends(
+        &self,
+    ) -> (
+        Arc<dyn BatchBackend>,
+        Arc<dyn BatchBackend>,
+        Arc<dyn BatchBackend>,
+    ) {
+        (
+            Arc::new(self.azure.clone()),
+            Arc::new(self.tencent.clone()),
+            Arc::new(self.aws.clone()),
+        )
     }
 }
 
@@ -128,7 +163,8 @@ pub enum Work {
     Succeeds,
     /// Exits with [`FAILING_EXIT_CODE`] after a short run, no retries.
     Fails,
-    /// Runs for an hour (three instances / three tasks), until terminated.
+    /// Runs for an hour (three instances / three tasks / three array children), until
+    /// terminated.
     RunsLong,
 }
 
@@ -144,7 +180,7 @@ impl Work {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Work::Succeeds => "succeeds",
             Work::Fails => "fails",
@@ -152,14 +188,14 @@ impl Work {
         }
     }
 
-    fn exit_code(self) -> i32 {
+    pub fn exit_code(self) -> i32 {
         match self {
             Work::Fails => FAILING_EXIT_CODE,
             Work::Succeeds | Work::RunsLong => 0,
         }
     }
 
-    fn run_seconds(self) -> &'static str {
+    pub fn run_seconds(self) -> &'static str {
         match self {
             Work::RunsLong => LONG_RUN_SECONDS,
             Work::Succeeds | Work::Fails => SHORT_RUN_SECONDS,
@@ -221,7 +257,7 @@ pub async fn create_tencent(tencent: &TencentBatchBackend, work: Work) -> Result
     .with_env_var(EXIT_CODE, work.exit_code().to_string())
     .with_max_retry_count(0);
     if work == Work::RunsLong {
-        request = request.with_instance_count(3);
+        request = request.with_instance_count(u64::from(LONG_INSTANCES));
     }
     let job = tencent
         .submit_job_request(
@@ -230,4 +266,75 @@ pub async fn create_tencent(tencent: &TencentBatchBackend, work: Work) -> Result
         )
         .await?;
     Ok(Ids { job, task })
+}
+
+/// AWS: one job per piece of work, submitted with the SDK to the seeded job queue and job
+/// definition, one attempt; the long work is an array job of three children. The task the demo
+/// follows is "0" (the plain job itself, or the array's first child).
+pub async fn create_aws(aws: &AwsBatchBackend, work: Work) -> Result<Ids, CliError> {
+    let size = (work == Work::RunsLong).then_some(LONG_INSTANCES);
+    let job = submit_aws(
+        aws,
+        &format!("demo-{}", work.name()),
+        work.run_seconds(),
+        work.exit_code(),
+        size,
+    )
+    .await?;
+    Ok(Ids {
+        job,
+        task: id("0".to_string())?,
+    })
+}
+
+/// `SubmitJob` through AWS's own API: `name` on the seeded queue and definition, the emulator's
+/// run time and exit code as container environment, one attempt, an array of `array_size`
+/// children when given.
+pub async fn submit_aws(
+    aws: &AwsBatchBackend,
+    name: &str,
+    run_seconds: &str,
+    exit_code: i32,
+    array_size: Option<u32>,
+) -> Result<JobId, CliError> {
+    let env = |k: &str, v: &str| KeyValuePair::builder().name(k).value(v).build();
+    let overrides = ContainerOverrides::builder()
+        .command("/bin/sh")
+        .command("-c")
+        .command(format!("work {name}"))
+        .environment(env(RUN_SECONDS, run_seconds))
+        .environment(env(EXIT_CODE, &exit_code.to_string()))
+        .build();
+    let mut request = aws
+        .sdk_client()
+        .submit_job()
+        .job_name(name)
+        .job_queue(SEEDED_QUEUE)
+        .job_definition(SEEDED_JOB_DEFINITION)
+        .container_overrides(overrides)
+        .retry_strategy(RetryStrategy::builder().attempts(1).build());
+    if let Some(n) = array_size {
+        let size = i32::try_from(n)
+            .map_err(|_| CliError::failed(format!("demo: array size {n} is too large")))?;
+        request = request.array_properties(ArrayProperties::builder().size(size).build());
+    }
+    let reply = request.send().await.map_err(|e| aws_error(name, &e))?;
+    let job = reply.job_id().ok_or_else(|| {
+        CliError::failed(format!(
+            "demo: aws SubmitJob {name}: the reply names no job id"
+        ))
+    })?;
+    id(job.to_string())
+}
+
+/// An SDK error as one line, with the service's code and message when it sent them.
+fn aws_error<E, R>(name: &str, e: &aws_sdk_batch::error::SdkError<E, R>) -> CliError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    CliError::failed(format!(
+        "demo: aws SubmitJob {name} failed: {}",
+        DisplayErrorContext(e)
+    ))
 }

@@ -72,6 +72,18 @@ impl AzureService {
         self.sim.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` on the simulated account at the simulation clock's time, in process (tests and
+    /// benchmarks seed with it what would take many requests).
+    pub fn with_sim<T>(
+        &self,
+        f: impl FnOnce(&mut sim::Sim, chrono::DateTime<chrono::Utc>) -> T,
+    ) -> T {
+        let now = self.ctx.sim_clock.now();
+        let mut sim = self.lock();
+        sim.advance(now);
+        f(&mut sim, now)
+    }
+
     /// A JSON view of the simulated state, for the admin API: jobs with their tasks and
     /// preparation/release records, and pools with what each node is running. URLs in it are
     /// relative.

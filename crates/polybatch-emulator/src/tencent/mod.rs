@@ -107,6 +107,16 @@ impl TencentService {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` on the simulated jobs at the simulation clock's time, in process (tests and
+    /// benchmarks seed with it what the rate limits would make slow over HTTP).
+    pub fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut Store, chrono::DateTime<chrono::Utc>) -> T,
+    ) -> T {
+        let now = self.ctx.sim_clock.now();
+        f(&mut self.store(), now)
+    }
+
     /// Serves one API request.
     async fn serve(&self, headers: &HeaderMap, query: &str, body: &[u8]) -> Response {
         let request_id = reply::request_id();

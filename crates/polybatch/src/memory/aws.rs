@@ -257,13 +257,19 @@ pub(crate) fn terminate(
     store
         .terminate_job(job.as_str(), Some(&reason), now)
         .map_err(|e| refused(e, op, ResourceKind::Job, job.as_str()))?;
-    Ok(TerminateJobOutcome::new(
-        if translate::is_before_start(d.status.as_str()) {
-            TerminateDisposition::Cancelled
-        } else {
-            TerminateDisposition::Accepted
-        },
-    ))
+    let started = d
+        .array_properties
+        .as_ref()
+        .and_then(|a| a.status_summary.as_ref())
+        .map_or(0, |summary| {
+            translate::children_started(|k| {
+                u64::try_from(summary.get(k).copied().unwrap_or(0)).unwrap_or(0)
+            })
+        });
+    Ok(TerminateJobOutcome::new(translate::terminate_disposition(
+        d.status.as_str(),
+        started,
+    )))
 }
 
 /// `job_status`: `DescribeJobs` of the job.

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::capability::{Capabilities, ListJobsFilters};
 use crate::error::{Error, ErrorContext, Operation, Result};
 use crate::id::{JobId, TaskId};
+use crate::outcome::TerminateDisposition;
 use crate::spec::{Command, JobSpec, Placement, Resources, TaskSpec};
 use crate::spec_support::SubmitCapabilities;
 use crate::state::{JobState, TaskResult, TaskState};
@@ -148,6 +149,26 @@ pub fn task_result(s: &str) -> Option<TaskResult> {
 /// Whether a job in status `s` has not started: a terminate cancels it (it never runs).
 pub fn is_before_start(s: &str) -> bool {
     matches!(s, "SUBMITTED" | "PENDING" | "RUNNABLE")
+}
+
+/// What a first `TerminateJob` did to a job in status `s` whose array children (none for a
+/// plain job) have `children_started` of them started or finished: `Cancelled` when no part
+/// of it has run (it never will), else `Accepted` (it is being stopped). An array job stays
+/// `PENDING` while its children run, so its own status alone cannot tell.
+pub fn terminate_disposition(s: &str, children_started: u64) -> TerminateDisposition {
+    if is_before_start(s) && children_started == 0 {
+        TerminateDisposition::Cancelled
+    } else {
+        TerminateDisposition::Accepted
+    }
+}
+
+/// The children of an array job that have started or finished, from its `statusSummary`.
+pub fn children_started(summary: impl Fn(&str) -> u64) -> u64 {
+    ["STARTING", "RUNNING", "SUCCEEDED", "FAILED"]
+        .iter()
+        .map(|k| summary(k))
+        .sum()
 }
 
 /// The task id of array child `index`, or of the one task of a plain job (`"0"`).
@@ -463,6 +484,20 @@ mod tests {
         assert_eq!(array_job_state("PENDING", 2), JobState::Running);
         assert_eq!(array_job_state("PENDING", 0), JobState::Pending);
         assert_eq!(array_job_state("SUCCEEDED", 2), JobState::Succeeded);
+        assert_eq!(
+            terminate_disposition("RUNNABLE", 0),
+            TerminateDisposition::Cancelled
+        );
+        assert_eq!(
+            terminate_disposition("PENDING", 1),
+            TerminateDisposition::Accepted
+        );
+        assert_eq!(
+            terminate_disposition("RUNNING", 0),
+            TerminateDisposition::Accepted
+        );
+        let summary = |k: &str| if k == "RUNNING" { 2 } else { 0 };
+        assert_eq!(children_started(summary), 2);
     }
 
     #[test]
