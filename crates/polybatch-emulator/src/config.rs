@@ -227,3 +227,31 @@ pub struct EmulatorConfig {
     /// must not leave it open.
     pub admin_token: Option<Secret>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_secret_of_any_provider_shows_in_debug() {
+        let mut config = EmulatorConfig::default();
+        config.aws.session_token = Some(Secret::new("aws-session-token-canary"));
+        config.tencent.session_token = Some(Secret::new("tencent-token-canary"));
+        config.admin_token = Some(Secret::new("admin-token-canary"));
+        let shown = format!("{config:?}");
+        for secret in [
+            DEFAULT_AWS_SECRET_ACCESS_KEY,
+            "aws-session-token-canary",
+            DEFAULT_TENCENT_SECRET_KEY,
+            "tencent-token-canary",
+            DEFAULT_AZURE_KEY,
+            DEFAULT_ENTRA_CLIENT_SECRET,
+            DEFAULT_IDENTITY_HEADER,
+            "admin-token-canary",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // The identifiers are not secrets and stay readable.
+        assert!(shown.contains(DEFAULT_AWS_ACCESS_KEY_ID));
+    }
+}

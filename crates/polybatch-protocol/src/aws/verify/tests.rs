@@ -225,3 +225,13 @@ fn authorization_headers_parse_strictly() {
         "20231114T221320Z"
     );
 }
+
+#[test]
+fn credentials_never_show_their_secrets() {
+    let shown = format!("{:?}", creds(Some("session-canary")));
+    assert!(shown.contains(KEY_ID));
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("session-canary"),
+        "{shown}"
+    );
+}
