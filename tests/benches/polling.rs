@@ -17,10 +17,9 @@
 //! floor's time.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polybatch::clock::{Clock, SystemClock};
+use polybatch::clock::Clock;
 use polybatch::{
     BatchBackend, IdempotencyKey, JobId, JobSpec, JobStatusesOptions, Placement, TaskId, TaskSpec,
 };
@@ -30,7 +29,7 @@ use polybatch_emulator::config::{
     DEFAULT_AWS_ACCESS_KEY_ID, DEFAULT_AWS_SECRET_ACCESS_KEY, DEFAULT_AZURE_ACCOUNT,
     DEFAULT_AZURE_KEY, DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY,
 };
-use polybatch_emulator::{Context, Emulator, EmulatorConfig, Provider, RunningEmulator, SimClock};
+use polybatch_emulator::{Emulator, EmulatorConfig, Provider, RunningEmulator};
 use polybatch_protocol::tencent::{Site, documented_limit_at};
 use polybatch_sim::aws::requests::SubmitJob;
 use polybatch_tencent::{Endpoint, TencentBatchBuilder};
@@ -138,13 +137,7 @@ async fn poll(backend: &dyn BatchBackend, jobs: &[JobId]) -> (Duration, usize) {
 
 async fn measure(jobs: usize) -> Vec<Row> {
     // Every emulator limit at its default: Tencent's international documented table.
-    let ctx = Context::new(
-        EmulatorConfig::default(),
-        SimClock::manual(),
-        Arc::new(SystemClock),
-    );
-    let running = Emulator::with_context(ctx)
-        .spawn_local()
+    let running = Emulator::spawn_manual(EmulatorConfig::default())
         .await
         .expect("emulator on loopback");
     let url = running.url();

@@ -6,10 +6,7 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use polybatch::clock::SystemClock;
-use polybatch_emulator::{Context, Emulator, EmulatorConfig, SimClock};
+use polybatch_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_drives_every_aws_operation() {
@@ -18,8 +15,7 @@ async fn official_python_sdk_drives_every_aws_operation() {
     let secret = config.aws.secret_access_key.expose().to_string();
     // Simulated time moves only through the admin API the script calls; SigV4 dates are
     // checked against the real clock, as boto3 signs with it.
-    let ctx = Context::new(config, SimClock::manual(), Arc::new(SystemClock));
-    let running = Emulator::with_context(ctx).spawn_local().await.unwrap();
+    let running = Emulator::spawn_manual(config).await.unwrap();
     support::python::run_sdk_check(
         "AWS",
         "aws_sdk_check.py",

@@ -85,6 +85,18 @@ impl Emulator {
             .await
     }
 
+    /// An emulator with `config` whose simulation clock moves only when told
+    /// (`sim_clock.advance`, or the admin API), with the system clock checking request
+    /// timestamps, serving on an ephemeral loopback port: what tests and benchmarks start.
+    pub async fn spawn_manual(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
+        let ctx = Context::new(
+            config,
+            crate::SimClock::manual(),
+            Arc::new(polybatch::clock::SystemClock),
+        );
+        Emulator::with_context(ctx).spawn_local().await
+    }
+
     /// Serves on an ephemeral loopback port in a background task.
     pub async fn spawn_local(self) -> std::io::Result<RunningEmulator> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;

@@ -23,5 +23,6 @@
 pub mod aws;
 pub mod azure;
 pub mod constant_time;
+pub mod headers;
 pub mod sim_env;
 pub mod tencent;

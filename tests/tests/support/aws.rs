@@ -4,11 +4,9 @@
 //! Simulated job time is a manual clock the tests move; request timestamps (SigV4's 15-minute
 //! window) are checked against the system clock, as the service does.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use polybatch::clock::SystemClock;
 use polybatch::conformance::Fixture;
 use polybatch::{
     BatchBackend, Error, ErrorContext, JobId, JobSpec, JobState, Operation, Placement, Result,
@@ -17,9 +15,7 @@ use polybatch::{
 use polybatch_aws::{AwsBatchBackend, AwsBatchBuilder};
 use polybatch_emulator::aws::{SEEDED_JOB_DEFINITION, SEEDED_QUEUE};
 use polybatch_emulator::config::{DEFAULT_AWS_ACCESS_KEY_ID, DEFAULT_AWS_SECRET_ACCESS_KEY};
-use polybatch_emulator::{
-    Context, Emulator, EmulatorConfig, Provider, RunningEmulator, SimClock, StatsSnapshot,
-};
+use polybatch_emulator::{Emulator, EmulatorConfig, Provider, RunningEmulator, StatsSnapshot};
 
 /// The region every suite uses.
 pub const REGION: &str = "us-east-1";
@@ -37,9 +33,7 @@ pub struct AwsEnv {
 impl AwsEnv {
     /// Starts an emulator with `config`.
     pub async fn start(config: EmulatorConfig) -> Self {
-        let ctx = Context::new(config, SimClock::manual(), Arc::new(SystemClock));
-        let running = Emulator::with_context(ctx)
-            .spawn_local()
+        let running = Emulator::spawn_manual(config)
             .await
             .unwrap_or_else(|e| panic!("cannot start the emulator on loopback: {e}"));
         AwsEnv { running }

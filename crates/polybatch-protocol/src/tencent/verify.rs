@@ -29,10 +29,7 @@ pub struct Received<'a> {
 impl Received<'_> {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
+        crate::headers::find(self.headers, name)
     }
 }
 
