@@ -223,9 +223,7 @@ pub async fn statuses(
             IdLine::Invalid { text, error } => invalid.push((text, error)),
         }
     }
-    let answers = backend
-        .job_statuses(&jobs, JobStatusesOptions::default())
-        .await?;
+    let answers = read_statuses(backend.as_ref(), &jobs).await?;
     let mut found = Vec::new();
     let mut failed = invalid.len();
     for (text, error) in &invalid {
@@ -259,6 +257,36 @@ pub async fn statuses(
         )));
     }
     Ok(())
+}
+
+/// The statuses of `jobs` in as few requests as the backend allows. On a terminal they are read
+/// in rounds of as many requests as `job_statuses` sends at once, so a progress bar can follow;
+/// elsewhere in one call (the same requests).
+async fn read_statuses(
+    backend: &dyn BatchBackend,
+    jobs: &[polybatch::JobId],
+) -> Result<polybatch::JobStatuses, CliError> {
+    let options = JobStatusesOptions::default();
+    let Some(bar) = crate::bulk::progress_bar(jobs.len() as u64, "read") else {
+        return Ok(backend.job_statuses(jobs, options).await?);
+    };
+    let per_request = backend.capabilities().job_statuses_per_request.max(1);
+    let round = per_request.saturating_mul(options.concurrency.max(1));
+    let mut answers = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(round) {
+        let part = backend.job_statuses(chunk, options.clone()).await;
+        match part {
+            Ok(part) => answers.extend(part),
+            Err(e) => {
+                bar.abandon();
+                return Err(e.into());
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    // Left drawn (at its full count) above the table that follows.
+    bar.finish();
+    Ok(answers)
 }
 
 /// What `jobs cleanup` did to one job.

@@ -78,3 +78,29 @@ fn on_a_terminal_tables_are_boxed_and_stdin_ids_are_asked_for() {
     assert!(shown.contains("reading job ids from stdin"), "{shown}");
     assert!(shown.contains("1 job(s): 1 ok, 0 failed"), "{shown}");
 }
+
+#[test]
+fn on_a_terminal_bulk_status_shows_progress_and_then_the_table() {
+    let emu = TestEmulator::start();
+    emu.seed_azure();
+    let env = azure_env(&emu);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bin = common::BIN;
+    let shown = in_terminal(
+        &env,
+        &format!("{bin} jobs status job-ok job-fail job-long"),
+        b"",
+    );
+    // The bar counts what was read; the table follows, every job in it.
+    assert!(shown.contains("3/3 read"), "{shown}");
+    for job in ["job-ok", "job-fail", "job-long"] {
+        assert!(shown.contains(job), "{job}: {shown}");
+    }
+    // Piped, no bar.
+    let piped = common::run(
+        emu.azure_cli()
+            .args(["jobs", "status", "job-ok", "job-fail"]),
+    );
+    assert!(!piped.stderr.contains("read"), "{}", piped.stderr);
+    assert!(piped.stdout.contains("job-fail"), "{}", piped.stdout);
+}
