@@ -1290,6 +1290,26 @@ impl Store {
         }
     }
 
+    /// Every child of array job `parent` as `DescribeJobs` shows it at `now`, in index order,
+    /// from one computation of the plans (`None` for an unknown or plain job).
+    pub fn children(&self, parent: &str, now: DateTime<Utc>) -> Option<Vec<JobDetail>> {
+        let job = self.jobs.get(parent).filter(|j| j.created <= now)?;
+        job.array_size?;
+        let plans = self.plans(parent);
+        let own = plans.get(parent)?;
+        Some(
+            (0u32..)
+                .zip(own)
+                .map(|(i, plan)| self.unit_detail(job, Some(i), plan, now))
+                .collect(),
+        )
+    }
+
+    /// A job's tags, read without computing its state.
+    pub fn tags(&self, id: &str) -> Option<&BTreeMap<String, String>> {
+        self.job_tags.get(id)
+    }
+
     fn unit_detail(
         &self,
         job: &Job,
@@ -1512,12 +1532,12 @@ impl Store {
                     .jobs
                     .get(parent.as_str())
                     .ok_or_else(|| ApiError::client(format!("Job {parent} does not exist")))?;
-                let size = job
-                    .array_size
-                    .ok_or_else(|| ApiError::client(format!("Job {parent} is not an array job")))?;
-                (0..size)
-                    .filter_map(|i| self.detail(&format!("{parent}:{i}"), now))
-                    .collect()
+                if job.array_size.is_none() {
+                    return Err(ApiError::client(format!(
+                        "Job {parent} is not an array job"
+                    )));
+                }
+                self.children(parent, now).unwrap_or_default()
             }
             (None, Some(queue)) => {
                 let arn = self.queue(queue)?.job_queue_arn.clone();

@@ -103,13 +103,16 @@ pub(crate) fn submit_spec(
 ) -> Result<SubmitJobOutcome> {
     let op = Operation::SubmitJob;
     let parts = translate::submit_parts(spec)?;
-    let earlier = store
-        .job_ids()
-        .filter_map(|id| store.detail(id, now))
-        .find(|d| d.tags.get(IDEMPOTENCY_LABEL).map(String::as_str) == Some(key.as_str()));
-    if let Some(d) = earlier {
-        let job = JobId::new(d.job_id)
-            .map_err(|e| Error::invalid_input("job", e.to_string(), ctx(op)))?;
+    // Tags only: no job's state needs computing to find the earlier submit.
+    let earlier = store.job_ids().find(|id| {
+        store
+            .tags(id)
+            .and_then(|t| t.get(IDEMPOTENCY_LABEL))
+            .is_some_and(|k| k == key.as_str())
+    });
+    if let Some(id) = earlier {
+        let job =
+            JobId::new(id).map_err(|e| Error::invalid_input("job", e.to_string(), ctx(op)))?;
         return Ok(SubmitJobOutcome::new(job, false, key.clone()));
     }
     let task = parts.task;
@@ -287,17 +290,28 @@ pub(crate) fn task(
     task: &TaskId,
     now: DateTime<Utc>,
 ) -> Result<TaskStatus> {
-    let op = Operation::TaskStatus;
+    let d = task_detail(store, job, task, Operation::TaskStatus, now)?;
+    Ok(task_status(job, task, &d))
+}
+
+/// The detail a task stands for: a plain job itself (task `0`) or an array child
+/// (`job:index`).
+fn task_detail(
+    store: &Store,
+    job: &JobId,
+    task: &TaskId,
+    op: Operation,
+    now: DateTime<Utc>,
+) -> Result<JobDetail> {
     let parent = detail(store, job, op, now)?;
     let is_array = parent.array_properties.is_some();
     let missing = || not_found(op, ResourceKind::Task, task.as_str());
     let id = translate::aws_id_of_task(job, task, is_array).ok_or_else(missing)?;
-    let d = if is_array {
-        store.detail(&id, now).ok_or_else(missing)?
+    if is_array {
+        store.detail(&id, now).ok_or_else(missing)
     } else {
-        parent
-    };
-    Ok(task_status(job, task, &d))
+        Ok(parent)
+    }
 }
 
 /// `job_statuses`: one `DescribeJobs` per call of at most 100 ids; missing ones `NotFound`.
@@ -342,18 +356,17 @@ pub(crate) fn jobs_page(
 pub(crate) fn tasks(store: &mut Store, job: &JobId, now: DateTime<Utc>) -> Result<Vec<TaskStatus>> {
     let op = Operation::ListTasks;
     let parent = detail(store, job, op, now)?;
-    let Some(size) = parent.array_properties.as_ref().and_then(|a| a.size) else {
+    // One computation of the children's plans, not one per child.
+    let Some(children) = store.children(job.as_str(), now) else {
         return Ok(vec![task_status(
             job,
             &translate::task_id_of(None),
             &parent,
         )]);
     };
-    Ok((0..size)
-        .filter_map(|i| {
-            let d = store.detail(&format!("{job}:{i}"), now)?;
-            Some(task_status(job, &translate::task_id_of(Some(i)), &d))
-        })
+    Ok((0i64..)
+        .zip(&children)
+        .map(|(i, d)| task_status(job, &translate::task_id_of(Some(i)), d))
         .collect())
 }
 
@@ -366,15 +379,7 @@ pub(crate) fn task_output(
     now: DateTime<Utc>,
 ) -> Result<TaskOutput> {
     let op = Operation::TaskOutput;
-    let parent = detail(store, job, op, now)?;
-    let is_array = parent.array_properties.is_some();
-    let missing = || not_found(op, ResourceKind::Task, task_id.as_str());
-    let id = translate::aws_id_of_task(job, task_id, is_array).ok_or_else(missing)?;
-    let d = if is_array {
-        store.detail(&id, now).ok_or_else(missing)?
-    } else {
-        parent
-    };
+    let d = task_detail(store, job, task_id, op, now)?;
     let Some(stream) = d.container.log_stream_name else {
         return Err(Error::not_found(
             ResourceKind::Task,

@@ -374,3 +374,24 @@ fn tags_are_kept_per_resource() {
         Some("x")
     );
 }
+
+#[test]
+fn children_read_at_once_are_each_childs_detail() {
+    let mut s = store();
+    submit(&mut s, "arr", "5", "0", |r| {
+        r.array_properties = Some(ArrayProperties { size: Some(3) });
+        r.tags = Some([("k".to_string(), "v".to_string())].into());
+    });
+    let all = s.children("arr", t(6)).unwrap();
+    assert_eq!(all.len(), 3);
+    for (i, d) in all.iter().enumerate() {
+        assert_eq!(Some(d), s.detail(&format!("arr:{i}"), t(6)).as_ref());
+    }
+    submit(&mut s, "plain", "5", "0", |_| {});
+    assert!(s.children("plain", t(6)).is_none());
+    assert!(s.children("nope", t(6)).is_none());
+    assert_eq!(
+        s.tags("arr").and_then(|t| t.get("k")).map(String::as_str),
+        Some("v")
+    );
+}
