@@ -44,6 +44,7 @@ pub struct AwsBatchBuilder {
     static_credentials: Option<(String, Secret, Option<Secret>)>,
     job_queues: Vec<String>,
     max_attempts: Option<u32>,
+    adaptive: Option<bool>,
     timeouts: Option<(std::time::Duration, std::time::Duration)>,
 }
 
@@ -63,6 +64,7 @@ impl fmt::Debug for AwsBatchBuilder {
             )
             .field("job_queues", &self.job_queues)
             .field("max_attempts", &self.max_attempts)
+            .field("adaptive_retry", &self.adaptive)
             .field("timeouts", &self.timeouts)
             .finish()
     }
@@ -149,6 +151,17 @@ impl AwsBatchBuilder {
         self
     }
 
+    /// The SDK's adaptive retry mode on or off (default: as the environment or profile says,
+    /// `AWS_RETRY_MODE`; standard when neither does). Adaptive adds a client-side rate limiter
+    /// that, once the service throttles, sends more slowly and recovers as answers succeed
+    /// (CUBIC, per client) — the same algorithm the Tencent and Azure clients use per action
+    /// ([`polybatch::rate::AdaptiveRate`]); AWS Batch documents no per-action rates to start
+    /// from.
+    pub fn with_adaptive_retry(mut self, on: bool) -> Self {
+        self.adaptive = Some(on);
+        self
+    }
+
     /// Per-attempt and whole-operation timeouts (the SDK's `operation_attempt_timeout` and
     /// `operation_timeout`): a server that accepts and never answers fails within them.
     pub fn with_timeouts(
@@ -215,9 +228,22 @@ impl AwsBatchBuilder {
         if let Some(url) = self.endpoint_url {
             config = config.endpoint_url(url);
         }
-        if let Some(n) = self.max_attempts {
-            config = config
-                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(n));
+        if self.max_attempts.is_some() || self.adaptive.is_some() {
+            use aws_config::retry::{RetryConfig, RetryMode};
+            let from_env = base.retry_config();
+            let adaptive = self
+                .adaptive
+                .unwrap_or_else(|| from_env.is_some_and(|r| r.mode() == RetryMode::Adaptive));
+            let attempts = self
+                .max_attempts
+                .or_else(|| from_env.map(|r| r.max_attempts()))
+                .unwrap_or(3);
+            let retry = if adaptive {
+                RetryConfig::adaptive()
+            } else {
+                RetryConfig::standard()
+            };
+            config = config.retry_config(retry.with_max_attempts(attempts));
         }
         if let Some((attempt, total)) = self.timeouts {
             config = config.timeout_config(

@@ -127,3 +127,30 @@ async fn bad_configuration_is_refused_before_any_request() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn adaptive_retry_is_the_sdks_own_mode() {
+    use aws_sdk_batch::config::retry::RetryMode;
+    let mode = |b: &AwsBatchBackend| {
+        let r = b.sdk_client().config().retry_config().cloned().unwrap();
+        (r.mode(), r.max_attempts())
+    };
+    let (url, _) = answering(500, "ServerException", "down").await;
+    let base = || {
+        AwsBatchBuilder::new()
+            .with_region("us-east-1")
+            .with_endpoint_url(&url)
+            .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+    };
+    let b = base().with_adaptive_retry(true).build().await.unwrap();
+    assert_eq!(mode(&b), (RetryMode::Adaptive, 3));
+    let b = base()
+        .with_adaptive_retry(true)
+        .with_max_attempts(5)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(mode(&b), (RetryMode::Adaptive, 5));
+    let b = base().with_max_attempts(2).build().await.unwrap();
+    assert_eq!(mode(&b), (RetryMode::Standard, 2));
+}

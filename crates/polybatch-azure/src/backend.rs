@@ -80,6 +80,16 @@ impl AzureBatchBackend {
         &self.inner.endpoint
     }
 
+    /// The rate `operation` is held to now: `None` until the account has throttled it (Azure
+    /// documents no rates), then the adapted rate
+    /// ([`AzureBatchBuilder::with_adaptive_rate_limits`](crate::AzureBatchBuilder::with_adaptive_rate_limits)).
+    pub fn rate_limit(&self, operation: polybatch::Operation) -> Option<polybatch::rate::Quota> {
+        let c = &self.inner;
+        let key =
+            polybatch::rate::RateKey::new(operation.as_str(), &c.account, c.credential.kind());
+        c.limiter.quota(&key)
+    }
+
     /// The account name (the endpoint's host when it could not be derived under Entra ID).
     pub fn account(&self) -> &str {
         &self.inner.account

@@ -11,6 +11,7 @@ use azure_core::credentials::TokenCredential;
 use polybatch_http::Proxy;
 
 use polybatch::clock::{Clock, SystemClock};
+use polybatch::rate::{ActionLimiter, PermitSource};
 use polybatch::retry::RetryPolicy;
 use polybatch::secret::Secret;
 use polybatch::{Error, Result};
@@ -197,6 +198,9 @@ pub struct AzureBatchBuilder {
     retry_policy: RetryPolicy,
     clock: Arc<dyn Clock>,
     client_options: ClientOptions,
+    /// Adapt to throttling (default on).
+    adaptive: bool,
+    permits: Option<Arc<dyn PermitSource>>,
 }
 
 /// Parses an api-version as configured; an unsupported one is `Error::Configuration` naming
@@ -222,6 +226,8 @@ impl fmt::Debug for AzureBatchBuilder {
             .field("api_version", &self.api_version)
             .field("retry_policy", &self.retry_policy)
             .field("client_options", &self.client_options)
+            .field("adaptive_rate_limits", &self.adaptive)
+            .field("permit_source", &self.permits)
             .finish()
     }
 }
@@ -256,6 +262,8 @@ impl AzureBatchBuilder {
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
             client_options: ClientOptions::default(),
+            adaptive: true,
+            permits: None,
         }
     }
 
@@ -459,6 +467,23 @@ impl AzureBatchBuilder {
         self
     }
 
+    /// Turns adaptation to throttling on (the default) or off. Azure Batch documents no
+    /// request rates, so nothing is limited until the account answers 429 or 503
+    /// `ServerBusy`; from then on that operation is sent more slowly and recovers as answers
+    /// succeed, in the manner of the AWS SDKs' adaptive retry mode
+    /// ([`polybatch::rate::AdaptiveRate`]), on top of the retry loop's wait for `Retry-After`.
+    pub fn with_adaptive_rate_limits(mut self, on: bool) -> Self {
+        self.adaptive = on;
+        self
+    }
+
+    /// Takes rate-limit permits from `permits` instead of this process's own (a store a fleet
+    /// shares, `polybatch-redis`), for operations that adaptation has limited.
+    pub fn with_permit_source(mut self, permits: Arc<dyn PermitSource>) -> Self {
+        self.permits = Some(permits);
+        self
+    }
+
     /// The clock `ocp-date` is read from (default the system clock).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -633,6 +658,7 @@ impl AzureBatchBuilder {
         };
 
         let account = account.unwrap_or_else(|| endpoint.host_str().unwrap_or("").to_string());
+        let limiter = self.limiter();
         Ok(AzureBatchBackend::from_client(Client {
             http,
             endpoint,
@@ -641,11 +667,21 @@ impl AzureBatchBuilder {
             api_version: self.api_version,
             retry: polybatch_http::capped_retry(self.retry_policy, &self.client_options),
             clock: self.clock,
+            limiter,
         }))
     }
 }
 
 impl AzureBatchBuilder {
+    /// No configured quotas (Azure documents none): adaptation only.
+    fn limiter(&self) -> ActionLimiter {
+        let limiter = ActionLimiter::new(|_| None).with_adaptive(self.adaptive);
+        match &self.permits {
+            Some(p) => limiter.with_permits(p.clone()),
+            None => limiter,
+        }
+    }
+
     /// The token cache over `identity`, built as `azure_identity` builds it, with polybatch's
     /// HTTP client and the endpoint's cloud.
     // `..Default::default()` keeps these option structs building when azure_identity adds a

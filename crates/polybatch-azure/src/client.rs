@@ -17,6 +17,8 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use url::Url;
 
+use polybatch::rate::{ActionLimiter, RateKey};
+
 use crate::ApiVersion;
 use crate::BACKEND;
 use crate::credential::Credential;
@@ -184,6 +186,8 @@ pub(crate) struct Client {
     pub(crate) api_version: ApiVersion,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Adapts each operation's rate to the account's throttling.
+    pub(crate) limiter: ActionLimiter,
 }
 
 /// RFC 1123 (`Fri, 17 Feb 2017 00:00:00 GMT`), formatted without panicking for any date.
@@ -196,9 +200,27 @@ impl Client {
     pub(crate) async fn send(&self, call: &Call) -> Result<Response> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let url = self.url(call)?;
+        let key = RateKey::new(
+            call.operation.as_str(),
+            &self.account,
+            self.credential.kind(),
+        );
         self.retry
             .run(call.idempotency, |attempt| {
-                self.attempt(call, &url, &client_request_id, attempt)
+                let key = &key;
+                let url = &url;
+                let client_request_id = &client_request_id;
+                async move {
+                    self.limiter.acquire(key).await;
+                    let result = self.attempt(call, url, client_request_id, attempt).await;
+                    // Only answers teach the limiter: no answer says nothing about the rate.
+                    match &result {
+                        Ok(_) => self.limiter.record(key, false),
+                        Err(Error::Throttled { .. }) => self.limiter.record(key, true),
+                        Err(_) => {}
+                    }
+                    result
+                }
             })
             .await
     }

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use polybatch::clock::ManualClock;
 use polybatch::retry::RetryPolicy;
 use polybatch::{
-    BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Preconditions,
+    BatchBackend, Error, JobId, JobState, ListPrepReleaseOptions, Operation, Preconditions,
     ReactivateTaskOptions, StatusOptions, TaskId, TaskState, TerminateDisposition,
     TerminateJobOptions, TerminateTaskOptions,
 };
@@ -465,6 +465,44 @@ async fn reactivate_is_not_replayed_after_it_may_have_run() {
         .await
         .unwrap();
     assert_eq!(mock.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_throttled_operation_is_sent_slower_unless_adaptation_is_off() {
+    let throttle_first = |_: &_, n: usize| {
+        if n == 0 {
+            Reply::new(429).header("retry-after", "0")
+        } else {
+            Reply::json(200, r#"{"id":"job-1","state":"active"}"#)
+        }
+    };
+    let (job, _) = ids();
+    let mock = Mock::start(throttle_first).await;
+    let b = backend(&mock);
+    assert_eq!(
+        b.rate_limit(Operation::JobStatus),
+        None,
+        "no rate before a throttle"
+    );
+    b.job_status(&job, StatusOptions::default()).await.unwrap();
+    assert_eq!(mock.seen().len(), 2, "the throttled read was retried");
+    let quota = b
+        .rate_limit(Operation::JobStatus)
+        .expect("limited after a throttle");
+    assert!(quota.per_second_f64() < 1.0, "{quota}");
+    assert_eq!(
+        b.rate_limit(Operation::ListJobs),
+        None,
+        "other operations untouched"
+    );
+
+    let mock = Mock::start(throttle_first).await;
+    let b = builder(&mock)
+        .with_adaptive_rate_limits(false)
+        .build()
+        .unwrap();
+    b.job_status(&job, StatusOptions::default()).await.unwrap();
+    assert_eq!(b.rate_limit(Operation::JobStatus), None);
 }
 
 #[tokio::test]

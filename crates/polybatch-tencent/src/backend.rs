@@ -91,8 +91,8 @@ impl TencentBatchBackend {
     /// The client-side rate limit applied to `action`, if any.
     pub fn rate_limit(&self, action: &str) -> Option<polybatch::rate::Quota> {
         let c = &self.client;
-        c.limiter
-            .quota(action, &c.region, &c.credentials.identity())
+        let key = polybatch::rate::RateKey::new(action, &c.region, &c.credentials.identity());
+        c.limiter.quota(&key)
     }
 
     /// `DescribeJob`.

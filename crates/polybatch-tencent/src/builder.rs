@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use polybatch::clock::{Clock, SystemClock};
-use polybatch::rate::Quota;
+use polybatch::rate::{PermitSource, Quota};
 use polybatch::retry::RetryPolicy;
 use polybatch::secret::Secret;
 use polybatch::{Error, Result};
@@ -23,7 +23,7 @@ use crate::credential::{
     check_credential, file_credential, missing,
 };
 use crate::error::BACKEND;
-use crate::rate_limit::{ActionRateLimiter, Site};
+use crate::rate_limit::{LimitSettings, Site, limiter};
 
 /// Environment variable: the SecretId.
 pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
@@ -89,8 +89,7 @@ pub struct TencentBatchBuilder {
     temporary: Option<TemporaryCredential>,
     region: Option<String>,
     endpoint: Endpoint,
-    rate_limits: HashMap<String, Quota>,
-    rate_limits_disabled: bool,
+    limits: LimitSettings,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     language: Option<String>,
@@ -106,8 +105,10 @@ impl fmt::Debug for TencentBatchBuilder {
             .field("temporary", &self.temporary)
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)
-            .field("rate_limits", &self.rate_limits)
-            .field("rate_limits_disabled", &self.rate_limits_disabled)
+            .field("rate_limits", &self.limits.overrides)
+            .field("rate_limits_disabled", &self.limits.disabled)
+            .field("rate_limits_fixed", &self.limits.fixed)
+            .field("permit_source", &self.limits.permits)
             .field("retry", &self.retry)
             .field("language", &self.language)
             .field("client_options", &self.client_options)
@@ -131,8 +132,7 @@ impl TencentBatchBuilder {
             temporary: None,
             region: None,
             endpoint: Endpoint::Default,
-            rate_limits: HashMap::new(),
-            rate_limits_disabled: false,
+            limits: LimitSettings::default(),
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
             language: None,
@@ -251,13 +251,30 @@ impl TencentBatchBuilder {
     /// Overrides the client-side rate limit of one action (defaults: the documented limits of
     /// the endpoint's site, see [`crate::RATE_LIMITS`] and [`crate::Site`]).
     pub fn with_rate_limit(mut self, action: &str, quota: Quota) -> Self {
-        self.rate_limits.insert(action.to_string(), quota);
+        self.limits.overrides.insert(action.to_string(), quota);
         self
     }
 
     /// Turns client-side rate limiting off.
     pub fn with_rate_limits_disabled(mut self) -> Self {
-        self.rate_limits_disabled = true;
+        self.limits.disabled = true;
+        self
+    }
+
+    /// Turns adaptation to throttling on (the default) or off. On, an action that Tencent
+    /// throttles anyway (another process using the same sub-account, say) is sent more slowly,
+    /// per (action, region, credential), and recovers to its quota as answers succeed, in the
+    /// manner of the AWS SDKs' adaptive retry mode ([`polybatch::rate::AdaptiveRate`]).
+    pub fn with_adaptive_rate_limits(mut self, on: bool) -> Self {
+        self.limits.fixed = !on;
+        self
+    }
+
+    /// Takes rate-limit permits from `permits` instead of this process's own: a store several
+    /// processes share (`polybatch-redis`) keeps a fleet using one credential under the
+    /// per-action limits together.
+    pub fn with_permit_source(mut self, permits: Arc<dyn PermitSource>) -> Self {
+        self.limits.permits = Some(permits);
         self
     }
 
@@ -388,11 +405,7 @@ impl TencentBatchBuilder {
         };
         let http = self.client_options.build_client(BACKEND, &url)?;
         let site = Site::of_host(url.host_str().unwrap_or(""));
-        let limiter = if self.rate_limits_disabled {
-            ActionRateLimiter::disabled()
-        } else {
-            ActionRateLimiter::new(site, self.rate_limits)
-        };
+        let limiter = limiter(site, self.limits);
         let credentials = match source {
             Err(keys) => Credentials::Fixed(keys),
             Ok(mut source) => {

@@ -21,8 +21,8 @@ use url::Url;
 use crate::credential::{Credentials, Keys};
 use crate::error::{ApiFailure, BACKEND, Subject, map_error};
 use crate::model::{API_VERSION, ApiError};
-use crate::rate_limit::ActionRateLimiter;
 use crate::signing;
+use polybatch::rate::{ActionLimiter, RateKey};
 
 /// The largest response body read: Tencent caps JSON responses at 50 MB.
 pub const MAX_RESPONSE_BYTES: usize = 50 * 1024 * 1024;
@@ -59,7 +59,7 @@ pub(crate) struct Client {
     pub options: ClientOptions,
     pub retry: RetryPolicy,
     pub clock: Arc<dyn Clock>,
-    pub limiter: ActionRateLimiter,
+    pub limiter: ActionLimiter,
 }
 
 impl fmt::Debug for Client {
@@ -218,10 +218,16 @@ impl Client {
             .run(call.idempotency, |attempt| {
                 let payload = &payload;
                 async move {
-                    self.limiter
-                        .acquire(call.action, &self.region, &self.credentials.identity())
-                        .await;
-                    self.attempt(call, payload, attempt).await
+                    let key = RateKey::new(call.action, &self.region, &self.credentials.identity());
+                    self.limiter.acquire(&key).await;
+                    let result = self.attempt(call, payload, attempt).await;
+                    // Only answers teach the limiter: no answer says nothing about the rate.
+                    match &result {
+                        Ok(_) => self.limiter.record(&key, false),
+                        Err(Error::Throttled { .. }) => self.limiter.record(&key, true),
+                        Err(_) => {}
+                    }
+                    result
                 }
             })
             .await

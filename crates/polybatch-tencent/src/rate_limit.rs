@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use polybatch::rate::{KeyedRateLimiter, Quota};
+use polybatch::rate::{ActionLimiter, PermitSource, Quota};
 use polybatch_protocol::tencent::documented_limit_at;
 pub use polybatch_protocol::tencent::{ActionLimit, RATE_LIMITS, Site};
 
@@ -22,64 +22,59 @@ pub fn default_quota(site: Site, action: &str) -> Option<Quota> {
     documented_limit_at(site, action).map(|n| Quota::per_second(n).with_burst(1))
 }
 
-/// The limiter key: action, region, SecretId.
-pub(crate) type RateKey = (String, String, String);
-
-/// The per-(action, region, credential) limiter of one client and all its clones.
-#[derive(Clone, Debug)]
-pub(crate) struct ActionRateLimiter {
-    keyed: Option<KeyedRateLimiter<RateKey>>,
+/// How the builder configured the limiter.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LimitSettings {
+    /// Quotas that replace the defaults, per action.
+    pub overrides: HashMap<String, Quota>,
+    /// No client-side limits and no adaptation at all.
+    pub disabled: bool,
+    /// No adaptation to throttling (the configured quotas only).
+    pub fixed: bool,
+    /// Where permits come from, when not from this process (a fleet-wide store).
+    pub permits: Option<Arc<dyn PermitSource>>,
 }
 
-impl ActionRateLimiter {
-    /// A limiter with the defaults, overridden per action by `overrides`.
-    pub fn new(site: Site, overrides: HashMap<String, Quota>) -> Self {
-        let overrides = Arc::new(overrides);
-        let keyed = KeyedRateLimiter::new(move |(action, _, _): &RateKey| {
-            overrides
-                .get(action)
-                .copied()
-                .or_else(|| default_quota(site, action))
-        });
-        ActionRateLimiter { keyed: Some(keyed) }
+/// The per-(action, region, credential) limiter of one client and all its clones: the
+/// documented limits of `site`, overridden per action, adapted down when Tencent answers
+/// `RequestLimitExceeded` anyway (another process using the same sub-account, for one).
+pub(crate) fn limiter(site: Site, settings: LimitSettings) -> ActionLimiter {
+    if settings.disabled {
+        return ActionLimiter::unlimited();
     }
-
-    /// A limiter that never waits.
-    pub fn disabled() -> Self {
-        ActionRateLimiter { keyed: None }
+    let overrides = settings.overrides;
+    let mut limiter = ActionLimiter::new(move |action| {
+        overrides
+            .get(action)
+            .copied()
+            .or_else(|| default_quota(site, action))
+    })
+    .with_adaptive(!settings.fixed);
+    if let Some(permits) = settings.permits {
+        limiter = limiter.with_permits(permits);
     }
-
-    /// The quota applied to `action`, if any.
-    pub fn quota(&self, action: &str, region: &str, secret_id: &str) -> Option<Quota> {
-        let key = (
-            action.to_string(),
-            region.to_string(),
-            secret_id.to_string(),
-        );
-        self.keyed.as_ref()?.limiter(&key).map(|l| l.quota())
-    }
-
-    /// Waits for a permit to send `action`.
-    pub async fn acquire(&self, action: &str, region: &str, secret_id: &str) {
-        if let Some(keyed) = &self.keyed {
-            let key = (
-                action.to_string(),
-                region.to_string(),
-                secret_id.to_string(),
-            );
-            keyed.acquire(&key).await;
-        }
-    }
+    limiter
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use polybatch::rate::RateKey;
     use std::time::Duration;
     use tokio::time::Instant;
 
+    fn limits(overrides: HashMap<String, Quota>) -> ActionLimiter {
+        limiter(
+            Site::International,
+            LimitSettings {
+                overrides,
+                ..LimitSettings::default()
+            },
+        )
+    }
+
     async fn permit_times(
-        limiter: &ActionRateLimiter,
+        limiter: &ActionLimiter,
         callers: Vec<(&'static str, &'static str, &'static str)>,
     ) -> Vec<u128> {
         let start = Instant::now();
@@ -88,7 +83,7 @@ mod tests {
             .map(|(a, r, s)| {
                 let l = limiter.clone();
                 tokio::spawn(async move {
-                    l.acquire(a, r, s).await;
+                    l.acquire(&RateKey::new(a, r, s)).await;
                     (Instant::now() - start).as_millis()
                 })
             })
@@ -131,12 +126,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn sixty_four_callers_get_evenly_spaced_permits() {
-        let l = ActionRateLimiter::new(Site::International, HashMap::new());
+        let l = limits(HashMap::new());
         let times = permit_times(&l, vec![("TerminateJob", "ap-guangzhou", "AKID1"); 64]).await;
         assert_eq!(times, (0..64).map(|i| i * 500).collect::<Vec<u128>>());
         // DescribeTask: 3/s, i.e. every 333.333333 ms; tokio's timer wakes on the next whole
         // millisecond, so each permit lands on the ceiling of its exact slot.
-        let l = ActionRateLimiter::new(Site::International, HashMap::new());
+        let l = limits(HashMap::new());
         let times = permit_times(&l, vec![("DescribeTask", "ap-guangzhou", "AKID1"); 64]).await;
         let want: Vec<u128> = (0..64u128)
             .map(|i| (333_333_333 * i).div_ceil(1_000_000))
@@ -151,22 +146,23 @@ mod tests {
             "TerminateJob".to_string(),
             Quota::per_second(10).with_burst(1),
         );
-        let l = ActionRateLimiter::new(Site::International, o);
+        let l = limits(o);
         let times = permit_times(&l, vec![("TerminateJob", "r", "s"); 5]).await;
         assert_eq!(times, vec![0, 100, 200, 300, 400]);
         assert_eq!(
-            l.quota("DescribeJob", "r", "s"),
+            l.quota(&RateKey::new("DescribeJob", "r", "s")),
             Some(Quota::per_second(2).with_burst(1))
         );
     }
 
     #[tokio::test(start_paused = true)]
     async fn clones_share_and_keys_are_independent() {
-        let l = ActionRateLimiter::new(Site::International, HashMap::new());
+        let l = limits(HashMap::new());
         let clone = l.clone();
         let start = Instant::now();
-        l.acquire("RetryJobs", "ap-guangzhou", "AKID1").await;
-        clone.acquire("RetryJobs", "ap-guangzhou", "AKID1").await;
+        let k = RateKey::new("RetryJobs", "ap-guangzhou", "AKID1");
+        l.acquire(&k).await;
+        clone.acquire(&k).await;
         assert_eq!(start.elapsed(), Duration::from_millis(500), "clones share");
         // A different action, region or credential has its own bucket: no wait.
         for (a, r, s) in [
@@ -174,16 +170,45 @@ mod tests {
             ("RetryJobs", "ap-shanghai", "AKID1"),
             ("RetryJobs", "ap-guangzhou", "AKID2"),
         ] {
-            clone.acquire(a, r, s).await;
+            clone.acquire(&RateKey::new(a, r, s)).await;
         }
         assert_eq!(start.elapsed(), Duration::from_millis(500));
     }
 
     #[tokio::test(start_paused = true)]
     async fn disabled_never_waits() {
-        let l = ActionRateLimiter::disabled();
+        let l = limiter(
+            Site::International,
+            LimitSettings {
+                disabled: true,
+                ..LimitSettings::default()
+            },
+        );
         let times = permit_times(&l, vec![("TerminateJob", "r", "s"); 10]).await;
         assert!(times.iter().all(|t| *t == 0));
-        assert!(l.quota("TerminateJob", "r", "s").is_none());
+        let k = RateKey::new("TerminateJob", "r", "s");
+        l.record(&k, true);
+        assert!(l.quota(&k).is_none(), "no adaptation either");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_slows_only_its_key_unless_fixed() {
+        let default = default_quota(Site::International, "DescribeJob");
+        let k = RateKey::new("DescribeJob", "ap-guangzhou", "AKID1");
+        let l = limits(HashMap::new());
+        l.record(&k, true);
+        let slowed = l.quota(&k).unwrap();
+        assert!(slowed.interval > Duration::from_millis(700), "{slowed}");
+        let other = RateKey::new("DescribeJob", "ap-guangzhou", "AKID2");
+        assert_eq!(l.quota(&other), default);
+        let fixed = limiter(
+            Site::International,
+            LimitSettings {
+                fixed: true,
+                ..LimitSettings::default()
+            },
+        );
+        fixed.record(&k, true);
+        assert_eq!(fixed.quota(&k), default);
     }
 }

@@ -1,10 +1,22 @@
 //! Rate limiting: one algorithm (GCRA, the token bucket as arrival times), used by the
-//! rate-limit wrapper backend, the Tencent client's per-action limiter and the emulator's
-//! strict server-side limiter.
+//! rate-limit wrapper backend, the clients' per-action limiters and the emulator's strict
+//! server-side limiter.
 //!
 //! [`Gcra`] is pure: it is handed the time, so the server can check against its own clock and
 //! tests can drive it exactly. [`RateLimiter`] and [`KeyedRateLimiter`] wait with
 //! `tokio::time`, so callers queue for permits instead of failing, in arrival order.
+//!
+//! The clients' limiter is [`ActionLimiter`]: a configured quota per action, adapted down when
+//! the service throttles anyway ([`AdaptiveRate`]), with permits from a [`PermitSource`]: this
+//! process's ([`LocalPermits`]) or one shared by a fleet (the `polybatch-redis` crate).
+
+mod action;
+mod adaptive;
+mod permits;
+
+pub use action::ActionLimiter;
+pub use adaptive::AdaptiveRate;
+pub use permits::{LocalPermits, PermitSource, RateKey};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,6 +48,16 @@ impl Quota {
     /// One request per `interval`, no burst.
     pub fn every(interval: Duration) -> Self {
         Quota { interval, burst: 1 }
+    }
+
+    /// `rate` requests per second (any positive rate, fractions included), burst 1. `None`
+    /// for a rate that is not a positive finite number.
+    pub fn from_rate(rate: f64) -> Option<Self> {
+        if !(rate.is_finite() && rate > 0.0) {
+            return None;
+        }
+        let interval = Duration::try_from_secs_f64(1.0 / rate).ok()?;
+        Some(Quota::every(interval))
     }
 
     /// Sets the burst (at least 1).
@@ -81,6 +103,11 @@ impl Gcra {
     /// The quota.
     pub fn quota(&self) -> Quota {
         self.quota
+    }
+
+    /// Changes the quota from the next reservation on; what is reserved stays reserved.
+    pub fn set_quota(&mut self, quota: Quota) {
+        self.quota = quota;
     }
 
     fn tolerance(&self) -> Duration {
