@@ -9,5 +9,6 @@ pub mod aws_moto;
 pub mod azure;
 pub mod node;
 pub mod python;
+pub mod redis;
 pub mod script;
 pub mod tencent;
