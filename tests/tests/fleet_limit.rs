@@ -5,8 +5,6 @@
 mod support;
 
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use polybatch::rate::{PermitSource, Quota, RateKey};
@@ -53,59 +51,6 @@ async fn sources_sharing_a_redis_share_each_keys_slots() {
     assert_eq!(other.reserve(&key("AKID1"), SECS_10).await, Duration::ZERO);
     assert!(!a.is_degraded() && !b.is_degraded());
     assert_eq!(a.fallbacks() + b.fallbacks(), 0);
-}
-
-/// Counts WARN events.
-struct CountWarnings(Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        let mut text = String::new();
-        event.record(
-            &mut |field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
-                text.push_str(&format!("{}={value:?} ", field.name()));
-            },
-        );
-        self.1.lock().unwrap().push(text);
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn an_unreachable_redis_falls_back_to_local_permits_and_warns_once() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let warnings = Arc::new(AtomicUsize::new(0));
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let subscriber =
-        tracing_subscriber::registry().with(CountWarnings(warnings.clone(), lines.clone()));
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let port = free_port();
-    let url = format!("redis://:hunter2-redis-password@127.0.0.1:{port}/");
-    let permits = RedisPermits::new(&url)
-        .unwrap()
-        .with_retry_after(Duration::ZERO);
-    assert!(!format!("{permits:?}").contains("hunter2"));
-    // Nothing listens: each reservation is served by the local limiter, exactly as it spaces.
-    assert_eq!(
-        permits.reserve(&key("AKID1"), SECS_10).await,
-        Duration::ZERO
-    );
-    assert_slot(permits.reserve(&key("AKID1"), SECS_10).await, 1);
-    assert_slot(permits.reserve(&key("AKID1"), SECS_10).await, 2);
-    assert!(permits.is_degraded());
-    assert_eq!(permits.fallbacks(), 3);
-    assert_eq!(
-        warnings.load(Ordering::SeqCst),
-        1,
-        "one warning for the outage"
-    );
-
-    let logged = lines.lock().unwrap().join("\n");
-    assert!(!logged.contains("hunter2"), "{logged}");
-    assert!(logged.contains("unreachable"), "{logged}");
 }
 
 fn redis_without_password(port: u16) -> String {
