@@ -213,12 +213,7 @@ impl Client {
                 async move {
                     self.limiter.acquire(key).await;
                     let result = self.attempt(call, url, client_request_id, attempt).await;
-                    // Only answers teach the limiter: no answer says nothing about the rate.
-                    match &result {
-                        Ok(_) => self.limiter.record(key, false),
-                        Err(Error::Throttled { .. }) => self.limiter.record(key, true),
-                        Err(_) => {}
-                    }
+                    self.limiter.observe(key, &result);
                     result
                 }
             })

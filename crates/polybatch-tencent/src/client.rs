@@ -221,12 +221,7 @@ impl Client {
                     let key = RateKey::new(call.action, &self.region, &self.credentials.identity());
                     self.limiter.acquire(&key).await;
                     let result = self.attempt(call, payload, attempt).await;
-                    // Only answers teach the limiter: no answer says nothing about the rate.
-                    match &result {
-                        Ok(_) => self.limiter.record(&key, false),
-                        Err(Error::Throttled { .. }) => self.limiter.record(&key, true),
-                        Err(_) => {}
-                    }
+                    self.limiter.observe(&key, &result);
                     result
                 }
             })

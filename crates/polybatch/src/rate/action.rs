@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
+use crate::Error;
+
 use super::{AdaptiveRate, LocalPermits, PermitSource, Quota, RateKey};
 
 /// Picks the configured quota of an action (`None`: no configured limit).
@@ -96,6 +98,17 @@ impl ActionLimiter {
         let wait = self.permits.reserve(key, quota).await;
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Records what an attempt sent under `key` came back with: a success is an answer, an
+    /// [`Error::Throttled`] a throttled one; any other error may have had no answer at all and
+    /// says nothing about the rate, so it is not recorded.
+    pub fn observe<T>(&self, key: &RateKey, result: &crate::Result<T>) {
+        match result {
+            Ok(_) => self.record(key, false),
+            Err(Error::Throttled { .. }) => self.record(key, true),
+            Err(_) => {}
         }
     }
 
@@ -198,6 +211,21 @@ mod tests {
         assert_eq!(l.quota(&k), None, "untracked before a throttle");
         l.record(&k, true);
         assert!(l.quota(&k).is_some(), "limited after a throttle");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_answers_are_observed() {
+        use crate::error::{ErrorContext, Operation};
+        let l = ActionLimiter::new(ten_per_second);
+        let k = key("DescribeJob");
+        let ctx = || ErrorContext::new("test", Operation::JobStatus);
+        // An error that may have had no answer teaches nothing.
+        l.observe::<()>(&k, &Err(Error::timeout(ctx())));
+        assert_eq!(l.adapted(&k), None);
+        l.observe(&k, &Ok(()));
+        assert_eq!(l.adapted(&k), None, "successes alone never limit");
+        l.observe::<()>(&k, &Err(Error::throttled(None, ctx())));
+        assert!(l.adapted(&k).is_some(), "a throttle is observed");
     }
 
     #[tokio::test(start_paused = true)]
