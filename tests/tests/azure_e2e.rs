@@ -672,6 +672,7 @@ async fn job_without_prep_or_release_task_is_invalid_state() {
 
 fn server_busy(operation: &str, retry_after_secs: u64) -> FaultRule {
     FaultRule {
+        probability: None,
         provider: Provider::Azure,
         operation: operation.into(),
         times: 1,
@@ -758,6 +759,7 @@ async fn retry_failed_tasks_reports_each_task() {
 
     // The first reactivation fails on the service's side; the others go through.
     env.faults().add(FaultRule {
+        probability: None,
         provider: Provider::Azure,
         operation: "Task_Reactivate".into(),
         times: 1,

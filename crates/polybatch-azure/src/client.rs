@@ -205,8 +205,10 @@ impl Client {
             &self.account,
             self.credential.kind(),
         );
+        let ctx = ErrorContext::new(BACKEND, call.operation)
+            .with_message(format!("client-request-id {client_request_id}"));
         self.retry
-            .run(call.idempotency, |attempt| {
+            .run(&ctx, call.idempotency, |attempt| {
                 let key = &key;
                 let url = &url;
                 let client_request_id = &client_request_id;

@@ -46,6 +46,8 @@ pub(crate) fn router(admin: Admin) -> Router {
             get(faults).post(add_fault).delete(clear_faults),
         )
         .route("/_polybatch/faults/enabled", post(set_enabled))
+        .route("/_polybatch/faults/seed", post(seed_faults))
+        .route("/_polybatch/journal", get(journal).delete(clear_journal))
         .route("/_polybatch/stats", get(stats).delete(reset_stats))
         .route_layer(middleware::from_fn_with_state(admin.clone(), require_token))
         .with_state(admin);
@@ -118,7 +120,27 @@ async fn advance(
 }
 
 async fn faults(State(e): State<Admin>) -> Json<Value> {
-    Json(json!({"enabled": e.context().faults.enabled(), "rules": e.context().faults.rules()}))
+    let faults = &e.context().faults;
+    Json(json!({"enabled": faults.enabled(), "rules": faults.rules(), "fired": faults.fired()}))
+}
+
+#[derive(Deserialize)]
+struct Seed {
+    seed: u64,
+}
+
+async fn seed_faults(State(e): State<Admin>, Json(s): Json<Seed>) -> Json<Value> {
+    e.context().faults.seed(s.seed);
+    Json(json!({"seed": s.seed}))
+}
+
+async fn journal(State(e): State<Admin>) -> Json<Value> {
+    Json(json!({"entries": e.context().journal.entries()}))
+}
+
+async fn clear_journal(State(e): State<Admin>) -> StatusCode {
+    e.context().journal.clear();
+    StatusCode::NO_CONTENT
 }
 
 async fn add_fault(State(e): State<Admin>, Json(rule): Json<FaultRule>) -> StatusCode {

@@ -23,6 +23,7 @@ pub mod azure;
 pub mod clock;
 pub mod config;
 pub mod faults;
+pub mod journal;
 mod limiter;
 mod log;
 mod server;
@@ -36,6 +37,7 @@ use polybatch::clock::{Clock, SystemClock};
 pub use clock::SimClock;
 pub use config::{AwsConfig, AzureConfig, EmulatorConfig, TencentConfig};
 pub use faults::{FaultKind, FaultRule, Faults, Provider};
+pub use journal::{Journal, JournalEntry};
 pub use server::{Emulator, RunningEmulator};
 pub use stats::{Stats, StatsSnapshot};
 
@@ -55,6 +57,8 @@ pub struct Context {
     pub faults: Faults,
     /// Request counters.
     pub stats: Stats,
+    /// Every applied mutation.
+    pub journal: Journal,
 }
 
 impl Context {
@@ -66,6 +70,7 @@ impl Context {
             auth_clock,
             faults: Faults::default(),
             stats: Stats::default(),
+            journal: Journal::default(),
         }
     }
 

@@ -872,6 +872,7 @@ async fn faults_and_stats() {
     h.add_job(json!({"id": "f", "poolInfo": {"poolId": "p"}}))
         .await;
     ctx.faults.add(FaultRule {
+        probability: None,
         provider: Provider::Azure,
         operation: "Job_Get".into(),
         times: 1,
@@ -893,6 +894,7 @@ async fn faults_and_stats() {
         StatusCode::OK
     );
     ctx.faults.add(FaultRule {
+        probability: None,
         provider: Provider::Azure,
         operation: "*".into(),
         times: 1,

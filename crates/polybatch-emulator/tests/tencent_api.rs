@@ -1085,6 +1085,7 @@ async fn faults_answer_before_the_action() {
     let h = Harness::new().await;
     let faults = &h.ctx().faults;
     faults.add(FaultRule {
+        probability: None,
         provider: Provider::Tencent,
         operation: "DescribeJobs".into(),
         times: 1,
@@ -1096,6 +1097,7 @@ async fn faults_answer_before_the_action() {
         },
     });
     faults.add(FaultRule {
+        probability: None,
         provider: Provider::Tencent,
         operation: "*".into(),
         times: 1,
@@ -1107,6 +1109,7 @@ async fn faults_answer_before_the_action() {
         },
     });
     faults.add(FaultRule {
+        probability: None,
         provider: Provider::Tencent,
         operation: "DescribeJobs".into(),
         times: 1,
@@ -1124,6 +1127,7 @@ async fn faults_answer_before_the_action() {
     assert!(faults.rules().is_empty(), "the delay fault was used");
     // Faults come after authentication: a bad signature is still reported as such.
     faults.add(FaultRule {
+        probability: None,
         provider: Provider::Tencent,
         operation: "*".into(),
         times: 1,

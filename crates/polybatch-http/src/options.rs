@@ -4,8 +4,9 @@
 //! A call is bounded by two settings together: [`ClientOptions::with_timeout`] bounds each
 //! attempt (connecting, sending and reading the whole response), and the retry policy's total
 //! budget ([`polybatch::retry::RetryPolicy::total_budget`]) bounds all attempts and the waits
-//! between them. The retry loop starts no new attempt once the budget is spent, but does not
-//! cut an attempt short, so a call can last up to the budget plus one per-attempt timeout.
+//! between them. The budget is the call's deadline: the retry loop starts no new attempt once
+//! it would be passed, and cuts short an attempt still running when it passes, so a call never
+//! lasts longer than its budget (with [`ClientOptions::with_total_timeout`], at most that).
 
 use std::fmt;
 use std::time::Duration;
@@ -198,8 +199,8 @@ impl ClientOptions {
     }
 
     /// The most a whole call may take, every attempt and backoff included: the builders cap the
-    /// retry policy's total budget with it (no attempt starts once it is spent, so a call
-    /// lasts at most this plus one per-attempt timeout). `None` (the default) leaves the
+    /// retry policy's total budget with it (an attempt running when it passes is cut short,
+    /// so a call lasts at most this). `None` (the default) leaves the
     /// policy's own budget.
     pub fn with_total_timeout(mut self, total: Duration) -> Self {
         self.total_timeout = Some(total);

@@ -215,7 +215,7 @@ impl Client {
             )
         })?;
         self.retry
-            .run(call.idempotency, |attempt| {
+            .run(&self.ctx(call.operation), call.idempotency, |attempt| {
                 let payload = &payload;
                 async move {
                     let key = RateKey::new(call.action, &self.region, &self.credentials.identity());

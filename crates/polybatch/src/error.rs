@@ -115,6 +115,28 @@ pub struct ErrorContext {
     pub request_id: Option<String>,
     /// A human-readable message (the provider's text when there is one). Never holds secrets.
     pub message: String,
+    /// When the operation was tried more than once: every attempt, in order, with why it
+    /// failed (the last is this error). Empty for an operation that failed on its only try.
+    pub attempts: Vec<Attempt>,
+}
+
+/// One failed attempt of a retried operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// [`Error::kind`] of that attempt's error.
+    pub kind: &'static str,
+    /// The provider's code, when it sent one.
+    pub code: Option<String>,
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind)?;
+        match &self.code {
+            Some(code) => write!(f, " [{code}]"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl ErrorContext {
@@ -126,6 +148,7 @@ impl ErrorContext {
             code: None,
             request_id: None,
             message: String::new(),
+            attempts: Vec::new(),
         }
     }
 
@@ -158,6 +181,13 @@ impl fmt::Display for ErrorContext {
         }
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
+        }
+        if !self.attempts.is_empty() {
+            write!(f, " after {} attempts:", self.attempts.len())?;
+            for (n, attempt) in self.attempts.iter().enumerate() {
+                let sep = if n == 0 { " " } else { ", " };
+                write!(f, "{sep}{attempt}")?;
+            }
         }
         Ok(())
     }
@@ -445,6 +475,27 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// Every attempt of a retried operation and why each failed, in order (this error's is
+    /// the last); empty when the operation was tried once.
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.context().attempts
+    }
+
+    /// This error as one [`Attempt`].
+    pub fn as_attempt(&self) -> Attempt {
+        Attempt {
+            kind: self.kind(),
+            code: self.context().code.clone(),
+        }
+    }
+
+    /// Records the attempts that led to this error (the retry loop does, when it gives up
+    /// after more than one).
+    pub fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
+        self.context_mut().attempts = attempts;
+        self
     }
 
     /// Replaces the request id (used by clients that learn it from a response header).

@@ -72,7 +72,7 @@ pub use backend::{
 pub use call::{Call, CallOptions};
 pub use capability::{Capabilities, ListJobsFilters};
 pub use error::{
-    BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,
+    Attempt, BoxError, Error, ErrorContext, Operation, ResourceKind, Result, error_from_status,
 };
 pub use ext::BatchBackendExt;
 pub use id::{JobId, MAX_ID_LEN, TaskId};

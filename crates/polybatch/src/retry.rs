@@ -10,9 +10,10 @@
 //! [`crate::Error::retry_after`]), and the whole loop stays inside a total budget. Sleeping uses
 //! `tokio::time`, so tests with a paused clock are instant and exact.
 //!
-//! The total budget bounds the attempts and the waits between them; each attempt is bounded by
-//! the client's own per-attempt timeout (`polybatch-http`'s `ClientOptions`). No new attempt
-//! starts once the budget is spent, but a running one is not cut short.
+//! The total budget is the operation's deadline: it bounds the attempts and the waits between
+//! them, and cuts short an attempt still running when it passes. Each attempt is also bounded
+//! by the client's own per-attempt timeout (`polybatch-http`'s `ClientOptions`). An error that
+//! survives retries lists every attempt and why it failed ([`crate::Error::attempts`]).
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorContext, Result};
 
 /// Whether an operation may be replayed after it may have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,27 +154,51 @@ impl RetryPolicy {
     }
 
     /// Runs `op` (given the 1-based attempt number) until it succeeds, fails for good, or the
-    /// attempts or budget run out. Returns the last error.
-    pub async fn run<T, F, Fut>(&self, idempotency: Idempotency, mut op: F) -> Result<T>
+    /// attempts or budget run out. Returns the last error; when more than one attempt was
+    /// made, it lists them all ([`Error::attempts`]).
+    ///
+    /// The total budget is the operation's deadline: no attempt starts once the next wait
+    /// would pass it, and an attempt still running when it passes is cut short with
+    /// [`Error::Timeout`] (in `ctx`'s name: the backend and operation being run).
+    pub async fn run<T, F, Fut>(
+        &self,
+        ctx: &ErrorContext,
+        idempotency: Idempotency,
+        mut op: F,
+    ) -> Result<T>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
         let start = Instant::now();
+        let deadline = start + self.total_budget;
+        let mut attempts = Vec::new();
         let mut attempt = 1;
         loop {
-            let error = match op(attempt).await {
-                Ok(v) => return Ok(v),
-                Err(e) => e,
+            let error = match tokio::time::timeout_at(deadline, op(attempt)).await {
+                Ok(Ok(v)) => return Ok(v),
+                Ok(Err(e)) => e,
+                Err(_) => Error::timeout(ctx.clone().with_message(format!(
+                    "the operation's deadline of {:?} passed during attempt {attempt}",
+                    self.total_budget
+                ))),
+            };
+            attempts.push(error.as_attempt());
+            let give_up = |error: Error| {
+                if attempts.len() > 1 {
+                    error.with_attempts(attempts.clone())
+                } else {
+                    error
+                }
             };
             if !self.should_retry(&error, attempt, idempotency) {
-                return Err(error);
+                return Err(give_up(error));
             }
             let delay = self
                 .backoff(attempt)
                 .max(error.retry_after().unwrap_or_default());
             if start.elapsed() + delay > self.total_budget {
-                return Err(error);
+                return Err(give_up(error));
             }
             tracing::debug!(
                 backend = error.backend(),
@@ -192,7 +217,7 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorContext, Operation};
+    use crate::error::Operation;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn ctx() -> ErrorContext {
@@ -231,7 +256,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
         let r: Result<u32> = exact()
-            .run(Idempotency::Idempotent, |attempt| {
+            .run(&ctx(), Idempotency::Idempotent, |attempt| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async move {
                     if attempt < 3 {
@@ -251,7 +276,7 @@ mod tests {
     async fn honours_retry_after_when_longer() {
         let start = Instant::now();
         let r: Result<()> = exact()
-            .run(Idempotency::Idempotent, |attempt| async move {
+            .run(&ctx(), Idempotency::Idempotent, |attempt| async move {
                 if attempt == 1 {
                     Err(Error::throttled(Some(Duration::from_secs(5)), ctx()))
                 } else {
@@ -267,7 +292,7 @@ mod tests {
     async fn gives_up_after_max_attempts_with_last_error() {
         let calls = AtomicU32::new(0);
         let r: Result<()> = exact()
-            .run(Idempotency::Idempotent, |_| {
+            .run(&ctx(), Idempotency::Idempotent, |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async { Err(Error::timeout(ctx())) }
             })
@@ -280,7 +305,7 @@ mod tests {
     async fn non_retryable_and_non_idempotent_stop_at_once() {
         let calls = AtomicU32::new(0);
         let r: Result<()> = exact()
-            .run(Idempotency::Idempotent, |_| {
+            .run(&ctx(), Idempotency::Idempotent, |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async { Err(Error::invalid_state(None, ctx())) }
             })
@@ -291,7 +316,7 @@ mod tests {
         // A maybe-sent transport error is not replayed for a non-idempotent operation...
         let calls = AtomicU32::new(0);
         let _ = exact()
-            .run(Idempotency::NotIdempotent, |_| {
+            .run(&ctx(), Idempotency::NotIdempotent, |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async { Err::<(), _>(Error::transport(true, None, ctx())) }
             })
@@ -300,7 +325,7 @@ mod tests {
         // ...but a certainly-unsent one and a throttle are.
         let calls = AtomicU32::new(0);
         let _ = exact()
-            .run(Idempotency::NotIdempotent, |a| {
+            .run(&ctx(), Idempotency::NotIdempotent, |a| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async move {
                     match a {
@@ -320,7 +345,7 @@ mod tests {
         let start = Instant::now();
         let calls = AtomicU32::new(0);
         let _ = p
-            .run(Idempotency::Idempotent, |_| {
+            .run(&ctx(), Idempotency::Idempotent, |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async { Err::<(), _>(Error::timeout(ctx())) }
             })
@@ -328,5 +353,64 @@ mod tests {
         // 100 ms, then 200 ms would exceed 250 ms in total: two attempts.
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(start.elapsed(), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_attempt_is_cut_at_the_deadline() {
+        let p = exact().with_total_budget(Duration::from_secs(3));
+        let start = Instant::now();
+        let r: Result<()> = p
+            .run(&ctx(), Idempotency::Idempotent, |attempt| async move {
+                if attempt == 1 {
+                    Err(Error::transport(true, None, ctx()))
+                } else {
+                    // A server that accepted the connection and never answers.
+                    std::future::pending().await
+                }
+            })
+            .await;
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert_eq!(e.operation(), Operation::JobStatus);
+        let kinds: Vec<&str> = e.attempts().iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, ["transport", "timeout"]);
+        assert!(
+            e.to_string()
+                .contains("deadline of 3s passed during attempt 2"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_final_error_lists_every_attempt() {
+        let r: Result<()> = exact()
+            .run(&ctx(), Idempotency::Idempotent, |attempt| async move {
+                Err(match attempt {
+                    1 => Error::throttled(None, ctx().with_code("RequestLimitExceeded")),
+                    2 => Error::timeout(ctx()),
+                    3 => Error::service(Some(500), true, ctx().with_code("InternalError")),
+                    _ => Error::transport(true, None, ctx()),
+                })
+            })
+            .await;
+        let e = r.unwrap_err();
+        assert_eq!(e.attempts().len(), 4);
+        assert!(
+            e.to_string().ends_with(
+                " after 4 attempts: throttled [RequestLimitExceeded], timeout, \
+                 service [InternalError], transport"
+            ),
+            "{e}"
+        );
+        // One attempt: nothing to list.
+        let once: Result<()> = exact()
+            .run(&ctx(), Idempotency::Idempotent, |_| async {
+                Err(Error::invalid_state(None, ctx()))
+            })
+            .await;
+        let once = once.unwrap_err();
+        assert!(once.attempts().is_empty());
+        assert!(!once.to_string().contains("attempts"), "{once}");
     }
 }

@@ -144,6 +144,7 @@ impl TencentEnv {
     /// The next `times` requests of `action` are answered with the envelope error `code`.
     pub fn inject(&self, action: &str, code: &str, times: u32) {
         self.emulator().context().faults.add(FaultRule {
+            probability: None,
             provider: Provider::Tencent,
             operation: action.to_string(),
             times,

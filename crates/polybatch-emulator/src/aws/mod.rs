@@ -137,10 +137,15 @@ impl AwsService {
         let route = route(method.as_str(), uri.path());
         let operation = route.as_ref().map_or("", |r| r.operation);
         self.ctx.stats.record_request(Provider::Aws, operation);
-        let (response, outcome) = match self
-            .process(route.as_ref(), method, uri, headers, body)
-            .await
-        {
+        let mut exchange = Exchange {
+            request_id: &request_id,
+            disruption: None,
+        };
+        let answer = self
+            .process(route.as_ref(), method, uri, headers, body, &mut exchange)
+            .await;
+        let disruption = exchange.disruption;
+        let (response, outcome) = match answer {
             Ok(value) => (reply::success(&value, &request_id), None),
             Err(r) => {
                 self.ctx.stats.record_error(Provider::Aws, &r.code);
@@ -150,6 +155,11 @@ impl AwsService {
                 )
             }
         };
+        let response = crate::faults::disrupt(disruption.as_ref(), response).await;
+        let outcome = disruption
+            .as_ref()
+            .map(|f| f.name().to_string())
+            .or(outcome);
         crate::log::served(
             "aws",
             &format!("{method} {}", uri.path()),
@@ -168,6 +178,7 @@ impl AwsService {
         uri: &Uri,
         headers: &HeaderMap,
         body: &[u8],
+        exchange: &mut Exchange<'_>,
     ) -> Result<Value, Refused> {
         let config = &self.ctx.config.aws;
         let now = self.ctx.auth_clock.now();
@@ -195,6 +206,18 @@ impl AwsService {
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
             }
             Some(FaultKind::LoseAnswer { status, code }) => lost_answer = Some((status, code)),
+            Some(fault) => {
+                let applies = fault.applies();
+                exchange.disruption = Some(fault);
+                if !applies {
+                    // Whatever is answered here is replaced by the disruption.
+                    return Err(Refused {
+                        status: 500,
+                        code: "ServerException".into(),
+                        message: "Injected fault.".into(),
+                    });
+                }
+            }
             None => {}
         }
         let limit = config
@@ -215,6 +238,13 @@ impl AwsService {
         let answer = self.with_store(&verified.region, |store| {
             handlers::run(store, route, body, sim_now)
         });
+        if let Ok(value) = &answer
+            && let Some(target) = mutated(op, body, value)
+        {
+            self.ctx
+                .journal
+                .record(Provider::Aws, op, target, exchange.request_id, sim_now);
+        }
         match lost_answer {
             // The effect stays; only the answer is replaced.
             Some((status, code)) => Err(Refused {
@@ -225,6 +255,26 @@ impl AwsService {
             None => answer.map_err(Refused::from),
         }
     }
+}
+
+/// One request's id, and the transport fault to carry out on its answer.
+struct Exchange<'a> {
+    request_id: &'a str,
+    disruption: Option<FaultKind>,
+}
+
+/// What a successful mutation acted on, for the journal: the job a submit created or the
+/// request named (else the resource's name); `None` for a read.
+fn mutated(operation: &str, body: &[u8], answer: &Value) -> Option<String> {
+    if operation.starts_with("Describe") || operation.starts_with("List") {
+        return None;
+    }
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let named = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    named(answer, "jobId")
+        .or_else(|| named(&request, "jobId"))
+        .or_else(|| named(&request, "resourceArn"))
+        .or(Some(String::new()))
 }
 
 async fn handle(

@@ -33,13 +33,16 @@ pub(crate) async fn dispatch(State(svc): State<Arc<AzureService>>, req: Request)
     let route = Route::parse(&parts.method, parts.uri.path());
     let ctx = &svc.ctx;
     ctx.stats.record_request(Provider::Azure, route.operation());
-    let answer = serve(&svc, &parts, body, &route, &info).await;
-    let mut outcome = None;
+    let mut disruption = None;
+    let answer = serve(&svc, &parts, body, &route, &info, &mut disruption).await;
+    let mut outcome = disruption
+        .as_ref()
+        .map(|f: &FaultKind| f.name().to_string());
     let response = match answer {
         Ok(r) => r,
         Err(reject) => {
             ctx.stats.record_error(Provider::Azure, &reject.code);
-            outcome = Some(reject.code.clone());
+            outcome.get_or_insert_with(|| reject.code.clone());
             if reject.status == StatusCode::NOT_MODIFIED {
                 let mut r = StatusCode::NOT_MODIFIED.into_response();
                 for (name, value) in &reject.headers {
@@ -54,6 +57,7 @@ pub(crate) async fn dispatch(State(svc): State<Arc<AzureService>>, req: Request)
         }
     };
     let response = reply::finish(&info, response);
+    let response = crate::faults::disrupt(disruption.as_ref(), response).await;
     crate::log::served(
         "azure",
         &format!("{} {}", parts.method, parts.uri.path()),
@@ -71,6 +75,7 @@ async fn serve(
     body: Body,
     route: &Route,
     info: &RequestInfo,
+    disruption: &mut Option<FaultKind>,
 ) -> Result<Response, Reject> {
     let ctx = &svc.ctx;
     super::auth::authenticate(ctx, &svc.tokens, parts, &info.base)?;
@@ -107,14 +112,67 @@ async fn serve(
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             lost_answer = Some(Reject::new(status, &code));
         }
+        Some(fault) => {
+            let applies = fault.applies();
+            *disruption = Some(fault);
+            if !applies {
+                // Whatever is answered here is replaced by the disruption.
+                return Err(Reject::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                ));
+            }
+        }
         None => {}
     }
     let answer = operate(svc, parts, body, route, info, version, &q).await;
+    if let Ok(response) = &answer
+        && let Some(target) = mutated(route, response)
+    {
+        ctx.journal.record(
+            Provider::Azure,
+            route.operation(),
+            target,
+            &info.request_id,
+            ctx.sim_clock.now(),
+        );
+    }
     match lost_answer {
         // The effect stays; only the answer is replaced.
         Some(reject) => Err(reject),
         None => answer,
     }
+}
+
+/// What a successful answer to a mutation acted on (`job` or `job/task`), for the journal;
+/// `None` for a read.
+fn mutated(route: &Route, response: &Response) -> Option<String> {
+    // An added job's or task's id is in the URL its answer names.
+    let created = || {
+        response
+            .headers()
+            .get("DataServiceId")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|url| url.rsplit('/').next())
+            .map(|id| {
+                percent_encoding::percent_decode_str(id)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .unwrap_or_default()
+    };
+    Some(match route {
+        Route::JobAdd => created(),
+        Route::TaskAdd(job) => format!("{job}/{}", created()),
+        Route::JobTerminate(job)
+        | Route::JobDelete(job)
+        | Route::JobPatch(job)
+        | Route::TaskAddCollection(job) => job.clone(),
+        Route::TaskReactivate(job, task) | Route::TaskTerminate(job, task) => {
+            format!("{job}/{task}")
+        }
+        _ => return None,
+    })
 }
 
 /// The operation itself, once the request passed authentication, versioning and faults.

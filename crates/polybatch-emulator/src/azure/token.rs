@@ -111,7 +111,8 @@ pub(crate) async fn issue(
     let ctx = &svc.ctx;
     ctx.stats.record_request(Provider::Azure, OP);
     let now = ctx.auth_clock.now();
-    let answer = match ctx.faults.take(Provider::Azure, OP) {
+    let fault = ctx.faults.take(Provider::Azure, OP);
+    let answer = match fault.clone() {
         // A token is no effect worth keeping: a lost answer is an error answer.
         Some(FaultKind::Error { status, code, .. } | FaultKind::LoseAnswer { status, code }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -121,7 +122,13 @@ pub(crate) async fn issue(
             tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
             check(&svc, &tenant, &body)
         }
-        None => check(&svc, &tenant, &body),
+        Some(f) if !f.applies() => Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError".to_string(),
+            0,
+            "Injected fault.".to_string(),
+        )),
+        Some(_) | None => check(&svc, &tenant, &body),
     };
     let outcome = answer.as_ref().err().map(|(_, error, _, _)| error.clone());
     let response = match answer {
@@ -146,6 +153,7 @@ pub(crate) async fn issue(
             aad_error(status, &error, code, &text, now)
         }
     };
+    let response = crate::faults::disrupt(fault.as_ref(), response).await;
     crate::log::served(
         "azure",
         &format!("POST /{tenant}/oauth2/v2.0/token"),

@@ -124,19 +124,26 @@ impl TencentService {
             .unwrap_or_default()
             .to_string();
         self.ctx.stats.record_request(Provider::Tencent, &action);
-        let mut outcome = None;
-        let response = match self.process(&action, headers, query, body).await {
+        let mut disruption = None;
+        let answer = self
+            .process(&action, headers, query, body, &request_id, &mut disruption)
+            .await;
+        let mut outcome = disruption
+            .as_ref()
+            .map(|f: &FaultKind| f.name().to_string());
+        let response = match answer {
             Ok(Reply::Fields(fields)) => reply::success(fields, &request_id),
             Ok(Reply::Raw(resp)) => {
-                outcome = Some(format!("HTTP {}", resp.status().as_u16()));
+                outcome.get_or_insert_with(|| format!("HTTP {}", resp.status().as_u16()));
                 resp
             }
             Err(err) => {
                 self.ctx.stats.record_error(Provider::Tencent, &err.code);
-                outcome = Some(err.code.clone());
+                outcome.get_or_insert_with(|| err.code.clone());
                 reply::failure(&err, &request_id)
             }
         };
+        let response = crate::faults::disrupt(disruption.as_ref(), response).await;
         crate::log::served(
             "tencent",
             "POST /",
@@ -154,6 +161,8 @@ impl TencentService {
         headers: &HeaderMap,
         query: &str,
         body: &[u8],
+        request_id: &str,
+        disruption: &mut Option<FaultKind>,
     ) -> Result<Reply, ApiError> {
         let now = self.ctx.auth_clock.now();
         if action == sts::ASSUME_ROLE_WITH_WEB_IDENTITY {
@@ -219,9 +228,28 @@ impl TencentService {
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
             }
             Some(FaultKind::LoseAnswer { status, code }) => lost_answer = Some((status, code)),
+            Some(fault) => {
+                let applies = fault.applies();
+                *disruption = Some(fault);
+                if !applies {
+                    // Whatever is answered here is replaced by the disruption.
+                    return Err(ApiError::new("InternalError", "Injected fault."));
+                }
+            }
             None => {}
         }
         let answer = self.operate(config, &verified.secret_id, action, region, body);
+        if let Ok(Reply::Fields(fields)) = &answer
+            && let Some(target) = mutated(action, body, fields)
+        {
+            self.ctx.journal.record(
+                Provider::Tencent,
+                action,
+                target,
+                request_id,
+                self.ctx.sim_clock.now(),
+            );
+        }
         match lost_answer {
             // The effect stays; only the answer is replaced.
             Some((200, code)) => Err(ApiError::new(code, "Injected fault.")),
@@ -273,6 +301,29 @@ impl TencentService {
         let mut store = self.store();
         handlers::run(&mut store, action, region, &body, now).map(Reply::Fields)
     }
+}
+
+/// What a successful mutation acted on, for the journal: the job ids the request named, or
+/// the job a submit created; `None` for a read.
+fn mutated(action: &str, body: &[u8], fields: &Map<String, Value>) -> Option<String> {
+    if action.starts_with("Describe") {
+        return None;
+    }
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let ids = |v: Option<&Value>| match v {
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(Value::Array(ids)) => Some(
+            ids.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    };
+    ids(fields.get("JobId"))
+        .or_else(|| ids(request.get("JobId")))
+        .or_else(|| ids(request.get("JobIds")))
+        .or(Some(String::new()))
 }
 
 async fn handle(
