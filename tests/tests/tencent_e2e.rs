@@ -22,8 +22,8 @@ use polybatch::{
     RetryFailedTasksOptions, StatusOptions, TaskId, TaskResult, TaskState, TerminateDisposition,
     TerminateJobOptions, WaitOptions,
 };
-use polybatch_emulator::EmulatorConfig;
 use polybatch_emulator::config::DEFAULT_TENCENT_SECRET_KEY;
+use polybatch_emulator::{EmulatorConfig, FaultKind, FaultRule, Provider};
 use polybatch_protocol::tencent::documented_limit;
 use polybatch_tencent::{DescribeJobsOptions, RATE_LIMITS, Site, TencentBatchBackend};
 use support::tencent::{FOREVER_SECS, TencentEnv, TencentFixture, ZONE, task, uniform_limits};
@@ -652,33 +652,78 @@ async fn injected_transient_errors_are_retried_until_success() {
 }
 
 #[tokio::test]
-async fn retry_jobs_is_replayed_when_throttled_but_not_after_an_internal_error() {
+async fn retry_jobs_is_read_back_after_an_internal_error_and_replayed_when_throttled() {
     let fx = TencentFixture::fast().await;
     let job = fx
         .submit_until("rj", vec![task("broken", 3, "1")], "FAILED")
         .await
         .unwrap();
 
-    // RetryJobs may have acted before an InternalError: replaying could retry twice.
+    // RetryJobs may have acted before an InternalError: it is not replayed blind. The job is
+    // described again, still FAILED with the same end, so RetryJobs is sent once more.
+    let journal = &fx.env.emulator().context().journal;
     fx.env.inject("RetryJobs", "InternalError", 1);
-    let e = err(
-        "retry_failed_tasks with an internal error",
-        fx.backend
-            .retry_failed_tasks(&job, RetryFailedTasksOptions::default())
-            .await,
-    );
-    assert!(matches!(e, Error::Service { .. }), "{e:?}");
-    assert_eq!(fx.env.requests_of("RetryJobs"), 1);
-
-    // Throttled means refused before acting: safe to replay.
-    fx.env.inject("RetryJobs", "RequestLimitExceeded", 1);
+    let describes = fx.env.requests_of("DescribeJob");
     let outcome = fx
         .backend
         .retry_failed_tasks(&job, RetryFailedTasksOptions::default())
         .await
         .unwrap();
     assert_eq!(outcome.retried, vec![task_id("broken")]);
-    assert_eq!(fx.env.requests_of("RetryJobs"), 3);
+    assert_eq!(fx.env.requests_of("RetryJobs"), 2);
+    // The job read before, and once more after the internal error.
+    assert_eq!(fx.env.requests_of("DescribeJob") - describes, 2);
+    assert_eq!(
+        journal.count(Provider::Tencent, "RetryJobs", job.as_str()),
+        1
+    );
+
+    // An answer lost after RetryJobs acted: the read-back sees the job retried (no longer
+    // FAILED), and nothing is sent again.
+    let job = fx
+        .submit_until("rj-lost", vec![task("broken", 3, "1")], "FAILED")
+        .await
+        .unwrap();
+    fx.env.emulator().context().faults.add(FaultRule::new(
+        Provider::Tencent,
+        "RetryJobs",
+        1,
+        FaultKind::LoseAnswer {
+            status: 200,
+            code: "InternalError".into(),
+        },
+    ));
+    let sent = fx.env.requests_of("RetryJobs");
+    let outcome = fx
+        .backend
+        .retry_failed_tasks(&job, RetryFailedTasksOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.retried, vec![task_id("broken")]);
+    assert_eq!(fx.env.requests_of("RetryJobs") - sent, 1);
+    assert_eq!(
+        journal.count(Provider::Tencent, "RetryJobs", job.as_str()),
+        1
+    );
+
+    // Throttled means refused before acting: safe to replay at once.
+    let job = fx
+        .submit_until("rj-throttled", vec![task("broken", 3, "1")], "FAILED")
+        .await
+        .unwrap();
+    fx.env.inject("RetryJobs", "RequestLimitExceeded", 1);
+    let sent = fx.env.requests_of("RetryJobs");
+    let outcome = fx
+        .backend
+        .retry_failed_tasks(&job, RetryFailedTasksOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(outcome.retried, vec![task_id("broken")]);
+    assert_eq!(fx.env.requests_of("RetryJobs") - sent, 2);
+    assert_eq!(
+        journal.count(Provider::Tencent, "RetryJobs", job.as_str()),
+        1
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

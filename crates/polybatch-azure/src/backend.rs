@@ -30,8 +30,10 @@ use crate::paging::{self, ListQuery};
 /// task completed (and cleared when it is reactivated), so it alone picks the failed ones.
 pub const FAILED_TASKS_FILTER: &str = "executionInfo/result eq 'failure'";
 
-/// The `$select` of the failed-task listing: only the ids are needed to reactivate them.
-pub const FAILED_TASKS_SELECT: &str = "id";
+/// The `$select` of the failed-task listing: the ids to reactivate, and the ETags each
+/// reactivation is made conditional on, which tell exactly whether a reactivation whose
+/// answer was lost took effect.
+pub const FAILED_TASKS_SELECT: &str = "id,eTag";
 
 /// The Azure Batch backend. Cheap to clone: clones share the HTTP client, credentials and
 /// token cache.
@@ -110,11 +112,13 @@ impl AzureBatchBackend {
     {
         let backend = self.clone();
         let first = Arc::new(first);
+        let convert = Arc::new(convert);
         // The continuation is the next link, or why it may not be followed: that error is
         // reported after the current page's items, not instead of them.
         let pages = polybatch::paging::paginate(move |cursor: Option<Result<Url>>| {
             let backend = backend.clone();
             let first = first.clone();
+            let convert = convert.clone();
             async move {
                 let mut call = (*first).clone();
                 let current = match cursor {
@@ -125,9 +129,20 @@ impl AzureBatchBackend {
                         Some(link)
                     }
                 };
-                let response = backend.client().send(&call).await?;
-                let page: crate::model::ListPage<W> = response.json()?;
-                let next = page.next_link.filter(|l| !l.is_empty()).map(|link| {
+                // Items are read inside the retry loop: a page with one that cannot be read
+                // is a garbled page, fetched again.
+                let (response, (next_link, items)) = backend
+                    .client()
+                    .send_json_with(&call, |page: crate::model::ListPage<W>| {
+                        let items = page
+                            .value
+                            .into_iter()
+                            .map(|w| convert(w))
+                            .collect::<Result<Vec<T>>>()?;
+                        Ok((page.next_link, items))
+                    })
+                    .await?;
+                let next = next_link.filter(|l| !l.is_empty()).map(|link| {
                     let url =
                         paging::resolve_next_link(&backend.inner.endpoint, &link, call.operation)?;
                     // A server that hands back the link it was given would loop forever.
@@ -141,17 +156,18 @@ impl AzureBatchBackend {
                     }
                     Ok(url)
                 });
-                Ok(polybatch::paging::Page::new(page.value, next))
+                Ok(polybatch::paging::Page::new(items, next))
             }
         });
-        pages
-            .and_then(move |w| futures::future::ready(convert(w)))
-            .boxed()
+        pages.boxed()
     }
 
     /// The ids of `job`'s failed tasks, lazily: `$filter` [`FAILED_TASKS_FILTER`] and
     /// `$select` [`FAILED_TASKS_SELECT`], so the service sends ids, not whole tasks.
-    fn failed_task_ids(&self, job: &JobId) -> BoxStream<'static, Result<TaskId>> {
+    fn failed_task_ids(
+        &self,
+        job: &JobId,
+    ) -> BoxStream<'static, Result<(TaskId, Option<polybatch::ETag>)>> {
         let operation = Operation::RetryFailedTasks;
         let mut call =
             Call::new(operation, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
@@ -163,7 +179,10 @@ impl AzureBatchBackend {
         for (n, v) in query.pairs() {
             call = call.query(&n, v);
         }
-        self.list(call, move |task: CloudTask| task_id_of(operation, task.id))
+        self.list(call, move |task: CloudTask| {
+            let etag = task.e_tag.map(polybatch::ETag::new);
+            Ok((task_id_of(operation, task.id)?, etag))
+        })
     }
 
     /// Every task of `job` matching `filter`, lazily (used by
@@ -197,6 +216,47 @@ impl AzureBatchBackend {
             ))
         })
     }
+
+    /// The task's state, previous state and ETag (a Task_Get of those only). Both states
+    /// are asked for, so an answer without them is garbled and fetched again.
+    async fn task_state(&self, job: &JobId, task: &TaskId) -> Result<TaskStates> {
+        let call = Call::new(
+            Operation::ReactivateTask,
+            Method::GET,
+            &["jobs", job.as_str(), "tasks", task.as_str()],
+        )
+        .job(job.as_str())
+        .task(task.as_str())
+        .query("$select", "id,state,previousState");
+        let (r, (state, previous)) = self
+            .client()
+            .send_json_with(&call, |wire: CloudTask| {
+                let state = wire.state.map(|s| s.as_str().to_string()).ok_or_else(|| {
+                    Error::service(
+                        None,
+                        true,
+                        polybatch::ErrorContext::new(BACKEND, Operation::ReactivateTask)
+                            .with_message(format!(
+                                "task {job}/{task} was answered without its state"
+                            )),
+                    )
+                })?;
+                Ok((state, wire.previous_state.map(|s| s.as_str().to_string())))
+            })
+            .await?;
+        Ok(TaskStates {
+            state,
+            previous,
+            etag: r.etag,
+        })
+    }
+}
+
+/// What a reactivation's read-back learns of a task.
+struct TaskStates {
+    state: String,
+    previous: Option<String>,
+    etag: Option<String>,
 }
 
 /// A Job_Get or Task_Get with the status options: the server timeout, `$select`
@@ -220,9 +280,10 @@ fn status_read(call: Call, options: StatusOptions) -> Call {
 fn task_id_of(operation: Operation, id: Option<String>) -> Result<TaskId> {
     let id = id.unwrap_or_default();
     TaskId::new(id.clone()).map_err(|_| {
+        // Retryable: a garbled listing, which the next try may well get right.
         Error::service(
             None,
-            false,
+            true,
             polybatch::ErrorContext::new(BACKEND, operation).with_message(format!(
                 "the service listed a task with an invalid id {id:?}"
             )),
@@ -310,27 +371,71 @@ impl BatchBackend for AzureBatchBackend {
         task: &TaskId,
         options: ReactivateTaskOptions,
     ) -> Result<ReactivateTaskOutcome> {
-        let call = Call::new(
-            Operation::ReactivateTask,
-            Method::POST,
-            &["jobs", job.as_str(), "tasks", task.as_str(), "reactivate"],
+        // Never applied twice (docs/errors.md): after a failure that may have reached the
+        // service, the task is read back. A task that left `completed` (its previous state),
+        // or whose ETag moved from the caller's If-Match, was reactivated; otherwise it is
+        // sent again, conditional on
+        // the ETag just read, so a first attempt still in flight that lands meanwhile makes
+        // the replay fail its precondition instead of applying twice.
+        let given = options.preconditions.if_match.clone();
+        let preconditions = std::sync::Mutex::new(options.preconditions);
+        let call = |preconditions: Preconditions| {
+            Call::new(
+                Operation::ReactivateTask,
+                Method::POST,
+                &["jobs", job.as_str(), "tasks", task.as_str(), "reactivate"],
+            )
+            .job(job.as_str())
+            .task(task.as_str())
+            .preconditions(preconditions)
+            .server_timeout(options.server_timeout)
+        };
+        let current = || {
+            preconditions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        };
+        let applied = polybatch::reconcile::apply_once(
+            || async {
+                let r = self.client().send(&call(current())).await?;
+                Ok((r.etag, r.request_id))
+            },
+            || async {
+                let TaskStates {
+                    state,
+                    previous,
+                    etag,
+                } = self.task_state(job, task).await?;
+                let moved = given
+                    .as_ref()
+                    .is_some_and(|g| Some(g.as_str()) != etag.as_deref());
+                // Only a reactivation takes a task out of `completed`.
+                let reactivated = state != "completed" && previous.as_deref() == Some("completed");
+                if reactivated || moved {
+                    return Ok(Some((etag, None)));
+                }
+                if let Some(etag) = etag {
+                    preconditions
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .if_match = Some(polybatch::ETag::new(etag));
+                }
+                Ok(None)
+            },
         )
-        .job(job.as_str())
-        .task(task.as_str())
-        .preconditions(options.preconditions)
-        .server_timeout(options.server_timeout);
-        let r = self.client().send(&call).await?;
+        .await?;
+        let (etag, request_id) = applied.value;
         let mut outcome = ReactivateTaskOutcome::default();
-        outcome.etag = r.etag.map(polybatch::ETag::new);
-        outcome.request_id = r.request_id;
+        outcome.etag = etag.map(polybatch::ETag::new);
+        outcome.request_id = request_id;
         Ok(outcome)
     }
 
     async fn job_status_impl(&self, job: &JobId, options: StatusOptions) -> Result<JobStatus> {
         let call =
             Call::new(Operation::JobStatus, Method::GET, &["jobs", job.as_str()]).job(job.as_str());
-        let r = self.client().send(&status_read(call, options)).await?;
-        let wire: CloudJob = r.json()?;
+        let (r, wire): (_, CloudJob) = self.client().send_json(&status_read(call, options)).await?;
         Ok(convert::job_status(
             job.clone(),
             wire,
@@ -354,8 +459,8 @@ impl BatchBackend for AzureBatchBackend {
         )
         .job(job.as_str())
         .task(task.as_str());
-        let r = self.client().send(&status_read(call, options)).await?;
-        let wire: CloudTask = r.json()?;
+        let (r, wire): (_, CloudTask) =
+            self.client().send_json(&status_read(call, options)).await?;
         Ok(convert::task_status(
             job.clone(),
             task.clone(),
@@ -399,13 +504,14 @@ impl BatchBackend for AzureBatchBackend {
     ) -> Result<RetryFailedTasksOutcome> {
         // List everything first: reactivated tasks leave the filter, which would shift the
         // pages of a listing still in progress.
-        let failed: Vec<TaskId> = self.failed_task_ids(job).try_collect().await?;
+        let failed: Vec<(TaskId, Option<polybatch::ETag>)> =
+            self.failed_task_ids(job).try_collect().await?;
         let mut results: Vec<(usize, TaskId, Result<ReactivateTaskOutcome>)> =
             stream::iter(failed.into_iter().enumerate())
-                .map(|(i, task)| async move {
-                    let r = self
-                        .reactivate_task(job, &task, ReactivateTaskOptions::default())
-                        .await;
+                .map(|(i, (task, etag))| async move {
+                    let mut options = ReactivateTaskOptions::default();
+                    options.preconditions.if_match = etag;
+                    let r = self.reactivate_task(job, &task, options).await;
                     (i, task, r)
                 })
                 .buffer_unordered(options.concurrency.max(1))
@@ -478,9 +584,10 @@ impl BatchBackend for AzureBatchBackend {
         self.list(call, move |job: CloudJob| {
             let id = job.id.clone().unwrap_or_default();
             let id = JobId::new(id.clone()).map_err(|_| {
+                // Retryable: a garbled listing, which the next try may well get right.
                 Error::service(
                     None,
-                    false,
+                    true,
                     polybatch::ErrorContext::new(BACKEND, op).with_message(format!(
                         "the service listed a job with an invalid id {id:?}"
                     )),

@@ -163,7 +163,9 @@ pub(crate) struct Response {
 }
 
 impl Response {
-    /// The body as JSON of type `T`; a body that is not is a non-retryable service error.
+    /// The body as JSON of type `T`. A body that is not is a retryable service error: a
+    /// garbled answer (a proxy's page, a cut connection) may well come right on the next try,
+    /// and [`Client::send_json`] makes that try.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
             let mut ctx = ErrorContext::new(BACKEND, self.operation)
@@ -171,8 +173,31 @@ impl Response {
             if let Some(id) = &self.request_id {
                 ctx = ctx.with_request_id(id.clone());
             }
-            Error::service(Some(self.status), false, ctx)
+            Error::service(Some(self.status), true, ctx)
         })
+    }
+}
+
+impl Response {
+    /// Fails (retryably) for a JSON object with no field but OData's own: every job, task and
+    /// list page the service sends has at least its id or `value`, so such an answer is
+    /// mangled, not empty (a page without `value` would read as the end of a listing).
+    fn says_something(&self) -> Result<()> {
+        let keys: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+            match serde_json::from_slice(&self.body) {
+                Ok(keys) => keys,
+                // Not an object: the typed parse already judged it.
+                Err(_) => return Ok(()),
+            };
+        if keys.keys().any(|k| !k.starts_with("odata.")) {
+            return Ok(());
+        }
+        let mut ctx = ErrorContext::new(BACKEND, self.operation)
+            .with_message("response body has no field but OData metadata");
+        if let Some(id) = &self.request_id {
+            ctx = ctx.with_request_id(id.clone());
+        }
+        Err(Error::service(Some(self.status), true, ctx))
     }
 }
 
@@ -196,8 +221,42 @@ pub(crate) fn rfc1123(t: DateTime<Utc>) -> String {
 }
 
 impl Client {
+    /// Sends `call` and reads its body as `T`, retrying per the policy: an answer that is not
+    /// the expected JSON is retried like any transient failure.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+    ) -> Result<(Response, T)> {
+        self.send_json_with(call, Ok).await
+    }
+
+    /// [`Client::send_json`], then `read` on the body, both inside the retry loop: a body that
+    /// `read` refuses with a retryable error is fetched again.
+    pub(crate) async fn send_json_with<W: DeserializeOwned, T>(
+        &self,
+        call: &Call,
+        read: impl Fn(W) -> Result<T>,
+    ) -> Result<(Response, T)> {
+        self.send_parsed(call, |r| {
+            let value = r.json()?;
+            r.says_something()?;
+            Ok((r, read(value)?))
+        })
+        .await
+    }
+
     /// Sends `call`, retrying per the policy. One `client-request-id` for all attempts.
     pub(crate) async fn send(&self, call: &Call) -> Result<Response> {
+        self.send_parsed(call, Ok).await
+    }
+
+    /// Sends `call` and turns each successful answer into `T` with `parse`, retrying per the
+    /// policy (a failed `parse` too).
+    async fn send_parsed<T>(
+        &self,
+        call: &Call,
+        parse: impl Fn(Response) -> Result<T>,
+    ) -> Result<T> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let url = self.url(call)?;
         let key = RateKey::new(
@@ -212,11 +271,12 @@ impl Client {
                 let key = &key;
                 let url = &url;
                 let client_request_id = &client_request_id;
+                let parse = &parse;
                 async move {
                     self.limiter.acquire(key).await;
                     let result = self.attempt(call, url, client_request_id, attempt).await;
                     self.limiter.observe(key, &result);
-                    result
+                    result.and_then(parse)
                 }
             })
             .await
@@ -378,9 +438,10 @@ impl Client {
         let status = response.status;
         let request_id = response.request_id.clone();
         if response.truncated {
+            // Retryable: a service answer this large is a garbled one.
             let e = Error::service(
                 Some(status),
-                false,
+                true,
                 ErrorContext::new(BACKEND, call.operation).with_message(format!(
                     "{} {} (client-request-id {client_request_id}): response body over {MAX_BODY} bytes",
                     call.method,
@@ -407,6 +468,24 @@ impl Client {
         }
         let retry_after = rate_limit::retry_after(&response, self.clock.now());
         let error = BatchError::parse(&response.body);
+        if error.code.is_none() && !response.body.iter().all(u8::is_ascii_whitespace) {
+            // A body that says nothing the service would say (an HTML page, a cut or mangled
+            // BatchError): nothing tells what the error was, so it is treated as a garbled
+            // answer, which the next try may well get right.
+            let snippet = &response.body[..response.body.len().min(120)];
+            let secret_refs: Vec<&Secret> = secrets.iter().collect();
+            let snippet =
+                polybatch::secret::redact(String::from_utf8_lossy(snippet).trim(), &secret_refs);
+            let mut ctx = ErrorContext::new(BACKEND, call.operation).with_message(format!(
+                "HTTP {status} answer to {} {} whose body is not a BatchError: {snippet}",
+                call.method,
+                url.path()
+            ));
+            if let Some(id) = request_id {
+                ctx = ctx.with_request_id(id);
+            }
+            return Err(Error::service(Some(status), true, ctx));
+        }
         let secret_refs: Vec<&Secret> = secrets.iter().collect();
         Err(map_error(
             Failure {

@@ -50,8 +50,7 @@ impl AzureBatchBackend {
             Ok(r) => (true, r.request_id),
             Err(e) if e.code() == Some("JobExists") => {
                 let get = Call::new(op, Method::GET, &["jobs", id.as_str()]).job(id.as_str());
-                let r = self.client().send(&get).await?;
-                let job: CloudJob = r.json()?;
+                let (r, job): (_, CloudJob) = self.client().send_json(&get).await?;
                 let state = job.state.as_ref().map_or("", |s| s.as_str());
                 if let Some((code, message)) =
                     azure::existing_job_conflict(&id, key, state, job.metadata.as_ref())
@@ -112,8 +111,8 @@ impl AzureBatchBackend {
                 .idempotent()
                 .server_timeout(options.server_timeout)
                 .json(&json!({"value": chunk}))?;
-                let r = self.client().send(&call).await?;
-                let results: TaskAddCollectionResult = r.json()?;
+                let (r, results): (_, TaskAddCollectionResult) =
+                    self.client().send_json(&call).await?;
                 for body in chunk {
                     let task_id = body["id"].as_str().unwrap_or_default();
                     let result = results.value.iter().find(|t| {
@@ -174,8 +173,7 @@ impl AzureBatchBackend {
     pub(crate) async fn export(&self, job: &JobId) -> Result<polybatch::ExportedJob> {
         let op = Operation::ExportJob;
         let get = Call::new(op, Method::GET, &["jobs", job.as_str()]).job(job.as_str());
-        let r = self.client().send(&get).await?;
-        let body: serde_json::Value = r.json()?;
+        let (r, body): (_, serde_json::Value) = self.client().send_json(&get).await?;
         let list = Call::new(op, Method::GET, &["jobs", job.as_str(), "tasks"]).job(job.as_str());
         let tasks: Vec<serde_json::Value> = self
             .list(list, |t: serde_json::Value| Ok(t))

@@ -6,7 +6,7 @@
 //! its own operation name (Azure: `Job_Terminate`, `Task_Get`, ...; Tencent: the action,
 //! `TerminateJob`, ...; AWS: the operation, `SubmitJob`, ...). A rule with operation `*`
 //! matches every operation of its provider. Faults that act on the transport rather than the
-//! answer (reset, stall, corrupted bodies) are carried out by [`disrupt`], once the front end
+//! answer (reset, stall, corrupted bodies) are carried out by `disrupt`, once the front end
 //! has built its answer.
 
 use std::sync::{Arc, Mutex};
@@ -135,7 +135,7 @@ impl FaultKind {
         }
     }
 
-    /// Whether [`disrupt`] carries this fault out on the transport (the front end only
+    /// Whether `disrupt` carries this fault out on the transport (the front end only
     /// decides whether to apply the request).
     pub fn disrupts(&self) -> bool {
         !matches!(

@@ -325,15 +325,28 @@ impl BatchBackend for TencentBatchBackend {
         if state != "FAILED" {
             return Err(retry_refused(job, &state, described.request_id));
         }
-        // RetryJobs acts on the whole job; replaying it after it may have arrived could
-        // double-retry, so it is not idempotent.
+        // RetryJobs acts on the whole job, so the client never replays it blind. After a
+        // failure that may have reached the service, the job is described again: a job no
+        // longer FAILED, or FAILED again later than before, was retried (docs/errors.md).
+        let ended = described.value.end_time.clone();
         let call = Call::new(action::RETRY_JOBS, op)
             .subject(Subject::job(job.as_str()).with_state(Some(state)))
             .not_idempotent();
         let body = RetryJobsRequest {
             job_ids: vec![job.as_str().to_string()],
         };
-        let _: Reply<EmptyResponse> = self.client.call(&call, &body).await?;
+        polybatch::reconcile::apply_once(
+            || async {
+                let _: Reply<EmptyResponse> = self.client.call(&call, &body).await?;
+                Ok(())
+            },
+            || async {
+                let now = self.describe_job(job, op).await?.value;
+                let retried = now.job_state.as_deref() != Some("FAILED") || now.end_time != ended;
+                Ok(retried.then_some(()))
+            },
+        )
+        .await?;
         let mut outcome = RetryFailedTasksOutcome::new();
         outcome.retried = failed;
         Ok(outcome)

@@ -170,6 +170,20 @@ pub(crate) fn parse_envelope<T: DeserializeOwned>(
     Ok(Envelope::Success(Reply { value, request_id }))
 }
 
+/// Whether a success envelope answering `action` says nothing it should: every `Describe*`
+/// answer carries data besides its `RequestId`, so one without is a mangled answer, not an
+/// empty one (it would read as "no such job").
+fn lacks_data(action: &str, body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        #[serde(rename = "Response")]
+        response: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+    }
+    action.starts_with("Describe")
+        && serde_json::from_slice::<Top>(body)
+            .is_ok_and(|top| top.response.keys().all(|k| k == "RequestId"))
+}
+
 fn header(
     name: &'static str,
     value: &str,
@@ -206,6 +220,21 @@ impl Client {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
+        self.call_with(call, body, Ok).await
+    }
+
+    /// [`Client::call`], then `read` on the reply, both inside the retry loop: an answer that
+    /// `read` refuses with a retryable error (a garbled one) is asked for again.
+    pub async fn call_with<B, T, U>(
+        &self,
+        call: &Call,
+        body: &B,
+        read: impl Fn(Reply<T>) -> Result<U>,
+    ) -> Result<U>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
         // Serialised once: the bytes hashed into the signature are the bytes sent.
         let payload = serde_json::to_vec(body).map_err(|e| {
             Error::invalid_input(
@@ -217,12 +246,13 @@ impl Client {
         self.retry
             .run(&self.ctx(call.operation), call.idempotency, |attempt| {
                 let payload = &payload;
+                let read = &read;
                 async move {
                     let key = RateKey::new(call.action, &self.region, &self.credentials.identity());
                     self.limiter.acquire(&key).await;
                     let result = self.attempt(call, payload, attempt).await;
                     self.limiter.observe(&key, &result);
-                    result
+                    result.and_then(read)
                 }
             })
             .await
@@ -341,9 +371,10 @@ impl Client {
             return Err(error_from_status(status, retry_after, resource, &id, ctx));
         }
         if response.truncated {
+            // Retryable: a service answer this large is a garbled one.
             return Err(Error::service(
                 Some(status),
-                false,
+                true,
                 self.ctx(op).with_message(format!(
                     "{} response is larger than Tencent's {} MB cap; reading stopped",
                     call.action,
@@ -351,7 +382,13 @@ impl Client {
                 )),
             ));
         }
-        match parse_envelope::<T>(&response.body) {
+        let parsed = match parse_envelope::<T>(&response.body) {
+            Ok(Envelope::Success(_)) if lacks_data(call.action, &response.body) => {
+                Err("response has no field but its RequestId".to_string())
+            }
+            other => other,
+        };
+        match parsed {
             Ok(Envelope::Success(reply)) => Ok(reply),
             Ok(Envelope::Failure(mut failure)) => {
                 tracing::debug!(
@@ -369,7 +406,9 @@ impl Client {
                 if let Some(id) = response.request_id {
                     ctx = ctx.with_request_id(id);
                 }
-                Err(Error::service(Some(status), false, ctx))
+                // Retryable: a garbled answer (a proxy's page, a cut connection) may well come
+                // right on the next try.
+                Err(Error::service(Some(status), true, ctx))
             }
         }
     }

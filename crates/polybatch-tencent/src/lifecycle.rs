@@ -40,9 +40,10 @@ fn ctx(op: Operation, request_id: Option<&str>) -> ErrorContext {
 fn job_id_of(op: Operation, id: Option<&str>, request_id: Option<&str>) -> Result<JobId> {
     let id = id.unwrap_or_default();
     JobId::new(id).map_err(|_| {
+        // Retryable: a garbled answer, which the next try may well get right.
         Error::service(
             Some(200),
-            false,
+            true,
             ctx(op, request_id)
                 .with_message(format!("the service answered an invalid JobId {id:?}")),
         )
@@ -66,25 +67,39 @@ impl TencentBatchBackend {
             ..DescribeJobsRequest::default()
         };
         let call = Call::new(action::DESCRIBE_JOBS, op);
-        let found: Reply<DescribeJobsResponse> = self.client.call(&call, &find).await?;
-        if let Some(view) = found.value.job_set.as_ref().and_then(|s| s.first()) {
-            let rid = found.request_id.as_deref();
-            let id = job_id_of(op, view.job_id.as_deref(), rid)?;
+        let found = self
+            .client
+            .call_with(&call, &find, |found: Reply<DescribeJobsResponse>| {
+                let rid = found.request_id.as_deref();
+                match found.value.job_set.as_ref().and_then(|s| s.first()) {
+                    Some(view) => Ok(Some((
+                        job_id_of(op, view.job_id.as_deref(), rid)?,
+                        found.request_id.clone(),
+                    ))),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        if let Some((id, request_id)) = found {
             let mut outcome = SubmitJobOutcome::new(id, false, key.clone());
-            outcome.request_id = found.request_id.clone();
+            outcome.request_id = request_id;
             return Ok(outcome);
         }
         let body = spelling::submit_job_body(spec, key)?;
         // Replayable: the ClientToken makes a replay answer with the first request's job.
         let call = Call::new(action::SUBMIT_JOB, op);
-        let reply: Reply<SubmitJobResponse> = self.client.call(&call, &body).await?;
-        let id = job_id_of(
-            op,
-            reply.value.job_id.as_deref(),
-            reply.request_id.as_deref(),
-        )?;
+        let (id, request_id) = self
+            .client
+            .call_with(&call, &body, |reply: Reply<SubmitJobResponse>| {
+                let rid = reply.request_id.as_deref();
+                Ok((
+                    job_id_of(op, reply.value.job_id.as_deref(), rid)?,
+                    reply.request_id,
+                ))
+            })
+            .await?;
         let mut outcome = SubmitJobOutcome::new(id, true, key.clone());
-        outcome.request_id = reply.request_id;
+        outcome.request_id = request_id;
         Ok(outcome)
     }
 

@@ -53,6 +53,7 @@ mod options;
 mod outcome;
 pub mod paging;
 pub mod rate;
+pub mod reconcile;
 pub mod retry;
 pub mod secret;
 mod spec;

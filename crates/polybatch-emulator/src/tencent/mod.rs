@@ -238,8 +238,15 @@ impl TencentService {
             }
             None => {}
         }
+        // A SubmitJob whose ClientToken names a job already made creates nothing.
+        let folded = action == "SubmitJob"
+            && serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|b| b.get("ClientToken")?.as_str().map(str::to_string))
+                .is_some_and(|token| self.store().job_for_token(region, &token).is_some());
         let answer = self.operate(config, &verified.secret_id, action, region, body);
         if let Ok(Reply::Fields(fields)) = &answer
+            && !folded
             && let Some(target) = mutated(action, body, fields)
         {
             self.ctx.journal.record(

@@ -878,6 +878,13 @@ pub struct Store {
 const ID_CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 impl Store {
+    /// The job an earlier `SubmitJob` with this `ClientToken` created in `region`, if any.
+    pub fn job_for_token(&self, region: &str, token: &str) -> Option<&str> {
+        self.tokens
+            .get(&(region.to_string(), token.to_string()))
+            .map(String::as_str)
+    }
+
     /// Creates a job (or returns the job an earlier call with the same ClientToken created).
     pub fn submit(
         &mut self,
