@@ -104,6 +104,9 @@ pub(crate) fn cloud_configuration(authority: &Url) -> azure_core::cloud::CloudCo
 }
 
 /// Refresh when less than this much of a token's life remains (or less than half of it).
+/// The longest token lifetime believed: a day.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
+
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// The largest token response read (a real one is a few KiB).
@@ -254,10 +257,12 @@ impl TokenCache {
                 let now = Instant::now();
                 let life = fetched.expires_in;
                 let refresh_after = (life / 2).min(life.saturating_sub(REFRESH_MARGIN));
+                // Checked: a credential other than ours may hand back any lifetime.
+                let far = now + Duration::from_secs(MAX_TOKEN_LIFETIME_SECS);
                 *self.lock() = Some(Cached {
                     token: fetched.token.clone(),
-                    expires_at: now + life,
-                    refresh_at: now + refresh_after,
+                    expires_at: now.checked_add(life).unwrap_or(far),
+                    refresh_at: now.checked_add(refresh_after).unwrap_or(far),
                 });
                 tracing::debug!(
                     expires_in_s = life.as_secs(),
@@ -406,7 +411,10 @@ impl TokenSource for ClientSecretSource {
                 Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
                 _ => None,
             }
-            .unwrap_or(3600);
+            .unwrap_or(3600)
+            // Entra ID tokens live hours; an absurd lifetime from a server must not overflow
+            // the clock arithmetic of the cache (a day is far more than any token gets).
+            .min(MAX_TOKEN_LIFETIME_SECS);
             return Ok(AccessToken {
                 token: Secret::new(token),
                 expires_in: Duration::from_secs(expires_in),
