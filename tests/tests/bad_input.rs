@@ -614,6 +614,16 @@ async fn azure_refuses_bad_input_before_sending() {
             "plain http is allowed only to loopback",
         ),
         ("not a URL", "not a url".to_string(), "not a URL"),
+        (
+            "with a user name and password",
+            "https://user:hunter2@batch.example.com".to_string(),
+            "must not carry a user name or password",
+        ),
+        (
+            "to loopback with a user name and password",
+            "http://user:hunter2@127.0.0.1:8990".to_string(),
+            "must not carry a user name or password",
+        ),
         ("no host", "https://".to_string(), "not a URL"),
         (
             "an ftp URL",
@@ -991,6 +1001,16 @@ async fn tencent_refuses_bad_input_before_sending() {
             "plain http is allowed only to loopback",
         ),
         ("not a URL", "not a url".to_string(), "not a URL"),
+        (
+            "with a user name and password",
+            "https://user:hunter2@batch.example.com".to_string(),
+            "must not carry a user name or password",
+        ),
+        (
+            "to loopback with a user name and password",
+            "http://user:hunter2@127.0.0.1:8990".to_string(),
+            "must not carry a user name or password",
+        ),
         ("empty", String::new(), "not a URL"),
         ("no host", "https://".to_string(), "not a URL"),
         (
@@ -1335,6 +1355,16 @@ async fn aws_refuses_bad_input_before_sending() {
             "plain http is allowed only to loopback",
         ),
         ("not a URL", "not a url".to_string(), "not a URL"),
+        (
+            "with a user name and password",
+            "https://user:hunter2@batch.example.com".to_string(),
+            "must not carry a user name or password",
+        ),
+        (
+            "to loopback with a user name and password",
+            "http://user:hunter2@127.0.0.1:8990".to_string(),
+            "must not carry a user name or password",
+        ),
         ("empty", String::new(), "not a URL"),
         ("no host", "https://".to_string(), "not a URL"),
         (

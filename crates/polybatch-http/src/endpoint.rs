@@ -21,13 +21,28 @@ pub fn parse_endpoint(backend: &'static str, key: &'static str, value: &str) -> 
     } else {
         format!("https://{value}")
     };
+    // An endpoint may be pasted with credentials in it: never echo what precedes an `@`.
+    let shown = match value.rsplit_once('@') {
+        Some((_, host)) => format!("<credentials>@{host}"),
+        None => value.to_string(),
+    };
     let url = Url::parse(&with_scheme)
-        .map_err(|e| Error::configuration(backend, key, format!("not a URL ({e}): {value:?}")))?;
+        .map_err(|e| Error::configuration(backend, key, format!("not a URL ({e}): {shown:?}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::configuration(
+            backend,
+            key,
+            format!(
+                "must not carry a user name or password (credentials belong in their own \
+                 settings): {shown:?}"
+            ),
+        ));
+    }
     if url.host().is_none() {
         return Err(Error::configuration(
             backend,
             key,
-            format!("has no host: {value:?}"),
+            format!("has no host: {shown:?}"),
         ));
     }
     match url.scheme() {
@@ -36,7 +51,7 @@ pub fn parse_endpoint(backend: &'static str, key: &'static str, value: &str) -> 
         "http" => Err(Error::configuration(
             backend,
             key,
-            format!("plain http is allowed only to loopback; use https: {value:?}"),
+            format!("plain http is allowed only to loopback; use https: {shown:?}"),
         )),
         other => Err(Error::configuration(
             backend,
@@ -80,5 +95,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_and_never_shown() {
+        for raw in [
+            "https://user:hunter2@acct.westus.batch.azure.com",
+            "http://user:hunter2@127.0.0.1:8990",
+            "user:hunter2@batch.tencentcloudapi.com",
+            "https://hunter2@acct.westus.batch.azure.com",
+        ] {
+            let e = parse_endpoint("t", "endpoint", raw).unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(matches!(e, Error::Configuration { .. }), "{raw}: {shown}");
+            assert!(shown.contains("user name or password"), "{raw}: {shown}");
+            assert!(!shown.contains("hunter2"), "{raw}: {shown}");
+        }
+        // Not even a URL that fails to parse echoes them.
+        let e = parse_endpoint("t", "endpoint", "https://u:hunter2@[bad").unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("hunter2"), "{e}");
     }
 }
