@@ -374,9 +374,9 @@ impl BatchBackend for AzureBatchBackend {
         // Never applied twice (docs/errors.md): after a failure that may have reached the
         // service, the task is read back. A task that left `completed` (its previous state),
         // or whose ETag moved from the caller's If-Match, was reactivated; otherwise it is
-        // sent again, conditional on
-        // the ETag just read, so a first attempt still in flight that lands meanwhile makes
-        // the replay fail its precondition instead of applying twice.
+        // sent again, conditional on the ETag just read, so a first attempt still in flight
+        // that lands meanwhile makes the replay fail its precondition instead of applying
+        // twice.
         let given = options.preconditions.if_match.clone();
         let preconditions = std::sync::Mutex::new(options.preconditions);
         let call = |preconditions: Preconditions| {

@@ -178,11 +178,18 @@ impl Response {
     }
 }
 
+/// The largest body that can hold nothing but OData metadata (its one URL is ~150 bytes).
+const METADATA_ONLY_MAX: usize = 1024;
+
 impl Response {
     /// Fails (retryably) for a JSON object with no field but OData's own: every job, task and
     /// list page the service sends has at least its id or `value`, so such an answer is
     /// mangled, not empty (a page without `value` would read as the end of a listing).
     fn says_something(&self) -> Result<()> {
+        // Only a small body can be nothing but metadata: real answers skip the second parse.
+        if self.body.len() > METADATA_ONLY_MAX {
+            return Ok(());
+        }
         let keys: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
             match serde_json::from_slice(&self.body) {
                 Ok(keys) => keys,

@@ -170,6 +170,9 @@ pub(crate) fn parse_envelope<T: DeserializeOwned>(
     Ok(Envelope::Success(Reply { value, request_id }))
 }
 
+/// The largest body that can be `{"Response":{"RequestId":"<uuid>"}}` (~70 bytes) with room.
+const BARE_ENVELOPE_MAX: usize = 512;
+
 /// Whether a success envelope answering `action` says nothing it should: every `Describe*`
 /// answer carries data besides its `RequestId`, so one without is a mangled answer, not an
 /// empty one (it would read as "no such job").
@@ -179,7 +182,9 @@ fn lacks_data(action: &str, body: &[u8]) -> bool {
         #[serde(rename = "Response")]
         response: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
     }
+    // Only a small body can be a bare envelope: real answers skip the second parse.
     action.starts_with("Describe")
+        && body.len() <= BARE_ENVELOPE_MAX
         && serde_json::from_slice::<Top>(body)
             .is_ok_and(|top| top.response.keys().all(|k| k == "RequestId"))
 }
