@@ -6,8 +6,8 @@
 //!   (Azure task reactivate and job/task add, Tencent `RetryJobs`), which may be replayed only
 //!   because the server refused them by throttling — and nothing leaks into the neutral
 //!   results.
-//! - Chaos: thousands of mixed operations (submit, status, bulk status, list, terminate,
-//!   retry, delete) with more than 20% of requests faulted across every fault kind the
+//! - Chaos, for Azure, Tencent and AWS: thousands of mixed operations (submit, status, bulk
+//!   status, list, terminate, retry, delete — terminate where AWS cannot delete) with more than 20% of requests faulted across every fault kind the
 //!   emulator injects (throttles, server errors, resets before and after the request was
 //!   applied, lost answers, stalls, truncated, invalid, HTML, oversized and mistyped bodies),
 //!   from a printed seed. Effects are counted in the emulator's journal: no job is created
@@ -208,6 +208,9 @@ struct Chaos<'a> {
     /// tasks have, and only a job still active lets a failed task be reactivated (a Tencent
     /// job must end FAILED before `RetryJobs`).
     hold: bool,
+    /// Whether a retry submits a copy of the failed job (AWS) rather than acting in place:
+    /// then the copies are journaled as creates, one per retried job at most.
+    resubmits: bool,
 }
 
 /// Retries that absorb a fault on several attempts in a row, quickly, and a per-attempt
@@ -259,6 +262,8 @@ impl Chaos<'_> {
         let b = &self.backend;
         let mut live: Vec<JobId> = Vec::new();
         let mut submitted: Vec<JobId> = Vec::new();
+        // A retried job's copy, for services that retry by resubmitting.
+        let mut copies: BTreeMap<JobId, JobId> = BTreeMap::new();
         let mut tally = Tally::default();
         let started = Instant::now();
         for n in 0..ops {
@@ -280,8 +285,11 @@ impl Chaos<'_> {
                 "terminate"
             } else if roll < 90 {
                 "retry"
-            } else {
+            } else if self.backend.capabilities().delete_job {
                 "delete"
+            } else {
+                // AWS Batch has no delete: the job ages out of the service on its own.
+                "terminate"
             };
             *tally.ops.entry(op).or_default() += 1;
             let what = format!("{} op {n} ({op})", self.provider_name());
@@ -333,6 +341,39 @@ impl Chaos<'_> {
                     b.terminate_job(&job, TerminateJobOptions::default())
                         .await
                         .unwrap_or_else(|e| panic!("{what}: {job}: {e}"));
+                }
+                "retry" if self.resubmits => {
+                    let job = pick(&mut rng, &live);
+                    let before = self.created();
+                    let result = b
+                        .retry_failed_tasks(&job, RetryFailedTasksOptions::default())
+                        .await;
+                    let made = self.created() - before;
+                    match result {
+                        Ok(out) => {
+                            assert!(out.resubmitted.len() <= 1, "{what}: {job}: {out:?}");
+                            if let Some(copy) = out.resubmitted.first() {
+                                match copies.get(&job) {
+                                    // Retried before: the same copy, and no other.
+                                    Some(earlier) => {
+                                        assert_eq!(copy, earlier, "{what}: {job}: a second copy");
+                                        assert_eq!(made, 0, "{what}: {job}: copied again");
+                                    }
+                                    None => {
+                                        assert!(made <= 1, "{what}: {job}: {made} copies made");
+                                        tally.retried += made as u64;
+                                        copies.insert(job.clone(), copy.clone());
+                                    }
+                                }
+                            } else {
+                                assert_eq!(made, 0, "{what}: {job}: nothing retried, {made} made");
+                            }
+                            for failure in out.not_retried {
+                                refused(&mut tally, &what, &failure.error, made);
+                            }
+                        }
+                        Err(e) => refused(&mut tally, &what, &e, made),
+                    }
                 }
                 "retry" => {
                     let job = pick(&mut rng, &live);
@@ -388,16 +429,19 @@ impl Chaos<'_> {
         for job in &submitted {
             assert_eq!(self.applied(self.creates, job), 1, "job {job} created once");
         }
-        let created = ctx
-            .journal
-            .entries()
-            .iter()
-            .filter(|e| e.provider == self.provider && e.operation == self.creates)
-            .count();
+        for copy in copies.values() {
+            assert_eq!(
+                self.applied(self.creates, copy),
+                1,
+                "copy {copy} created once"
+            );
+        }
+        let distinct: HashSet<&JobId> = copies.values().collect();
+        assert_eq!(distinct.len(), copies.len(), "one copy stood for two jobs");
         assert_eq!(
-            created,
-            submitted.len(),
-            "no job created but the submitted ones"
+            self.created(),
+            submitted.len() + copies.len(),
+            "no job created but the submitted ones and the retries' copies"
         );
 
         let stats = ctx.stats.snapshot();
@@ -426,7 +470,12 @@ impl Chaos<'_> {
             "  {} requests: {} sent for {} applied (the rest refused, faulted, or read back)",
             self.retries,
             stats.requests(self.provider, self.retries),
-            tally.retried
+            // AWS retries by submitting: the same action makes both.
+            if self.creates == self.retries {
+                submitted.len() as u64 + tally.retried
+            } else {
+                tally.retried
+            }
         );
         assert!(
             share >= 0.20,
@@ -472,6 +521,18 @@ impl Chaos<'_> {
                     retry_after_secs: None,
                 },
             ),
+            Provider::Aws => chaos_faults(
+                vec![FaultKind::Error {
+                    status: 429,
+                    code: "TooManyRequestsException".into(),
+                    retry_after_secs: None,
+                }],
+                FaultKind::Error {
+                    status: 500,
+                    code: "ServerException".into(),
+                    retry_after_secs: None,
+                },
+            ),
             _ => chaos_faults(
                 vec![FaultKind::Error {
                     status: 200,
@@ -485,6 +546,17 @@ impl Chaos<'_> {
                 },
             ),
         }
+    }
+
+    /// How many jobs the journal says were created.
+    fn created(&self) -> usize {
+        self.emulator
+            .context()
+            .journal
+            .entries()
+            .iter()
+            .filter(|e| e.provider == self.provider && e.operation == self.creates)
+            .count()
     }
 
     fn provider_name(&self) -> &'static str {
@@ -545,6 +617,7 @@ async fn azure_chaos_loses_and_doubles_nothing() {
         creates: "Job_Add",
         retries: "Task_Reactivate",
         hold: true,
+        resubmits: false,
     }
     .run(ops, seed)
     .await;
@@ -575,6 +648,33 @@ async fn tencent_chaos_loses_and_doubles_nothing() {
         creates: "SubmitJob",
         retries: "RetryJobs",
         hold: false,
+        resubmits: false,
+    }
+    .run(ops, seed)
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_chaos_loses_and_doubles_nothing() {
+    let (ops, seed) = chaos_size();
+    let env = support::aws::AwsEnv::default_config().await;
+    let backend = env
+        .builder()
+        .with_max_attempts(10)
+        .with_backoff(Duration::from_millis(2), Duration::from_millis(10))
+        .with_timeouts(ATTEMPT_TIMEOUT, Duration::from_secs(30))
+        .build()
+        .await
+        .expect("client");
+    Chaos {
+        provider: Provider::Aws,
+        backend: Arc::new(backend),
+        emulator: env.emulator(),
+        placement: support::aws::placement(),
+        creates: "SubmitJob",
+        retries: "SubmitJob",
+        hold: false,
+        resubmits: true,
     }
     .run(ops, seed)
     .await;

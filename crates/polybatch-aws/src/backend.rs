@@ -3,6 +3,7 @@
 //! ...) or, for a plain job, the job itself (task `"0"`).
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_batch::types::JobDetail;
@@ -30,6 +31,34 @@ pub struct AwsBatchBackend {
     pub(crate) client: aws_sdk_batch::Client,
     pub(crate) region: String,
     pub(crate) job_queues: Vec<String>,
+    pub(crate) submit_retry: SubmitRetry,
+}
+
+/// How `submit_job` retries `SubmitJob` itself (the SDK's retries are off for it: each attempt
+/// is preceded by a lookup): the client's attempts and backoff, without jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubmitRetry {
+    pub attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl SubmitRetry {
+    /// The SDK's standard-mode defaults: 3 attempts, 1 s doubling up to 20 s.
+    pub(crate) const DEFAULT: SubmitRetry = SubmitRetry {
+        attempts: 3,
+        initial: Duration::from_secs(1),
+        max: Duration::from_secs(20),
+    };
+
+    /// The wait before attempt `attempt` (from 1): the initial backoff doubled per attempt,
+    /// capped.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        doubled.min(self.max)
+    }
 }
 
 impl fmt::Debug for AwsBatchBackend {
@@ -62,11 +91,13 @@ impl AwsBatchBackend {
         client: aws_sdk_batch::Client,
         region: String,
         job_queues: Vec<String>,
+        submit_retry: SubmitRetry,
     ) -> Self {
         AwsBatchBackend {
             client,
             region,
             job_queues,
+            submit_retry,
         }
     }
 

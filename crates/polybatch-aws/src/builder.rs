@@ -3,13 +3,15 @@
 //! identity, ECS and EC2 instance metadata), with the overrides a caller or a test needs.
 
 use std::fmt;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_batch::config::Credentials;
 use polybatch::secret::Secret;
 use polybatch::{Error, Result};
 
-use crate::backend::AwsBatchBackend;
+use crate::answers::AnswerChecks;
+use crate::backend::{AwsBatchBackend, SubmitRetry};
 use crate::error::BACKEND;
 
 /// Environment variable: the endpoint URL for every AWS service (read by the SDK).
@@ -45,7 +47,8 @@ pub struct AwsBatchBuilder {
     job_queues: Vec<String>,
     max_attempts: Option<u32>,
     adaptive: Option<bool>,
-    timeouts: Option<(std::time::Duration, std::time::Duration)>,
+    timeouts: Option<(Duration, Duration)>,
+    backoff: Option<(Duration, Duration)>,
 }
 
 impl fmt::Debug for AwsBatchBuilder {
@@ -66,6 +69,7 @@ impl fmt::Debug for AwsBatchBuilder {
             .field("max_attempts", &self.max_attempts)
             .field("adaptive_retry", &self.adaptive)
             .field("timeouts", &self.timeouts)
+            .field("backoff", &self.backoff)
             .finish()
     }
 }
@@ -164,12 +168,16 @@ impl AwsBatchBuilder {
 
     /// Per-attempt and whole-operation timeouts (the SDK's `operation_attempt_timeout` and
     /// `operation_timeout`): a server that accepts and never answers fails within them.
-    pub fn with_timeouts(
-        mut self,
-        attempt: std::time::Duration,
-        total: std::time::Duration,
-    ) -> Self {
+    pub fn with_timeouts(mut self, attempt: Duration, total: Duration) -> Self {
         self.timeouts = Some((attempt, total));
+        self
+    }
+
+    /// The retries' backoff: the first wait and the longest (the SDK's `initial_backoff` and
+    /// `max_backoff`; default 1 s and 20 s). `submit_job`'s own retries of `SubmitJob` use
+    /// them too.
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff = Some((initial, max));
         self
     }
 
@@ -197,6 +205,24 @@ impl AwsBatchBuilder {
                 BACKEND,
                 "max_attempts",
                 "must be at least 1",
+            ));
+        }
+        if let Some((attempt, total)) = self.timeouts
+            && (attempt.is_zero() || total.is_zero())
+        {
+            return Err(Error::configuration(
+                BACKEND,
+                "timeouts",
+                format!("must be more than zero (got {attempt:?} per attempt, {total:?} in all)"),
+            ));
+        }
+        if let Some((initial, max)) = self.backoff
+            && initial > max
+        {
+            return Err(Error::configuration(
+                BACKEND,
+                "backoff",
+                format!("the first wait ({initial:?}) is longer than the longest ({max:?})"),
             ));
         }
         let base = match self.sdk_config {
@@ -228,7 +254,7 @@ impl AwsBatchBuilder {
         if let Some(url) = self.endpoint_url {
             config = config.endpoint_url(url);
         }
-        if self.max_attempts.is_some() || self.adaptive.is_some() {
+        if self.max_attempts.is_some() || self.adaptive.is_some() || self.backoff.is_some() {
             use aws_config::retry::{RetryConfig, RetryMode};
             let from_env = base.retry_config();
             let adaptive = self
@@ -238,13 +264,18 @@ impl AwsBatchBuilder {
                 .max_attempts
                 .or_else(|| from_env.map(|r| r.max_attempts()))
                 .unwrap_or(3);
-            let retry = if adaptive {
+            let mut retry = if adaptive {
                 RetryConfig::adaptive()
             } else {
                 RetryConfig::standard()
-            };
-            config = config.retry_config(retry.with_max_attempts(attempts));
+            }
+            .with_max_attempts(attempts);
+            if let Some((initial, max)) = self.backoff {
+                retry = retry.with_initial_backoff(initial).with_max_backoff(max);
+            }
+            config = config.retry_config(retry);
         }
+        config = config.interceptor(AnswerChecks);
         if let Some((attempt, total)) = self.timeouts {
             config = config.timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
@@ -261,10 +292,18 @@ impl AwsBatchBuilder {
                 "is not set, nor is a region in the shared config; set AWS_REGION or with_region",
             )
         })?;
+        let submit_retry = config
+            .retry_config()
+            .map_or(SubmitRetry::DEFAULT, |r| SubmitRetry {
+                attempts: r.max_attempts().max(1),
+                initial: r.initial_backoff(),
+                max: r.max_backoff(),
+            });
         Ok(AwsBatchBackend::from_parts(
             aws_sdk_batch::Client::from_conf(config),
             region,
             self.job_queues,
+            submit_retry,
         ))
     }
 }

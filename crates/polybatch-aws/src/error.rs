@@ -2,7 +2,7 @@
 //! `SdkError` (its service error's code and message, the HTTP status, the request id).
 
 use aws_sdk_batch::config::http::HttpResponse;
-use aws_sdk_batch::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_batch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use polybatch::{Error, ErrorContext, Operation, ResourceKind, error_from_status};
 
 /// The backend name in errors.
@@ -31,6 +31,8 @@ impl Subject {
 ///   exist becomes `NotFound`; others stay a non-retryable service error with the code.
 /// - A refused signature or key is `Unauthenticated`; `AccessDeniedException`
 ///   `PermissionDenied`.
+/// - A success status with a body that does not parse is a retryable service error: the
+///   answer was garbled on the way.
 /// - No answer (construction, dispatch, timeout) is a transport or timeout error, and says
 ///   whether the request may have been sent.
 pub(crate) fn map_sdk_error<E>(
@@ -69,6 +71,13 @@ where
                 .clone()
                 .unwrap_or((ResourceKind::Other, String::new()));
             match code.as_str() {
+                // A success status whose body could not be read: the answer was garbled on
+                // the way (see answers.rs), so another attempt may read it.
+                _ if (200..300).contains(&status) => Error::service(
+                    Some(status),
+                    true,
+                    ctx.with_message(format!("the answer could not be read ({message})")),
+                ),
                 "TooManyRequestsException" => Error::throttled(None, ctx),
                 "ServerException" => Error::service(Some(status), true, ctx),
                 "ClientException" if names_missing(&message) => Error::not_found(resource, id, ctx),
@@ -93,11 +102,17 @@ where
         SdkError::ConstructionFailure(_) => {
             Error::invalid_input("request", "the SDK could not build the request", ctx)
         }
-        SdkError::ResponseError(r) => Error::service(
-            Some(r.raw().status().as_u16()),
-            false,
-            ctx.with_message("the answer could not be read"),
-        ),
+        // An answer that could not be read (cut, garbled, oversized, incomplete: see
+        // answers.rs) on every attempt the SDK made: another may read it.
+        SdkError::ResponseError(ref r) => {
+            let status = r.raw().status().as_u16();
+            let why = DisplayErrorContext(&err).to_string();
+            Error::service(
+                Some(status),
+                true,
+                ctx.with_message(format!("the answer could not be read: {why}")),
+            )
+        }
         other => Error::service(None, false, ctx.with_message(other.to_string())),
     }
 }

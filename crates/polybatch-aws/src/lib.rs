@@ -6,7 +6,8 @@
 //! A job is an AWS Batch job; its tasks are an array job's children (task ids `"0"`, `"1"`,
 //! ..., AWS ids `jobId:index`) or, for a plain job, the job itself (task `"0"`). Files follow
 //! the other provider crates, minus what the SDK does (signing, credentials, paging and rate
-//! limiting): `builder.rs`, `backend.rs`, `lifecycle.rs`, `convert.rs`, `error.rs`.
+//! limiting): `builder.rs`, `backend.rs`, `lifecycle.rs`, `convert.rs`, `error.rs`, and `answers.rs`
+//! (answers the SDK would accept but polybatch must not: oversized, cut down, garbled).
 //!
 //! ```no_run
 //! use polybatch::{BatchBackend, JobId, StatusOptions};
@@ -17,12 +18,14 @@
 //! # Ok(()) }
 //! ```
 
+mod answers;
 mod backend;
 mod builder;
 mod convert;
 mod error;
 mod lifecycle;
 
+pub use answers::MAX_ANSWER_BYTES;
 pub use aws_config;
 pub use aws_sdk_batch;
 pub use backend::{

@@ -29,8 +29,6 @@ use crate::backend::{AwsBatchBackend, JOB_IDS_PER_REQUEST};
 use crate::convert::{self, TASK_TAG};
 use crate::error::{BACKEND, Subject, map_sdk_error};
 
-/// Submit attempts (each preceded by a lookup) before the last error is returned.
-const SUBMIT_ATTEMPTS: u32 = 4;
 use polybatch::translate::aws::{self as translate, STATUSES};
 pub use polybatch::translate::aws::{MIN_TIMEOUT, job_name};
 
@@ -159,12 +157,13 @@ impl AwsBatchBackend {
         }
         let overrides = overrides.build();
         let mut last = None;
-        for attempt in 0..SUBMIT_ATTEMPTS {
+        let retry = self.submit_retry;
+        for attempt in 0..retry.attempts {
             if let Some((job, mine)) = self.find(job_queue, name, key, &nonce).await? {
                 return Ok(SubmitJobOutcome::new(job, mine, key.clone()));
             }
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                tokio::time::sleep(retry.backoff(attempt)).await;
             }
             let mut request = self
                 .client
@@ -203,13 +202,23 @@ impl AwsBatchBackend {
                 )
                 .send()
                 .await;
+            let sent = match sent {
+                // An answer without the job's id (a cut-down body) says only that something
+                // answered: whether the job was made, the next lookup tells.
+                Ok(reply) if reply.job_id().is_none_or(str::is_empty) => Err(Error::service(
+                    Some(200),
+                    true,
+                    ctx(op).with_message("the service answered without the job's id"),
+                )),
+                Ok(reply) => Ok(reply),
+                Err(e) => Err(map_sdk_error(e, op, &Subject::default())),
+            };
             match sent {
                 Ok(reply) => {
                     let job = job_id_of(op, reply.job_id().unwrap_or_default())?;
                     return Ok(SubmitJobOutcome::new(job, true, key.clone()));
                 }
                 Err(e) => {
-                    let e = map_sdk_error(e, op, &Subject::default());
                     // Whether or not it was applied, the next lookup tells.
                     if !e.is_retryable() {
                         return Err(e);
@@ -305,12 +314,17 @@ impl AwsBatchBackend {
                         if with_tags {
                             // ListJobs returns no tags: read them for the label filter.
                             let ids: Vec<JobId> = items.iter().map(|s| s.job_id.clone()).collect();
-                            items = this
-                                .statuses(&ids)
-                                .await?
-                                .into_iter()
-                                .filter_map(|(_, r)| r.ok())
-                                .collect();
+                            // A job gone since the listing is left out; any other
+                            // failure is the page's.
+                            let mut tagged = Vec::new();
+                            for (_, r) in this.statuses(&ids).await? {
+                                match r {
+                                    Ok(s) => tagged.push(s),
+                                    Err(Error::NotFound { .. }) => {}
+                                    Err(e) => return Err(e),
+                                }
+                            }
+                            items = tagged;
                         }
                         Ok(Page::new(items, next_token(reply.next_token())))
                     }

@@ -154,3 +154,59 @@ async fn adaptive_retry_is_the_sdks_own_mode() {
     let b = base().with_max_attempts(2).build().await.unwrap();
     assert_eq!(mode(&b), (RetryMode::Standard, 2));
 }
+
+/// A server answering every request with HTTP 200 and `body`.
+async fn answering_ok(body: Vec<u8>) -> (String, Arc<AtomicU32>) {
+    let hits = Arc::new(AtomicU32::new(0));
+    let counter = hits.clone();
+    let body = axum::body::Bytes::from(body);
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        let body = body.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            ([("content-type", "application/json")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn unreadable_success_answers_are_retried_then_reported_as_retryable() {
+    let mut oversized = br#"{"jobs":[],"pad":""#.to_vec();
+    oversized.resize(polybatch_aws::MAX_ANSWER_BYTES + 1024, b'x');
+    oversized.extend_from_slice(br#""}"#);
+    let cases: [(&str, Vec<u8>); 4] = [
+        // The SDK would read `{}` as "no such job": the required member is missing.
+        ("incomplete", b"{}".to_vec()),
+        ("garbled", br#"{"jobs":[{"jobId":"#.to_vec()),
+        ("mistyped", br#"{"jobs":"not a list"}"#.to_vec()),
+        ("oversized", oversized),
+    ];
+    for (what, body) in cases {
+        let (url, hits) = answering_ok(body).await;
+        let b = AwsBatchBuilder::new()
+            .with_region("us-east-1")
+            .with_endpoint_url(&url)
+            .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+            .with_max_attempts(3)
+            .with_backoff(
+                std::time::Duration::from_millis(1),
+                std::time::Duration::from_millis(2),
+            )
+            .build()
+            .await
+            .unwrap();
+        let e = b
+            .job_status(&JobId::new("j-1").unwrap(), StatusOptions::default())
+            .await
+            .expect_err(what);
+        assert_eq!(hits.load(Ordering::SeqCst), 3, "{what}: every attempt made");
+        assert!(e.is_retryable(), "{what}: {e}");
+        assert!(!matches!(e, Error::NotFound { .. }), "{what}: {e}");
+        assert!(e.to_string().contains("could not be read"), "{what}: {e}");
+    }
+}
