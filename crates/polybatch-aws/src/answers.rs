@@ -3,10 +3,11 @@
 //!
 //! - A body over [`MAX_ANSWER_BYTES`] is cut off while it is read (the SDK reads a whole body
 //!   into memory, with no limit of its own).
-//! - The SDK's parser fills a missing required member with its default and leaves others
-//!   `None`, so a cut-down answer (a proxy's `{}`) reads as "no jobs", "no job id": a job that
-//!   exists would be reported `NotFound`. Each operation's answer here must carry its member,
-//!   even empty.
+//! - The SDK reads a member the body left out as `None`, and then "corrects" a required one
+//!   to its default (`ListJobs`' list to empty, `SubmitJob`'s id to `""`), so a cut-down
+//!   answer (a proxy's `{}`) reads as "no jobs", "no job id": a job that exists would be
+//!   reported `NotFound`, or submitted twice. Each operation's answer here must carry its
+//!   member, even empty.
 //! - A success status whose body does not parse (HTML from a proxy, a garbled body) reaches
 //!   the SDK's caller as an unmodeled service error, which its classifiers do not retry.
 //!
@@ -47,20 +48,23 @@ impl std::fmt::Display for UnreadableAnswer {
 
 impl std::error::Error for UnreadableAnswer {}
 
-/// The member an operation's every real answer carries, if the operation is one polybatch
-/// reads.
-fn required_member(output: &Output) -> Option<&'static str> {
-    if output.downcast_ref::<DescribeJobsOutput>().is_some() {
-        Some("jobs")
-    } else if output.downcast_ref::<ListJobsOutput>().is_some() {
-        Some("jobSummaryList")
-    } else if output.downcast_ref::<SubmitJobOutput>().is_some() {
-        Some("jobId")
-    } else if output
-        .downcast_ref::<DescribeJobDefinitionsOutput>()
-        .is_some()
-    {
-        Some("jobDefinitions")
+/// The member missing from an answer of an operation polybatch reads, if one is. The output
+/// tells for most (`None`, or an empty id that names no job); only an empty `ListJobs` page
+/// needs the body, since the SDK fills that required list in.
+fn missing_member(output: &Output, body: &[u8]) -> Option<&'static str> {
+    if let Some(o) = output.downcast_ref::<DescribeJobsOutput>() {
+        o.jobs.is_none().then_some("jobs")
+    } else if let Some(o) = output.downcast_ref::<ListJobsOutput>() {
+        const MEMBER: &str = "jobSummaryList";
+        let listed = o.job_summary_list.as_deref().is_some_and(|l| !l.is_empty());
+        (!listed && !has_member(body, MEMBER)).then_some(MEMBER)
+    } else if let Some(o) = output.downcast_ref::<SubmitJobOutput>() {
+        o.job_id
+            .as_deref()
+            .is_none_or(str::is_empty)
+            .then_some("jobId")
+    } else if let Some(o) = output.downcast_ref::<DescribeJobDefinitionsOutput>() {
+        o.job_definitions.is_none().then_some("jobDefinitions")
     } else {
         None
     }
@@ -101,10 +105,8 @@ impl Intercept for AnswerChecks {
         if !response.status().is_success() {
             return Ok(());
         }
-        let body = response.body().bytes().unwrap_or_default();
         let refusal = match context.output_or_error() {
-            Some(Ok(output)) => required_member(output)
-                .filter(|member| !has_member(body, member))
+            Some(Ok(output)) => missing_member(output, response.body().bytes().unwrap_or_default())
                 .map(|member| format!("an answer without its \"{member}\" member")),
             Some(Err(e)) if e.is_operation_error() => Some(format!(
                 "a success status with a body that does not parse ({e})"
@@ -121,6 +123,60 @@ impl Intercept for AnswerChecks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_left_out_is_missing_and_an_empty_one_is_not() {
+        // Every output but an empty ListJobs page is judged without its body.
+        let jobs = |jobs: Option<Vec<_>>| {
+            Output::erase(DescribeJobsOutput::builder().set_jobs(jobs).build())
+        };
+        assert_eq!(missing_member(&jobs(None), b"{}"), Some("jobs"));
+        assert_eq!(missing_member(&jobs(Some(vec![])), b"{}"), None);
+
+        // The SDK fills in the required list: only the body tells an empty page from none.
+        let list = |l: Option<Vec<_>>| {
+            Output::erase(ListJobsOutput::builder().set_job_summary_list(l).build())
+        };
+        let page = br#"{"jobSummaryList":[]}"#;
+        assert_eq!(
+            missing_member(&list(Some(vec![])), b"{}"),
+            Some("jobSummaryList")
+        );
+        assert_eq!(missing_member(&list(Some(vec![])), page), None);
+        let one = aws_sdk_batch::types::JobSummary::builder()
+            .job_id("j-1")
+            .job_name("n")
+            .build();
+        assert_eq!(missing_member(&list(Some(vec![one])), b""), None);
+
+        let submit = |id: Option<&str>| {
+            Output::erase(
+                SubmitJobOutput::builder()
+                    .set_job_id(id.map(str::to_string))
+                    .build(),
+            )
+        };
+        assert_eq!(missing_member(&submit(None), b"{}"), Some("jobId"));
+        assert_eq!(missing_member(&submit(Some("")), b"{}"), Some("jobId"));
+        assert_eq!(missing_member(&submit(Some("j-1")), b"{}"), None);
+
+        let definitions = |d: Option<Vec<_>>| {
+            Output::erase(
+                DescribeJobDefinitionsOutput::builder()
+                    .set_job_definitions(d)
+                    .build(),
+            )
+        };
+        assert_eq!(
+            missing_member(&definitions(None), b"{}"),
+            Some("jobDefinitions")
+        );
+        assert_eq!(missing_member(&definitions(Some(vec![])), b"{}"), None);
+
+        // An operation whose answer polybatch does not check.
+        let other = aws_sdk_batch::operation::cancel_job::CancelJobOutput::builder().build();
+        assert_eq!(missing_member(&Output::erase(other), b"{}"), None);
+    }
 
     #[test]
     fn members_are_found_only_at_the_top_level_of_an_object() {

@@ -31,8 +31,8 @@ impl Subject {
 ///   exist becomes `NotFound`; others stay a non-retryable service error with the code.
 /// - A refused signature or key is `Unauthenticated`; `AccessDeniedException`
 ///   `PermissionDenied`.
-/// - A success status with a body that does not parse is a retryable service error: the
-///   answer was garbled on the way.
+/// - A success status with a body that could not be read (answers.rs makes it a response
+///   error) is a retryable service error: the answer was garbled on the way.
 /// - No answer (construction, dispatch, timeout) is a transport or timeout error, and says
 ///   whether the request may have been sent.
 pub(crate) fn map_sdk_error<E>(
@@ -71,13 +71,6 @@ where
                 .clone()
                 .unwrap_or((ResourceKind::Other, String::new()));
             match code.as_str() {
-                // A success status whose body could not be read: the answer was garbled on
-                // the way (see answers.rs), so another attempt may read it.
-                _ if (200..300).contains(&status) => Error::service(
-                    Some(status),
-                    true,
-                    ctx.with_message(format!("the answer could not be read ({message})")),
-                ),
                 "TooManyRequestsException" => Error::throttled(None, ctx),
                 "ServerException" => Error::service(Some(status), true, ctx),
                 "ClientException" if names_missing(&message) => Error::not_found(resource, id, ctx),

@@ -202,18 +202,9 @@ impl AwsBatchBackend {
                 )
                 .send()
                 .await;
-            let sent = match sent {
-                // An answer without the job's id (a cut-down body) says only that something
-                // answered: whether the job was made, the next lookup tells.
-                Ok(reply) if reply.job_id().is_none_or(str::is_empty) => Err(Error::service(
-                    Some(200),
-                    true,
-                    ctx(op).with_message("the service answered without the job's id"),
-                )),
-                Ok(reply) => Ok(reply),
-                Err(e) => Err(map_sdk_error(e, op, &Subject::default())),
-            };
-            match sent {
+            // An answer without the job's id is a response error (answers.rs): retryable,
+            // and the next lookup tells whether the job was made.
+            match sent.map_err(|e| map_sdk_error(e, op, &Subject::default())) {
                 Ok(reply) => {
                     let job = job_id_of(op, reply.job_id().unwrap_or_default())?;
                     return Ok(SubmitJobOutcome::new(job, true, key.clone()));

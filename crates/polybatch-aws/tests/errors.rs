@@ -4,8 +4,37 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use polybatch::{BatchBackend, Error, JobId, StatusOptions};
+use futures::StreamExt;
+use polybatch::{BatchBackend, Error, JobId, ListJobsOptions, StatusOptions};
 use polybatch_aws::{AwsBatchBackend, AwsBatchBuilder};
+
+/// A server answering every request with `status`, `headers` and `body`, counting requests.
+async fn serving(
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+) -> (String, Arc<AtomicU32>) {
+    let hits = Arc::new(AtomicU32::new(0));
+    let counter = hits.clone();
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let mut header_map = axum::http::HeaderMap::new();
+    for (name, value) in headers {
+        header_map.insert(name, value.parse().unwrap());
+    }
+    let body = axum::body::Bytes::from(body);
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        let reply = (status, header_map.clone(), body.clone());
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            reply
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
+}
 
 /// A server answering every request with `status` and an AWS JSON error of type `kind`.
 async fn answering(
@@ -13,27 +42,13 @@ async fn answering(
     kind: &'static str,
     message: &'static str,
 ) -> (String, Arc<AtomicU32>) {
-    let hits = Arc::new(AtomicU32::new(0));
-    let counter = hits.clone();
-    let app = axum::Router::new().fallback(move || {
-        let counter = counter.clone();
-        async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-            (
-                axum::http::StatusCode::from_u16(status).unwrap(),
-                [
-                    ("content-type", "application/json"),
-                    ("x-amzn-errortype", kind),
-                    ("x-amzn-requestid", "req-123"),
-                ],
-                format!(r#"{{"__type":"{kind}","message":"{message}"}}"#),
-            )
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, hits)
+    let headers = vec![
+        ("content-type", "application/json".to_string()),
+        ("x-amzn-errortype", kind.to_string()),
+        ("x-amzn-requestid", "req-123".to_string()),
+    ];
+    let body = format!(r#"{{"__type":"{kind}","message":"{message}"}}"#);
+    serving(status, headers, body.into_bytes()).await
 }
 
 async fn backend(url: &str, attempts: u32) -> AwsBatchBackend {
@@ -155,43 +170,32 @@ async fn adaptive_retry_is_the_sdks_own_mode() {
     assert_eq!(mode(&b), (RetryMode::Standard, 2));
 }
 
-/// A server answering every request with HTTP 200 and `body`.
-async fn answering_ok(body: Vec<u8>) -> (String, Arc<AtomicU32>) {
-    let hits = Arc::new(AtomicU32::new(0));
-    let counter = hits.clone();
-    let body = axum::body::Bytes::from(body);
-    let app = axum::Router::new().fallback(move || {
-        let counter = counter.clone();
-        let body = body.clone();
-        async move {
-            counter.fetch_add(1, Ordering::SeqCst);
-            ([("content-type", "application/json")], body)
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, hits)
-}
-
 #[tokio::test]
 async fn unreadable_success_answers_are_retried_then_reported_as_retryable() {
     let mut oversized = br#"{"jobs":[],"pad":""#.to_vec();
     oversized.resize(polybatch_aws::MAX_ANSWER_BYTES + 1024, b'x');
     oversized.extend_from_slice(br#""}"#);
-    let cases: [(&str, Vec<u8>); 4] = [
-        // The SDK would read `{}` as "no such job": the required member is missing.
-        ("incomplete", b"{}".to_vec()),
-        ("garbled", br#"{"jobs":[{"jobId":"#.to_vec()),
-        ("mistyped", br#"{"jobs":"not a list"}"#.to_vec()),
-        ("oversized", oversized),
+    let cases: [(&str, Call, Vec<u8>); 5] = [
+        // The SDK would read `{}` as "no such job": the member is missing.
+        ("incomplete", Call::Status, b"{}".to_vec()),
+        // ...and as an empty page: it fills ListJobs' required list in.
+        ("incomplete page", Call::List, b"{}".to_vec()),
+        ("garbled", Call::Status, br#"{"jobs":[{"jobId":"#.to_vec()),
+        (
+            "mistyped",
+            Call::Status,
+            br#"{"jobs":"not a list"}"#.to_vec(),
+        ),
+        ("oversized", Call::Status, oversized),
     ];
-    for (what, body) in cases {
-        let (url, hits) = answering_ok(body).await;
+    for (what, call, body) in cases {
+        let json = vec![("content-type", "application/json".to_string())];
+        let (url, hits) = serving(200, json, body).await;
         let b = AwsBatchBuilder::new()
             .with_region("us-east-1")
             .with_endpoint_url(&url)
             .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+            .with_job_queue("queue-1")
             .with_max_attempts(3)
             .with_backoff(
                 std::time::Duration::from_millis(1),
@@ -200,13 +204,27 @@ async fn unreadable_success_answers_are_retried_then_reported_as_retryable() {
             .build()
             .await
             .unwrap();
-        let e = b
-            .job_status(&JobId::new("j-1").unwrap(), StatusOptions::default())
-            .await
-            .expect_err(what);
+        let e = match call {
+            Call::Status => b
+                .job_status(&JobId::new("j-1").unwrap(), StatusOptions::default())
+                .await
+                .expect_err(what),
+            Call::List => b
+                .list_jobs(ListJobsOptions::default())
+                .next()
+                .await
+                .expect(what)
+                .expect_err(what),
+        };
         assert_eq!(hits.load(Ordering::SeqCst), 3, "{what}: every attempt made");
         assert!(e.is_retryable(), "{what}: {e}");
         assert!(!matches!(e, Error::NotFound { .. }), "{what}: {e}");
         assert!(e.to_string().contains("could not be read"), "{what}: {e}");
     }
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Status,
+    List,
 }
