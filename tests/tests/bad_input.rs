@@ -10,9 +10,11 @@
 //! Ids are typed: an operation takes a `JobId` / `TaskId`, so a bad id is refused where it is
 //! made. The id rows therefore make the id from the raw string inside the call, as a caller
 //! holding a string does (`backend.job_status(&JobId::new(raw)?, ..)`), for every operation
-//! that takes an id; the provider-specific rows then pass ids that are valid `JobId`s but
-//! name nothing the provider could have (a Tencent job id not shaped `job-xxxxxxxx`, an AWS
-//! task that is not an array index).
+//! that takes an id. Ids that are valid `JobId`s but that a provider could never have issued
+//! are its server's to judge, not these tables': Tencent publishes no job-id pattern and
+//! answers `InvalidParameter.JobIdMalformed` (`tencent_e2e.rs` checks it arrives as
+//! `InvalidInput` naming the job id, sent once); an AWS task that is not an array index of
+//! its job is `NotFound`, known only once the job is read.
 
 mod support;
 
@@ -463,6 +465,62 @@ fn wrong_specs() -> Vec<(&'static str, Edit, &'static str)> {
             "invalid labels",
         ),
         (
+            "a NUL in the shell line",
+            |s| s.tasks[0].command = Command::Shell("echo a\0b".into()),
+            "invalid tasks[].command",
+        ),
+        (
+            "a NUL in an argument",
+            |s| s.tasks[0].command = Command::Argv(vec!["echo".into(), "a\0b".into()]),
+            "invalid tasks[].command",
+        ),
+        (
+            "an empty environment variable name",
+            |s| {
+                s.tasks[0].env.insert(String::new(), "x".into());
+            },
+            "invalid tasks[].env",
+        ),
+        (
+            "an environment variable name with `=`",
+            |s| {
+                s.tasks[0].env.insert("A=B".into(), "x".into());
+            },
+            "invalid tasks[].env",
+        ),
+        (
+            "a NUL in an environment value",
+            |s| {
+                s.tasks[0].env.insert("A".into(), "a\0b".into());
+            },
+            "invalid tasks[].env",
+        ),
+        (
+            "0 vCPUs",
+            |s| vcpus(0.0)(s),
+            "invalid tasks[].resources.vcpus",
+        ),
+        (
+            "-1 vCPUs",
+            |s| vcpus(-1.0)(s),
+            "invalid tasks[].resources.vcpus",
+        ),
+        (
+            "NaN vCPUs",
+            |s| vcpus(f64::NAN)(s),
+            "invalid tasks[].resources.vcpus",
+        ),
+        (
+            "infinite vCPUs",
+            |s| vcpus(f64::INFINITY)(s),
+            "invalid tasks[].resources.vcpus",
+        ),
+        (
+            "0 MiB",
+            |s| s.tasks[0].resources.memory_mib = Some(0),
+            "invalid tasks[].resources.memory_mib",
+        ),
+        (
             "an empty label key",
             |s| {
                 s.labels.insert(String::new(), "x".into());
@@ -824,16 +882,6 @@ async fn azure_refuses_bad_input_before_sending() {
         azure_spec,
         vec![
             (
-                "0 vCPUs",
-                |s| vcpus(0.0)(s),
-                "option `tasks[].resources.vcpus`",
-            ),
-            (
-                "-1 vCPUs",
-                |s| vcpus(-1.0)(s),
-                "option `tasks[].resources.vcpus`",
-            ),
-            (
                 "u64::MAX MiB",
                 |s| s.tasks[0].resources.memory_mib = Some(u64::MAX),
                 "option `tasks[].resources.memory_mib`",
@@ -875,6 +923,59 @@ async fn azure_refuses_bad_input_before_sending() {
             ),
         ],
         Unsupported,
+    ));
+    rows.extend(submit_rows(
+        &backend,
+        azure_spec,
+        vec![(
+            "an empty pool id",
+            |s| {
+                s.placement = Placement::AzurePool {
+                    pool_id: String::new(),
+                }
+            },
+            "invalid placement",
+        )],
+        InvalidInput,
+    ));
+    rows.push(row(
+        "azure add_job with an empty pool id",
+        InvalidInput,
+        &["pool id", "is empty"],
+        async move {
+            be.add_job(AddJobRequest::new(JobId::new("job-1")?, ""))
+                .await
+        },
+    ));
+    for (what, line) in [
+        ("an empty command", ""),
+        ("a blank command", "  "),
+        ("a NUL in the command", "a\0b"),
+    ] {
+        rows.push(row(
+            format!("azure add_task with {what}"),
+            InvalidInput,
+            &["command line"],
+            async move {
+                be.add_task(
+                    &JobId::new("job-1")?,
+                    AddTaskRequest::new(TaskId::new("t")?, line),
+                )
+                .await
+            },
+        ));
+    }
+    rows.push(row(
+        "azure add_task with an empty environment variable name",
+        InvalidInput,
+        &["environment"],
+        async move {
+            be.add_task(
+                &JobId::new("job-1")?,
+                AddTaskRequest::new(TaskId::new("t")?, "true").with_env("", "x"),
+            )
+            .await
+        },
     ));
     let n = check("azure", rows, &|| env.stats()).await;
     assert!(n > 300, "{n} azure rows");
@@ -1149,16 +1250,6 @@ async fn tencent_refuses_bad_input_before_sending() {
         tencent_spec,
         vec![
             (
-                "0 vCPUs",
-                |s| vcpus(0.0)(s),
-                "option `tasks[].resources.vcpus`",
-            ),
-            (
-                "-1 vCPUs",
-                |s| vcpus(-1.0)(s),
-                "option `tasks[].resources.vcpus`",
-            ),
-            (
                 "u64::MAX MiB",
                 |s| s.tasks[0].resources.memory_mib = Some(u64::MAX),
                 "option `tasks[].resources.memory_mib`",
@@ -1183,8 +1274,72 @@ async fn tencent_refuses_bad_input_before_sending() {
                 |s| s.name = "n".repeat(61),
                 "option `name`",
             ),
+            (
+                "a timeout of u64::MAX s",
+                |s| s.tasks[0].timeout = Some(Duration::from_secs(u64::MAX)),
+                "option `tasks[].timeout`",
+            ),
         ],
         Unsupported,
+    ));
+    rows.extend(submit_rows(
+        &backend,
+        tencent_spec,
+        vec![
+            (
+                "an image (spaces and all)",
+                |s| s.tasks[0].image = Some("my image:latest".into()),
+                "invalid tasks[].image",
+            ),
+            (
+                "an empty image",
+                |s| s.tasks[0].image = Some(String::new()),
+                "invalid tasks[].image",
+            ),
+            (
+                "an empty instance type",
+                |s| {
+                    s.placement = Placement::TencentManaged {
+                        zone: ZONE.into(),
+                        instance_type: String::new(),
+                        image_id: "img-polybatch".into(),
+                    }
+                },
+                "invalid placement",
+            ),
+            (
+                "an empty image id",
+                |s| {
+                    s.placement = Placement::TencentManaged {
+                        zone: ZONE.into(),
+                        instance_type: "S5.MEDIUM2".into(),
+                        image_id: String::new(),
+                    }
+                },
+                "invalid placement",
+            ),
+            (
+                "an empty environment id",
+                |s| {
+                    s.placement = Placement::TencentEnvironment {
+                        zone: ZONE.into(),
+                        env_id: String::new(),
+                    }
+                },
+                "invalid placement",
+            ),
+            (
+                "an empty zone",
+                |s| {
+                    s.placement = Placement::TencentEnvironment {
+                        zone: String::new(),
+                        env_id: "env-abcdefgh".into(),
+                    }
+                },
+                "invalid placement",
+            ),
+        ],
+        InvalidInput,
     ));
     // The Tencent-only requests, checked before they are sent.
     type Req = fn(SubmitJobRequest) -> SubmitJobRequest;
@@ -1395,6 +1550,83 @@ async fn aws_refuses_bad_input_before_sending() {
             build(env.builder().with_region(region)),
         ));
     }
+    for (what, id, key, token, name, rule) in [
+        (
+            "an empty access key id",
+            "",
+            "secret",
+            None,
+            "AWS_ACCESS_KEY_ID",
+            "is empty",
+        ),
+        (
+            "an empty secret key",
+            "AKID",
+            "",
+            None,
+            "AWS_SECRET_ACCESS_KEY",
+            "is empty",
+        ),
+        (
+            "a secret key with a trailing newline",
+            "AKID",
+            "secret\n",
+            None,
+            "AWS_SECRET_ACCESS_KEY",
+            "whitespace",
+        ),
+        (
+            "an access key id with a space inside",
+            "AK ID",
+            "secret",
+            None,
+            "AWS_ACCESS_KEY_ID",
+            "printable ASCII",
+        ),
+        (
+            "an empty session token",
+            "AKID",
+            "secret",
+            Some(String::new()),
+            "AWS_SESSION_TOKEN",
+            "is empty",
+        ),
+    ] {
+        rows.push(row(
+            format!("aws credentials with {what}"),
+            Configuration,
+            &[name, rule],
+            build(env.builder().with_credentials(id, key, token)),
+        ));
+    }
+    for (what, attempt, total) in [
+        (
+            "a per-attempt timeout of 0",
+            Duration::ZERO,
+            Duration::from_secs(5),
+        ),
+        (
+            "an operation timeout of 0",
+            Duration::from_secs(5),
+            Duration::ZERO,
+        ),
+    ] {
+        rows.push(row(
+            format!("aws {what}"),
+            Configuration,
+            &["timeouts", "must be more than zero"],
+            build(env.builder().with_timeouts(attempt, total)),
+        ));
+    }
+    rows.push(row(
+        "aws a first backoff longer than the longest",
+        Configuration,
+        &["backoff", "longer than the longest"],
+        build(
+            env.builder()
+                .with_backoff(Duration::from_secs(30), Duration::from_secs(1)),
+        ),
+    ));
     rows.push(row(
         "aws max_attempts 0",
         Configuration,
@@ -1419,6 +1651,26 @@ async fn aws_refuses_bad_input_before_sending() {
                 "a timeout of 30 s",
                 |s| s.tasks[0].timeout = Some(Duration::from_secs(30)),
                 "invalid tasks[].timeout",
+            ),
+            (
+                "an empty job queue",
+                |s| {
+                    s.placement = Placement::AwsJobQueue {
+                        job_queue: String::new(),
+                        job_definition: "d".into(),
+                    }
+                },
+                "invalid placement",
+            ),
+            (
+                "an empty job definition",
+                |s| {
+                    s.placement = Placement::AwsJobQueue {
+                        job_queue: "q".into(),
+                        job_definition: String::new(),
+                    }
+                },
+                "invalid placement",
             ),
             (
                 "an unknown aws extension",

@@ -200,6 +200,18 @@ impl AwsBatchBuilder {
                 format!("must be a region name like us-east-1 (got {r:?})"),
             ));
         }
+        if let Some((id, key, token)) = &self.static_credentials {
+            let named = [
+                ("AWS_ACCESS_KEY_ID", Some(id.as_str())),
+                ("AWS_SECRET_ACCESS_KEY", Some(key.expose())),
+                ("AWS_SESSION_TOKEN", token.as_ref().map(Secret::expose)),
+            ];
+            for (name, value) in named {
+                if let Some(rule) = value.and_then(polybatch::secret::credential_problem) {
+                    return Err(Error::configuration(BACKEND, name, rule));
+                }
+            }
+        }
         if self.max_attempts == Some(0) {
             return Err(Error::configuration(
                 BACKEND,

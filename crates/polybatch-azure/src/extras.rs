@@ -2,7 +2,7 @@
 //! the emulator suites and the demo.
 
 use futures::stream::BoxStream;
-use polybatch::{ETag, JobId, Operation, Result, TaskId, TaskStatus};
+use polybatch::{ETag, Error, ErrorContext, JobId, Operation, Result, TaskId, TaskStatus};
 use reqwest::Method;
 use serde::Serialize;
 
@@ -44,6 +44,36 @@ impl JobTaskSpec {
             environment_settings: env(&self.environment),
         }
     }
+}
+
+/// Refuses, before anything is sent, a command line or environment the service would refuse
+/// (or a process could not be given): an empty or NUL-bearing line, an unusable name.
+fn check_task(op: &'static str, command_line: &str, env: &[(String, String)]) -> Result<()> {
+    let refuse = |field: &'static str, rule: String| {
+        Err(Error::invalid_input(
+            field,
+            rule,
+            ErrorContext::new(crate::BACKEND, Operation::Other(op)),
+        ))
+    };
+    if command_line.trim().is_empty() {
+        return refuse("command line", "must not be empty".into());
+    }
+    if command_line.contains('\0') {
+        return refuse("command line", "must not contain NUL".into());
+    }
+    for (name, value) in env {
+        if let Some(rule) = polybatch::env_name_problem(name) {
+            return refuse("environment", format!("variable {name:?}: {rule}"));
+        }
+        if value.contains('\0') {
+            return refuse(
+                "environment",
+                format!("variable {name:?}: the value contains NUL"),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn env(vars: &[(String, String)]) -> Vec<NameValuePair> {
@@ -171,6 +201,19 @@ impl AzureBatchBackend {
     /// Creates a job (`POST /jobs`, 201). Not replayed after it may have reached the service:
     /// a lost response followed by a retry would fail with `JobExists`.
     pub async fn add_job(&self, request: AddJobRequest) -> Result<WriteOutcome> {
+        if request.pool_id.trim().is_empty() {
+            return Err(Error::invalid_input(
+                "pool id",
+                "is empty",
+                ErrorContext::new(crate::BACKEND, Operation::Other("add_job")),
+            ));
+        }
+        for t in [&request.job_preparation_task, &request.job_release_task]
+            .into_iter()
+            .flatten()
+        {
+            check_task("add_job", &t.command_line, &t.environment)?;
+        }
         let body = JobAddParameter {
             id: request.id.as_str().to_string(),
             pool_info: PoolInfoParameter {
@@ -192,6 +235,7 @@ impl AzureBatchBackend {
     /// Adds a task to a job (`POST /jobs/{job}/tasks`, 201). Not replayed after it may have
     /// reached the service.
     pub async fn add_task(&self, job: &JobId, request: AddTaskRequest) -> Result<WriteOutcome> {
+        check_task("add_task", &request.command_line, &request.environment)?;
         let body = TaskAddParameter {
             id: request.id.as_str().to_string(),
             command_line: request.command_line,

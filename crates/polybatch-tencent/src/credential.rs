@@ -84,15 +84,7 @@ pub(crate) fn missing(key: &'static str) -> Error {
 /// Checks a credential without ever putting its value in the error.
 pub(crate) fn check_credential<'a>(key: &'static str, value: Option<&'a str>) -> Result<&'a str> {
     let value = value.ok_or_else(|| missing(key))?;
-    let rule = if value.is_empty() {
-        Some("is empty")
-    } else if value.trim() != value {
-        Some("must not have leading or trailing whitespace")
-    } else if !value.chars().all(|c| c.is_ascii_graphic()) {
-        Some("must contain only printable ASCII characters")
-    } else {
-        None
-    };
+    let rule = polybatch::secret::credential_problem(value);
     match rule {
         Some(rule) => Err(Error::configuration(BACKEND, key, rule)),
         None => Ok(value),

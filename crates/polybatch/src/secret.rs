@@ -65,6 +65,21 @@ impl Drop for Secret {
     }
 }
 
+/// What is wrong with a key id, secret key or token given as text, if anything; the rule, never
+/// the value, so that it can go in an error. Every provider's keys are printable ASCII without
+/// spaces, and a pasted key often carries a stray newline.
+pub fn credential_problem(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        Some("is empty")
+    } else if value.trim() != value {
+        Some("must not have leading or trailing whitespace")
+    } else if !value.chars().all(|c| c.is_ascii_graphic()) {
+        Some("must contain only printable ASCII characters")
+    } else {
+        None
+    }
+}
+
 /// Replaces every occurrence of each secret in `text` with [`REDACTED`]: a last line of defence
 /// for server messages that might echo a credential back.
 pub fn redact(text: &str, secrets: &[&Secret]) -> String {

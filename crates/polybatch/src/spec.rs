@@ -154,6 +154,32 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// The first field that is empty or only whitespace, if any: every field names something
+    /// that must exist at the provider.
+    pub fn blank_field(&self) -> Option<&'static str> {
+        let fields: &[(&'static str, &str)] = match self {
+            Placement::AzurePool { pool_id } => &[("pool_id", pool_id)],
+            Placement::TencentEnvironment { zone, env_id } => &[("zone", zone), ("env_id", env_id)],
+            Placement::TencentManaged {
+                zone,
+                instance_type,
+                image_id,
+            } => &[
+                ("zone", zone),
+                ("instance_type", instance_type),
+                ("image_id", image_id),
+            ],
+            Placement::AwsJobQueue {
+                job_queue,
+                job_definition,
+            } => &[("job_queue", job_queue), ("job_definition", job_definition)],
+        };
+        fields
+            .iter()
+            .find(|(_, v)| v.trim().is_empty())
+            .map(|(name, _)| *name)
+    }
+
     /// The kind's name, as written in spec files and mapping tables.
     pub fn kind(&self) -> &'static str {
         match self {

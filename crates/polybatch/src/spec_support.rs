@@ -163,6 +163,9 @@ impl SubmitCapabilities {
                 format!("{backend} cannot run a job at a {}", spec.placement.kind()),
             );
         }
+        if let Some(field) = spec.placement.blank_field() {
+            job("placement", format!("{field} must not be empty"));
+        }
         if let Some(p) = spec.priority
             && !(self.priority.0..=self.priority.1).contains(&p)
         {
@@ -237,21 +240,54 @@ impl SubmitCapabilities {
                 crate::spec::Command::Shell(s) if s.trim().is_empty() => {
                     task("tasks[].command", "the shell line must not be empty".into())
                 }
+                crate::spec::Command::Shell(s) if s.contains('\0') => task(
+                    "tasks[].command",
+                    "the shell line must not contain NUL".into(),
+                ),
+                crate::spec::Command::Argv(a) if a.iter().any(|w| w.contains('\0')) => {
+                    task("tasks[].command", "an argument must not contain NUL".into())
+                }
                 _ => {}
+            }
+            for (k, v) in &t.env {
+                if let Some(rule) = env_name_problem(k) {
+                    task("tasks[].env", format!("variable {k:?}: {rule}"));
+                } else if v.contains('\0') {
+                    task(
+                        "tasks[].env",
+                        format!("variable {k:?}: the value contains NUL"),
+                    );
+                }
             }
             if t.image.is_some() && !self.container_image {
                 task(
                     "tasks[].image",
                     format!("{backend} runs no container images"),
                 );
+            } else if let Some(image) = &t.image
+                && (image.is_empty() || image.chars().any(|c| c.is_whitespace() || c.is_control()))
+            {
+                task(
+                    "tasks[].image",
+                    format!("{image:?} is not an image reference (empty, or with spaces)"),
+                );
             }
-            if t.resources.vcpus.is_some() && !self.vcpus {
+            if let Some(v) = t.resources.vcpus
+                && !(v.is_finite() && v > 0.0)
+            {
+                task(
+                    "tasks[].resources.vcpus",
+                    format!("must be a positive number (got {v})"),
+                );
+            } else if t.resources.vcpus.is_some() && !self.vcpus {
                 task(
                     "tasks[].resources.vcpus",
                     format!("{backend} takes no per-task vCPU request; size the machines"),
                 );
             }
-            if t.resources.memory_mib.is_some() && !self.memory {
+            if t.resources.memory_mib == Some(0) {
+                task("tasks[].resources.memory_mib", "must be at least 1".into());
+            } else if t.resources.memory_mib.is_some() && !self.memory {
                 task(
                     "tasks[].resources.memory_mib",
                     format!("{backend} takes no per-task memory request; size the machines"),
@@ -343,6 +379,20 @@ impl SubmitCapabilities {
     }
 }
 
+/// What is wrong with an environment variable's name, if anything: every provider passes
+/// names to a process environment, where an empty name, `=` or NUL cannot be expressed.
+pub fn env_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("the name is empty")
+    } else if name.contains('=') {
+        Some("the name contains `=`")
+    } else if name.contains('\0') {
+        Some("the name contains NUL")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -408,6 +458,39 @@ mod tests {
         s.tasks.clear();
         assert!(caps.check("azure", &s).is_err());
         assert!(caps.check("azure", &spec()).is_ok());
+    }
+
+    #[test]
+    fn a_wrong_value_is_invalid_even_where_the_field_is_unsupported() {
+        let mut caps = SubmitCapabilities::all();
+        caps.vcpus = false;
+        let mut s = spec();
+        s.tasks[0].resources.vcpus = Some(f64::NAN);
+        let e = caps.check("azure", &s).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput { field, .. } if field == "tasks[].resources.vcpus"),
+            "{e}"
+        );
+        s.tasks[0].resources.vcpus = Some(2.0);
+        assert!(matches!(
+            caps.check("azure", &s).unwrap_err(),
+            Error::Unsupported { .. }
+        ));
+        let mut s = spec();
+        s.placement = Placement::AzurePool {
+            pool_id: " ".into(),
+        };
+        let e = caps.check("azure", &s).unwrap_err();
+        assert!(e.to_string().contains("pool_id must not be empty"), "{e}");
+        for name in ["", "A=B", "A\0"] {
+            let mut s = spec();
+            s.tasks[0].env.insert(name.into(), "v".into());
+            let e = caps.check("azure", &s).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidInput { field, .. } if field == "tasks[].env"),
+                "{name:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub fn submit_capabilities() -> SubmitCapabilities {
     c.memory = false;
     c.gpus = false;
     c.max_retries = 5;
+    // `Timeout` is an Int64 on the wire.
+    c.max_timeout_secs = i64::MAX as u64;
     c.priority = (0, 100);
     // One tag holds the idempotency key.
     c.max_labels = MAX_TAGS - 1;
