@@ -997,6 +997,10 @@ async fn version_region_action_and_json_checks() {
     let mut r = base.clone();
     r.body = String::new();
     assert_eq!(h.send(&r).await.code(), "");
+    // TC3 POST bodies are limited to 10 MB; a bigger one is refused in an envelope.
+    let mut r = base.clone();
+    r.body = format!("{{\"Pad\":\"{}\"}}", "x".repeat(10 * 1024 * 1024));
+    assert_eq!(h.send(&r).await.code(), "RequestSizeLimitExceeded");
     // DescribeJobs documents UnknownParameter for a parameter it does not define.
     let r = Req::new("DescribeJobs", json!({"Limit": 5, "Colour": "blue"}));
     let a = h.send(&r).await;

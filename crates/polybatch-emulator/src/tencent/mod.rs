@@ -18,7 +18,6 @@ mod sts;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
@@ -118,7 +117,12 @@ impl TencentService {
     }
 
     /// Serves one API request.
-    async fn serve(&self, headers: &HeaderMap, query: &str, body: &[u8]) -> Response {
+    async fn serve(
+        &self,
+        headers: &HeaderMap,
+        query: &str,
+        body: Result<&[u8], ApiError>,
+    ) -> Response {
         let request_id = reply::request_id();
         let action = header(headers, "x-tc-action")
             .unwrap_or_default()
@@ -160,10 +164,11 @@ impl TencentService {
         action: &str,
         headers: &HeaderMap,
         query: &str,
-        body: &[u8],
+        body: Result<&[u8], ApiError>,
         request_id: &str,
         disruption: &mut Option<FaultKind>,
     ) -> Result<Reply, ApiError> {
+        let body = body?;
         let now = self.ctx.auth_clock.now();
         if action == sts::ASSUME_ROLE_WITH_WEB_IDENTITY {
             // STS, unsigned: the web identity token is the proof.
@@ -337,9 +342,20 @@ async fn handle(
     State(service): State<Arc<TencentService>>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // Read here, not by an extractor, so that a body over the limit is answered as the
+    // service does, in an envelope, rather than with a bare 413.
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                "RequestSizeLimitExceeded",
+                format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
+            )
+        });
+    let body = body.as_deref().map_err(Clone::clone);
     service
-        .serve(&headers, uri.query().unwrap_or_default(), &body)
+        .serve(&headers, uri.query().unwrap_or_default(), body)
         .await
 }
