@@ -23,8 +23,8 @@ use crate::BACKEND;
 use crate::backend::AzureBatchBackend;
 use crate::client::Client;
 use crate::credential::{
-    ClientSecretSource, Credential, IdentitySource, IdentityTransport, TokenCache, authority_host,
-    batch_scope, cloud_configuration, sdk_reason,
+    ClientSecretSource, Credential, IdentitySource, IdentityTransport, KeyBytes, TokenCache,
+    authority_host, batch_scope, cloud_configuration, sdk_reason,
 };
 use crate::signing;
 
@@ -593,7 +593,7 @@ impl AzureBatchBuilder {
                 ));
             }
             (Some(key), false) => {
-                signing::decode_key(key.expose())
+                let decoded = signing::decode_key(key.expose())
                     .map_err(|e| Error::configuration(BACKEND, ENV_ACCESS_KEY, e.to_string()))?;
                 let account = account.clone().ok_or_else(|| {
                     Error::configuration(
@@ -608,6 +608,7 @@ impl AzureBatchBuilder {
                 Credential::SharedKey {
                     account,
                     key: Secret::new(key.expose().trim()),
+                    decoded: std::sync::Arc::new(KeyBytes::new(decoded)),
                 }
             }
             (None, true) if self.identity.is_some() => {

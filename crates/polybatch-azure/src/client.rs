@@ -372,10 +372,9 @@ impl Client {
         headers: &[(&'static str, String)],
     ) -> Result<Secret> {
         match &self.credential {
-            Credential::SharedKey { account, key } => {
-                let key = signing::decode_key(key.expose()).map_err(|e| {
-                    Error::configuration(BACKEND, "AZURE_BATCH_ACCESS_KEY", e.to_string())
-                })?;
+            Credential::SharedKey {
+                account, decoded, ..
+            } => {
                 let header_refs: Vec<(&str, &str)> =
                     headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 let query = signing::decode_query(url.query().unwrap_or(""));
@@ -385,7 +384,7 @@ impl Client {
                     .collect();
                 Ok(Secret::new(signing::authorize(
                     account,
-                    &key,
+                    decoded.expose(),
                     call.method.as_str(),
                     &header_refs,
                     url.path(),

@@ -118,10 +118,35 @@ const MIN_USABLE: Duration = Duration::from_secs(30);
 /// How requests are authorized.
 #[derive(Clone)]
 pub(crate) enum Credential {
-    /// Shared Key: the account name and its base64 key (validated when built).
-    SharedKey { account: String, key: Secret },
+    /// Shared Key: the account name, its base64 key (for redaction) and the key's bytes,
+    /// decoded once when built rather than on every attempt.
+    SharedKey {
+        account: String,
+        key: Secret,
+        decoded: Arc<KeyBytes>,
+    },
     /// Microsoft Entra ID: a bearer token from the cache.
     Entra(Arc<TokenCache>),
+}
+
+/// A decoded Shared Key: never printed, overwritten when dropped.
+pub(crate) struct KeyBytes(Vec<u8>);
+
+impl KeyBytes {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        KeyBytes(bytes)
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for KeyBytes {
+    fn drop(&mut self) {
+        self.0.iter_mut().for_each(|b| *b = 0);
+        std::hint::black_box(&self.0);
+    }
 }
 
 impl Credential {
@@ -151,7 +176,7 @@ impl Credential {
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Credential::SharedKey { account, key } => f
+            Credential::SharedKey { account, key, .. } => f
                 .debug_struct("SharedKey")
                 .field("account", account)
                 .field("key", key)
@@ -815,6 +840,7 @@ mod tests {
         let key = Credential::SharedKey {
             account: "a".into(),
             key: Secret::new("a2V5a2V5"),
+            decoded: Arc::new(KeyBytes::new(b"keykey".to_vec())),
         };
         assert!(!format!("{key:?}").contains("a2V5a2V5"));
     }
