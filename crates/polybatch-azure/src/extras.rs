@@ -63,14 +63,8 @@ fn check_task(op: &'static str, command_line: &str, env: &[(String, String)]) ->
         return refuse("command line", "must not contain NUL".into());
     }
     for (name, value) in env {
-        if let Some(rule) = polybatch::env_name_problem(name) {
+        if let Some(rule) = polybatch::env_var_problem(name, value) {
             return refuse("environment", format!("variable {name:?}: {rule}"));
-        }
-        if value.contains('\0') {
-            return refuse(
-                "environment",
-                format!("variable {name:?}: the value contains NUL"),
-            );
         }
     }
     Ok(())

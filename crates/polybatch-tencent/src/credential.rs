@@ -84,8 +84,7 @@ pub(crate) fn missing(key: &'static str) -> Error {
 /// Checks a credential without ever putting its value in the error.
 pub(crate) fn check_credential<'a>(key: &'static str, value: Option<&'a str>) -> Result<&'a str> {
     let value = value.ok_or_else(|| missing(key))?;
-    let rule = polybatch::secret::credential_problem(value);
-    match rule {
+    match polybatch::secret::credential_problem(value) {
         Some(rule) => Err(Error::configuration(BACKEND, key, rule)),
         None => Ok(value),
     }

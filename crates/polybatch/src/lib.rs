@@ -92,7 +92,7 @@ pub use spec::{
     Command, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobSpec, MAX_IDEMPOTENCY_KEY_LEN,
     Placement, RESERVED_LABELS, Resources, SUBMIT_LABEL, TaskSpec,
 };
-pub use spec_support::{SpecIssue, SubmitCapabilities, env_name_problem};
+pub use spec_support::{SpecIssue, SubmitCapabilities, env_var_problem};
 pub use state::{JobState, PrepReleaseState, TaskResult, TaskState};
 pub use status::{
     ETag, FailureInfo, JobStatus, PrepReleaseExecution, PrepReleaseStatus, TaskCounts, TaskStatus,

@@ -250,13 +250,8 @@ impl SubmitCapabilities {
                 _ => {}
             }
             for (k, v) in &t.env {
-                if let Some(rule) = env_name_problem(k) {
+                if let Some(rule) = env_var_problem(k, v) {
                     task("tasks[].env", format!("variable {k:?}: {rule}"));
-                } else if v.contains('\0') {
-                    task(
-                        "tasks[].env",
-                        format!("variable {k:?}: the value contains NUL"),
-                    );
                 }
             }
             if t.image.is_some() && !self.container_image {
@@ -379,15 +374,18 @@ impl SubmitCapabilities {
     }
 }
 
-/// What is wrong with an environment variable's name, if anything: every provider passes
-/// names to a process environment, where an empty name, `=` or NUL cannot be expressed.
-pub fn env_name_problem(name: &str) -> Option<&'static str> {
+/// What is wrong with an environment variable, if anything: every provider passes it to a
+/// process environment, where an empty name, `=` in a name or NUL anywhere cannot be
+/// expressed.
+pub fn env_var_problem(name: &str, value: &str) -> Option<&'static str> {
     if name.is_empty() {
         Some("the name is empty")
     } else if name.contains('=') {
         Some("the name contains `=`")
     } else if name.contains('\0') {
         Some("the name contains NUL")
+    } else if value.contains('\0') {
+        Some("the value contains NUL")
     } else {
         None
     }

@@ -18,7 +18,7 @@ mod sts;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -85,7 +85,6 @@ impl TencentService {
                 "/latest/meta-data/cam/security-credentials/{role}",
                 get(sts::role_keys),
             )
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(service.clone())
     }
 
