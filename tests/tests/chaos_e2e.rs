@@ -58,6 +58,10 @@ async fn azure_conformance_survives_transient_faults() {
                 .with_max_backoff(std::time::Duration::from_millis(20))
                 .with_jitter(false),
         )
+        // A throttle on every third request would pace the suite down to the adaptive
+        // limiter's floor (0.5 requests/s): that pacing has its own paused-clock tests, and
+        // here only the retries are under test.
+        .with_adaptive_rate_limits(false)
         .build()
         .expect("client");
     // Throttling on every operation (retryable for all), and a plain 500 on reads (retryable
@@ -101,6 +105,8 @@ async fn tencent_conformance_survives_transient_faults() {
     let backend = env
         .fast_builder()
         .with_retry_policy(quick_retries().with_max_attempts(ATTEMPTS))
+        // As for Azure: the retries are under test, not the adaptive pacing.
+        .with_adaptive_rate_limits(false)
         .build()
         .expect("client");
     env.emulator().context().faults.add(every_third(
