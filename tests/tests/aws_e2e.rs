@@ -361,3 +361,55 @@ async fn wrong_keys_are_refused_as_aws_refuses_them() {
     assert!(matches!(e, Error::Unauthenticated { .. }), "{e:?}");
     assert_eq!(env.errors("UnrecognizedClientException"), 1);
 }
+
+#[tokio::test]
+async fn a_submit_over_the_30_kib_quota_is_refused_once_and_creates_nothing() {
+    let env = AwsEnv::default_config().await;
+    let b = env.backend().await;
+    let mut s = spec("big", "1", 0, 1);
+    for task in &mut s.tasks {
+        task.env.insert("PAD".into(), "x".repeat(40 * 1024));
+    }
+    let e = b
+        .submit_job(s, SubmitJobOptions::default())
+        .await
+        .unwrap_err();
+    assert!(!e.is_retryable(), "{e}");
+    assert_eq!(e.code(), Some("ClientException"), "{e}");
+    assert!(e.to_string().contains("30720 bytes"), "{e}");
+    assert_eq!(env.requests("SubmitJob"), 1, "refused once, not retried");
+    assert!(
+        env.emulator().context().journal.entries().is_empty(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn a_request_body_over_the_cap_is_a_client_exception_not_a_bare_413() {
+    let env = AwsEnv::default_config().await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/describejobs", env.url()))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"jobs\":[\"{}\"]}}",
+            "x".repeat(10 * 1024 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    assert_eq!(
+        answer
+            .headers()
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok()),
+        Some("ClientException")
+    );
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("exceeds")),
+        "{body}"
+    );
+}

@@ -111,6 +111,13 @@ pub fn run(store: &mut Store, route: &Route, body: &[u8], now: DateTime<Utc>) ->
             paged("jobDefinitions", &page)
         }
         "SubmitJob" => {
+            let quota = polybatch_protocol::aws::MAX_SUBMIT_JOB_BYTES;
+            if body.len() > quota {
+                return Err(ApiError::client(format!(
+                    "The job payload is {} bytes; SubmitJob accepts at most {quota} bytes (30 KiB).",
+                    body.len()
+                )));
+            }
             let id = uuid::Uuid::new_v4().to_string();
             to_json(&store.submit_job(parse(body)?, id, now)?)
         }

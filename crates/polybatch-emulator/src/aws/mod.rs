@@ -18,8 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use axum::routing::any;
@@ -34,7 +33,9 @@ use crate::Context;
 use crate::faults::{FaultKind, Provider};
 use crate::limiter::Limiters;
 
-/// The largest body accepted.
+/// The largest body read. AWS Batch documents no cap of its own for a whole request (only
+/// `SubmitJob`'s 30 KiB, which `handlers.rs` applies); this one keeps a hostile client from
+/// growing the emulator's memory.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 pub use polybatch_sim::aws::{SEEDED_COMPUTE_ENVIRONMENT, SEEDED_JOB_DEFINITION, SEEDED_QUEUE};
@@ -89,7 +90,6 @@ impl AwsService {
     pub fn router(service: &Arc<Self>) -> Router {
         Router::new()
             .route("/v1/{*rest}", any(handle))
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(service.clone())
     }
 
@@ -131,7 +131,7 @@ impl AwsService {
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-        body: &[u8],
+        body: Result<&[u8], ApiError>,
     ) -> Response {
         let request_id = reply::request_id();
         let route = route(method.as_str(), uri.path());
@@ -177,9 +177,11 @@ impl AwsService {
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-        body: &[u8],
+        body: Result<&[u8], ApiError>,
         exchange: &mut Exchange<'_>,
     ) -> Result<Value, Refused> {
+        // A body too big to read cannot be verified either: refused first.
+        let body = body?;
         let config = &self.ctx.config.aws;
         let now = self.ctx.auth_clock.now();
         let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -282,7 +284,19 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
-    service.serve(&method, &uri, &headers, &body).await
+    // Read here, not by an extractor, so that a body over the cap is answered in the
+    // service's error shape (a `ClientException`) rather than with axum's bare 413.
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::client(format!("The request body exceeds {MAX_BODY_BYTES} bytes.")));
+    service
+        .serve(
+            &method,
+            &uri,
+            &headers,
+            body.as_deref().map_err(Clone::clone),
+        )
+        .await
 }

@@ -15,6 +15,10 @@ pub const API_VERSION: &str = "2016-08-10";
 /// How far a request's `X-Amz-Date` may be from the server's clock (SigV4's 15 minutes).
 pub const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
 
+/// The largest `SubmitJob` request, in bytes: the service quota "maximum job payload size
+/// (for SubmitJob API operations)", 30 KiB, which cannot be raised.
+pub const MAX_SUBMIT_JOB_BYTES: usize = 30 * 1024;
+
 /// The operations the front ends serve, with their method and path (`/v1/` + lower-case
 /// name; the tag operations take the resource ARN in the path).
 pub const OPERATIONS: &[(&str, &str, &str)] = &[
