@@ -14,7 +14,8 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 use tracing::Instrument;
 use url::Url;
 
@@ -133,39 +134,57 @@ pub(crate) enum Envelope<T> {
 
 /// Parses `{"Response": {...}}`. `Response.Error` is checked first, so an error response is
 /// never mistaken for an empty success. `Err` says why the body is not the envelope.
+///
+/// The body is read in place, never into a `serde_json::Value` tree: one pass finds the
+/// `Response` object's text and its `RequestId` and `Error` members (skipping the rest), and
+/// only a success is then parsed into `T`.
 pub(crate) fn parse_envelope<T: DeserializeOwned>(
     body: &[u8],
 ) -> std::result::Result<Envelope<T>, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("response is not JSON ({e})"))?;
-    let mut response = match value {
-        Value::Object(mut top) => match top.remove("Response") {
-            Some(Value::Object(r)) => r,
-            _ => return Err("response has no \"Response\" object".to_string()),
-        },
-        _ => return Err("response is not a JSON object".to_string()),
-    };
-    let request_id = response
-        .get("RequestId")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    match response.remove("Error") {
-        None | Some(Value::Null) => {}
-        Some(error) => {
-            let error: ApiError = serde_json::from_value(error)
-                .map_err(|e| format!("response has a malformed \"Error\" ({e})"))?;
-            let code = error.code.unwrap_or_default();
-            if code.is_empty() {
-                return Err("response has an \"Error\" without a \"Code\"".to_string());
-            }
-            return Ok(Envelope::Failure(ApiFailure {
-                code,
-                message: error.message.unwrap_or_default(),
-                request_id,
-            }));
-        }
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(rename = "Response", borrow)]
+        response: Option<&'a RawValue>,
     }
-    let value = serde_json::from_value(Value::Object(response))
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "RequestId", borrow)]
+        request_id: Option<&'a RawValue>,
+        #[serde(rename = "Error", borrow)]
+        error: Option<&'a RawValue>,
+    }
+    let not_json = |e: serde_json::Error| format!("response is not JSON ({e})");
+    // A derived struct would also read a JSON array, by position: only an object is looked at.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(not_json)?;
+        return Err("response is not a JSON object".to_string());
+    }
+    let top: Top<'_> = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        Category::Data => format!("response is not the expected JSON object ({e})"),
+        _ => not_json(e),
+    })?;
+    let no_response = || "response has no \"Response\" object".to_string();
+    let response = top.response.ok_or_else(no_response)?;
+    let head: Head<'_> = serde_json::from_str(response.get()).map_err(|_| no_response())?;
+    // A `RequestId` that is not a string is left out, as an absent one is.
+    let request_id = head
+        .request_id
+        .and_then(|id| serde_json::from_str::<String>(id.get()).ok());
+    // `"Error": null` reads as no error.
+    if let Some(error) = head.error {
+        let error: ApiError = serde_json::from_str(error.get())
+            .map_err(|e| format!("response has a malformed \"Error\" ({e})"))?;
+        let code = error.code.unwrap_or_default();
+        if code.is_empty() {
+            return Err("response has an \"Error\" without a \"Code\"".to_string());
+        }
+        return Ok(Envelope::Failure(ApiFailure {
+            code,
+            message: error.message.unwrap_or_default(),
+            request_id,
+        }));
+    }
+    let value = serde_json::from_str(response.get())
         .map_err(|e| format!("response has an unexpected shape ({e})"))?;
     Ok(Envelope::Success(Reply { value, request_id }))
 }
@@ -444,6 +463,14 @@ mod tests {
             Envelope::Success(r) => {
                 assert_eq!(r.request_id.as_deref(), Some("rid-1"));
                 assert_eq!(r.value.job_state.as_deref(), Some("RUNNING"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // An error whose RequestId is not a string is still the error, without an id.
+        let body = br#"{"Response": {"Error": {"Code": "InternalError"}, "RequestId": 7}}"#;
+        match parse_envelope::<DescribeJobResponse>(body).unwrap() {
+            Envelope::Failure(f) => {
+                assert_eq!((f.code.as_str(), f.request_id), ("InternalError", None))
             }
             other => panic!("{other:?}"),
         }
