@@ -270,7 +270,7 @@ async fn operate(
             let max = odata::max_results(q)?;
             let filter = parse_filter(q, &["state", "id", "displayName", "priority"])?;
             let items: Vec<(String, Value)> = sim
-                .jobs
+                .jobs()
                 .iter()
                 .map(|(k, j)| (k.clone(), render::job(j, base)))
                 .filter(|(_, v)| filter.matches(v))

@@ -92,7 +92,7 @@ impl AzureService {
         sim.advance(self.ctx.sim_clock.now());
         let now = sim.now();
         let jobs: Vec<Value> = sim
-            .jobs
+            .jobs()
             .values()
             .map(|j| {
                 let pool = sim.pool_of(j);
@@ -110,7 +110,7 @@ impl AzureService {
             })
             .collect();
         let pools: Vec<Value> = sim
-            .pools
+            .pools()
             .values()
             .map(|p| {
                 let nodes: Vec<Value> = p
@@ -119,7 +119,7 @@ impl AzureService {
                     .enumerate()
                     .map(|(i, id)| {
                         let running: Vec<Value> = sim
-                            .jobs
+                            .jobs()
                             .values()
                             .flat_map(|j| j.tasks.values().map(move |t| (j, t)))
                             .filter(|(_, t)| {

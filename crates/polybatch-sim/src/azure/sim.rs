@@ -437,10 +437,14 @@ pub struct Sim {
     nodes_per_pool: usize,
     /// How long a terminating job takes at least, besides its release tasks.
     termination_time: Duration,
+    /// Whether nothing has changed since [`Sim::advance`] last brought everything due up to
+    /// `now`: then another `advance` to `now` has nothing to do, and a read costs no scan of
+    /// every job. Every change clears it first ([`Sim::change`]).
+    settled: bool,
     /// Every job, by lowercased id.
-    pub jobs: BTreeMap<String, Job>,
+    jobs: BTreeMap<String, Job>,
     /// Every pool, by lowercased id.
-    pub pools: BTreeMap<String, Pool>,
+    pools: BTreeMap<String, Pool>,
 }
 
 /// A job transition only seeding makes (see [`Sim::seed_job_state`]).
@@ -537,9 +541,26 @@ impl Sim {
             seq: 0,
             nodes_per_pool,
             termination_time: Duration::zero(),
+            settled: false,
             jobs: BTreeMap::new(),
             pools: BTreeMap::new(),
         }
+    }
+
+    /// Every job, by lowercased id.
+    pub fn jobs(&self) -> &BTreeMap<String, Job> {
+        &self.jobs
+    }
+
+    /// Every pool, by lowercased id.
+    pub fn pools(&self) -> &BTreeMap<String, Pool> {
+        &self.pools
+    }
+
+    /// Marks the start of a change: the next [`Sim::advance`] schedules and replays again
+    /// even at the same time.
+    fn change(&mut self) {
+        self.settled = false;
     }
 
     /// The time the simulation has reached.
@@ -587,8 +608,19 @@ impl Sim {
         self.pools.get(&job.pool_key)
     }
 
-    /// Replays everything due up to `to` (never moves backwards).
+    /// Replays everything due up to `to` (never moves backwards). At the time already reached,
+    /// with nothing changed since, there is nothing to do.
     pub fn advance(&mut self, to: Time) {
+        if self.settled && to <= self.now {
+            return;
+        }
+        self.replay(to);
+        self.settled = true;
+    }
+
+    /// [`Sim::advance`] without the shortcut, for use inside a change (which leaves the
+    /// simulation unsettled until the next public `advance`).
+    fn replay(&mut self, to: Time) {
         let to = to.max(self.now);
         self.schedule(self.now);
         while let Some(t) = self.next_event().filter(|t| *t <= to) {
@@ -899,6 +931,7 @@ impl Sim {
 
     /// Job_Add.
     pub fn add_job(&mut self, body: Value, t: Time) -> Result<Meta, Refusal> {
+        self.change();
         if !body.is_object() {
             return Err(Refusal::invalid_body());
         }
@@ -985,6 +1018,7 @@ impl Sim {
 
     /// Task_Add.
     pub fn add_task(&mut self, job_id: &str, body: Value, t: Time) -> Result<Meta, Refusal> {
+        self.change();
         let jk = key_of(job_id);
         let Some(job) = self.jobs.get(&jk) else {
             return Err(Refusal::not_found("JobNotFound"));
@@ -1066,7 +1100,7 @@ impl Sim {
         if let Some(job) = self.jobs.get_mut(&jk) {
             job.tasks.insert(tk, task);
         }
-        self.advance(t);
+        self.replay(t);
         Ok(meta)
     }
 
@@ -1078,6 +1112,7 @@ impl Sim {
         force: bool,
         t: Time,
     ) -> Result<Meta, Refusal> {
+        self.change();
         let jk = key_of(job_id);
         let Some(job) = self.jobs.get(&jk) else {
             return Err(Refusal::not_found("JobNotFound"));
@@ -1087,7 +1122,7 @@ impl Sim {
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| "UserTerminate".into());
         self.terminate_job_at(&jk, reason, force, t);
-        self.advance(t);
+        self.replay(t);
         Ok(self
             .jobs
             .get(&jk)
@@ -1105,12 +1140,13 @@ impl Sim {
         task_id: &str,
         t: Time,
     ) -> Result<Meta, Refusal> {
+        self.change();
         let (jk, tk) = (key_of(job_id), key_of(task_id));
         let (job, task) = self.found_task(job_id, task_id)?;
         rules::terminate_task(job.phase(), task.phase())?;
         self.end_task(&jk, &tk, t);
         self.check_all_complete(&jk, t);
-        self.advance(t);
+        self.replay(t);
         self.task_meta(&jk, &tk, t)
     }
 
@@ -1121,6 +1157,7 @@ impl Sim {
         task_id: &str,
         t: Time,
     ) -> Result<Meta, Refusal> {
+        self.change();
         let (jk, tk) = (key_of(job_id), key_of(task_id));
         let (job, task) = self.found_task(job_id, task_id)?;
         rules::reactivate_task(job.phase(), task.phase())?;
@@ -1133,7 +1170,7 @@ impl Sim {
             task.phase_end = None;
             task.waits_for_prep = false;
         }
-        self.advance(t);
+        self.replay(t);
         self.task_meta(&jk, &tk, t)
     }
 
@@ -1152,13 +1189,15 @@ impl Sim {
     /// How long a termination takes at least, besides release tasks (default zero: a job
     /// without release tasks completes at once, or when `force` says so).
     pub fn set_termination_time(&mut self, time: Duration) {
+        self.change();
         self.termination_time = time;
     }
 
     /// Seeding: starts an active task of an active job at `t`, on no node; it runs until
     /// [`Sim::seed_complete_task`] ends it (what a pool's scheduler does, by hand).
     pub fn seed_start_task(&mut self, job_id: &str, task_id: &str, t: Time) -> Result<(), Refusal> {
-        self.advance(t);
+        self.change();
+        self.replay(t);
         let (job, task) = self.found_task(job_id, task_id)?;
         if job.state.state != JobState::Active {
             return Err(Refusal::conflict("JobNotActive"));
@@ -1184,7 +1223,8 @@ impl Sim {
         exit_code: i32,
         t: Time,
     ) -> Result<(), Refusal> {
-        self.advance(t);
+        self.change();
+        self.replay(t);
         let (_, task) = self.found_task(job_id, task_id)?;
         if task.state.state != TaskState::Running {
             return Err(Refusal::conflict("TaskNotRunning"));
@@ -1217,7 +1257,8 @@ impl Sim {
         retries: u32,
         t: Time,
     ) -> Result<(), Refusal> {
-        self.advance(t);
+        self.change();
+        self.replay(t);
         self.found_task(job_id, task_id)?;
         let meta = self.meta(t);
         if let Some(task) = self.task_mut(job_id, task_id) {
@@ -1234,7 +1275,8 @@ impl Sim {
         target: SeedJob,
         t: Time,
     ) -> Result<(), Refusal> {
-        self.advance(t);
+        self.change();
+        self.replay(t);
         let state = self.found_job(job_id)?.state.state;
         let jk = key_of(job_id);
         let next = match (target, state) {
@@ -1257,7 +1299,7 @@ impl Sim {
             job.state.set(next, t);
             job.meta = meta;
         }
-        self.advance(t);
+        self.replay(t);
         Ok(())
     }
 
@@ -1265,7 +1307,8 @@ impl Sim {
     /// its running tasks end, and it is gone after the termination time (at once when that
     /// is zero: the next read finds nothing).
     pub fn delete_job(&mut self, job_id: &str, t: Time) -> Result<(), Refusal> {
-        self.advance(t);
+        self.change();
+        self.replay(t);
         let jk = key_of(job_id);
         let phase = self.found_job(job_id)?.phase();
         rules::delete_job(phase)?;
@@ -1289,14 +1332,15 @@ impl Sim {
         for tk in running {
             self.end_task(&jk, &tk, t);
         }
-        self.advance(t);
+        self.replay(t);
         Ok(())
     }
 
     /// Job_Patch: the properties this simulation acts on (`onAllTasksComplete`, `priority`,
     /// `metadata`) replace the job's; the others are refused as Batch refuses unknown ones.
     pub fn patch_job(&mut self, job_id: &str, body: Value, t: Time) -> Result<Meta, Refusal> {
-        self.advance(t);
+        self.change();
+        self.replay(t);
         let jk = key_of(job_id);
         let phase = self.found_job(job_id)?.phase();
         rules::patch_job(phase)?;
@@ -1359,6 +1403,7 @@ impl Sim {
 
     /// Seeding: forgets a job (what Job_Delete ends in). `false` if there was none.
     pub fn remove_job(&mut self, job_id: &str) -> bool {
+        self.change();
         self.jobs.remove(&key_of(job_id)).is_some()
     }
 
@@ -1371,6 +1416,7 @@ impl Sim {
     /// Test seeding: records a successful preparation task run at `t` on up to `nodes` nodes
     /// of the job's pool where it has not run yet. Returns how many nodes got one.
     pub fn seed_preparation(&mut self, job_id: &str, nodes: usize, t: Time) -> Option<usize> {
+        self.change();
         let job = self.jobs.get_mut(&key_of(job_id))?;
         let prep = job.prep.clone()?;
         let size = self

@@ -210,7 +210,7 @@ impl Default for Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("jobs", &self.sim.jobs.len())
+            .field("jobs", &self.sim.jobs().len())
             .finish_non_exhaustive()
     }
 }
@@ -374,7 +374,7 @@ impl Store {
         self.sim.advance(now);
         let keys: Vec<String> = self
             .sim
-            .jobs
+            .jobs()
             .keys()
             .filter(|k| after.is_none_or(|a| k.as_str() > a))
             .cloned()
@@ -387,7 +387,7 @@ impl Store {
             }
             let Some(id) = self
                 .sim
-                .jobs
+                .jobs()
                 .get(&key)
                 .and_then(|j| JobId::new(j.id.clone()).ok())
             else {
