@@ -44,6 +44,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let ctx = ErrorContext::new(BACKEND, op);
+    let timed_out = match &err {
+        SdkError::TimeoutError(_) => std::error::Error::source(&err).map(ToString::to_string),
+        _ => None,
+    };
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -81,7 +85,11 @@ where
                 _ => error_from_status(status, None, resource, &id, ctx),
             }
         }
-        SdkError::TimeoutError(_) => Error::timeout(ctx.with_message("no answer in time")),
+        // The SDK's own words say which ran out: the attempt's timeout or the operation's.
+        SdkError::TimeoutError(_) => Error::timeout(ctx.with_message(match timed_out {
+            Some(why) => format!("no answer in time: {why}"),
+            None => "no answer in time".to_string(),
+        })),
         SdkError::DispatchFailure(d) => {
             // An I/O failure of the connector (refused, reset before writing) is treated as
             // possibly sent unless it is the connect itself: the SDK does not say more.
