@@ -18,8 +18,9 @@ use polybatch::{
 };
 use polybatch::{TaskOutput, TaskOutputOptions};
 
+use crate::attempts::Logged;
 use crate::convert;
-use crate::error::{BACKEND, Subject, map_sdk_error};
+use crate::error::{BACKEND, Subject};
 use polybatch::translate::aws as translate;
 
 /// The log group AWS Batch jobs write to unless their log configuration names another.
@@ -118,8 +119,8 @@ impl AwsBatchBackend {
             .describe_jobs()
             .set_jobs(Some(ids.to_vec()))
             .send()
-            .await
-            .map_err(|e| map_sdk_error(e, op, &Subject::default()))?;
+            .logged(op, &Subject::default())
+            .await?;
         Ok(reply.jobs().to_vec())
     }
 
@@ -209,8 +210,8 @@ impl BatchBackend for AwsBatchBackend {
             .job_id(job.as_str())
             .reason(reason)
             .send()
-            .await
-            .map_err(|e| map_sdk_error(e, op, &Subject::job(job.as_str())))?;
+            .logged(op, &Subject::job(job.as_str()))
+            .await?;
         // Before STARTING (and, for an array, before any child started) the job is cancelled
         // and never runs; after, it is being stopped.
         let started = detail

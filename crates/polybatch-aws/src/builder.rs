@@ -11,6 +11,7 @@ use polybatch::secret::Secret;
 use polybatch::{Error, Result};
 
 use crate::answers::AnswerChecks;
+use crate::attempts::AttemptLog;
 use crate::backend::{AwsBatchBackend, SubmitRetry};
 use crate::error::BACKEND;
 
@@ -287,7 +288,7 @@ impl AwsBatchBuilder {
             }
             config = config.retry_config(retry);
         }
-        config = config.interceptor(AnswerChecks);
+        config = config.interceptor(AnswerChecks).interceptor(AttemptLog);
         if let Some((attempt, total)) = self.timeouts {
             config = config.timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()

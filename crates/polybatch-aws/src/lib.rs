@@ -6,8 +6,9 @@
 //! A job is an AWS Batch job; its tasks are an array job's children (task ids `"0"`, `"1"`,
 //! ..., AWS ids `jobId:index`) or, for a plain job, the job itself (task `"0"`). Files follow
 //! the other provider crates, minus what the SDK does (signing, credentials, paging and rate
-//! limiting): `builder.rs`, `backend.rs`, `lifecycle.rs`, `convert.rs`, `error.rs`, and `answers.rs`
-//! (answers the SDK would accept but polybatch must not: oversized, cut down, garbled).
+//! limiting): `builder.rs`, `backend.rs`, `lifecycle.rs`, `convert.rs`, `error.rs`, `answers.rs`
+//! (answers the SDK would accept but polybatch must not: oversized, cut down, garbled), and
+//! `attempts.rs` (each attempt the SDK made, for the error that survives them).
 //!
 //! ```no_run
 //! use polybatch::{BatchBackend, JobId, StatusOptions};
@@ -19,6 +20,7 @@
 //! ```
 
 mod answers;
+mod attempts;
 mod backend;
 mod builder;
 mod convert;

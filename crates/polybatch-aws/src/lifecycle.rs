@@ -25,6 +25,7 @@ use polybatch::{
     Resources, Result, SUBMIT_LABEL, SubmitJobOutcome, TaskId, TaskSpec, TaskStream,
 };
 
+use crate::attempts::Logged;
 use crate::backend::{AwsBatchBackend, JOB_IDS_PER_REQUEST};
 use crate::convert::{self, TASK_TAG};
 use crate::error::{BACKEND, Subject, map_sdk_error};
@@ -95,8 +96,8 @@ impl AwsBatchBackend {
                 )
                 .set_next_token(next.take())
                 .send()
-                .await
-                .map_err(|e| map_sdk_error(e, op, &Subject::default()))?;
+                .logged(op, &Subject::default())
+                .await?;
             let ids: Vec<String> = reply
                 .job_summary_list()
                 .iter()
@@ -294,8 +295,8 @@ impl AwsBatchBackend {
                             .set_max_results(page_size)
                             .set_next_token(next)
                             .send()
-                            .await
-                            .map_err(|e| map_sdk_error(e, op, &Subject::default()))?;
+                            .logged(op, &Subject::default())
+                            .await?;
                         let mut items = Vec::new();
                         for s in reply.job_summary_list() {
                             if let Some(job) = s.job_id().and_then(|id| JobId::new(id).ok()) {
@@ -358,10 +359,8 @@ impl AwsBatchBackend {
                                         .set_max_results(page_size)
                                         .set_next_token(next)
                                         .send()
-                                        .await
-                                        .map_err(|e| {
-                                            map_sdk_error(e, op, &Subject::job(job.as_str()))
-                                        })?;
+                                        .logged(op, &Subject::job(job.as_str()))
+                                        .await?;
                                     let items = reply
                                         .job_summary_list()
                                         .iter()
@@ -545,8 +544,8 @@ impl AwsBatchBackend {
             .describe_job_definitions()
             .job_definitions(arn)
             .send()
-            .await
-            .map_err(|e| map_sdk_error(e, op, &Subject::default()))?;
+            .logged(op, &Subject::default())
+            .await?;
         Ok(reply
             .job_definitions()
             .first()

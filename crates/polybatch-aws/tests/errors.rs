@@ -83,6 +83,8 @@ async fn throttling_and_server_errors_are_retryable_client_errors_are_not() {
     let (e, _) = status_error(500, "ServerException", "internal").await;
     assert!(matches!(e, Error::Service { .. }), "{e:?}");
     assert!(e.is_retryable());
+    // One attempt: nothing to list.
+    assert!(e.attempts().is_empty(), "{e}");
 
     let (e, _) = status_error(400, "ClientException", "Job j-1 not found").await;
     assert!(matches!(e, Error::NotFound { .. }), "{e:?}");
@@ -107,6 +109,10 @@ async fn the_sdk_retries_throttling_within_its_attempts() {
         .unwrap_err();
     assert!(matches!(e, Error::Throttled { .. }), "{e:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 2);
+    // The error says how many attempts the SDK made and why each failed.
+    let attempts: Vec<String> = e.attempts().iter().map(ToString::to_string).collect();
+    assert_eq!(attempts, ["throttled [TooManyRequestsException]"; 2], "{e}");
+    assert!(e.to_string().contains("after 2 attempts"), "{e}");
 }
 
 #[tokio::test]
