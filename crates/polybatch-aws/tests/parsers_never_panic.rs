@@ -10,6 +10,9 @@
 //! each under a success or an error status and error type. Every call must return `Ok` or
 //! `Err` (whose `Display` and `Debug` must not panic either), never panic and never hang.
 
+#[path = "../../../tests/shared/json_mutation.rs"]
+mod json_mutation;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -126,25 +129,6 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Every JSON pointer into `v`, the root included.
-fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let k = k.replace('~', "~0").replace('/', "~1");
-                pointers(child, format!("{at}/{k}"), out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                pointers(child, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-    out.push(at);
-}
-
 /// A real-looking answer with one to three members replaced.
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
     (
@@ -152,15 +136,7 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec((any::<prop::sample::Index>(), json_value()), 1..4),
     )
         .prop_map(|(template, replacements)| {
-            let mut doc: Value = serde_json::from_str(template).expect("templates are JSON");
-            for (index, replacement) in replacements {
-                let mut all = Vec::new();
-                pointers(&doc, String::new(), &mut all);
-                let at = index.get(&all).clone();
-                if let Some(slot) = doc.pointer_mut(&at) {
-                    *slot = replacement;
-                }
-            }
+            let doc = json_mutation::replaced(template, replacements);
             serde_json::to_vec(&doc).expect("a Value serializes")
         })
 }

@@ -11,6 +11,9 @@
 //! of the wrong type (or extreme ones). Every call must return `Ok` or `Err` (whose `Display`
 //! and `Debug` must not panic either), never panic and never hang.
 
+#[path = "../../../tests/shared/json_mutation.rs"]
+mod json_mutation;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -272,43 +275,13 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Every JSON pointer into `v` (the root included).
-fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let k = k.replace('~', "~0").replace('/', "~1");
-                pointers(child, format!("{at}/{k}"), out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                pointers(child, format!("{at}/{i}"), out);
-            }
-        }
-        _ => {}
-    }
-    out.push(at);
-}
-
 /// A template with one to four of its values (fields, items, or the whole) replaced.
 fn mutated_value() -> impl Strategy<Value = Value> {
     (
         prop::sample::select(templates()),
         prop::collection::vec((any::<prop::sample::Index>(), json_value()), 1..4),
     )
-        .prop_map(|(template, replacements)| {
-            let mut doc: Value = serde_json::from_str(&template).expect("templates are JSON");
-            for (index, replacement) in replacements {
-                let mut all = Vec::new();
-                pointers(&doc, String::new(), &mut all);
-                let at = index.get(&all).clone();
-                if let Some(slot) = doc.pointer_mut(&at) {
-                    *slot = replacement;
-                }
-            }
-            doc
-        })
+        .prop_map(|(template, replacements)| json_mutation::replaced(&template, replacements))
 }
 
 fn to_bytes(v: &Value) -> Vec<u8> {
