@@ -15,9 +15,9 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use polybatch::{Attempt, Operation, Result};
+use polybatch::{Attempt, ErrorContext, Operation, Result};
 
-use crate::error::{Subject, map_sdk_error};
+use crate::error::{BACKEND, Subject, answered, map_sdk_error};
 
 tokio::task_local! {
     static ATTEMPTS: RefCell<Vec<Attempt>>;
@@ -42,20 +42,24 @@ impl Intercept for AttemptLog {
             return Ok(());
         };
         let attempt = match context.response() {
+            // Judged as the answer that ends a call is (the message only tells a missing job
+            // from another bad request, which is never retried).
             Some(response) => {
                 // `x-amzn-ErrorType` may carry a namespace after a colon.
                 let code = response
                     .headers()
                     .get("x-amzn-errortype")
                     .and_then(|t| t.split(':').next())
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string);
-                let status = response.status().as_u16();
-                let kind = match (status, code.as_deref()) {
-                    (429, _) | (_, Some("TooManyRequestsException")) => "throttled",
-                    _ => "service",
-                };
-                Attempt { kind, code }
+                    .unwrap_or_default();
+                let ctx = ErrorContext::new(BACKEND, Operation::Other("attempt"));
+                answered(
+                    response.status().as_u16(),
+                    code,
+                    "",
+                    &Subject::default(),
+                    ctx,
+                )
+                .as_attempt()
             }
             None if error.is_timeout_error() => Attempt {
                 kind: "timeout",

@@ -44,10 +44,6 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let ctx = ErrorContext::new(BACKEND, op);
-    let timed_out = match &err {
-        SdkError::TimeoutError(_) => std::error::Error::source(&err).map(ToString::to_string),
-        _ => None,
-    };
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -64,32 +60,18 @@ where
             } else {
                 message.clone()
             });
-            if !code.is_empty() {
-                ctx = ctx.with_code(code.clone());
-            }
             if let Some(id) = request_id {
                 ctx = ctx.with_request_id(id);
             }
-            let (resource, id) = subject
-                .resource
-                .clone()
-                .unwrap_or((ResourceKind::Other, String::new()));
-            match code.as_str() {
-                "TooManyRequestsException" => Error::throttled(None, ctx),
-                "ServerException" => Error::service(Some(status), true, ctx),
-                "ClientException" if names_missing(&message) => Error::not_found(resource, id, ctx),
-                "ClientException" => Error::service(Some(status), false, ctx),
-                // The signature or the key was refused: the credentials are wrong.
-                c if AUTHENTICATION_CODES.contains(&c) => Error::unauthenticated(ctx),
-                "AccessDeniedException" => Error::permission_denied(ctx),
-                _ => error_from_status(status, None, resource, &id, ctx),
-            }
+            answered(status, &code, &message, subject, ctx)
         }
         // The SDK's own words say which ran out: the attempt's timeout or the operation's.
-        SdkError::TimeoutError(_) => Error::timeout(ctx.with_message(match timed_out {
-            Some(why) => format!("no answer in time: {why}"),
-            None => "no answer in time".to_string(),
-        })),
+        SdkError::TimeoutError(_) => {
+            Error::timeout(ctx.with_message(match std::error::Error::source(&err) {
+                Some(why) => format!("no answer in time: {why}"),
+                None => "no answer in time".to_string(),
+            }))
+        }
         SdkError::DispatchFailure(d) => {
             // An I/O failure of the connector (refused, reset before writing) is treated as
             // possibly sent unless it is the connect itself: the SDK does not say more.
@@ -115,6 +97,35 @@ where
             )
         }
         other => Error::service(None, false, ctx.with_message(other.to_string())),
+    }
+}
+
+/// The neutral error of an error answer: its HTTP `status`, the error type `code` (`""`
+/// when it named none) and `message`. `map_sdk_error` uses it for the answer that ends a
+/// call, `attempts.rs` for each attempt before it.
+pub(crate) fn answered(
+    status: u16,
+    code: &str,
+    message: &str,
+    subject: &Subject,
+    mut ctx: ErrorContext,
+) -> Error {
+    if !code.is_empty() {
+        ctx = ctx.with_code(code.to_string());
+    }
+    let (resource, id) = subject
+        .resource
+        .clone()
+        .unwrap_or((ResourceKind::Other, String::new()));
+    match code {
+        "TooManyRequestsException" => Error::throttled(None, ctx),
+        "ServerException" => Error::service(Some(status), true, ctx),
+        "ClientException" if names_missing(message) => Error::not_found(resource, id, ctx),
+        "ClientException" => Error::service(Some(status), false, ctx),
+        // The signature or the key was refused: the credentials are wrong.
+        c if AUTHENTICATION_CODES.contains(&c) => Error::unauthenticated(ctx),
+        "AccessDeniedException" => Error::permission_denied(ctx),
+        _ => error_from_status(status, None, resource, &id, ctx),
     }
 }
 

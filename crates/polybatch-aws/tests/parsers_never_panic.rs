@@ -64,15 +64,10 @@ const KEYS: &[&str] = &[
     "message",
 ];
 
+/// Strings a parser may treat specially, besides the job statuses
+/// (`polybatch::translate::aws::STATUSES`).
 const STRINGS: &[&str] = &[
     "",
-    "SUBMITTED",
-    "PENDING",
-    "RUNNABLE",
-    "STARTING",
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
     "ClientException",
     "ServerException",
     "TooManyRequestsException",
@@ -95,10 +90,18 @@ const ERROR_TYPES: &[&str] = &[
     "Unknown:http://internal.amazon.com/coral/",
 ];
 
+fn special_strings() -> Vec<String> {
+    STRINGS
+        .iter()
+        .chain(polybatch::translate::aws::STATUSES.iter())
+        .map(|s| s.to_string())
+        .collect()
+}
+
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => any::<String>(),
-        3 => prop::sample::select(STRINGS).prop_map(str::to_string),
+        3 => prop::sample::select(special_strings()),
         1 => (0usize..5_000, any::<char>()).prop_map(|(n, c)| c.to_string().repeat(n)),
     ]
 }
