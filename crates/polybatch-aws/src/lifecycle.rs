@@ -18,7 +18,7 @@ use aws_sdk_batch::types::{
 };
 use futures::StreamExt;
 use polybatch::RetryFailedTasksOutcome;
-use polybatch::paging::{Page, paginate};
+use polybatch::paging::{Page, ending_at_error, paginate};
 use polybatch::{
     Error, ErrorContext, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobId, JobSpec,
     JobStatuses, JobStream, ListJobsOptions, ListTasksOptions, Operation, Placement, ResourceKind,
@@ -61,9 +61,19 @@ fn resources_of(r: &Resources) -> Vec<ResourceRequirement> {
         .collect()
 }
 
-/// `ListJobs`' continuation: absent or empty means the last page.
-fn next_token(token: Option<&str>) -> Option<String> {
-    token.filter(|t| !t.is_empty()).map(str::to_string)
+/// `ListJobs`' continuation after a page fetched with `sent`: absent or empty means the last
+/// page. A server that hands back the token it was sent would serve the same page forever, so
+/// that token is refused (reported after the page's items, not instead of them).
+fn next_token(sent: Option<&str>, got: Option<&str>, op: Operation) -> Option<Result<String>> {
+    let token = got.filter(|t| !t.is_empty())?;
+    if sent == Some(token) {
+        return Some(Err(Error::service(
+            Some(200),
+            false,
+            ctx(op).with_message("ListJobs answered with the nextToken it was sent"),
+        )));
+    }
+    Some(Ok(token.to_string()))
 }
 
 /// A fresh nonce for one submit call, recorded as [`SUBMIT_LABEL`].
@@ -84,6 +94,7 @@ impl AwsBatchBackend {
         let op = Operation::SubmitJob;
         let mut next: Option<String> = None;
         loop {
+            let sent = next.take();
             let reply = self
                 .client
                 .list_jobs()
@@ -94,7 +105,7 @@ impl AwsBatchBackend {
                         .values(name)
                         .build(),
                 )
-                .set_next_token(next.take())
+                .set_next_token(sent.clone())
                 .send()
                 .logged(op, &Subject::default())
                 .await?;
@@ -116,8 +127,8 @@ impl AwsBatchBackend {
                     }
                 }
             }
-            match next_token(reply.next_token()) {
-                Some(t) => next = Some(t),
+            match next_token(sent.as_deref(), reply.next_token(), op) {
+                Some(t) => next = Some(t?),
                 None => return Ok(None),
             }
         }
@@ -280,20 +291,21 @@ impl AwsBatchBackend {
         let with_tags = !options.labels.is_empty();
         let page_size = options.page_size.map(|n| n.min(100) as i32);
         let this = self.clone();
-        futures::stream::iter(streams)
+        let listings = futures::stream::iter(streams)
             .map(move |(queue, status)| {
                 let this = this.clone();
-                paginate(move |next: Option<String>| {
+                paginate(move |next: Option<Result<String>>| {
                     let this = this.clone();
                     let queue = queue.clone();
                     async move {
+                        let next = next.transpose()?;
                         let reply = this
                             .client
                             .list_jobs()
                             .job_queue(&queue)
                             .job_status(AwsJobStatus::from(status))
                             .set_max_results(page_size)
-                            .set_next_token(next)
+                            .set_next_token(next.clone())
                             .send()
                             .logged(op, &Subject::default())
                             .await?;
@@ -318,12 +330,14 @@ impl AwsBatchBackend {
                             }
                             items = tagged;
                         }
-                        Ok(Page::new(items, next_token(reply.next_token())))
+                        let more = next_token(next.as_deref(), reply.next_token(), op);
+                        Ok(Page::new(items, more))
                     }
                 })
             })
             .flatten()
-            .boxed()
+            .boxed();
+        ending_at_error(listings)
     }
 
     pub(crate) fn tasks(&self, job: &JobId, options: ListTasksOptions) -> TaskStream {
@@ -335,7 +349,7 @@ impl AwsBatchBackend {
             let parent = this.describe_one(job.as_str(), op).await?;
             Ok::<_, Error>((this, job, parent))
         };
-        futures::stream::once(first)
+        let listings = futures::stream::once(first)
             .map(move |r| match r {
                 Err(e) => polybatch::error_stream(e),
                 Ok((this, job, parent)) => {
@@ -348,16 +362,17 @@ impl AwsBatchBackend {
                     futures::stream::iter(STATUSES)
                         .map(move |status| {
                             let (this, job) = (this.clone(), job.clone());
-                            paginate(move |next: Option<String>| {
+                            paginate(move |next: Option<Result<String>>| {
                                 let (this, job) = (this.clone(), job.clone());
                                 async move {
+                                    let next = next.transpose()?;
                                     let reply = this
                                         .client
                                         .list_jobs()
                                         .array_job_id(job.as_str())
                                         .job_status(AwsJobStatus::from(status))
                                         .set_max_results(page_size)
-                                        .set_next_token(next)
+                                        .set_next_token(next.clone())
                                         .send()
                                         .logged(op, &Subject::job(job.as_str()))
                                         .await?;
@@ -367,7 +382,8 @@ impl AwsBatchBackend {
                                         .filter(|s| s.status().map(|x| x.as_str()) == Some(status))
                                         .map(|s| convert::child_status(&job, s))
                                         .collect();
-                                    Ok(Page::new(items, next_token(reply.next_token())))
+                                    let more = next_token(next.as_deref(), reply.next_token(), op);
+                                    Ok(Page::new(items, more))
                                 }
                             })
                         })
@@ -376,7 +392,8 @@ impl AwsBatchBackend {
                 }
             })
             .flatten()
-            .boxed()
+            .boxed();
+        ending_at_error(listings)
     }
 
     /// `retry_failed_tasks` as AWS Batch allows it: a FAILED plain job is submitted again

@@ -234,3 +234,55 @@ enum Call {
     Status,
     List,
 }
+
+/// A server that answers `ListJobs` with the `nextToken` it was sent would serve the same page
+/// forever: the listing ends with an error after the pages it had, and the submit's look-up
+/// for its idempotency key fails instead of looping (nothing is submitted).
+#[tokio::test]
+async fn a_next_token_that_repeats_is_refused_instead_of_looping() {
+    let page = br#"{"jobSummaryList":[{"jobId":"a","jobName":"other","status":"RUNNING","createdAt":1}],"nextToken":"t-1"}"#;
+    let json = || vec![("content-type", "application/json".to_string())];
+
+    let (url, hits) = serving(200, json(), page.to_vec()).await;
+    let b = polybatch_aws::AwsBatchBuilder::new()
+        .with_region("us-east-1")
+        .with_endpoint_url(&url)
+        .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+        .with_job_queue("queue-1")
+        .with_max_attempts(1)
+        .build()
+        .await
+        .unwrap();
+    let options = ListJobsOptions::default().with_state(polybatch::JobState::Running);
+    // Bounded, so that a loop fails the test instead of hanging it.
+    let bound = std::time::Duration::from_secs(10);
+    let listing = b.list_jobs(options).take(10).collect::<Vec<_>>();
+    let all = tokio::time::timeout(bound, listing).await.expect("no loop");
+    // Page 1 (no token sent), page 2 (t-1 sent, t-1 answered): both pages' items, then the refusal.
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(all[..2].iter().all(Result::is_ok), "{all:?}");
+    let e = all[2].as_ref().expect_err("the repeat is refused");
+    assert!(e.message().contains("nextToken it was sent"), "{e}");
+    assert!(!e.is_retryable(), "{e}");
+
+    let (url, hits) = serving(200, json(), page.to_vec()).await;
+    let b = backend(&url, 1).await;
+    let spec = polybatch::JobSpec::new(
+        "n",
+        polybatch::Placement::AwsJobQueue {
+            job_queue: "queue-1".into(),
+            job_definition: "d:1".into(),
+        },
+        vec![polybatch::TaskSpec::shell(
+            polybatch::TaskId::new("work").unwrap(),
+            "true",
+        )],
+    );
+    let submit = b.submit_job(spec, polybatch::SubmitJobOptions::default());
+    let submitted = tokio::time::timeout(bound, submit).await.expect("no loop");
+    let e = submitted.expect_err("the look-up fails");
+    assert!(e.message().contains("nextToken it was sent"), "{e}");
+    // Two ListJobs (no candidate named "n" to describe); no SubmitJob.
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}

@@ -61,6 +61,21 @@ where
     .boxed()
 }
 
+/// `stream` up to and including its first error: a listing made of several listings (one per
+/// queue or status) ends where one of them fails, as a single listing does.
+pub fn ending_at_error<T: Send + 'static>(
+    stream: BoxStream<'static, Result<T>>,
+) -> BoxStream<'static, Result<T>> {
+    // Not `scan`: it would poll the next listing (a request) before learning to stop.
+    stream::unfold(Some(stream), |rest| async move {
+        let mut rest = rest?;
+        let item = rest.next().await?;
+        let rest = item.is_ok().then_some(rest);
+        Some((item, rest))
+    })
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +116,38 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert!(all[0].is_ok());
         assert!(matches!(all[1], Err(Error::Timeout { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_listing_of_listings_ends_at_its_first_error() {
+        let failing = || {
+            paginate(|c: Option<u8>| async move {
+                match c {
+                    None => Ok(Page::new(vec![1], Some(1))),
+                    Some(_) => Err(Error::timeout(ErrorContext::new("t", Operation::ListJobs))),
+                }
+            })
+        };
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let f = fetched.clone();
+        let counted = move || {
+            f.fetch_add(1, Ordering::SeqCst);
+            failing()
+        };
+        let two = stream::iter([(), ()])
+            .map(move |_| counted())
+            .flatten()
+            .boxed();
+        let all: Vec<Result<i32>> = ending_at_error(two).collect().await;
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(
+            fetched.load(Ordering::SeqCst),
+            1,
+            "the second listing is never started"
+        );
+        assert!(all[0].is_ok());
+        assert!(all[1].is_err());
+        let fine = stream::iter(vec![Ok(1), Ok(2)]).boxed();
+        assert_eq!(ending_at_error(fine).collect::<Vec<_>>().await.len(), 2);
     }
 }
