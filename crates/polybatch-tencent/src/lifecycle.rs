@@ -309,6 +309,12 @@ impl TencentBatchBackend {
             }));
             let got = page.len() as u64;
             unfinished.extend(page.iter().filter_map(|i| i.task_instance_index));
+            // PAGE is DescribeTask's documented maximum, so a shorter page is the last one,
+            // whatever total the answer claims (a server claiming more than it sends would
+            // otherwise be read one instance at a time, without end).
+            if got < PAGE {
+                break;
+            }
             match next_offset(offset, got, reply.value.task_instance_total_count) {
                 Some(next) => offset = next,
                 None => break,

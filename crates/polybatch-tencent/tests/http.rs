@@ -1169,3 +1169,31 @@ async fn terminate_task_instance_and_delete_job() {
     assert_eq!(err.operation(), Operation::DeleteJob);
     assert!(err.to_string().contains("terminate it"), "{err}");
 }
+
+/// `terminate_task` pages `DescribeTask` at its documented maximum (1000), so a shorter page
+/// is the last whatever total the answer claims: a server claiming 2^64 - 1 instances while
+/// sending one is read once, and only the instance it sent is terminated.
+#[tokio::test]
+async fn terminate_task_stops_at_a_short_page_whatever_the_claimed_total() {
+    let mock = Mock::start(|r, _| match r.action() {
+        "DescribeTask" => ok(
+            json!({"JobId": JOB, "TaskName": "A", "TaskState": "RUNNING",
+            "TaskInstanceTotalCount": u64::MAX,
+            "TaskInstanceSet": [{"TaskInstanceIndex": 7, "TaskInstanceState": "RUNNING"}],
+            "TaskInstanceMetrics": instance_metrics(8, 0, 0, 0)}),
+        ),
+        "TerminateTaskInstance" => ok(json!({"RequestId": "rid-tti"})),
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let bound = Duration::from_secs(10);
+    let (b, job, task) = (mock.backend(), job(), TaskId::new("A").unwrap());
+    let terminate = b.terminate_task(&job, &task, polybatch::TerminateTaskOptions::default());
+    let out = tokio::time::timeout(bound, terminate)
+        .await
+        .expect("no endless paging")
+        .unwrap();
+    assert_eq!(out.disposition, polybatch::TerminateDisposition::Accepted);
+    assert_eq!(mock.actions(), ["DescribeTask", "TerminateTaskInstance"]);
+    assert_eq!(mock.requests()[1].json()["TaskInstanceIndex"], 7);
+}
