@@ -57,18 +57,6 @@ fn clean_value(value: &str) -> Cow<'_, str> {
     }
 }
 
-/// The cleaned, non-empty values of header `name` (case-insensitive), in the order sent.
-fn header_values<'a>(
-    headers: &'a [(&str, &str)],
-    name: &'a str,
-) -> impl Iterator<Item = Cow<'a, str>> {
-    headers
-        .iter()
-        .filter(move |(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| clean_value(v))
-        .filter(|v| !v.is_empty())
-}
-
 /// Appends `values` joined with `,`.
 fn push_joined<'a, S: AsRef<str> + 'a>(out: &mut String, values: impl IntoIterator<Item = S>) {
     for (i, v) in values.into_iter().enumerate() {
@@ -186,13 +174,39 @@ pub fn string_to_sign(
     query: &[(&str, &str)],
     query_names: QueryNameCase,
 ) -> String {
-    let has_ocp_date = header_values(headers, "ocp-date").next().is_some();
+    // One pass over the headers, each name trimmed and matched once (not once per slot:
+    // that scan cost more than the HMAC). Several values of a slot join in the order sent.
+    let mut slots: [Option<Cow<'_, str>>; 11] = Default::default();
+    let mut has_ocp_date = false;
+    for (name, value) in headers {
+        let name = name.trim();
+        let slot = STANDARD_HEADERS
+            .iter()
+            .position(|s| name.eq_ignore_ascii_case(s));
+        if slot.is_none() && !name.eq_ignore_ascii_case("ocp-date") {
+            continue;
+        }
+        let value = clean_value(value);
+        if value.is_empty() {
+            continue;
+        }
+        let Some(i) = slot else {
+            has_ocp_date = true;
+            continue;
+        };
+        slots[i] = Some(match slots[i].take() {
+            None => value,
+            Some(before) => Cow::Owned(format!("{before},{value}")),
+        });
+    }
     let mut out = String::with_capacity(256 + path.len());
     out.extend(method.chars().map(|c| c.to_ascii_uppercase()));
     out.push('\n');
-    for slot in STANDARD_HEADERS {
-        if !(slot == "date" && has_ocp_date) {
-            push_joined(&mut out, header_values(headers, slot));
+    for (slot, value) in STANDARD_HEADERS.iter().zip(&slots) {
+        if let Some(v) = value
+            && !(*slot == "date" && has_ocp_date)
+        {
+            out.push_str(v);
         }
         out.push('\n');
     }
