@@ -8,7 +8,7 @@
 //! are off for `SubmitJob` itself: a retry after a lost answer is exactly what would create a
 //! second job; polybatch retries instead, looking up again first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_batch::types::{
@@ -61,19 +61,20 @@ fn resources_of(r: &Resources) -> Vec<ResourceRequirement> {
         .collect()
 }
 
-/// `ListJobs`' continuation after a page fetched with `sent`: absent or empty means the last
-/// page. A server that hands back the token it was sent would serve the same page forever, so
-/// that token is refused (reported after the page's items, not instead of them).
-fn next_token(sent: Option<&str>, got: Option<&str>, op: Operation) -> Option<Result<String>> {
-    let token = got.filter(|t| !t.is_empty())?;
-    if sent == Some(token) {
-        return Some(Err(Error::service(
-            Some(200),
-            false,
-            ctx(op).with_message("ListJobs answered with the nextToken it was sent"),
-        )));
-    }
-    Some(Ok(token.to_string()))
+/// `ListJobs`' continuation: absent or empty means the last page.
+fn next_token(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// Why a listing ends at a `nextToken` it has already followed: following it again (the same
+/// token handed back, or one of a cycle) would read the same pages forever.
+fn repeated_token(op: Operation) -> Error {
+    Error::service(
+        Some(200),
+        false,
+        ctx(op)
+            .with_message("ListJobs answered with a nextToken this listing has already followed"),
+    )
 }
 
 /// A fresh nonce for one submit call, recorded as [`SUBMIT_LABEL`].
@@ -93,8 +94,14 @@ impl AwsBatchBackend {
     ) -> Result<Option<(JobId, bool)>> {
         let op = Operation::SubmitJob;
         let mut next: Option<String> = None;
+        let mut followed = HashSet::new();
         loop {
             let sent = next.take();
+            if let Some(t) = &sent
+                && !followed.insert(t.clone())
+            {
+                return Err(repeated_token(op));
+            }
             let reply = self
                 .client
                 .list_jobs()
@@ -105,7 +112,7 @@ impl AwsBatchBackend {
                         .values(name)
                         .build(),
                 )
-                .set_next_token(sent.clone())
+                .set_next_token(sent)
                 .send()
                 .logged(op, &Subject::default())
                 .await?;
@@ -127,8 +134,8 @@ impl AwsBatchBackend {
                     }
                 }
             }
-            match next_token(sent.as_deref(), reply.next_token(), op) {
-                Some(t) => next = Some(t?),
+            match next_token(reply.next_token()) {
+                Some(t) => next = Some(t),
                 None => return Ok(None),
             }
         }
@@ -294,18 +301,22 @@ impl AwsBatchBackend {
         let listings = futures::stream::iter(streams)
             .map(move |(queue, status)| {
                 let this = this.clone();
-                paginate(move |next: Option<Result<String>>| {
+                let mut followed = HashSet::new();
+                paginate(move |next: Option<String>| {
                     let this = this.clone();
                     let queue = queue.clone();
+                    let again = next.as_ref().is_some_and(|t| !followed.insert(t.clone()));
                     async move {
-                        let next = next.transpose()?;
+                        if again {
+                            return Err(repeated_token(op));
+                        }
                         let reply = this
                             .client
                             .list_jobs()
                             .job_queue(&queue)
                             .job_status(AwsJobStatus::from(status))
                             .set_max_results(page_size)
-                            .set_next_token(next.clone())
+                            .set_next_token(next)
                             .send()
                             .logged(op, &Subject::default())
                             .await?;
@@ -330,8 +341,7 @@ impl AwsBatchBackend {
                             }
                             items = tagged;
                         }
-                        let more = next_token(next.as_deref(), reply.next_token(), op);
-                        Ok(Page::new(items, more))
+                        Ok(Page::new(items, next_token(reply.next_token())))
                     }
                 })
             })
@@ -362,17 +372,22 @@ impl AwsBatchBackend {
                     futures::stream::iter(STATUSES)
                         .map(move |status| {
                             let (this, job) = (this.clone(), job.clone());
-                            paginate(move |next: Option<Result<String>>| {
+                            let mut followed = HashSet::new();
+                            paginate(move |next: Option<String>| {
                                 let (this, job) = (this.clone(), job.clone());
+                                let again =
+                                    next.as_ref().is_some_and(|t| !followed.insert(t.clone()));
                                 async move {
-                                    let next = next.transpose()?;
+                                    if again {
+                                        return Err(repeated_token(op));
+                                    }
                                     let reply = this
                                         .client
                                         .list_jobs()
                                         .array_job_id(job.as_str())
                                         .job_status(AwsJobStatus::from(status))
                                         .set_max_results(page_size)
-                                        .set_next_token(next.clone())
+                                        .set_next_token(next)
                                         .send()
                                         .logged(op, &Subject::job(job.as_str()))
                                         .await?;
@@ -382,8 +397,7 @@ impl AwsBatchBackend {
                                         .filter(|s| s.status().map(|x| x.as_str()) == Some(status))
                                         .map(|s| convert::child_status(&job, s))
                                         .collect();
-                                    let more = next_token(next.as_deref(), reply.next_token(), op);
-                                    Ok(Page::new(items, more))
+                                    Ok(Page::new(items, next_token(reply.next_token())))
                                 }
                             })
                         })

@@ -235,9 +235,10 @@ enum Call {
     List,
 }
 
-/// A server that answers `ListJobs` with the `nextToken` it was sent would serve the same page
-/// forever: the listing ends with an error after the pages it had, and the submit's look-up
-/// for its idempotency key fails instead of looping (nothing is submitted).
+/// A server that answers `ListJobs` with the `nextToken` it was sent (or any token the listing
+/// has followed) would serve the same pages forever: the listing ends with an error after the
+/// pages it had, and the submit's look-up for its idempotency key fails instead of looping
+/// (nothing is submitted).
 #[tokio::test]
 async fn a_next_token_that_repeats_is_refused_instead_of_looping() {
     let page = br#"{"jobSummaryList":[{"jobId":"a","jobName":"other","status":"RUNNING","createdAt":1}],"nextToken":"t-1"}"#;
@@ -263,7 +264,11 @@ async fn a_next_token_that_repeats_is_refused_instead_of_looping() {
     assert_eq!(all.len(), 3, "{all:?}");
     assert!(all[..2].iter().all(Result::is_ok), "{all:?}");
     let e = all[2].as_ref().expect_err("the repeat is refused");
-    assert!(e.message().contains("nextToken it was sent"), "{e}");
+    assert!(
+        e.message()
+            .contains("nextToken this listing has already followed"),
+        "{e}"
+    );
     assert!(!e.is_retryable(), "{e}");
 
     let (url, hits) = serving(200, json(), page.to_vec()).await;
@@ -282,7 +287,48 @@ async fn a_next_token_that_repeats_is_refused_instead_of_looping() {
     let submit = b.submit_job(spec, polybatch::SubmitJobOptions::default());
     let submitted = tokio::time::timeout(bound, submit).await.expect("no loop");
     let e = submitted.expect_err("the look-up fails");
-    assert!(e.message().contains("nextToken it was sent"), "{e}");
+    assert!(
+        e.message()
+            .contains("nextToken this listing has already followed"),
+        "{e}"
+    );
     // Two ListJobs (no candidate named "n" to describe); no SubmitJob.
     assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+/// Two tokens that lead to each other are a loop too: the listing ends at the first one
+/// offered again.
+#[tokio::test]
+async fn next_tokens_that_cycle_end_the_listing() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let token = if n.is_multiple_of(2) { "t-1" } else { "t-2" };
+        let body = format!(
+            r#"{{"jobSummaryList":[{{"jobId":"a{n}","jobName":"x","status":"RUNNING","createdAt":1}}],"nextToken":"{token}"}}"#
+        );
+        async move { ([("content-type", "application/json")], body) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let b = polybatch_aws::AwsBatchBuilder::new()
+        .with_region("us-east-1")
+        .with_endpoint_url(&url)
+        .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+        .with_job_queue("queue-1")
+        .with_max_attempts(1)
+        .build()
+        .await
+        .unwrap();
+    let options = ListJobsOptions::default().with_state(polybatch::JobState::Running);
+    // Bounded, so that a loop fails the test instead of hanging it.
+    let all: Vec<_> = b.list_jobs(options).take(10).collect().await;
+    // No token, then t-1 (answered t-2), then t-2 (answered t-1): three pages, then the refusal.
+    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all[..3].iter().all(Result::is_ok), "{all:?}");
+    let e = all[3].as_ref().expect_err("the cycle is refused");
+    assert!(e.message().contains("already followed"), "{e}");
 }

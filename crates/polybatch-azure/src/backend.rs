@@ -1,6 +1,7 @@
 //! `impl BatchBackend for AzureBatchBackend`: the REST calls behind each operation (the trait
 //! checks capabilities first).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -115,23 +116,33 @@ impl AzureBatchBackend {
         let convert = Arc::new(convert);
         // The continuation is the next link, or why it may not be followed: that error is
         // reported after the current page's items, not instead of them.
+        // A server that hands back a link this listing has followed (the same one, or one
+        // of a cycle) would loop forever: such a link ends the listing instead.
+        let mut followed = HashSet::new();
         let pages = polybatch::paging::paginate(move |cursor: Option<Result<Url>>| {
             let backend = backend.clone();
             let first = first.clone();
             let convert = convert.clone();
+            let again = matches!(&cursor, Some(Ok(link)) if !followed.insert(link.clone()));
             async move {
                 let mut call = (*first).clone();
-                let current = match cursor {
-                    None => None,
+                match cursor {
+                    None => {}
                     Some(Err(refused)) => return Err(refused),
-                    Some(Ok(link)) => {
-                        call.target = crate::client::Target::Link(link.clone());
-                        Some(link)
+                    Some(Ok(_)) if again => {
+                        return Err(Error::service(
+                            Some(200),
+                            false,
+                            polybatch::ErrorContext::new(BACKEND, call.operation).with_message(
+                                "odata.nextLink repeats a page this listing has read",
+                            ),
+                        ));
                     }
-                };
+                    Some(Ok(link)) => call.target = crate::client::Target::Link(link),
+                }
                 // Items are read inside the retry loop: a page with one that cannot be read
                 // is a garbled page, fetched again.
-                let (response, (next_link, items)) = backend
+                let (_, (next_link, items)) = backend
                     .client()
                     .send_json_with(&call, |page: crate::model::ListPage<W>| {
                         let items = page
@@ -143,18 +154,7 @@ impl AzureBatchBackend {
                     })
                     .await?;
                 let next = next_link.filter(|l| !l.is_empty()).map(|link| {
-                    let url =
-                        paging::resolve_next_link(&backend.inner.endpoint, &link, call.operation)?;
-                    // A server that hands back the link it was given would loop forever.
-                    if current.as_ref() == Some(&url) {
-                        return Err(Error::service(
-                            Some(response.status),
-                            false,
-                            polybatch::ErrorContext::new(BACKEND, call.operation)
-                                .with_message("odata.nextLink repeats the current page"),
-                        ));
-                    }
-                    Ok(url)
+                    paging::resolve_next_link(&backend.inner.endpoint, &link, call.operation)
                 });
                 Ok(polybatch::paging::Page::new(items, next))
             }

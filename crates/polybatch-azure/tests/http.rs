@@ -886,6 +886,39 @@ async fn a_next_link_that_repeats_ends_the_listing_with_an_error() {
     assert_eq!(mock.seen().len(), 2);
 }
 
+/// Two links that lead to each other are a loop too: the first one offered again ends it.
+#[tokio::test]
+async fn next_links_that_cycle_end_the_listing_with_an_error() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b2 = base.clone();
+    let mock = Mock::start(move |_, n| {
+        let base = b2.lock().unwrap().clone();
+        let token = if n.is_multiple_of(2) { "a" } else { "b" };
+        Reply::json(
+            200,
+            format!(
+                r#"{{"value":[{}],"odata.nextLink":"{base}/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken={token}&api-version=2024-07-01.20.0"}}"#,
+                prep_item("tvm-1")
+            ),
+        )
+    })
+    .await;
+    *base.lock().unwrap() = mock.base.clone();
+    let (job, _) = ids();
+    // Bounded, so that a loop fails the test instead of hanging it.
+    let all: Vec<_> = backend(&mock)
+        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
+        .take(10)
+        .collect()
+        .await;
+    // The first page links to a, a to b, b to a again: three pages, then the refusal.
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all[..3].iter().all(Result::is_ok));
+    let e = all[3].as_ref().unwrap_err();
+    assert!(e.message().contains("repeats"), "{e}");
+    assert_eq!(mock.seen().len(), 3);
+}
+
 #[tokio::test]
 async fn invalid_page_size_fails_before_any_request() {
     let mock = Mock::start(|_, _| Reply::json(200, r#"{"value":[]}"#)).await;
