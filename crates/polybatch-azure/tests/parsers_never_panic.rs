@@ -38,6 +38,8 @@ const KEY: &str =
 const CASES: u32 = 256;
 /// A generous bound for one case's calls; a case that takes longer hangs.
 const CASE_DEADLINE: Duration = Duration::from_secs(20);
+/// How long a failure may be shrunk, in milliseconds.
+const SHRINK_BUDGET_MS: u32 = 60_000;
 
 // ----- real-looking documents -----
 
@@ -448,6 +450,9 @@ impl Harness {
         let mut runner = TestRunner::new(Config {
             cases: CASES,
             failure_persistence: None,
+            // Each shrinking step of a hang costs CASE_DEADLINE: bound it, so a hang is
+            // reported in minutes (a CI run once spent 13 of them shrinking one).
+            max_shrink_time: SHRINK_BUDGET_MS,
             ..Config::default()
         });
         runner

@@ -48,6 +48,8 @@ const JOB: &str = "job-abcd1234";
 const CASES: u32 = 256;
 /// A generous bound for one case's calls; a case that takes longer hangs.
 const CASE_DEADLINE: Duration = Duration::from_secs(20);
+/// How long a failure may be shrunk, in milliseconds.
+const SHRINK_BUDGET_MS: u32 = 60_000;
 /// Listings are drained up to this many items (a server may claim any `TotalCount`).
 const MAX_ITEMS: usize = 50;
 
@@ -462,6 +464,9 @@ impl Harness {
         let mut runner = TestRunner::new(Config {
             cases: CASES,
             failure_persistence: None,
+            // Each shrinking step of a hang costs CASE_DEADLINE: bound it, so a hang is
+            // reported in minutes (a CI run once spent 13 of them shrinking one).
+            max_shrink_time: SHRINK_BUDGET_MS,
             ..Config::default()
         });
         runner
@@ -520,6 +525,9 @@ fn public_views_and_conversions_never_panic() {
     let mut runner = TestRunner::new(Config {
         cases: CASES,
         failure_persistence: None,
+        // Each shrinking step of a hang costs CASE_DEADLINE: bound it, so a hang is
+        // reported in minutes (a CI run once spent 13 of them shrinking one).
+        max_shrink_time: SHRINK_BUDGET_MS,
         ..Config::default()
     });
     runner
