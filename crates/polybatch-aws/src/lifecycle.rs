@@ -18,7 +18,7 @@ use aws_sdk_batch::types::{
 };
 use futures::StreamExt;
 use polybatch::RetryFailedTasksOutcome;
-use polybatch::paging::{Page, ending_at_error, paginate};
+use polybatch::paging::{Page, ending_at_error, paginate_unrepeated};
 use polybatch::{
     Error, ErrorContext, ExportedJob, IDEMPOTENCY_LABEL, IdempotencyKey, JobId, JobSpec,
     JobStatuses, JobStream, ListJobsOptions, ListTasksOptions, Operation, Placement, ResourceKind,
@@ -301,15 +301,10 @@ impl AwsBatchBackend {
         let listings = futures::stream::iter(streams)
             .map(move |(queue, status)| {
                 let this = this.clone();
-                let mut followed = HashSet::new();
-                paginate(move |next: Option<String>| {
+                let fetch = move |next: Option<String>| {
                     let this = this.clone();
                     let queue = queue.clone();
-                    let again = next.as_ref().is_some_and(|t| !followed.insert(t.clone()));
                     async move {
-                        if again {
-                            return Err(repeated_token(op));
-                        }
                         let reply = this
                             .client
                             .list_jobs()
@@ -343,7 +338,8 @@ impl AwsBatchBackend {
                         }
                         Ok(Page::new(items, next_token(reply.next_token())))
                     }
-                })
+                };
+                paginate_unrepeated(fetch, move || repeated_token(op))
             })
             .flatten()
             .boxed();
@@ -372,15 +368,9 @@ impl AwsBatchBackend {
                     futures::stream::iter(STATUSES)
                         .map(move |status| {
                             let (this, job) = (this.clone(), job.clone());
-                            let mut followed = HashSet::new();
-                            paginate(move |next: Option<String>| {
+                            let fetch = move |next: Option<String>| {
                                 let (this, job) = (this.clone(), job.clone());
-                                let again =
-                                    next.as_ref().is_some_and(|t| !followed.insert(t.clone()));
                                 async move {
-                                    if again {
-                                        return Err(repeated_token(op));
-                                    }
                                     let reply = this
                                         .client
                                         .list_jobs()
@@ -399,7 +389,8 @@ impl AwsBatchBackend {
                                         .collect();
                                     Ok(Page::new(items, next_token(reply.next_token())))
                                 }
-                            })
+                            };
+                            paginate_unrepeated(fetch, move || repeated_token(op))
                         })
                         .flatten()
                         .boxed()

@@ -235,6 +235,19 @@ enum Call {
     List,
 }
 
+/// A backend listing queue `queue-1`, one attempt per call.
+async fn one_queue(url: &str) -> AwsBatchBackend {
+    AwsBatchBuilder::new()
+        .with_region("us-east-1")
+        .with_endpoint_url(url)
+        .with_credentials("AKIDTEST", "SECRET-never-shown", None)
+        .with_job_queue("queue-1")
+        .with_max_attempts(1)
+        .build()
+        .await
+        .unwrap()
+}
+
 /// A server that answers `ListJobs` with the `nextToken` it was sent (or any token the listing
 /// has followed) would serve the same pages forever: the listing ends with an error after the
 /// pages it had, and the submit's look-up for its idempotency key fails instead of looping
@@ -245,15 +258,7 @@ async fn a_next_token_that_repeats_is_refused_instead_of_looping() {
     let json = || vec![("content-type", "application/json".to_string())];
 
     let (url, hits) = serving(200, json(), page.to_vec()).await;
-    let b = polybatch_aws::AwsBatchBuilder::new()
-        .with_region("us-east-1")
-        .with_endpoint_url(&url)
-        .with_credentials("AKIDTEST", "SECRET-never-shown", None)
-        .with_job_queue("queue-1")
-        .with_max_attempts(1)
-        .build()
-        .await
-        .unwrap();
+    let b = one_queue(&url).await;
     let options = ListJobsOptions::default().with_state(polybatch::JobState::Running);
     // Bounded, so that a loop fails the test instead of hanging it.
     let bound = std::time::Duration::from_secs(10);
@@ -313,15 +318,7 @@ async fn next_tokens_that_cycle_end_the_listing() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let b = polybatch_aws::AwsBatchBuilder::new()
-        .with_region("us-east-1")
-        .with_endpoint_url(&url)
-        .with_credentials("AKIDTEST", "SECRET-never-shown", None)
-        .with_job_queue("queue-1")
-        .with_max_attempts(1)
-        .build()
-        .await
-        .unwrap();
+    let b = one_queue(&url).await;
     let options = ListJobsOptions::default().with_state(polybatch::JobState::Running);
     // Bounded, so that a loop fails the test instead of hanging it.
     let all: Vec<_> = b.list_jobs(options).take(10).collect().await;

@@ -1,7 +1,6 @@
 //! `impl BatchBackend for AzureBatchBackend`: the REST calls behind each operation (the trait
 //! checks capabilities first).
 
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -114,51 +113,48 @@ impl AzureBatchBackend {
         let backend = self.clone();
         let first = Arc::new(first);
         let convert = Arc::new(convert);
-        // The continuation is the next link, or why it may not be followed: that error is
-        // reported after the current page's items, not instead of them.
-        // A server that hands back a link this listing has followed (the same one, or one
-        // of a cycle) would loop forever: such a link ends the listing instead.
-        let mut followed = HashSet::new();
-        let pages = polybatch::paging::paginate(move |cursor: Option<Result<Url>>| {
-            let backend = backend.clone();
-            let first = first.clone();
-            let convert = convert.clone();
-            let again = matches!(&cursor, Some(Ok(link)) if !followed.insert(link.clone()));
-            async move {
-                let mut call = (*first).clone();
-                match cursor {
-                    None => {}
-                    Some(Err(refused)) => return Err(refused),
-                    Some(Ok(_)) if again => {
-                        return Err(Error::service(
-                            Some(200),
-                            false,
-                            polybatch::ErrorContext::new(BACKEND, call.operation).with_message(
-                                "odata.nextLink repeats a page this listing has read",
-                            ),
-                        ));
+        let operation = first.operation;
+        // The continuation is the next link as the server wrote it; it is resolved (same
+        // origin only) when followed, so a refusal comes after the current page's items. A
+        // link this listing has followed before ends it (`paginate_unrepeated`).
+        let pages = polybatch::paging::paginate_unrepeated(
+            move |link: Option<String>| {
+                let backend = backend.clone();
+                let first = first.clone();
+                let convert = convert.clone();
+                async move {
+                    let mut call = (*first).clone();
+                    if let Some(link) = link {
+                        let url =
+                            paging::resolve_next_link(&backend.inner.endpoint, &link, operation)?;
+                        call.target = crate::client::Target::Link(url);
                     }
-                    Some(Ok(link)) => call.target = crate::client::Target::Link(link),
+                    // Items are read inside the retry loop: a page with one that cannot be
+                    // read is a garbled page, fetched again.
+                    let (_, (next_link, items)) = backend
+                        .client()
+                        .send_json_with(&call, |page: crate::model::ListPage<W>| {
+                            let items = page
+                                .value
+                                .into_iter()
+                                .map(|w| convert(w))
+                                .collect::<Result<Vec<T>>>()?;
+                            Ok((page.next_link, items))
+                        })
+                        .await?;
+                    let next = next_link.filter(|l| !l.is_empty());
+                    Ok(polybatch::paging::Page::new(items, next))
                 }
-                // Items are read inside the retry loop: a page with one that cannot be read
-                // is a garbled page, fetched again.
-                let (_, (next_link, items)) = backend
-                    .client()
-                    .send_json_with(&call, |page: crate::model::ListPage<W>| {
-                        let items = page
-                            .value
-                            .into_iter()
-                            .map(|w| convert(w))
-                            .collect::<Result<Vec<T>>>()?;
-                        Ok((page.next_link, items))
-                    })
-                    .await?;
-                let next = next_link.filter(|l| !l.is_empty()).map(|link| {
-                    paging::resolve_next_link(&backend.inner.endpoint, &link, call.operation)
-                });
-                Ok(polybatch::paging::Page::new(items, next))
-            }
-        });
+            },
+            move || {
+                Error::service(
+                    Some(200),
+                    false,
+                    polybatch::ErrorContext::new(BACKEND, operation)
+                        .with_message("odata.nextLink repeats a page this listing has read"),
+                )
+            },
+        );
         pages.boxed()
     }
 

@@ -857,43 +857,17 @@ async fn off_host_next_links_are_refused() {
     assert_eq!(mock.seen().len(), 1, "nothing sent to the other host");
 }
 
-#[tokio::test]
-async fn a_next_link_that_repeats_ends_the_listing_with_an_error() {
-    let base = Arc::new(Mutex::new(String::new()));
-    let b2 = base.clone();
-    let mock = Mock::start(move |_, _| {
-        let base = b2.lock().unwrap().clone();
-        Reply::json(
-            200,
-            format!(
-                r#"{{"value":[{}],"odata.nextLink":"{base}/jobs/job-1/jobpreparationandreleasetaskstatus?$skiptoken=same&api-version=2024-07-01.20.0"}}"#,
-                prep_item("tvm-1")
-            ),
-        )
-    })
-    .await;
-    *base.lock().unwrap() = mock.base.clone();
-    let (job, _) = ids();
-    let all: Vec<_> = backend(&mock)
-        .list_prep_release_status(&job, ListPrepReleaseOptions::default())
-        .collect()
-        .await;
-    // Page 1, page 2 (the link), then the repeat is refused instead of looping.
-    assert_eq!(all.len(), 3);
-    assert!(all[0].is_ok() && all[1].is_ok());
-    let e = all[2].as_ref().unwrap_err();
-    assert!(e.message().contains("repeats"), "{e}");
-    assert_eq!(mock.seen().len(), 2);
-}
-
-/// Two links that lead to each other are a loop too: the first one offered again ends it.
-#[tokio::test]
-async fn next_links_that_cycle_end_the_listing_with_an_error() {
+/// A prep/release listing whose every page links to `$skiptoken={token(n)}` (n: the request's
+/// index), at most 10 items read (so that a loop fails the test instead of hanging it), and the
+/// requests it made.
+async fn listing_with_links(
+    token: fn(usize) -> &'static str,
+) -> (Vec<polybatch::Result<polybatch::PrepReleaseStatus>>, usize) {
     let base = Arc::new(Mutex::new(String::new()));
     let b2 = base.clone();
     let mock = Mock::start(move |_, n| {
         let base = b2.lock().unwrap().clone();
-        let token = if n.is_multiple_of(2) { "a" } else { "b" };
+        let token = token(n);
         Reply::json(
             200,
             format!(
@@ -905,18 +879,35 @@ async fn next_links_that_cycle_end_the_listing_with_an_error() {
     .await;
     *base.lock().unwrap() = mock.base.clone();
     let (job, _) = ids();
-    // Bounded, so that a loop fails the test instead of hanging it.
     let all: Vec<_> = backend(&mock)
         .list_prep_release_status(&job, ListPrepReleaseOptions::default())
         .take(10)
         .collect()
         .await;
+    (all, mock.seen().len())
+}
+
+#[tokio::test]
+async fn a_next_link_that_repeats_ends_the_listing_with_an_error() {
+    let (all, requests) = listing_with_links(|_| "same").await;
+    // Page 1, page 2 (the link), then the repeat is refused instead of looping.
+    assert_eq!(all.len(), 3);
+    assert!(all[0].is_ok() && all[1].is_ok());
+    let e = all[2].as_ref().unwrap_err();
+    assert!(e.message().contains("repeats"), "{e}");
+    assert_eq!(requests, 2);
+}
+
+/// Two links that lead to each other are a loop too: the first one offered again ends it.
+#[tokio::test]
+async fn next_links_that_cycle_end_the_listing_with_an_error() {
+    let (all, requests) = listing_with_links(|n| if n.is_multiple_of(2) { "a" } else { "b" }).await;
     // The first page links to a, a to b, b to a again: three pages, then the refusal.
     assert_eq!(all.len(), 4, "{all:?}");
     assert!(all[..3].iter().all(Result::is_ok));
     let e = all[3].as_ref().unwrap_err();
     assert!(e.message().contains("repeats"), "{e}");
-    assert_eq!(mock.seen().len(), 3);
+    assert_eq!(requests, 3);
 }
 
 #[tokio::test]

@@ -2,11 +2,14 @@
 //! stream of items. Nothing is fetched until the stream is polled; the next page is fetched
 //! only when the previous one is consumed; an error is yielded once and ends the stream.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::hash::Hash;
 
+use futures::future::Either;
 use futures::stream::{self, BoxStream, StreamExt};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One page: its items and the continuation for the next page (`None` on the last page).
 #[derive(Debug)]
@@ -59,6 +62,28 @@ where
     })
     .flatten()
     .boxed()
+}
+
+/// [`paginate`] for continuations the server chooses (a link, a token): one this listing has
+/// already followed, handed back again or as part of a cycle, would read the same pages
+/// forever, so it ends the listing with `repeated()` (after the items read so far) instead of
+/// being fetched.
+pub fn paginate_unrepeated<T, C, F, Fut, R>(
+    mut fetch: F,
+    repeated: R,
+) -> BoxStream<'static, Result<T>>
+where
+    T: Send + 'static,
+    C: Clone + Eq + Hash + Send + 'static,
+    F: FnMut(Option<C>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page<T, C>>> + Send + 'static,
+    R: Fn() -> Error + Send + 'static,
+{
+    let mut followed = HashSet::new();
+    paginate(move |c: Option<C>| match c {
+        Some(c) if !followed.insert(c.clone()) => Either::Left(std::future::ready(Err(repeated()))),
+        c => Either::Right(fetch(c)),
+    })
 }
 
 /// `stream` up to and including its first error: a listing made of several listings (one per
@@ -116,6 +141,27 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert!(all[0].is_ok());
         assert!(matches!(all[1], Err(Error::Timeout { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_continuation_followed_before_ends_the_listing_unfetched() {
+        // Pages 0 -> 1 -> 2 -> 1: the second offer of 1 is refused, not fetched.
+        let fetched = Arc::new(AtomicUsize::new(0));
+        let f = fetched.clone();
+        let s = paginate_unrepeated(
+            move |c: Option<u8>| {
+                f.fetch_add(1, Ordering::SeqCst);
+                let p = c.unwrap_or(0);
+                async move { Ok(Page::new(vec![p], Some(if p == 2 { 1 } else { p + 1 }))) }
+            },
+            || Error::timeout(ErrorContext::new("t", Operation::ListJobs)),
+        );
+        let all: Vec<Result<u8>> = s.collect().await;
+        assert_eq!(all.len(), 4, "{all:?}");
+        let items: Vec<u8> = all[..3].iter().map(|r| *r.as_ref().unwrap()).collect();
+        assert_eq!(items, [0, 1, 2]);
+        assert!(matches!(all[3], Err(Error::Timeout { .. })));
+        assert_eq!(fetched.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
