@@ -16,7 +16,9 @@
 //! the CPU-per-call difference client − raw (target ≤ 10 µs). The emulator runs in this
 //! process, so the process CPU per call includes the emulator's share, equally for both sides;
 //! the difference is the client's own. The emulator runs on its own runtime (threads named
-//! `emu-*`), so the CPU of the other threads, the client side, is printed too.
+//! `emu-*`), so the CPU of the other threads, the client side, is printed too, and so is the
+//! emulator's: its CPU per request serving the raw loop gives its capacity (requests/s per
+//! core) and the cores it kept busy, so that it is known not to be what the loops measure.
 //!
 //! Then, where `python3` and the official SDK import, one caller of the same read through that
 //! SDK (`tests/python/bench_status_read.py`) for the same time, and the ratio of its CPU per call
@@ -146,6 +148,11 @@ impl Run {
 
     fn client_side_us(&self) -> Option<f64> {
         self.per_call(self.cpu_client_side)
+    }
+
+    /// The emulator runtime's CPU per call: what serving one request costs the emulator.
+    fn emulator_us(&self) -> Option<f64> {
+        self.per_call(self.cpu_total.saturating_sub(self.cpu_client_side))
     }
 
     fn percentile(&self, q: f64) -> Option<Duration> {
@@ -610,13 +617,14 @@ fn verdict(met: bool) -> &'static str {
 
 fn print_run(side: &str, callers: usize, r: &Run) {
     println!(
-        "  {side:<6} {callers:>4} {:>8} {:>10.0} {:>10} {:>10} {:>11} {:>11} {:>6}",
+        "  {side:<6} {callers:>4} {:>8} {:>10.0} {:>10} {:>10} {:>11} {:>11} {:>11} {:>6}",
         r.calls,
         r.ops(),
         ms(r.percentile(0.50)),
         ms(r.percentile(0.99)),
         us(r.cpu_us()),
         us(r.client_side_us()),
+        us(r.emulator_us()),
         r.errors,
     );
     if let Some(e) = &r.first_error {
@@ -630,6 +638,9 @@ struct Summary {
     ops_ratio: f64,
     cpu_diff: Option<f64>,
     client_side_diff: Option<f64>,
+    /// The raw loop's ops/s and the emulator's CPU per request serving it.
+    raw_ops: f64,
+    raw_emulator_us: Option<f64>,
 }
 
 fn main() {
@@ -683,8 +694,17 @@ fn main() {
     for p in &providers {
         println!("== {} ({})", p.name, p.operation);
         println!(
-            "  {:<6} {:>4} {:>8} {:>10} {:>10} {:>10} {:>11} {:>11} {:>6}",
-            "side", "conc", "calls", "ops/s", "p50", "p99", "cpu/call", "client-side", "errors"
+            "  {:<6} {:>4} {:>8} {:>10} {:>10} {:>10} {:>11} {:>11} {:>11} {:>6}",
+            "side",
+            "conc",
+            "calls",
+            "ops/s",
+            "p50",
+            "p99",
+            "cpu/call",
+            "client-side",
+            "emulator",
+            "errors"
         );
         for callers in CONCURRENCY {
             let client = client_rt.block_on(measure(
@@ -722,6 +742,8 @@ fn main() {
                 ops_ratio,
                 cpu_diff: diff,
                 client_side_diff: side_diff,
+                raw_ops: raw.ops(),
+                raw_emulator_us: raw.emulator_us(),
             });
         }
     }
@@ -780,6 +802,25 @@ fn main() {
             "  {name:<8} python/ours {} {}",
             ratio.map_or("-".into(), |r| format!("{r:.1}x")),
             verdict(ratio.is_some_and(|r| r >= PYTHON_RATIO_TARGET)),
+        );
+    }
+    // The emulator's capacity, so that it is known not to be what the loops above measure:
+    // its CPU per request, the requests one core could serve at that cost, and how much of
+    // the machine it used while the raw loop ran.
+    println!("== the emulator serving the raw loop");
+    for s in &summaries {
+        let Some(per) = s.raw_emulator_us.filter(|u| *u > 0.0) else {
+            continue;
+        };
+        println!(
+            "  {:<8} c={:<3} {:>7.1} µs CPU per request -> {:>7.0} requests/s per core; \
+             {:.2} cores busy at {:.0} ops/s",
+            s.provider,
+            s.callers,
+            per,
+            1e6 / per,
+            s.raw_ops * per / 1e6,
+            s.raw_ops,
         );
     }
     emulator_rt.block_on(running.shutdown());

@@ -1,0 +1,233 @@
+//! The emulator's simulations as an account fills up: what one operation costs when the
+//! account already holds N jobs, for each provider's simulation (`polybatch-sim`), without
+//! HTTP, so that only the state's size varies.
+//!
+//! For each size N (`POLYBATCH_SIM_SIZES`, default `1000,10000,100000`), a fresh account is
+//! seeded with N jobs of one long task each (Azure: 100 pools of the emulator's default 3
+//! nodes, so most tasks wait for a node, as on a busy account), then each operation is timed
+//! over `OPS` calls, the simulated clock moving 1 ms between calls (as the emulator's does
+//! between requests):
+//! - Azure: a submit (`Job_Add` + `Task_Add`, as the Azure client makes it), a read (`advance`
+//!   to the request's time, then `Job_Get`'s lookup) and a read at the same instant;
+//! - Tencent: `SubmitJob` and `DescribeJob`'s view;
+//! - AWS: `SubmitJob` and `DescribeJobs`' detail of one job.
+//!
+//! Printed: µs per operation at each size, and the ratio of the largest size's cost to the
+//! smallest's (flat is 1×; a cost that grows with the account shows here first).
+//!
+//! `cargo bench -p polybatch-tests --bench sim_scale` (`POLYBATCH_SIM_SIZES=1000,10000`).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use polybatch::{IdempotencyKey, JobSpec, Placement, TaskId, TaskSpec};
+use polybatch_sim::aws::requests::SubmitJob;
+use serde_json::{Value, json};
+
+/// Calls timed per operation and size.
+const OPS: usize = 2_000;
+/// Simulated time between two calls.
+const STEP_MS: i64 = 1;
+const AZURE_POOLS: usize = 100;
+const AZURE_NODES_PER_POOL: usize = 3;
+const TENCENT_REGION: &str = "ap-guangzhou";
+const AWS_REGION: &str = "us-east-1";
+const AWS_ACCOUNT: &str = "123456789012";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+}
+
+/// A clock that moves `STEP_MS` on every call.
+struct Ticks(DateTime<Utc>);
+
+impl Ticks {
+    fn next(&mut self) -> DateTime<Utc> {
+        self.0 += chrono::Duration::milliseconds(STEP_MS);
+        self.0
+    }
+}
+
+/// The mean time of `f` over `OPS` calls, in µs.
+fn time_per_call(mut f: impl FnMut(usize)) -> f64 {
+    let start = Instant::now();
+    for i in 0..OPS {
+        f(i);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / OPS as f64
+}
+
+// ----- Azure -----
+
+fn azure_job(id: &str, i: usize) -> Value {
+    json!({"id": id, "poolInfo": {"poolId": format!("pool-{}", i % AZURE_POOLS)}})
+}
+
+fn azure_task() -> Value {
+    json!({
+        "id": "work",
+        "commandLine": "/bin/sh -c 'run'",
+        "environmentSettings": [
+            {"name": polybatch_sim::azure::RUN_SECONDS_VAR, "value": "3600"}
+        ]
+    })
+}
+
+fn azure(n: usize) -> Vec<(&'static str, f64)> {
+    use polybatch_sim::azure::Sim;
+    let mut clock = Ticks(t0());
+    let mut sim = Sim::new(clock.0, AZURE_NODES_PER_POOL);
+    let submit = |sim: &mut Sim, id: &str, i: usize, t| {
+        sim.add_job(azure_job(id, i), t).expect("a valid Job_Add");
+        sim.add_task(id, azure_task(), t).expect("a valid Task_Add");
+        sim.advance(t);
+    };
+    for i in 0..n {
+        let t = clock.next();
+        submit(&mut sim, &format!("seed-{i}"), i, t);
+    }
+    let ids: Vec<String> = (0..n).map(|i| format!("seed-{}", i * 7919 % n)).collect();
+    let submit_us = time_per_call(|i| {
+        let t = clock.next();
+        submit(&mut sim, &format!("new-{i}"), i, t);
+    });
+    let read_us = time_per_call(|i| {
+        let t = clock.next();
+        sim.advance(t);
+        black_box(sim.job(&ids[i % n]));
+    });
+    let t = clock.next();
+    let same_instant_us = time_per_call(|i| {
+        sim.advance(t);
+        black_box(sim.job(&ids[i % n]));
+    });
+    vec![
+        ("Job_Add + Task_Add", submit_us),
+        ("Job_Get, clock moved", read_us),
+        ("Job_Get, same instant", same_instant_us),
+    ]
+}
+
+// ----- Tencent -----
+
+fn tencent(n: usize) -> Vec<(&'static str, f64)> {
+    use polybatch_sim::tencent::Store;
+    let placement = Placement::TencentManaged {
+        zone: format!("{TENCENT_REGION}-3"),
+        instance_type: "SA5.MEDIUM4".into(),
+        image_id: "img-eb30mz89".into(),
+    };
+    let task = TaskSpec::shell(TaskId::new("work").expect("task id"), "true")
+        .with_env("POLYBATCH_RUN_SECONDS", "3600");
+    let spec = JobSpec::new("scaled", placement, vec![task]);
+    let key = IdempotencyKey::new("bench").expect("key");
+    let body = polybatch::translate::tencent::submit_job_body(&spec, &key).expect("body");
+    let (sim_spec, _) =
+        polybatch_sim::tencent::requests::submit(&body, TENCENT_REGION).expect("a valid SubmitJob");
+    let mut clock = Ticks(t0());
+    let mut store = Store::default();
+    let ids: Vec<String> = (0..n)
+        .map(|_| store.submit(TENCENT_REGION, sim_spec.clone(), None, clock.next()))
+        .collect();
+    let submit_us = time_per_call(|_| {
+        let t = clock.next();
+        black_box(store.submit(TENCENT_REGION, sim_spec.clone(), None, t));
+    });
+    let read_us = time_per_call(|i| {
+        let t = clock.next();
+        let job = store.get(TENCENT_REGION, &ids[i * 7919 % n]);
+        black_box(job.map(|j| j.view(t)));
+    });
+    vec![("SubmitJob", submit_us), ("DescribeJob", read_us)]
+}
+
+// ----- AWS -----
+
+fn aws(n: usize) -> Vec<(&'static str, f64)> {
+    use polybatch_sim::aws::Store;
+    let mut clock = Ticks(t0());
+    let mut store = Store::seeded(AWS_REGION, AWS_ACCOUNT);
+    let request = |i: usize| SubmitJob {
+        job_name: Some(format!("scaled-{i}")),
+        job_queue: Some(polybatch_sim::aws::SEEDED_QUEUE.into()),
+        job_definition: Some(polybatch_sim::aws::SEEDED_JOB_DEFINITION.into()),
+        ..Default::default()
+    };
+    let id = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    for i in 0..n {
+        let t = clock.next();
+        store
+            .submit_job(request(i), id(i), t)
+            .expect("a valid SubmitJob");
+    }
+    let submit_us = time_per_call(|i| {
+        let t = clock.next();
+        let _ = black_box(store.submit_job(request(n + i), id(n + i), t));
+    });
+    let read_us = time_per_call(|i| {
+        let t = clock.next();
+        black_box(store.detail(&id(i * 7919 % n), t));
+    });
+    vec![("SubmitJob", submit_us), ("DescribeJobs (1 id)", read_us)]
+}
+
+/// One provider's measurement at one size: `(operation, µs per call)` rows.
+type Measure = fn(usize) -> Vec<(&'static str, f64)>;
+
+fn sizes() -> Vec<usize> {
+    std::env::var("POLYBATCH_SIM_SIZES")
+        .ok()
+        .map(|s| {
+            s.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .filter(|n| *n > 0)
+                .collect::<Vec<usize>>()
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec![1_000, 10_000, 100_000])
+}
+
+fn main() {
+    let sizes = sizes();
+    println!(
+        "one operation on an account already holding N jobs, {OPS} calls each, the simulated \
+         clock moving {STEP_MS} ms between calls (µs per call)"
+    );
+    let providers: [(&str, Measure); 3] = [("azure", azure), ("tencent", tencent), ("aws", aws)];
+    for (name, run) in providers {
+        let mut rows: Vec<(&'static str, Vec<f64>)> = Vec::new();
+        let mut seeded = Vec::new();
+        for &n in &sizes {
+            let start = Instant::now();
+            for (op, us) in run(n) {
+                match rows.iter_mut().find(|(o, _)| *o == op) {
+                    Some((_, v)) => v.push(us),
+                    None => rows.push((op, vec![us])),
+                }
+            }
+            seeded.push(start.elapsed());
+        }
+        println!("== {name}");
+        let header: Vec<String> = sizes.iter().map(|n| format!("N={n}")).collect();
+        println!(
+            "  {:<24} {:>12} {:>10}",
+            "operation",
+            header.join(" / "),
+            "largest÷smallest"
+        );
+        for (op, us) in &rows {
+            let cells: Vec<String> = us.iter().map(|u| format!("{u:.2}")).collect();
+            let ratio = match (us.first(), us.last()) {
+                (Some(a), Some(b)) if *a > 0.0 => format!("{:.2}x", b / a),
+                _ => "-".into(),
+            };
+            println!("  {op:<24} {:>12} {ratio:>10}", cells.join(" / "));
+        }
+        let walls: Vec<String> = seeded
+            .iter()
+            .map(|d: &Duration| format!("{:.1} s", d.as_secs_f64()))
+            .collect();
+        println!("  (seeding and measuring took {})", walls.join(" / "));
+    }
+}
