@@ -5,8 +5,14 @@
 //! time order (task phases ending, release tasks finishing) and schedules waiting tasks onto
 //! free nodes at the instant a node became free. State is therefore a pure function of the
 //! requests received and the clock.
+//!
+//! So that a request costs the same on an account of ten jobs or of a hundred thousand, the
+//! replay never scans every job: what falls due is kept in a queue by time ([`Due`]), and the
+//! tasks waiting for a node in a queue per pool, oldest first. Both are written to whenever a
+//! time or a waiting task is set, and read lazily: an entry a later change made stale (the
+//! task ended early, the job was deleted) is dropped when it is reached.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -235,6 +241,11 @@ pub struct Task {
     depends_on_ranges: Vec<(i64, i64)>,
 }
 
+/// Whether a task holds a node (preparing or running), so its phase has an end.
+fn occupies_node(task: &Task) -> bool {
+    matches!(task.state.state, TaskState::Preparing | TaskState::Running)
+}
+
 impl Task {
     /// The task's state as the refusal rules see it.
     pub fn phase(&self) -> TaskPhase {
@@ -445,6 +456,23 @@ pub struct Sim {
     jobs: BTreeMap<String, Job>,
     /// Every pool, by lowercased id.
     pools: BTreeMap<String, Pool>,
+    /// What falls due, by time (stale entries are dropped when reached).
+    due: BTreeSet<(Time, Due)>,
+    /// Per pool key, the tasks waiting for one of its nodes: `(seq, job key, task key)`, oldest
+    /// first (stale entries are dropped when reached).
+    waiting: BTreeMap<String, BTreeSet<(u64, String, String)>>,
+}
+
+/// Something the clock reaching a time does. The order is the order of the work at one
+/// instant: jobs completing, then jobs going, then tasks' phases ending (each in key order).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Due {
+    /// A terminating job completes (its `completes_at`).
+    Completion(String),
+    /// A deleting job is gone (its `gone_at`).
+    Removal(String),
+    /// A task's preparing or running phase ends (its `phase_end`).
+    PhaseEnd(String, String),
 }
 
 /// A job transition only seeding makes (see [`Sim::seed_job_state`]).
@@ -544,6 +572,8 @@ impl Sim {
             settled: false,
             jobs: BTreeMap::new(),
             pools: BTreeMap::new(),
+            due: BTreeSet::new(),
+            waiting: BTreeMap::new(),
         }
     }
 
@@ -630,51 +660,134 @@ impl Sim {
             self.schedule(t);
         }
         self.now = to;
+        debug_assert_eq!(self.queue_problem(), None);
     }
 
-    fn next_event(&self) -> Option<Time> {
-        let phases = self
-            .jobs
-            .values()
-            .flat_map(|j| j.tasks.values())
-            .filter(|t| matches!(t.state.state, TaskState::Preparing | TaskState::Running))
-            .filter_map(|t| t.phase_end);
-        let completions = self.jobs.values().filter_map(|j| match j.state.state {
-            JobState::Terminating => j.completes_at,
-            JobState::Deleting => j.gone_at,
+    /// Why the queues do not stand for the state, if they do not: every time set on a job or
+    /// task must be queued, and every waiting task of an active job be in its pool's queue.
+    /// Debug builds check it after every replay; tests call it after every operation.
+    #[doc(hidden)]
+    pub fn queue_problem(&self) -> Option<String> {
+        for (jk, job) in &self.jobs {
+            let due = match job.state.state {
+                JobState::Terminating => job.completes_at.map(|t| (t, Due::Completion(jk.clone()))),
+                JobState::Deleting => job.gone_at.map(|t| (t, Due::Removal(jk.clone()))),
+                _ => None,
+            };
+            if let Some(entry) = due.filter(|e| !self.due.contains(e)) {
+                return Some(format!("{entry:?} is not queued"));
+            }
+            for (tk, task) in &job.tasks {
+                if let Some(end) = task.phase_end.filter(|_| occupies_node(task)) {
+                    let entry = (end, Due::PhaseEnd(jk.clone(), tk.clone()));
+                    if !self.due.contains(&entry) {
+                        return Some(format!("{entry:?} is not queued"));
+                    }
+                }
+                let waits =
+                    job.state.state == JobState::Active && task.state.state == TaskState::Active;
+                let queued = || {
+                    self.waiting
+                        .get(&job.pool_key)
+                        .is_some_and(|q| q.contains(&(task.seq, jk.clone(), tk.clone())))
+                };
+                if waits && !queued() {
+                    return Some(format!("waiting task {jk}/{tk} is in no pool's queue"));
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether a queued entry still stands: the job or task still has that time for it.
+    fn is_current(&self, t: Time, due: &Due) -> bool {
+        match due {
+            Due::Completion(jk) => self.jobs.get(jk).is_some_and(|j| {
+                j.state.state == JobState::Terminating && j.completes_at == Some(t)
+            }),
+            Due::Removal(jk) => self
+                .jobs
+                .get(jk)
+                .is_some_and(|j| j.state.state == JobState::Deleting && j.gone_at == Some(t)),
+            Due::PhaseEnd(jk, tk) => self
+                .jobs
+                .get(jk)
+                .and_then(|j| j.tasks.get(tk))
+                .is_some_and(|task| occupies_node(task) && task.phase_end == Some(t)),
+        }
+    }
+
+    /// Queues what a job's state makes due (a completion or a removal), after any change to it.
+    fn track_job(&mut self, jk: &str) {
+        let Some(job) = self.jobs.get(jk) else { return };
+        let due = match job.state.state {
+            JobState::Terminating => job.completes_at.map(|t| (t, Due::Completion(jk.into()))),
+            JobState::Deleting => job.gone_at.map(|t| (t, Due::Removal(jk.into()))),
             _ => None,
-        });
-        phases.chain(completions).min()
+        };
+        self.due.extend(due);
+    }
+
+    /// Queues what a task's state makes due (its phase's end) or puts it among its pool's
+    /// waiting tasks, after any change to it.
+    fn track_task(&mut self, jk: &str, tk: &str) {
+        let Some(job) = self.jobs.get(jk) else { return };
+        let Some(task) = job.tasks.get(tk) else {
+            return;
+        };
+        if task.state.state == TaskState::Active {
+            self.waiting
+                .entry(job.pool_key.clone())
+                .or_default()
+                .insert((task.seq, jk.into(), tk.into()));
+        } else if let Some(end) = task.phase_end.filter(|_| occupies_node(task)) {
+            self.due.insert((end, Due::PhaseEnd(jk.into(), tk.into())));
+        }
+    }
+
+    /// The earliest time something falls due, dropping the stale entries before it.
+    fn next_event(&mut self) -> Option<Time> {
+        loop {
+            let (t, due) = self.due.first()?;
+            if self.is_current(*t, due) {
+                return Some(*t);
+            }
+            self.due.pop_first();
+        }
     }
 
     fn apply_due(&mut self, t: Time) {
-        let due_jobs: Vec<String> = self
-            .jobs
-            .iter()
-            .filter(|(_, j)| j.state.state == JobState::Terminating)
-            .filter(|(_, j)| j.completes_at.is_some_and(|c| c <= t))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due_jobs {
+        let mut reached = Vec::new();
+        while let Some(entry) = self.due.first().filter(|(at, _)| *at <= t) {
+            reached.push(entry.clone());
+            self.due.pop_first();
+        }
+        let mut completions = Vec::new();
+        let mut removals = Vec::new();
+        let mut phases = Vec::new();
+        for (at, due) in reached {
+            if !self.is_current(at, &due) {
+                continue;
+            }
+            match due {
+                Due::Completion(jk) => completions.push(jk),
+                Due::Removal(jk) => removals.push(jk),
+                Due::PhaseEnd(jk, tk) => phases.push((jk, tk)),
+            }
+        }
+        // Each kind in key order, whatever the times within `t` (as a scan would find them).
+        completions.sort();
+        removals.sort();
+        phases.sort();
+        for k in completions {
             self.complete_job(&k, t);
         }
-        self.jobs.retain(|_, j| {
-            !(j.state.state == JobState::Deleting && j.gone_at.is_some_and(|g| g <= t))
-        });
-        let due_tasks: Vec<(String, String)> = self
-            .jobs
-            .iter()
-            .flat_map(|(jk, j)| {
-                j.tasks
-                    .iter()
-                    .filter(|(_, task)| {
-                        matches!(task.state.state, TaskState::Preparing | TaskState::Running)
-                            && task.phase_end.is_some_and(|e| e <= t)
-                    })
-                    .map(move |(tk, _)| (jk.clone(), tk.clone()))
-            })
-            .collect();
-        for (jk, tk) in due_tasks {
+        for k in removals {
+            self.jobs.remove(&k);
+        }
+        // Tasks of a job just removed are gone with it.
+        phases.retain(|(jk, _)| self.jobs.contains_key(jk));
+        for (jk, tk) in phases {
             self.step_task(&jk, &tk, t);
         }
     }
@@ -748,6 +861,7 @@ impl Sim {
             }
             TaskState::Active | TaskState::Completed => {}
         }
+        self.track_task(jk, tk);
         if let Some(n) = freed {
             self.free_node(&pool_key, n);
         }
@@ -781,26 +895,55 @@ impl Sim {
         }
     }
 
-    /// Puts waiting tasks, oldest first, on free nodes their job may use.
+    /// Puts waiting tasks, oldest first, on free nodes their job may use. Only the pools with
+    /// a free node and a waiting task are looked at.
     fn schedule(&mut self, t: Time) {
         let mut candidates: Vec<(u64, String, String)> = Vec::new();
-        for (jk, job) in &self.jobs {
-            if job.state.state != JobState::Active {
-                continue;
-            }
+        let mut stale: Vec<(String, (u64, String, String))> = Vec::new();
+        for (pool_key, queue) in &self.waiting {
             let has_free = self
                 .pools
-                .get(&job.pool_key)
+                .get(pool_key)
                 .is_some_and(|p| p.busy.iter().any(Option::is_none));
             if !has_free {
                 continue;
             }
-            for (tk, task) in &job.tasks {
-                if task.state.state == TaskState::Active && job.dependencies_met(task) {
-                    candidates.push((task.seq, jk.clone(), tk.clone()));
+            for entry in queue {
+                let (seq, jk, tk) = entry;
+                let job = self.jobs.get(jk);
+                let task = job.and_then(|j| j.tasks.get(tk));
+                let (Some(job), Some(task)) = (job, task) else {
+                    stale.push((pool_key.clone(), entry.clone()));
+                    continue;
+                };
+                if task.seq != *seq || task.state.state != TaskState::Active {
+                    stale.push((pool_key.clone(), entry.clone()));
+                    continue;
+                }
+                match job.state.state {
+                    JobState::Active => {}
+                    // It may be enabled again: the task keeps its place.
+                    JobState::Disabled => continue,
+                    // A terminating, completed or deleting job never runs its waiting tasks.
+                    JobState::Terminating | JobState::Completed | JobState::Deleting => {
+                        stale.push((pool_key.clone(), entry.clone()));
+                        continue;
+                    }
+                }
+                if job.dependencies_met(task) {
+                    candidates.push(entry.clone());
                 }
             }
         }
+        for (pool_key, entry) in stale {
+            if let Some(queue) = self.waiting.get_mut(&pool_key) {
+                queue.remove(&entry);
+                if queue.is_empty() {
+                    self.waiting.remove(&pool_key);
+                }
+            }
+        }
+        // Oldest first across pools, as one queue for the account would take them.
         candidates.sort();
         for (_, jk, tk) in candidates {
             let Some(job) = self.jobs.get(&jk) else {
@@ -854,6 +997,7 @@ impl Sim {
         {
             *slot = Some((jk.to_string(), tk.to_string()));
         }
+        self.track_task(jk, tk);
     }
 
     /// Ends a task that has not completed (Task_Terminate, or its job terminating).
@@ -913,6 +1057,7 @@ impl Sim {
         for tk in occupying {
             self.end_task(jk, &tk, t);
         }
+        self.track_job(jk);
         if !force && completes_at > t {
             return;
         }
@@ -1098,8 +1243,9 @@ impl Sim {
             depends_on_ranges,
         };
         if let Some(job) = self.jobs.get_mut(&jk) {
-            job.tasks.insert(tk, task);
+            job.tasks.insert(tk.clone(), task);
         }
+        self.track_task(&jk, &tk);
         self.replay(t);
         Ok(meta)
     }
@@ -1170,6 +1316,7 @@ impl Sim {
             task.phase_end = None;
             task.waits_for_prep = false;
         }
+        self.track_task(&jk, &tk);
         self.replay(t);
         self.task_meta(&jk, &tk, t)
     }
@@ -1332,6 +1479,7 @@ impl Sim {
         for tk in running {
             self.end_task(&jk, &tk, t);
         }
+        self.track_job(&jk);
         self.replay(t);
         Ok(())
     }
