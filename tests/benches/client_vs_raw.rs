@@ -10,7 +10,10 @@
 //!   the same signer (polybatch-protocol's TC3 and Shared Key; `aws-sigv4` for AWS, as the SDK
 //!   signs), the same headers and body, the answer read whole and parsed as
 //!   `serde_json::Value`. TC3, Shared Key (`ocp-date`) and SigV4 all accept minutes of clock
-//!   skew, so one signature serves the whole run.
+//!   skew, so one signature serves the whole run;
+//! - **sdk** (AWS only): the official `aws-sdk-batch` client with its defaults, on the same
+//!   endpoint and keys, calling `DescribeJobs` itself, so what polybatch adds over the SDK is
+//!   told apart from what the SDK adds over raw HTTP.
 //!
 //! Printed: ops/s, p50/p99 latency and CPU per call, then client ÷ raw ops/s (target ≥ 0.95) and
 //! the CPU-per-call difference client − raw (target ≤ 10 µs). The emulator runs in this
@@ -26,7 +29,8 @@
 //! (target ≥ 15×). A missing interpreter or SDK skips that row. Targets print "met" or
 //! "not met"; the process never fails on them.
 //!
-//! `cargo bench -p polybatch-tests --bench client_vs_raw` (`POLYBATCH_BENCH_SECS`).
+//! `cargo bench -p polybatch-tests --bench client_vs_raw` (`POLYBATCH_BENCH_SECS`;
+//! `POLYBATCH_BENCH_PROVIDERS=aws,tencent` measures only those).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -325,6 +329,10 @@ struct Provider {
     job: JobId,
     backend: Arc<dyn BatchBackend>,
     raw: Arc<RawRequest>,
+    /// For AWS, the official SDK's client as it comes (same endpoint, region and keys, none of
+    /// polybatch's interceptors), so what polybatch adds over the SDK is measured apart from
+    /// what the SDK adds over raw HTTP.
+    sdk: Option<aws_sdk_batch::Client>,
 }
 
 fn azure(running: &RunningEmulator, base: &Url) -> Provider {
@@ -384,6 +392,7 @@ fn azure(running: &RunningEmulator, base: &Url) -> Provider {
             headers: header_map(&headers),
             body: None,
         }),
+        sdk: None,
     }
 }
 
@@ -454,6 +463,7 @@ fn tencent(running: &RunningEmulator, base: &Url) -> Provider {
             headers: header_map(&headers),
             body: Some(payload.into()),
         }),
+        sdk: None,
     }
 }
 
@@ -540,6 +550,45 @@ async fn aws(running: &RunningEmulator, base: &Url) -> Provider {
             headers: header_map(&headers),
             body: Some(payload.into()),
         }),
+        sdk: Some(bare_sdk(base).await),
+    }
+}
+
+/// The official SDK's client with its defaults, on the same endpoint and keys.
+async fn bare_sdk(base: &Url) -> aws_sdk_batch::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(AWS_REGION))
+        .endpoint_url(base.as_str().trim_end_matches('/'))
+        .credentials_provider(aws_sdk_batch::config::Credentials::new(
+            DEFAULT_AWS_ACCESS_KEY_ID,
+            DEFAULT_AWS_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "bench",
+        ))
+        .load()
+        .await;
+    aws_sdk_batch::Client::new(&config)
+}
+
+fn sdk_call(
+    client: aws_sdk_batch::Client,
+    job: JobId,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Clone + Send
+{
+    move || {
+        let client = client.clone();
+        let job = job.clone();
+        Box::pin(async move {
+            let out = client
+                .describe_jobs()
+                .jobs(job.as_str())
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            black_box(out);
+            Ok(())
+        })
     }
 }
 
@@ -674,11 +723,22 @@ fn main() {
         .build_client("bench", &base)
         .expect("http client");
 
-    let providers = vec![
-        azure(&running, &base),
-        tencent(&running, &base),
-        client_rt.block_on(aws(&running, &base)),
-    ];
+    // `POLYBATCH_BENCH_PROVIDERS=aws,azure` measures only those.
+    let only = std::env::var("POLYBATCH_BENCH_PROVIDERS").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|list| list.split(',').any(|n| n.trim() == name))
+    };
+    let mut providers = Vec::new();
+    if wanted("azure") {
+        providers.push(azure(&running, &base));
+    }
+    if wanted("tencent") {
+        providers.push(tencent(&running, &base));
+    }
+    if wanted("aws") {
+        providers.push(client_rt.block_on(aws(&running, &base)));
+    }
 
     println!(
         "job_status through our clients vs a raw pre-signed keep-alive loop, {secs} s a run, \
@@ -719,6 +779,24 @@ fn main() {
             ));
             print_run("client", callers, &client);
             print_run("raw", callers, &raw);
+            if let Some(sdk) = &p.sdk {
+                let bare = client_rt.block_on(measure(
+                    callers,
+                    duration,
+                    sdk_call(sdk.clone(), p.job.clone()),
+                ));
+                print_run("sdk", callers, &bare);
+                let over_sdk = client.cpu_us().zip(bare.cpu_us()).map(|(c, b)| c - b);
+                let sdk_over_raw = bare.cpu_us().zip(raw.cpu_us()).map(|(b, r)| b - r);
+                println!(
+                    "  -> client/sdk ops {:.3}, cpu/call client - sdk {}; sdk/raw ops {:.3}, \
+                     cpu/call sdk - raw {}",
+                    client.ops() / bare.ops(),
+                    us(over_sdk),
+                    bare.ops() / raw.ops(),
+                    us(sdk_over_raw),
+                );
+            }
             let diff = client.cpu_us().zip(raw.cpu_us()).map(|(c, r)| c - r);
             let side_diff = client
                 .client_side_us()
