@@ -190,13 +190,8 @@ impl Response {
         if self.body.len() > METADATA_ONLY_MAX {
             return Ok(());
         }
-        let keys: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
-            match serde_json::from_slice(&self.body) {
-                Ok(keys) => keys,
-                // Not an object: the typed parse already judged it.
-                Err(_) => return Ok(()),
-            };
-        if keys.keys().any(|k| !k.starts_with("odata.")) {
+        // Not an object: the typed parse already judged it.
+        if !polybatch_http::metadata_only(&self.body, None, |k| k.starts_with("odata.")) {
             return Ok(());
         }
         let mut ctx = ErrorContext::new(BACKEND, self.operation)

@@ -658,6 +658,25 @@ async fn statuses_and_empty_bodies_map_to_typed_errors() {
 }
 
 #[tokio::test]
+async fn an_answer_of_odata_metadata_only_is_refused_and_fetched_again() {
+    let (job, _) = ids();
+    let metadata_only = r#"{"odata.metadata":"https://acct/$metadata#jobs/@Element"}"#;
+    let good = r#"{"odata.metadata":"m","id":"job-1","state":"active","poolInfo":{"poolId":"p"}}"#;
+    let mock = Mock::start(move |_, n| match n {
+        0 => Reply::json(200, metadata_only),
+        1 => Reply::json(200, "{}"),
+        _ => Reply::json(200, good),
+    })
+    .await;
+    let status = backend(&mock)
+        .job_status(&job, StatusOptions::default())
+        .await
+        .expect("the third answer is a job");
+    assert_eq!(status.provider_state, "active");
+    assert_eq!(mock.seen().len(), 3, "both bare answers were fetched again");
+}
+
+#[tokio::test]
 async fn authentication_failure_shows_the_servers_string_to_sign_never_the_key() {
     let mock = Mock::start(|_, _| {
         Reply::json(

@@ -12,6 +12,8 @@
 //!   ([`transport_error`]) and redacted, one `debug` trace span per attempt.
 //! - [`parse_retry_after`], [`parse_retry_after_ms`]: the servers' retry hints.
 //! - [`parse_endpoint`], [`is_loopback`]: https everywhere, plain http to loopback only.
+//! - [`metadata_only`]: whether an answer is a JSON object of bookkeeping keys only (a mangled
+//!   answer, not an empty one), read without allocating.
 //!
 //! Retrying is not here: the attempt functions built on [`send`] run inside the core's
 //! [`polybatch::retry::RetryPolicy::run`]. The policy's total budget and
@@ -35,12 +37,14 @@
 
 mod body;
 mod endpoint;
+mod metadata_only;
 mod options;
 mod retry_after;
 mod send;
 
 pub use body::{read_capped, transport_error};
 pub use endpoint::{is_loopback, parse_endpoint};
+pub use metadata_only::metadata_only;
 pub use options::{
     ClientOptions, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, MAX_DEFAULT_CONNECT_TIMEOUT, Proxy,
     capped_retry,

@@ -196,16 +196,10 @@ const BARE_ENVELOPE_MAX: usize = 512;
 /// answer carries data besides its `RequestId`, so one without is a mangled answer, not an
 /// empty one (it would read as "no such job").
 fn lacks_data(action: &str, body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Top {
-        #[serde(rename = "Response")]
-        response: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
-    }
     // Only a small body can be a bare envelope: real answers skip the second parse.
     action.starts_with("Describe")
         && body.len() <= BARE_ENVELOPE_MAX
-        && serde_json::from_slice::<Top>(body)
-            .is_ok_and(|top| top.response.keys().all(|k| k == "RequestId"))
+        && polybatch_http::metadata_only(body, Some("Response"), |k| k == "RequestId")
 }
 
 fn header(

@@ -505,6 +505,32 @@ async fn a_body_that_is_not_the_envelope_is_a_service_error() {
 }
 
 #[tokio::test]
+async fn an_envelope_of_its_request_id_only_is_refused_and_fetched_again() {
+    let bare = |body: &str| Answer {
+        status: 200,
+        body: body.to_string(),
+        delay: None,
+    };
+    let mock = Mock::start(move |_, n| match n {
+        0 => bare(r#"{"Response":{"RequestId":"rid-bare"}}"#),
+        1 => bare(r#"{"Response":{}}"#),
+        _ => describe("RUNNING"),
+    })
+    .await;
+    let status = mock
+        .backend()
+        .job_status(&job(), StatusOptions::default())
+        .await
+        .expect("the third answer is the job");
+    assert_eq!(status.provider_state, "RUNNING");
+    assert_eq!(
+        mock.requests().len(),
+        3,
+        "both bare envelopes were fetched again"
+    );
+}
+
+#[tokio::test]
 async fn connect_failure_is_certainly_not_sent_and_timeout_is_timeout() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
