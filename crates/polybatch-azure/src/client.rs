@@ -2,6 +2,7 @@
 //! send it through the shared HTTP layer ([`polybatch_http::send`]), map the response, and run
 //! it all through the shared retry loop.
 
+use polybatch_protocol::azure::rfc1123;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -215,11 +216,6 @@ pub(crate) struct Client {
     pub(crate) clock: Arc<dyn Clock>,
     /// Adapts each operation's rate to the account's throttling.
     pub(crate) limiter: ActionLimiter,
-}
-
-/// RFC 1123 (`Fri, 17 Feb 2017 00:00:00 GMT`), formatted without panicking for any date.
-pub(crate) fn rfc1123(t: DateTime<Utc>) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 impl Client {

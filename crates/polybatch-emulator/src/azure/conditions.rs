@@ -5,8 +5,8 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 
 use super::errors::Reject;
-use super::reply::rfc1123;
 use super::sim::Meta;
+use polybatch_protocol::azure::rfc1123;
 use polybatch_sim::azure::conditions::Conditions as SimConditions;
 
 /// The condition a request carries, if any: the headers parsed here, the rules in

@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use polybatch_protocol::azure::rfc1123;
 use serde_json::{Value, json};
 
 use super::errors::Reject;
@@ -45,11 +46,6 @@ pub(crate) fn iso(t: Time) -> String {
         t.format("%Y-%m-%dT%H:%M:%S"),
         t.timestamp_subsec_nanos() / 100
     )
-}
-
-/// RFC 1123 (`Fri, 17 Feb 2017 00:00:00 GMT`).
-pub(crate) fn rfc1123(t: Time) -> String {
-    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 fn put(headers: &mut HeaderMap, name: &'static str, value: &str) {
