@@ -32,6 +32,9 @@
 //! `cargo bench -p polybatch-tests --bench client_vs_raw` (`POLYBATCH_BENCH_SECS`;
 //! `POLYBATCH_BENCH_PROVIDERS=aws,tencent` measures only those).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::future::Future;
 use std::hint::black_box;
 use std::path::Path;
@@ -40,9 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use polybatch::clock::Clock;
-use polybatch::{
-    BatchBackend, IdempotencyKey, JobId, JobSpec, Placement, StatusOptions, TaskId, TaskSpec,
-};
+use polybatch::{BatchBackend, JobId, StatusOptions};
 use polybatch_aws::AwsBatchBuilder;
 use polybatch_azure::signing::{self as shared_key, QueryNameCase};
 use polybatch_azure::{ApiVersion, AzureBatchBuilder, ClientOptions};
@@ -397,18 +398,7 @@ fn azure(running: &RunningEmulator, base: &Url) -> Provider {
 }
 
 fn tencent(running: &RunningEmulator, base: &Url) -> Provider {
-    let placement = Placement::TencentManaged {
-        zone: format!("{TENCENT_REGION}-3"),
-        instance_type: "SA5.MEDIUM4".into(),
-        image_id: "img-eb30mz89".into(),
-    };
-    let task = TaskSpec::shell(TaskId::new("work").expect("task id"), "true")
-        .with_env("POLYBATCH_RUN_SECONDS", "100000");
-    let spec = JobSpec::new("bench-status", placement, vec![task]);
-    let key = IdempotencyKey::new("bench").expect("key");
-    let body = polybatch::translate::tencent::submit_job_body(&spec, &key).expect("body");
-    let (sim_spec, _) =
-        polybatch_sim::tencent::requests::submit(&body, TENCENT_REGION).expect("a valid SubmitJob");
+    let sim_spec = common::tencent_sim_job("bench-status", "100000", TENCENT_REGION);
     let id = running
         .emulator()
         .tencent()

@@ -16,13 +16,14 @@
 //! sizes). Exits 1 if a bulk provider made more calls than its floor or took more than 1.1× the
 //! floor's time.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use polybatch::clock::Clock;
-use polybatch::{
-    BatchBackend, IdempotencyKey, JobId, JobSpec, JobStatusesOptions, Placement, TaskId, TaskSpec,
-};
+use polybatch::{BatchBackend, JobId, JobStatusesOptions};
 use polybatch_aws::AwsBatchBuilder;
 use polybatch_azure::AzureBatchBuilder;
 use polybatch_emulator::config::{
@@ -69,18 +70,7 @@ fn at_rate(calls: u64, per_second: u32) -> Duration {
 }
 
 fn seed_tencent(running: &RunningEmulator, n: usize) -> Vec<JobId> {
-    let placement = Placement::TencentManaged {
-        zone: format!("{TENCENT_REGION}-3"),
-        instance_type: "SA5.MEDIUM4".into(),
-        image_id: "img-eb30mz89".into(),
-    };
-    let task = TaskSpec::shell(TaskId::new("work").expect("task id"), "true")
-        .with_env("POLYBATCH_RUN_SECONDS", "100000");
-    let spec = JobSpec::new("polled", placement, vec![task]);
-    let key = IdempotencyKey::new("bench").expect("key");
-    let body = polybatch::translate::tencent::submit_job_body(&spec, &key).expect("body");
-    let (sim_spec, _) =
-        polybatch_sim::tencent::requests::submit(&body, TENCENT_REGION).expect("a valid SubmitJob");
+    let sim_spec = common::tencent_sim_job("polled", "100000", TENCENT_REGION);
     running.emulator().tencent().with_store(|store, now| {
         (0..n)
             .map(|_| {

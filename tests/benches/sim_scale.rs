@@ -9,7 +9,9 @@
 //! between requests):
 //! - Azure: a submit (`Job_Add` + `Task_Add`, as the Azure client makes it), a read (`advance`
 //!   to the request's time, then `Job_Get`'s lookup) and a read at the same instant;
-//! - Tencent: `SubmitJob` and `DescribeJob`'s view;
+//! - Tencent: `SubmitJob` and `DescribeJob`'s view; then `DescribeJobs` through the emulator's
+//!   front end and the real client (HTTP), 100 named jobs and a listing's first page of 100,
+//!   since there the handler, not the store, sets the cost;
 //! - AWS: `SubmitJob` and `DescribeJobs`' detail of one job.
 //!
 //! Printed: µs per operation at each size, and the ratio of the largest size's cost to the
@@ -17,11 +19,13 @@
 //!
 //! `cargo bench -p polybatch-tests --bench sim_scale` (`POLYBATCH_SIM_SIZES=1000,10000`).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use polybatch::{IdempotencyKey, JobSpec, Placement, TaskId, TaskSpec};
 use polybatch_sim::aws::requests::SubmitJob;
 use serde_json::{Value, json};
 
@@ -113,18 +117,7 @@ fn azure(n: usize) -> Vec<(&'static str, f64)> {
 
 fn tencent(n: usize) -> Vec<(&'static str, f64)> {
     use polybatch_sim::tencent::Store;
-    let placement = Placement::TencentManaged {
-        zone: format!("{TENCENT_REGION}-3"),
-        instance_type: "SA5.MEDIUM4".into(),
-        image_id: "img-eb30mz89".into(),
-    };
-    let task = TaskSpec::shell(TaskId::new("work").expect("task id"), "true")
-        .with_env("POLYBATCH_RUN_SECONDS", "3600");
-    let spec = JobSpec::new("scaled", placement, vec![task]);
-    let key = IdempotencyKey::new("bench").expect("key");
-    let body = polybatch::translate::tencent::submit_job_body(&spec, &key).expect("body");
-    let (sim_spec, _) =
-        polybatch_sim::tencent::requests::submit(&body, TENCENT_REGION).expect("a valid SubmitJob");
+    let sim_spec = common::tencent_sim_job("scaled", "3600", TENCENT_REGION);
     let mut clock = Ticks(t0());
     let mut store = Store::default();
     let ids: Vec<String> = (0..n)
@@ -140,6 +133,73 @@ fn tencent(n: usize) -> Vec<(&'static str, f64)> {
         black_box(job.map(|j| j.view(t)));
     });
     vec![("SubmitJob", submit_us), ("DescribeJob", read_us)]
+}
+
+/// Tencent's `DescribeJobs` through the emulator's front end (HTTP, TC3 verified), whose
+/// handler, not the store, decides what one call costs: 100 named jobs (as `job_statuses`
+/// asks) and the first page of 100 of a listing, both through the real client.
+fn tencent_front_end(n: usize) -> Vec<(&'static str, f64)> {
+    use futures::StreamExt;
+    use polybatch::{BatchBackend, JobId, JobStatusesOptions, ListJobsOptions};
+    use polybatch_emulator::config::{DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY};
+    use polybatch_tencent::{Endpoint, TencentBatchBuilder};
+    const CALLS: usize = 100;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut config = polybatch_emulator::EmulatorConfig::default();
+        config.tencent.enforce_rate_limits = false;
+        let running = polybatch_emulator::Emulator::spawn_manual(config)
+            .await
+            .expect("emulator on loopback");
+        let spec = common::tencent_sim_job("scaled", "3600", TENCENT_REGION);
+        let ids: Vec<JobId> = running.emulator().tencent().with_store(|store, now| {
+            (0..n)
+                .map(|_| store.submit(TENCENT_REGION, spec.clone(), None, now))
+                .filter_map(|id| JobId::new(id).ok())
+                .collect()
+        });
+        let backend = TencentBatchBuilder::new()
+            .with_endpoint(Endpoint::Custom(running.url()))
+            .with_secret_id(DEFAULT_TENCENT_SECRET_ID)
+            .with_secret_key(DEFAULT_TENCENT_SECRET_KEY)
+            .with_region(TENCENT_REGION)
+            .with_rate_limits_disabled()
+            .build()
+            .expect("tencent client");
+        let named: Vec<JobId> = ids
+            .iter()
+            .step_by((n / 100).max(1))
+            .take(100)
+            .cloned()
+            .collect();
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            let answers = backend
+                .job_statuses(&named, JobStatusesOptions::default())
+                .await
+                .expect("job_statuses");
+            black_box(answers);
+        }
+        let by_id = start.elapsed().as_secs_f64() * 1e6 / CALLS as f64;
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            let page: Vec<_> = backend
+                .list_jobs(ListJobsOptions::default().with_page_size(100))
+                .take(100)
+                .collect()
+                .await;
+            black_box(page);
+        }
+        let page = start.elapsed().as_secs_f64() * 1e6 / CALLS as f64;
+        running.shutdown().await;
+        vec![
+            ("DescribeJobs, 100 ids (HTTP)", by_id),
+            ("DescribeJobs, 1st page (HTTP)", page),
+        ]
+    })
 }
 
 // ----- AWS -----
@@ -194,7 +254,12 @@ fn main() {
         "one operation on an account already holding N jobs, {OPS} calls each, the simulated \
          clock moving {STEP_MS} ms between calls (µs per call)"
     );
-    let providers: [(&str, Measure); 3] = [("azure", azure), ("tencent", tencent), ("aws", aws)];
+    let providers: [(&str, Measure); 4] = [
+        ("azure", azure),
+        ("tencent", tencent),
+        ("tencent front end", tencent_front_end),
+        ("aws", aws),
+    ];
     for (name, run) in providers {
         let mut rows: Vec<(&'static str, Vec<f64>)> = Vec::new();
         let mut seeded = Vec::new();
@@ -211,7 +276,7 @@ fn main() {
         println!("== {name}");
         let header: Vec<String> = sizes.iter().map(|n| format!("N={n}")).collect();
         println!(
-            "  {:<24} {:>12} {:>10}",
+            "  {:<30} {:>12} {:>10}",
             "operation",
             header.join(" / "),
             "largest÷smallest"
@@ -222,7 +287,7 @@ fn main() {
                 (Some(a), Some(b)) if *a > 0.0 => format!("{:.2}x", b / a),
                 _ => "-".into(),
             };
-            println!("  {op:<24} {:>12} {ratio:>10}", cells.join(" / "));
+            println!("  {op:<30} {:>12} {ratio:>10}", cells.join(" / "));
         }
         let walls: Vec<String> = seeded
             .iter()
