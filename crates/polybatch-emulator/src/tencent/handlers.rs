@@ -209,27 +209,17 @@ fn describe_job(
 
 /// Whether `job` (seen as `view_state`) passes one DescribeJobs filter.
 fn job_matches(job: &Job, state: &str, f: &Filter) -> Result<bool, ApiError> {
-    let any = |candidates: &[&str]| f.values.iter().any(|v| candidates.contains(&v.as_str()));
-    let keys: Vec<&str> = job.spec.tags.iter().map(|(k, _)| k.as_str()).collect();
-    let values: Vec<&str> = job.spec.tags.iter().map(|(_, v)| v.as_str()).collect();
+    let wanted = |candidate: &str| f.values.iter().any(|v| v == candidate);
+    let tags = &job.spec.tags;
     Ok(match f.name.as_str() {
-        "job-id" => any(&[job.id.as_str()]),
-        "job-name" => any(&[job.spec.name.as_str()]),
-        "job-state" => any(&[state]),
-        "zone" => any(&[job.spec.zone.as_str()]),
-        "tag-key" => any(&keys),
-        "tag-value" => any(&values),
+        "job-id" => wanted(&job.id),
+        "job-name" => wanted(&job.spec.name),
+        "job-state" => wanted(state),
+        "zone" => wanted(&job.spec.zone),
+        "tag-key" => tags.iter().any(|(k, _)| wanted(k)),
+        "tag-value" => tags.iter().any(|(_, v)| wanted(v)),
         name => match name.strip_prefix("tag:") {
-            Some(key) => {
-                let tagged: Vec<&str> = job
-                    .spec
-                    .tags
-                    .iter()
-                    .filter(|(k, _)| k == key)
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                any(&tagged)
-            }
+            Some(key) => tags.iter().any(|(k, v)| k == key && wanted(v)),
             None => {
                 return Err(ApiError::new(
                     "InvalidFilter",
@@ -266,26 +256,50 @@ fn describe_jobs(
         }
     }
     let filters = req.filters.unwrap_or_default();
-    let mut matched = Vec::new();
-    for job in store.list(region) {
-        if let Some(ids) = &req.job_ids
-            && !ids.contains(&job.id)
-        {
-            continue;
+    // Newest first either way. Named jobs are looked up, not searched for among all of them;
+    // a job's view (its state now) is worked out only where a filter needs it or it is shown.
+    let candidates: Box<dyn Iterator<Item = &Job> + '_> = match &req.job_ids {
+        Some(ids) => {
+            let mut named: Vec<&Job> = ids.iter().filter_map(|id| store.get(region, id)).collect();
+            named.sort_by_key(|j| std::cmp::Reverse(j.seq));
+            named.dedup_by_key(|j| j.seq);
+            Box::new(named.into_iter())
         }
-        let view = job.view(now);
+        None => Box::new(store.list(region)),
+    };
+    if req.job_ids.is_none() && filters.is_empty() {
+        // Every job of the region matches: its count is kept, and only the page is read.
+        let page: Vec<Value> = store
+            .list(region)
+            .skip(offset)
+            .take(limit)
+            .map(|job| render::job_summary(job, &job.view(now)))
+            .collect();
+        return Ok(fields(
+            json!({ "JobSet": page, "TotalCount": store.count(region) }),
+        ));
+    }
+    let by_state = filters.iter().any(|f| f.name == "job-state");
+    let mut total = 0;
+    let mut page = Vec::new();
+    for job in candidates {
+        let view = by_state.then(|| job.view(now));
+        let state = view.as_ref().map_or("", |v| v.state.as_str());
         let mut keep = true;
         for f in &filters {
-            if !job_matches(job, view.state.as_str(), f)? {
+            if !job_matches(job, state, f)? {
                 keep = false;
             }
         }
-        if keep {
-            matched.push(render::job_summary(job, &view));
+        if !keep {
+            continue;
         }
+        if (offset..offset.saturating_add(limit)).contains(&total) {
+            let view = view.unwrap_or_else(|| job.view(now));
+            page.push(render::job_summary(job, &view));
+        }
+        total += 1;
     }
-    let total = matched.len();
-    let page: Vec<Value> = matched.into_iter().skip(offset).take(limit).collect();
     Ok(fields(json!({ "JobSet": page, "TotalCount": total })))
 }
 

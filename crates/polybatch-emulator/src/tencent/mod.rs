@@ -95,7 +95,6 @@ impl TencentService {
         let store = self.store();
         let jobs: Vec<Value> = store
             .all()
-            .into_iter()
             .map(|job| render::snapshot(job, &job.view(now)))
             .collect();
         json!({ "jobs": jobs })

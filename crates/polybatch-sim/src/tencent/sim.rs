@@ -869,7 +869,12 @@ pub fn metrics(states: impl IntoIterator<Item = State>) -> serde_json::Value {
 /// All jobs, by id, and the ClientTokens seen.
 #[derive(Debug, Default)]
 pub struct Store {
-    jobs: BTreeMap<String, Job>,
+    /// Every job, in creation order (`Job::seq`), so that a listing reads them in order.
+    jobs: BTreeMap<u64, Job>,
+    /// Each job's `seq`, by id.
+    ids: HashMap<String, u64>,
+    /// How many jobs each region holds, so that an unfiltered listing's total needs no count.
+    per_region: HashMap<String, usize>,
     /// `(region, ClientToken)` → JobId.
     tokens: HashMap<(String, String), String>,
     next_seq: u64,
@@ -901,7 +906,9 @@ impl Store {
         let id = self.fresh_id();
         self.next_seq += 1;
         let job = Job::new(id.clone(), region.to_string(), self.next_seq, spec, now);
-        self.jobs.insert(id.clone(), job);
+        self.jobs.insert(self.next_seq, job);
+        self.ids.insert(id.clone(), self.next_seq);
+        *self.per_region.entry(region.to_string()).or_default() += 1;
         if let Some(token) = client_token {
             self.tokens.insert((region.to_string(), token), id.clone());
         }
@@ -918,7 +925,7 @@ impl Store {
                 })
                 .collect();
             let id = format!("job-{suffix}");
-            if !self.jobs.contains_key(&id) {
+            if !self.ids.contains_key(&id) {
                 return id;
             }
         }
@@ -926,33 +933,40 @@ impl Store {
 
     /// The job `id` in `region`.
     pub fn get(&self, region: &str, id: &str) -> Option<&Job> {
-        self.jobs.get(id).filter(|j| j.region == region)
+        let seq = self.ids.get(id)?;
+        self.jobs.get(seq).filter(|j| j.region == region)
     }
 
     /// The job `id` in `region`, mutably.
     pub fn get_mut(&mut self, region: &str, id: &str) -> Option<&mut Job> {
-        self.jobs.get_mut(id).filter(|j| j.region == region)
+        let seq = self.ids.get(id)?;
+        self.jobs.get_mut(seq).filter(|j| j.region == region)
     }
 
     /// Deletes a job; the ClientTokens that named it name nothing any more, so a later
     /// SubmitJob with one of them creates a new job.
     pub fn remove(&mut self, id: &str) {
-        self.jobs.remove(id);
+        if let Some(job) = self.ids.remove(id).and_then(|seq| self.jobs.remove(&seq))
+            && let Some(n) = self.per_region.get_mut(&job.region)
+        {
+            *n = n.saturating_sub(1);
+        }
         self.tokens.retain(|_, job| job != id);
     }
 
     /// Jobs of `region`, newest first.
-    pub fn list(&self, region: &str) -> Vec<&Job> {
-        let mut jobs: Vec<&Job> = self.jobs.values().filter(|j| j.region == region).collect();
-        jobs.sort_by_key(|j| std::cmp::Reverse(j.seq));
-        jobs
+    pub fn list(&self, region: &str) -> impl DoubleEndedIterator<Item = &Job> {
+        self.all().rev().filter(move |j| j.region == region)
+    }
+
+    /// How many jobs `region` holds.
+    pub fn count(&self, region: &str) -> usize {
+        self.per_region.get(region).copied().unwrap_or(0)
     }
 
     /// Every job, oldest first.
-    pub fn all(&self) -> Vec<&Job> {
-        let mut jobs: Vec<&Job> = self.jobs.values().collect();
-        jobs.sort_by_key(|j| j.seq);
-        jobs
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &Job> {
+        self.jobs.values()
     }
 }
 
@@ -1172,6 +1186,36 @@ mod tests {
     }
 
     #[test]
+    fn listings_are_newest_first_per_region_and_counts_follow_deletions() {
+        let mut s = Store::default();
+        let spec = job(vec![task("A", 0, 1)], &[], DependOn::PreTaskSucceed).spec;
+        let ids: Vec<String> = ["r", "other", "r", "r"]
+            .iter()
+            .map(|region| s.submit(region, spec.clone(), None, t0()))
+            .collect();
+        let listed = |s: &Store, region: &str| -> Vec<String> {
+            s.list(region).map(|j| j.id.clone()).collect()
+        };
+        assert_eq!(
+            listed(&s, "r"),
+            [ids[3].clone(), ids[2].clone(), ids[0].clone()]
+        );
+        assert_eq!((s.count("r"), s.count("other"), s.count("none")), (3, 1, 0));
+        s.remove(&ids[2]);
+        s.remove(&ids[2]);
+        s.remove("job-unknown");
+        assert_eq!(listed(&s, "r"), [ids[3].clone(), ids[0].clone()]);
+        assert_eq!((s.count("r"), s.count("other")), (2, 1));
+        assert!(s.get("r", &ids[2]).is_none());
+        let all: Vec<String> = s.all().map(|j| j.id.clone()).collect();
+        assert_eq!(
+            all,
+            [ids[0].clone(), ids[1].clone(), ids[3].clone()],
+            "oldest first"
+        );
+    }
+
+    #[test]
     fn client_token_is_idempotent_and_ids_are_well_formed() {
         let mut s = Store::default();
         let spec = job(vec![task("A", 0, 1)], &[], DependOn::PreTaskSucceed).spec;
@@ -1182,8 +1226,8 @@ mod tests {
         assert_ne!(a, c);
         assert!(a.len() == 12 && a.starts_with("job-"));
         assert!(a[4..].bytes().all(|b| ID_CHARS.contains(&b)));
-        assert_eq!(s.list("r").len(), 2);
-        assert_eq!(s.list("r")[0].id, c);
+        assert_eq!(s.list("r").count(), 2);
+        assert_eq!(s.list("r").next().map(|j| j.id.clone()), Some(c.clone()));
         assert!(s.get("other", &a).is_none());
         // DeleteJob ends the token's mapping: the same token then creates a new job.
         s.remove(&a);

@@ -82,7 +82,7 @@ pub(crate) fn submit_spec(
             .iter()
             .any(|(k, v)| k == IDEMPOTENCY_LABEL && v == key.as_str())
     };
-    if let Some(j) = store.list(REGION).into_iter().find(tagged) {
+    if let Some(j) = store.list(REGION).find(tagged) {
         let id = JobId::new(j.id.clone())?;
         return Ok(SubmitJobOutcome::new(id, false, key.clone()));
     }
@@ -161,7 +161,6 @@ pub(crate) fn jobs_page(
 ) -> (Vec<JobStatus>, Option<usize>) {
     let all: Vec<JobStatus> = store
         .list(REGION)
-        .into_iter()
         .filter_map(|j| Some(summary(JobId::new(j.id.clone()).ok()?, j, now)))
         .filter(|s| options.states.is_empty() || options.states.contains(&s.state))
         .filter(|s| {
