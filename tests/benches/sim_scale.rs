@@ -12,7 +12,7 @@
 //! - Tencent: `SubmitJob` and `DescribeJob`'s view; then `DescribeJobs` through the emulator's
 //!   front end and the real client (HTTP), 100 named jobs and a listing's first page of 100,
 //!   since there the handler, not the store, sets the cost;
-//! - AWS: `SubmitJob` and `DescribeJobs`' detail of one job.
+//! - AWS: `SubmitJob`, `DescribeJobs`' detail of one job, and `ListJobs`' first page of 100.
 //!
 //! Printed: µs per operation at each size, and the ratio of the largest size's cost to the
 //! smallest's (flat is 1×; a cost that grows with the account shows here first).
@@ -229,7 +229,25 @@ fn aws(n: usize) -> Vec<(&'static str, f64)> {
         let t = clock.next();
         black_box(store.detail(&id(i * 7919 % n), t));
     });
-    vec![("SubmitJob", submit_us), ("DescribeJobs (1 id)", read_us)]
+    // A listing's first page, every job matching (a name filter lists every status).
+    let list = polybatch_sim::aws::requests::ListJobs {
+        job_queue: Some(polybatch_sim::aws::SEEDED_QUEUE.into()),
+        max_results: Some(100),
+        filters: Some(vec![polybatch_sim::aws::requests::KeyValuesPair {
+            name: Some("JOB_NAME".into()),
+            values: Some(vec!["scaled-*".into()]),
+        }]),
+        ..Default::default()
+    };
+    let t = clock.next();
+    let list_us = time_per_call(|_| {
+        let _ = black_box(store.list_jobs(&list, t));
+    });
+    vec![
+        ("SubmitJob", submit_us),
+        ("DescribeJobs (1 id)", read_us),
+        ("ListJobs, 1st page of 100", list_us),
+    ]
 }
 
 /// One provider's measurement at one size: `(operation, µs per call)` rows.

@@ -1526,35 +1526,39 @@ impl Store {
         };
         let size = requests::page_size(req.max_results, if filter.is_some() { 100 } else { 1000 })?;
         let offset = requests::offset_of(req.next_token.as_deref())?;
-        let details: Vec<JobDetail> = match (&req.array_job_id, &req.job_queue) {
-            (Some(parent), _) => {
-                let job = self
-                    .jobs
-                    .get(parent.as_str())
-                    .ok_or_else(|| ApiError::client(format!("Job {parent} does not exist")))?;
-                if job.array_size.is_none() {
-                    return Err(ApiError::client(format!(
-                        "Job {parent} is not an array job"
-                    )));
+        // Read lazily, newest first, and only as far as the page and one more (which says
+        // whether a next page exists): a first page costs its own jobs, not the queue's.
+        let details: Box<dyn Iterator<Item = JobDetail> + '_> =
+            match (&req.array_job_id, &req.job_queue) {
+                (Some(parent), _) => {
+                    let job = self
+                        .jobs
+                        .get(parent.as_str())
+                        .ok_or_else(|| ApiError::client(format!("Job {parent} does not exist")))?;
+                    if job.array_size.is_none() {
+                        return Err(ApiError::client(format!(
+                            "Job {parent} is not an array job"
+                        )));
+                    }
+                    Box::new(self.children(parent, now).unwrap_or_default().into_iter())
                 }
-                self.children(parent, now).unwrap_or_default()
-            }
-            (None, Some(queue)) => {
-                let arn = self.queue(queue)?.job_queue_arn.clone();
-                self.order
-                    .iter()
-                    .rev()
-                    .filter_map(|id| self.jobs.get(id))
-                    .filter(|j| j.queue_arn == arn && j.created <= now)
-                    .filter_map(|j| self.detail(&j.id, now))
-                    .collect()
-            }
-            (None, None) => {
-                return Err(ApiError::client(
-                    "one of jobQueue, arrayJobId or multiNodeJobId must be provided",
-                ));
-            }
-        };
+                (None, Some(queue)) => {
+                    let arn = self.queue(queue)?.job_queue_arn.clone();
+                    Box::new(
+                        self.order
+                            .iter()
+                            .rev()
+                            .filter_map(|id| self.jobs.get(id))
+                            .filter(move |j| j.queue_arn == arn && j.created <= now)
+                            .filter_map(move |j| self.detail(&j.id, now)),
+                    )
+                }
+                (None, None) => {
+                    return Err(ApiError::client(
+                        "one of jobQueue, arrayJobId or multiNodeJobId must be provided",
+                    ));
+                }
+            };
         let keep = |d: &JobDetail| -> ApiResult<bool> {
             if let Some(s) = status
                 && d.status != s
@@ -1595,13 +1599,27 @@ impl Store {
                 }
             })
         };
-        let mut kept = Vec::new();
-        for d in &details {
-            if keep(d)? {
-                kept.push(JobSummary::from(d));
+        let end = offset.saturating_add(size);
+        let mut items = Vec::new();
+        let mut kept = 0usize;
+        let mut more = false;
+        for d in details {
+            if !keep(&d)? {
+                continue;
             }
+            if kept >= end {
+                more = true;
+                break;
+            }
+            if kept >= offset {
+                items.push(JobSummary::from(&d));
+            }
+            kept += 1;
         }
-        Ok(page(&kept, offset, size))
+        Ok(Page {
+            items,
+            next_token: more.then(|| requests::token_of(end)),
+        })
     }
 
     /// `TerminateJob` at `now`. Acts in every state; a job already finished is left as it is.
