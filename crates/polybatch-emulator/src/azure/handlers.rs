@@ -269,13 +269,10 @@ async fn operate(
         Route::JobList => {
             let max = odata::max_results(q)?;
             let filter = parse_filter(q, &["state", "id", "displayName", "priority"])?;
-            let items: Vec<(String, Value)> = sim
-                .jobs()
-                .iter()
-                .map(|(k, j)| (k.clone(), render::job(j, base)))
-                .filter(|(_, v)| filter.matches(v))
-                .collect();
-            list(base, parts.uri.path(), q, items, max, "jobs")
+            let page = odata::page(sim.jobs(), skiptoken(q), max, |j| {
+                Some(render::job(j, base)).filter(|v| filter.matches(v))
+            })?;
+            list(base, parts.uri.path(), q, page, "jobs")
         }
         Route::JobGet(job_id) => {
             let job = sim.found_job(job_id)?;
@@ -464,14 +461,10 @@ async fn operate(
             )?;
             let job = sim.found_job(job_id)?;
             let pool = sim.pool_of(job);
-            let items: Vec<(String, Value)> = job
-                .tasks
-                .iter()
-                .map(|(k, t)| (k.clone(), render::task(job, t, pool, base)))
-                .filter(|(_, v)| filter.matches(v))
-                .collect();
-            let path = parts.uri.path();
-            list(base, path, q, items, max, "tasks")
+            let page = odata::page(&job.tasks, skiptoken(q), max, |t| {
+                Some(render::task(job, t, pool, base)).filter(|v| filter.matches(v))
+            })?;
+            list(base, parts.uri.path(), q, page, "tasks")
         }
         Route::TaskReactivate(job_id, task_id) | Route::TaskTerminate(job_id, task_id) => {
             let (job, task) = sim.found_task(job_id, task_id)?;
@@ -508,13 +501,12 @@ async fn operate(
                     .into_iter()
                     .filter(|(_, v)| filter.matches(v))
                     .collect();
-            let path = parts.uri.path();
+            let page = odata::page_items(items, skiptoken(q), max)?;
             let r = list(
                 base,
-                path,
+                parts.uri.path(),
                 q,
-                items,
-                max,
+                page,
                 "jobpreparationandreleasetaskstatuslist",
             )?;
             Ok(with_meta(r, &job.meta))
@@ -550,16 +542,19 @@ fn parse_filter(q: &Query, allowed: &[&str]) -> Result<Filter, Reject> {
     }
 }
 
+fn skiptoken(q: &Query) -> Option<&str> {
+    q.get("$skiptoken").filter(|t| !t.is_empty())
+}
+
+/// A list page's answer: the page (see [`odata::page`]) with `$select` applied, and its next
+/// link.
 fn list(
     base: &str,
     path: &str,
     q: &Query,
-    items: Vec<(String, Value)>,
-    max: usize,
+    (page, next): (Vec<Value>, Option<String>),
     metadata: &str,
 ) -> Result<Response, Reject> {
-    let after = q.get("$skiptoken").filter(|t| !t.is_empty());
-    let (page, next) = odata::page(items, after, max)?;
     let fields = odata::select(q);
     let value: Vec<Value> = page
         .into_iter()

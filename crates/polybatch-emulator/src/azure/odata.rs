@@ -1,5 +1,8 @@
 //! The OData parts of list operations: query parameters, `$filter`, and `odata.nextLink` pages.
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
@@ -235,9 +238,31 @@ const VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// One page of `items` (already filtered and in order, each with its key) after the key in
-/// `$skiptoken`, and the key to continue from.
-pub(crate) fn page(
+/// One page of `entries` (in key order) after the key in `$skiptoken`, and the key to continue
+/// from. `shown` renders an entry, or says `None` when the filter leaves it out. Only the
+/// entries from the token on are rendered, and only up to one past the page, so a page costs
+/// its own entries, not the whole collection's. The token is the last key of the page before:
+/// an entry no longer listed (gone, or no longer matching) is refused, as a stale token is.
+pub(crate) fn page<V>(
+    entries: &BTreeMap<String, V>,
+    after: Option<&str>,
+    max: usize,
+    mut shown: impl FnMut(&V) -> Option<Value>,
+) -> Result<(Vec<Value>, Option<String>), Reject> {
+    let rest: Box<dyn Iterator<Item = (&String, &V)> + '_> = match after {
+        None => Box::new(entries.iter()),
+        Some(token) => {
+            if entries.get(token).and_then(&mut shown).is_none() {
+                return Err(stale(token));
+            }
+            Box::new(entries.range::<str, _>((Bound::Excluded(token), Bound::Unbounded)))
+        }
+    };
+    Ok(page_of(rest.filter_map(|(k, e)| Some((k, shown(e)?))), max))
+}
+
+/// [`page`] of items already rendered and filtered, in their order.
+pub(crate) fn page_items(
     items: Vec<(String, Value)>,
     after: Option<&str>,
     max: usize,
@@ -245,20 +270,38 @@ pub(crate) fn page(
     let start = match after {
         None => 0,
         Some(token) => {
-            items.iter().position(|(k, _)| k == token).ok_or_else(|| {
-                Reject::query("InvalidQueryParameterValue", "$skiptoken", Some(token))
-            })? + 1
+            items
+                .iter()
+                .position(|(k, _)| k == token)
+                .ok_or_else(|| stale(token))?
+                + 1
         }
     };
-    let rest: Vec<(String, Value)> = items.into_iter().skip(start).collect();
-    let more = rest.len() > max;
-    let page: Vec<(String, Value)> = rest.into_iter().take(max).collect();
-    let next = if more {
-        page.last().map(|(k, _)| k.clone())
-    } else {
-        None
-    };
-    Ok((page.into_iter().map(|(_, v)| v).collect(), next))
+    let (page, next) = page_of(items.iter().skip(start).map(|(k, v)| (k, v.clone())), max);
+    Ok((page, next))
+}
+
+fn stale(token: &str) -> Reject {
+    Reject::query("InvalidQueryParameterValue", "$skiptoken", Some(token))
+}
+
+/// Up to `max` of `shown` (key and rendered entry), and the last key when more follow.
+fn page_of<'a>(
+    shown: impl Iterator<Item = (&'a String, Value)>,
+    max: usize,
+) -> (Vec<Value>, Option<String>) {
+    let mut page = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    for (key, value) in shown {
+        if page.len() == max {
+            more = true;
+            break;
+        }
+        last = Some(key);
+        page.push(value);
+    }
+    (page, last.filter(|_| more).cloned())
 }
 
 /// The absolute `odata.nextLink`: the same query (filter, select, page size, api-version)
@@ -310,12 +353,40 @@ mod tests {
     #[test]
     fn paging() {
         let items: Vec<(String, Value)> = (0..5).map(|i| (format!("k{i}"), json!(i))).collect();
-        let (p, next) = page(items.clone(), None, 2).unwrap();
+        let (p, next) = page_items(items.clone(), None, 2).unwrap();
         assert_eq!(p, vec![json!(0), json!(1)]);
-        let (p, next) = page(items.clone(), next.as_deref(), 2).unwrap();
+        let (p, next) = page_items(items.clone(), next.as_deref(), 2).unwrap();
         assert_eq!(p, vec![json!(2), json!(3)]);
-        let (p, next) = page(items.clone(), next.as_deref(), 2).unwrap();
+        let (p, next) = page_items(items.clone(), next.as_deref(), 2).unwrap();
         assert_eq!((p, next), (vec![json!(4)], None));
-        assert!(page(items, Some("nope"), 2).is_err());
+        assert!(page_items(items, Some("nope"), 2).is_err());
+    }
+
+    #[test]
+    fn paging_a_map_renders_only_from_the_token_to_one_past_the_page() {
+        let entries: BTreeMap<String, i64> = (0..9).map(|i| (format!("k{i}"), i)).collect();
+        let rendered = std::cell::Cell::new(0);
+        // Odd entries only, as a filter would keep them.
+        let odd = |v: &i64| {
+            rendered.set(rendered.get() + 1);
+            (v % 2 == 1).then(|| json!(v))
+        };
+        let (p, next) = page(&entries, None, 2, odd).unwrap();
+        assert_eq!((p, next.as_deref()), (vec![json!(1), json!(3)], Some("k3")));
+        assert_eq!(
+            rendered.get(),
+            6,
+            "k0..=k5: up to the first entry past the page"
+        );
+        rendered.set(0);
+        let (p, next) = page(&entries, Some("k3"), 2, odd).unwrap();
+        assert_eq!((p, next.as_deref()), (vec![json!(5), json!(7)], None));
+        assert_eq!(rendered.get(), 6, "the token, then k4..=k8");
+        // The last page ends exactly: no token.
+        let (p, next) = page(&entries, Some("k5"), 1, odd).unwrap();
+        assert_eq!((p, next.as_deref()), (vec![json!(7)], None));
+        // A token no longer listed (filtered out, or gone) is refused.
+        assert!(page(&entries, Some("k4"), 2, odd).is_err());
+        assert!(page(&entries, Some("nope"), 2, odd).is_err());
     }
 }
