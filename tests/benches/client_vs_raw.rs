@@ -55,9 +55,7 @@ use polybatch_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use polybatch_protocol::tencent::API_VERSION as TENCENT_API_VERSION;
 use polybatch_sim::aws::requests::SubmitJob;
 use polybatch_tencent::signing as tc3;
-use polybatch_tencent::{
-    CONTENT_TYPE as TENCENT_CONTENT_TYPE, Endpoint, REQUEST_CLIENT, TencentBatchBuilder,
-};
+use polybatch_tencent::{CONTENT_TYPE as TENCENT_CONTENT_TYPE, REQUEST_CLIENT};
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -403,16 +401,10 @@ fn tencent(running: &RunningEmulator, base: &Url) -> Provider {
         .emulator()
         .tencent()
         .with_store(|store, now| store.submit(TENCENT_REGION, sim_spec, None, now));
-    let backend = TencentBatchBuilder::new()
-        .with_endpoint(Endpoint::Custom(
-            base.as_str().trim_end_matches('/').to_string(),
-        ))
-        .with_secret_id(DEFAULT_TENCENT_SECRET_ID)
-        .with_secret_key(DEFAULT_TENCENT_SECRET_KEY)
-        .with_region(TENCENT_REGION)
-        .with_rate_limits_disabled()
-        .build()
-        .expect("tencent client");
+    let backend = common::tencent_unlimited(
+        base.as_str().trim_end_matches('/').to_string(),
+        TENCENT_REGION,
+    );
 
     // The request the client sends (client.rs), signed once.
     let host = host_of(base);

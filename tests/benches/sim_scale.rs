@@ -63,6 +63,39 @@ fn time_per_call(mut f: impl FnMut(usize)) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / OPS as f64
 }
 
+/// Calls made per operation through a front end (HTTP): each costs about a millisecond.
+const HTTP_CALLS: usize = 100;
+
+/// Runs a front-end measurement: an emulator on loopback is started inside it.
+fn on_runtime<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// The mean time of `HTTP_CALLS` awaited calls of `f`, in µs.
+async fn time_per_http_call<F: std::future::Future>(mut f: impl FnMut() -> F) -> f64 {
+    let start = Instant::now();
+    for _ in 0..HTTP_CALLS {
+        black_box(f().await);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / HTTP_CALLS as f64
+}
+
+/// The mean time of reading a listing's first page of 100 through `backend`, in µs.
+async fn first_page_us(backend: &dyn polybatch::BatchBackend) -> f64 {
+    use futures::StreamExt;
+    time_per_http_call(|| {
+        backend
+            .list_jobs(polybatch::ListJobsOptions::default().with_page_size(100))
+            .take(100)
+            .collect::<Vec<_>>()
+    })
+    .await
+}
+
 // ----- Azure -----
 
 fn azure_job(id: &str, i: usize) -> Value {
@@ -118,21 +151,13 @@ fn azure(n: usize) -> Vec<(&'static str, f64)> {
 /// verified): a listing's first page of 100, where the handler, not the simulation, decides
 /// what one call costs.
 fn azure_front_end(n: usize) -> Vec<(&'static str, f64)> {
-    use futures::StreamExt;
-    use polybatch::{BatchBackend, ListJobsOptions};
     use polybatch_azure::AzureBatchBuilder;
     use polybatch_emulator::config::{DEFAULT_AZURE_ACCOUNT, DEFAULT_AZURE_KEY};
-    const CALLS: usize = 100;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let running = polybatch_emulator::Emulator::spawn_manual(
-            polybatch_emulator::EmulatorConfig::default(),
-        )
-        .await
-        .expect("emulator on loopback");
+    on_runtime(async {
+        let config = polybatch_emulator::EmulatorConfig::default();
+        let running = polybatch_emulator::Emulator::spawn_manual(config)
+            .await
+            .expect("emulator on loopback");
         running.emulator().azure().with_sim(|sim, now| {
             for i in 0..n {
                 let id = format!("seed-{i}");
@@ -146,16 +171,7 @@ fn azure_front_end(n: usize) -> Vec<(&'static str, f64)> {
             .with_shared_key(DEFAULT_AZURE_KEY)
             .build()
             .expect("azure client");
-        let start = Instant::now();
-        for _ in 0..CALLS {
-            let page: Vec<_> = backend
-                .list_jobs(ListJobsOptions::default().with_page_size(100))
-                .take(100)
-                .collect()
-                .await;
-            black_box(page);
-        }
-        let page = start.elapsed().as_secs_f64() * 1e6 / CALLS as f64;
+        let page = first_page_us(&backend).await;
         running.shutdown().await;
         vec![("Job_List, 1st page of 100 (HTTP)", page)]
     })
@@ -187,16 +203,8 @@ fn tencent(n: usize) -> Vec<(&'static str, f64)> {
 /// handler, not the store, decides what one call costs: 100 named jobs (as `job_statuses`
 /// asks) and the first page of 100 of a listing, both through the real client.
 fn tencent_front_end(n: usize) -> Vec<(&'static str, f64)> {
-    use futures::StreamExt;
-    use polybatch::{BatchBackend, JobId, JobStatusesOptions, ListJobsOptions};
-    use polybatch_emulator::config::{DEFAULT_TENCENT_SECRET_ID, DEFAULT_TENCENT_SECRET_KEY};
-    use polybatch_tencent::{Endpoint, TencentBatchBuilder};
-    const CALLS: usize = 100;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    use polybatch::{BatchBackend, JobId, JobStatusesOptions};
+    on_runtime(async {
         let mut config = polybatch_emulator::EmulatorConfig::default();
         config.tencent.enforce_rate_limits = false;
         let running = polybatch_emulator::Emulator::spawn_manual(config)
@@ -209,39 +217,25 @@ fn tencent_front_end(n: usize) -> Vec<(&'static str, f64)> {
                 .filter_map(|id| JobId::new(id).ok())
                 .collect()
         });
-        let backend = TencentBatchBuilder::new()
-            .with_endpoint(Endpoint::Custom(running.url()))
-            .with_secret_id(DEFAULT_TENCENT_SECRET_ID)
-            .with_secret_key(DEFAULT_TENCENT_SECRET_KEY)
-            .with_region(TENCENT_REGION)
-            .with_rate_limits_disabled()
-            .build()
-            .expect("tencent client");
+        let backend = common::tencent_unlimited(running.url(), TENCENT_REGION);
         let named: Vec<JobId> = ids
             .iter()
             .step_by((n / 100).max(1))
             .take(100)
             .cloned()
             .collect();
-        let start = Instant::now();
-        for _ in 0..CALLS {
-            let answers = backend
-                .job_statuses(&named, JobStatusesOptions::default())
-                .await
-                .expect("job_statuses");
-            black_box(answers);
-        }
-        let by_id = start.elapsed().as_secs_f64() * 1e6 / CALLS as f64;
-        let start = Instant::now();
-        for _ in 0..CALLS {
-            let page: Vec<_> = backend
-                .list_jobs(ListJobsOptions::default().with_page_size(100))
-                .take(100)
-                .collect()
-                .await;
-            black_box(page);
-        }
-        let page = start.elapsed().as_secs_f64() * 1e6 / CALLS as f64;
+        let by_id = time_per_http_call(|| {
+            let backend = &backend;
+            let named = &named;
+            async move {
+                backend
+                    .job_statuses(named, JobStatusesOptions::default())
+                    .await
+                    .expect("job_statuses")
+            }
+        })
+        .await;
+        let page = first_page_us(&backend).await;
         running.shutdown().await;
         vec![
             ("DescribeJobs, 100 ids (HTTP)", by_id),

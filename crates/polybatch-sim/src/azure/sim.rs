@@ -241,6 +241,21 @@ pub struct Task {
     depends_on_ranges: Vec<(i64, i64)>,
 }
 
+/// What a job's state makes due: its completion when terminating, its removal when deleting.
+fn job_due(jk: &str, job: &Job) -> Option<(Time, Due)> {
+    match job.state.state {
+        JobState::Terminating => job.completes_at.map(|t| (t, Due::Completion(jk.into()))),
+        JobState::Deleting => job.gone_at.map(|t| (t, Due::Removal(jk.into()))),
+        _ => None,
+    }
+}
+
+/// What a task's state makes due: the end of the phase it holds a node for.
+fn task_due(jk: &str, tk: &str, task: &Task) -> Option<(Time, Due)> {
+    let end = task.phase_end.filter(|_| occupies_node(task))?;
+    Some((end, Due::PhaseEnd(jk.into(), tk.into())))
+}
+
 /// Whether a task holds a node (preparing or running), so its phase has an end.
 fn occupies_node(task: &Task) -> bool {
     matches!(task.state.state, TaskState::Preparing | TaskState::Running)
@@ -669,20 +684,12 @@ impl Sim {
     #[doc(hidden)]
     pub fn queue_problem(&self) -> Option<String> {
         for (jk, job) in &self.jobs {
-            let due = match job.state.state {
-                JobState::Terminating => job.completes_at.map(|t| (t, Due::Completion(jk.clone()))),
-                JobState::Deleting => job.gone_at.map(|t| (t, Due::Removal(jk.clone()))),
-                _ => None,
-            };
-            if let Some(entry) = due.filter(|e| !self.due.contains(e)) {
+            if let Some(entry) = job_due(jk, job).filter(|e| !self.due.contains(e)) {
                 return Some(format!("{entry:?} is not queued"));
             }
             for (tk, task) in &job.tasks {
-                if let Some(end) = task.phase_end.filter(|_| occupies_node(task)) {
-                    let entry = (end, Due::PhaseEnd(jk.clone(), tk.clone()));
-                    if !self.due.contains(&entry) {
-                        return Some(format!("{entry:?} is not queued"));
-                    }
+                if let Some(entry) = task_due(jk, tk, task).filter(|e| !self.due.contains(e)) {
+                    return Some(format!("{entry:?} is not queued"));
                 }
                 let waits =
                     job.state.state == JobState::Active && task.state.state == TaskState::Active;
@@ -719,12 +726,7 @@ impl Sim {
 
     /// Queues what a job's state makes due (a completion or a removal), after any change to it.
     fn track_job(&mut self, jk: &str) {
-        let Some(job) = self.jobs.get(jk) else { return };
-        let due = match job.state.state {
-            JobState::Terminating => job.completes_at.map(|t| (t, Due::Completion(jk.into()))),
-            JobState::Deleting => job.gone_at.map(|t| (t, Due::Removal(jk.into()))),
-            _ => None,
-        };
+        let due = self.jobs.get(jk).and_then(|job| job_due(jk, job));
         self.due.extend(due);
     }
 
@@ -740,8 +742,8 @@ impl Sim {
                 .entry(job.pool_key.clone())
                 .or_default()
                 .insert((task.seq, jk.into(), tk.into()));
-        } else if let Some(end) = task.phase_end.filter(|_| occupies_node(task)) {
-            self.due.insert((end, Due::PhaseEnd(jk.into(), tk.into())));
+        } else if let Some(entry) = task_due(jk, tk, task) {
+            self.due.insert(entry);
         }
     }
 
