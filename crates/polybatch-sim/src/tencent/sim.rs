@@ -877,6 +877,9 @@ pub struct Store {
     per_region: HashMap<String, usize>,
     /// `(region, ClientToken)` → JobId.
     tokens: HashMap<(String, String), String>,
+    /// The `(region, ClientToken)` that created each job, if one did, so that a delete
+    /// forgets it without reading every token.
+    token_of: HashMap<String, (String, String)>,
     next_seq: u64,
 }
 
@@ -910,7 +913,9 @@ impl Store {
         self.ids.insert(id.clone(), self.next_seq);
         *self.per_region.entry(region.to_string()).or_default() += 1;
         if let Some(token) = client_token {
-            self.tokens.insert((region.to_string(), token), id.clone());
+            let key = (region.to_string(), token);
+            self.tokens.insert(key.clone(), id.clone());
+            self.token_of.insert(id.clone(), key);
         }
         id
     }
@@ -951,7 +956,9 @@ impl Store {
         {
             *n = n.saturating_sub(1);
         }
-        self.tokens.retain(|_, job| job != id);
+        if let Some(key) = self.token_of.remove(id) {
+            self.tokens.remove(&key);
+        }
     }
 
     /// Jobs of `region`, newest first.
@@ -1239,5 +1246,17 @@ mod tests {
         );
         assert_ne!(d, a);
         assert!(s.get("r", &d).is_some());
+        assert_eq!(s.job_for_token("r", "t"), Some(d.as_str()));
+        // The same token in another region is its own; deleting one job forgets only its own.
+        let e = s.submit(
+            "other",
+            job(vec![task("A", 0, 1)], &[], DependOn::PreTaskSucceed).spec,
+            Some("t".into()),
+            t0(),
+        );
+        s.remove(&c);
+        s.remove(&d);
+        assert_eq!(s.job_for_token("r", "t"), None);
+        assert_eq!(s.job_for_token("other", "t"), Some(e.as_str()));
     }
 }
