@@ -277,8 +277,10 @@ pub(crate) fn page_items(
                 + 1
         }
     };
-    let (page, next) = page_of(items.iter().skip(start).map(|(k, v)| (k, v.clone())), max);
-    Ok((page, next))
+    Ok(page_of(
+        items.iter().skip(start).map(|(k, v)| (k, v.clone())),
+        max,
+    ))
 }
 
 fn stale(token: &str) -> Reject {

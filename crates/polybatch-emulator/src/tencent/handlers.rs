@@ -256,17 +256,6 @@ fn describe_jobs(
         }
     }
     let filters = req.filters.unwrap_or_default();
-    // Newest first either way. Named jobs are looked up, not searched for among all of them;
-    // a job's view (its state now) is worked out only where a filter needs it or it is shown.
-    let candidates: Box<dyn Iterator<Item = &Job> + '_> = match &req.job_ids {
-        Some(ids) => {
-            let mut named: Vec<&Job> = ids.iter().filter_map(|id| store.get(region, id)).collect();
-            named.sort_by_key(|j| std::cmp::Reverse(j.seq));
-            named.dedup_by_key(|j| j.seq);
-            Box::new(named.into_iter())
-        }
-        None => Box::new(store.list(region)),
-    };
     if req.job_ids.is_none() && filters.is_empty() {
         // Every job of the region matches: its count is kept, and only the page is read.
         let page: Vec<Value> = store
@@ -279,6 +268,17 @@ fn describe_jobs(
             json!({ "JobSet": page, "TotalCount": store.count(region) }),
         ));
     }
+    // Newest first either way. Named jobs are looked up, not searched for among all of them;
+    // a job's view (its state now) is worked out only where a filter needs it or it is shown.
+    let candidates: Box<dyn Iterator<Item = &Job> + '_> = match &req.job_ids {
+        Some(ids) => {
+            let mut named: Vec<&Job> = ids.iter().filter_map(|id| store.get(region, id)).collect();
+            named.sort_by_key(|j| std::cmp::Reverse(j.seq));
+            named.dedup_by_key(|j| j.seq);
+            Box::new(named.into_iter())
+        }
+        None => Box::new(store.list(region)),
+    };
     let by_state = filters.iter().any(|f| f.name == "job-state");
     let mut total = 0;
     let mut page = Vec::new();
